@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A small recursive-descent JSON parser and a writer.  Depth is capped so
+ * that a hostile json: filename cannot overflow the stack.
+ */
+#include "util/osdep.h"
+#include "util/json.h"
+
+#define JSON_MAX_DEPTH 64
+
+typedef struct JsonParser {
+    const char *p;
+    const char *start;
+    Error **errp;
+    int depth;
+} JsonParser;
+
+static QObject *parse_value(JsonParser *jp);
+
+static void skip_ws(JsonParser *jp)
+{
+    while (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' ||
+           *jp->p == '\r') {
+        jp->p++;
+    }
+}
+
+static void parse_error(JsonParser *jp, const char *what)
+{
+    error_setg(jp->errp, "JSON parse error, %s at position %td", what,
+               jp->p - jp->start);
+}
+
+static void append_utf8(GString *s, gunichar c)
+{
+    g_string_append_unichar(s, c);
+}
+
+static int hex4(const char *p)
+{
+    int v = 0, i;
+
+    for (i = 0; i < 4; i++) {
+        int d = g_ascii_xdigit_value(p[i]);
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static char *parse_string(JsonParser *jp)
+{
+    char quote = *jp->p++;
+    GString *s = g_string_new(NULL);
+
+    while (*jp->p != quote) {
+        char c = *jp->p;
+        if (!c) {
+            parse_error(jp, "missing end of string");
+            g_string_free(s, TRUE);
+            return NULL;
+        }
+        if (c != '\\') {
+            g_string_append_c(s, c);
+            jp->p++;
+            continue;
+        }
+        jp->p++;
+        switch (*jp->p) {
+        case '"': case '\'': case '\\': case '/':
+            g_string_append_c(s, *jp->p);
+            break;
+        case 'b': g_string_append_c(s, '\b'); break;
+        case 'f': g_string_append_c(s, '\f'); break;
+        case 'n': g_string_append_c(s, '\n'); break;
+        case 'r': g_string_append_c(s, '\r'); break;
+        case 't': g_string_append_c(s, '\t'); break;
+        case 'u': {
+            int cp = hex4(jp->p + 1);
+            if (cp < 0) {
+                parse_error(jp, "invalid escape sequence in string");
+                g_string_free(s, TRUE);
+                return NULL;
+            }
+            jp->p += 4;
+            if (cp >= 0xd800 && cp < 0xdc00 && jp->p[1] == '\\' &&
+                jp->p[2] == 'u') {
+                int lo = hex4(jp->p + 3);
+                if (lo >= 0xdc00 && lo < 0xe000) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    jp->p += 6;
+                }
+            }
+            append_utf8(s, cp);
+            break;
+        }
+        default:
+            parse_error(jp, "invalid escape sequence in string");
+            g_string_free(s, TRUE);
+            return NULL;
+        }
+        jp->p++;
+    }
+    jp->p++;
+    return g_string_free(s, FALSE);
+}
+
+static QObject *parse_dict(JsonParser *jp)
+{
+    QDict *d = qdict_new();
+
+    jp->p++;
+    skip_ws(jp);
+    if (*jp->p == '}') {
+        jp->p++;
+        return d;
+    }
+    for (;;) {
+        g_autofree char *key = NULL;
+        QObject *v;
+
+        skip_ws(jp);
+        if (*jp->p != '"' && *jp->p != '\'') {
+            parse_error(jp, "key is not a string in object");
+            goto fail;
+        }
+        key = parse_string(jp);
+        if (!key) {
+            goto fail;
+        }
+        skip_ws(jp);
+        if (*jp->p != ':') {
+            parse_error(jp, "missing : in object pair");
+            goto fail;
+        }
+        jp->p++;
+        v = parse_value(jp);
+        if (!v) {
+            goto fail;
+        }
+        if (qdict_haskey(d, key)) {
+            qobject_unref(v);
+            parse_error(jp, "duplicate key");
+            goto fail;
+        }
+        qdict_put_obj(d, key, v);
+        skip_ws(jp);
+        if (*jp->p == ',') {
+            jp->p++;
+            continue;
+        }
+        if (*jp->p == '}') {
+            jp->p++;
+            return d;
+        }
+        parse_error(jp, "expected separator in dict");
+        goto fail;
+    }
+fail:
+    qobject_unref(d);
+    return NULL;
+}
+
+static QObject *parse_list(JsonParser *jp)
+{
+    QList *l = qlist_new();
+
+    jp->p++;
+    skip_ws(jp);
+    if (*jp->p == ']') {
+        jp->p++;
+        return l;
+    }
+    for (;;) {
+        QObject *v = parse_value(jp);
+        if (!v) {
+            goto fail;
+        }
+        qlist_append(l, v);
+        skip_ws(jp);
+        if (*jp->p == ',') {
+            jp->p++;
+            continue;
+        }
+        if (*jp->p == ']') {
+            jp->p++;
+            return l;
+        }
+        parse_error(jp, "expected separator in list");
+        goto fail;
+    }
+fail:
+    qobject_unref(l);
+    return NULL;
+}
+
+static QObject *parse_number(JsonParser *jp)
+{
+    const char *s = jp->p;
+    char *end;
+    bool is_float = false;
+
+    if (*jp->p == '-') {
+        jp->p++;
+    }
+    while (g_ascii_isdigit(*jp->p) || *jp->p == '.' || *jp->p == 'e' ||
+           *jp->p == 'E' || *jp->p == '+' || *jp->p == '-') {
+        if (!g_ascii_isdigit(*jp->p)) {
+            is_float = true;
+        }
+        jp->p++;
+    }
+    if (!is_float) {
+        long long v;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno == 0 && end == jp->p) {
+            return qint_new(v);
+        }
+    }
+    {
+        double d = g_ascii_strtod(s, &end);
+        if (end != jp->p || end == s) {
+            jp->p = s;
+            parse_error(jp, "invalid number");
+            return NULL;
+        }
+        return qnum_new(d);
+    }
+}
+
+static QObject *parse_value(JsonParser *jp)
+{
+    QObject *ret = NULL;
+
+    if (++jp->depth > JSON_MAX_DEPTH) {
+        parse_error(jp, "nesting too deep");
+        return NULL;
+    }
+    skip_ws(jp);
+    switch (*jp->p) {
+    case '{':
+        ret = parse_dict(jp);
+        break;
+    case '[':
+        ret = parse_list(jp);
+        break;
+    case '"':
+    case '\'': {
+        char *s = parse_string(jp);
+        if (s) {
+            ret = qstring_new(s);
+            g_free(s);
+        }
+        break;
+    }
+    default:
+        if (strncmp(jp->p, "true", 4) == 0) {
+            jp->p += 4;
+            ret = qbool_new(true);
+        } else if (strncmp(jp->p, "false", 5) == 0) {
+            jp->p += 5;
+            ret = qbool_new(false);
+        } else if (strncmp(jp->p, "null", 4) == 0) {
+            jp->p += 4;
+            ret = qnull_new();
+        } else if (*jp->p == '-' || g_ascii_isdigit(*jp->p)) {
+            ret = parse_number(jp);
+        } else {
+            parse_error(jp, "invalid token");
+        }
+    }
+    jp->depth--;
+    return ret;
+}
+
+QObject *json_parse(const char *text, Error **errp)
+{
+    JsonParser jp = { .p = text, .start = text, .errp = errp };
+    QObject *obj = parse_value(&jp);
+
+    if (!obj) {
+        return NULL;
+    }
+    skip_ws(&jp);
+    if (*jp.p) {
+        qobject_unref(obj);
+        parse_error(&jp, "expecting end of input");
+        return NULL;
+    }
+    return obj;
+}
+
+void json_write_string(GString *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    g_string_append_c(out, '"');
+    for (; *p; p++) {
+        switch (*p) {
+        case '"': g_string_append(out, "\\\""); break;
+        case '\\': g_string_append(out, "\\\\"); break;
+        case '\b': g_string_append(out, "\\b"); break;
+        case '\f': g_string_append(out, "\\f"); break;
+        case '\n': g_string_append(out, "\\n"); break;
+        case '\r': g_string_append(out, "\\r"); break;
+        case '\t': g_string_append(out, "\\t"); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                g_string_append_printf(out, "\\u%04X", *p);
+            } else {
+                g_string_append_c(out, *p);
+            }
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
+static void newline(GString *out, bool pretty, int level)
+{
+    if (pretty) {
+        g_string_append_printf(out, "\n%*s", level * 4, "");
+    }
+}
+
+void json_write(GString *out, const QObject *obj, bool pretty, int indent)
+{
+    size_t i;
+
+    switch (qobject_type(obj)) {
+    case QTYPE_NULL:
+        g_string_append(out, "null");
+        break;
+    case QTYPE_BOOL:
+        g_string_append(out, qbool_get(obj) ? "true" : "false");
+        break;
+    case QTYPE_INT:
+        g_string_append_printf(out, "%" PRId64, qint_get(obj));
+        break;
+    case QTYPE_NUM: {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        g_string_append(out, g_ascii_formatd(buf, sizeof(buf), "%.17g",
+                                             qnum_get(obj)));
+        break;
+    }
+    case QTYPE_STRING:
+        json_write_string(out, qstring_get(obj));
+        break;
+    case QTYPE_DICT:
+        g_string_append_c(out, '{');
+        for (i = 0; i < qdict_size(obj); i++) {
+            if (i) {
+                g_string_append_c(out, ',');
+            }
+            newline(out, pretty, indent + 1);
+            json_write_string(out, qdict_key_at(obj, i));
+            g_string_append(out, ": ");
+            json_write(out, qdict_value_at(obj, i), pretty, indent + 1);
+        }
+        newline(out, pretty, indent);
+        g_string_append_c(out, '}');
+        break;
+    case QTYPE_LIST:
+        g_string_append_c(out, '[');
+        for (i = 0; i < qlist_size(obj); i++) {
+            if (i) {
+                g_string_append_c(out, ',');
+            }
+            newline(out, pretty, indent + 1);
+            json_write(out, qlist_at(obj, i), pretty, indent + 1);
+        }
+        newline(out, pretty, indent);
+        g_string_append_c(out, ']');
+        break;
+    }
+}
