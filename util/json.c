@@ -325,8 +325,41 @@ static void newline(GString *out, bool pretty, int level)
     }
 }
 
-void json_write(GString *out, const QObject *obj, bool pretty, int indent)
+/*
+ * The bucket QEMU's QDict puts @key in: the gdbm/tdb string hash modulo
+ * its 512 buckets.  Iterating buckets in order, newest entry first within
+ * a bucket, reproduces QEMU's member order.
+ */
+static unsigned qemu_qdict_bucket(const char *key)
 {
+    const unsigned char *p = (const unsigned char *)key;
+    unsigned value = 0x238F13AF * (unsigned)strlen(key);
+    unsigned i;
+
+    for (i = 0; p[i]; i++) {
+        value += (unsigned)p[i] << (i * 5 % 24);
+    }
+    return (1103515243 * value + 12345) % 512;
+}
+
+typedef struct OrderedMember {
+    unsigned bucket;
+    size_t index;
+} OrderedMember;
+
+static int cmp_member(const void *a, const void *b)
+{
+    const OrderedMember *x = a, *y = b;
+
+    if (x->bucket != y->bucket) {
+        return x->bucket < y->bucket ? -1 : 1;
+    }
+    return x->index > y->index ? -1 : 1;    /* newest first */
+}
+
+void json_write(GString *out, const QObject *obj, int flags, int indent)
+{
+    bool pretty = flags & JSON_PRETTY;
     size_t i;
 
     switch (qobject_type(obj)) {
@@ -348,20 +381,33 @@ void json_write(GString *out, const QObject *obj, bool pretty, int indent)
     case QTYPE_STRING:
         json_write_string(out, qstring_get(obj));
         break;
-    case QTYPE_DICT:
+    case QTYPE_DICT: {
+        size_t n = qdict_size(obj);
+        g_autofree OrderedMember *order = g_new(OrderedMember, n + 1);
+
+        for (i = 0; i < n; i++) {
+            order[i].index = i;
+            order[i].bucket = (flags & JSON_QEMU_ORDER) ?
+                              qemu_qdict_bucket(qdict_key_at(obj, i)) : 0;
+        }
+        if (flags & JSON_QEMU_ORDER) {
+            qsort(order, n, sizeof(*order), cmp_member);
+        }
         g_string_append_c(out, '{');
-        for (i = 0; i < qdict_size(obj); i++) {
+        for (i = 0; i < n; i++) {
             if (i) {
                 g_string_append_c(out, ',');
             }
             newline(out, pretty, indent + 1);
-            json_write_string(out, qdict_key_at(obj, i));
+            json_write_string(out, qdict_key_at(obj, order[i].index));
             g_string_append(out, ": ");
-            json_write(out, qdict_value_at(obj, i), pretty, indent + 1);
+            json_write(out, qdict_value_at(obj, order[i].index), flags,
+                       indent + 1);
         }
         newline(out, pretty, indent);
         g_string_append_c(out, '}');
         break;
+    }
     case QTYPE_LIST:
         g_string_append_c(out, '[');
         for (i = 0; i < qlist_size(obj); i++) {
@@ -369,7 +415,7 @@ void json_write(GString *out, const QObject *obj, bool pretty, int indent)
                 g_string_append_c(out, ',');
             }
             newline(out, pretty, indent + 1);
-            json_write(out, qlist_at(obj, i), pretty, indent + 1);
+            json_write(out, qlist_at(obj, i), flags, indent + 1);
         }
         newline(out, pretty, indent);
         g_string_append_c(out, ']');

@@ -15,11 +15,16 @@
 /* Parse one JSON value from @text.  Returns a new reference or NULL. */
 QObject *json_parse(const char *text, Error **errp);
 
+/* json_write() flags */
+#define JSON_PRETTY      0x1    /* QEMU's multi-line layout, 4-space indent */
 /*
- * Serialise @obj, appending to @out.  @pretty selects QEMU's multi-line
- * layout; @indent is the starting level (0 at the top).
+ * Order dict members as QEMU's QDict iterates them (its hash buckets),
+ * which is the order qemu-img's JSON output has.
  */
-void json_write(GString *out, const QObject *obj, bool pretty, int indent);
+#define JSON_QEMU_ORDER  0x2
+
+/* Serialise @obj, appending to @out; @indent is the starting level. */
+void json_write(GString *out, const QObject *obj, int flags, int indent);
 
 /* Append @s as a JSON string literal (with quotes and escapes). */
 void json_write_string(GString *out, const char *s);

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * BlockBackend: the user's handle on a node graph (see the header).
+ */
+#include "util/osdep.h"
+#include "block/block-backend.h"
+#include "block/driver.h"
+
+struct BlockBackend {
+    BdrvChild root;             /* not in any parent's child list */
+    bool enable_write_cache;
+    bool allow_write_beyond_eof;
+    int64_t in_flight;
+    CoQueue drain_waiters;
+};
+
+BlockBackend *blk_new_with_bs(BlockDriverState *bs)
+{
+    BlockBackend *blk = g_new0(BlockBackend, 1);
+
+    blk->root.bs = bs;
+    blk->root.name = (char *)"root";
+    blk->enable_write_cache = true;
+    qemu_co_queue_init(&blk->drain_waiters);
+    return blk;
+}
+
+BlockBackend *coroutine_fn blk_co_new_open(const char *filename,
+                                           QDict *options, int flags,
+                                           Error **errp)
+{
+    BlockDriverState *bs = bdrv_co_open(filename, options, flags, errp);
+
+    return bs ? blk_new_with_bs(bs) : NULL;
+}
+
+void blk_unref(BlockBackend *blk)
+{
+    if (blk) {
+        assert(blk->in_flight == 0);
+        bdrv_unref(blk->root.bs);
+        g_free(blk);
+    }
+}
+
+BlockDriverState *blk_bs(BlockBackend *blk)
+{
+    return blk->root.bs;
+}
+
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
+{
+    blk->enable_write_cache = wce;
+}
+
+bool blk_enable_write_cache(BlockBackend *blk)
+{
+    return blk->enable_write_cache;
+}
+
+void blk_set_allow_write_beyond_eof(BlockBackend *blk, bool allow)
+{
+    blk->allow_write_beyond_eof = allow;
+}
+
+static int coroutine_fn blk_check_request(BlockBackend *blk, int64_t offset,
+                                          int64_t bytes, bool is_write)
+{
+    int64_t len;
+
+    if (offset < 0 || bytes < 0) {
+        return -EIO;
+    }
+    if (is_write && blk->allow_write_beyond_eof) {
+        return 0;
+    }
+    len = bdrv_co_getlength(blk->root.bs);
+    if (len < 0) {
+        return (int)len;
+    }
+    if (offset > len || len - offset < bytes) {
+        return -EIO;
+    }
+    return 0;
+}
+
+static void blk_inc(BlockBackend *blk)
+{
+    blk->in_flight++;
+}
+
+static void blk_dec(BlockBackend *blk)
+{
+    if (--blk->in_flight == 0) {
+        qemu_co_queue_restart_all(&blk->drain_waiters);
+    }
+}
+
+int coroutine_fn blk_co_preadv(BlockBackend *blk, int64_t offset,
+                               int64_t bytes, QEMUIOVector *qiov,
+                               BdrvRequestFlags flags)
+{
+    int ret;
+
+    blk_inc(blk);
+    ret = blk_check_request(blk, offset, bytes, false);
+    if (ret == 0) {
+        ret = bdrv_co_preadv(&blk->root, offset, bytes, qiov, flags);
+    }
+    blk_dec(blk);
+    return ret;
+}
+
+int coroutine_fn blk_co_pwritev(BlockBackend *blk, int64_t offset,
+                                int64_t bytes, QEMUIOVector *qiov,
+                                BdrvRequestFlags flags)
+{
+    int ret;
+
+    if (!blk->enable_write_cache) {
+        flags |= BDRV_REQ_FUA;
+    }
+    blk_inc(blk);
+    ret = blk_check_request(blk, offset, bytes, true);
+    if (ret == 0) {
+        ret = bdrv_co_pwritev(&blk->root, offset, bytes, qiov, flags);
+    }
+    blk_dec(blk);
+    return ret;
+}
+
+int coroutine_fn blk_co_pread(BlockBackend *blk, int64_t offset,
+                              int64_t bytes, void *buf,
+                              BdrvRequestFlags flags)
+{
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, buf, bytes);
+    return blk_co_preadv(blk, offset, bytes, &qiov, flags);
+}
+
+int coroutine_fn blk_co_pwrite(BlockBackend *blk, int64_t offset,
+                               int64_t bytes, const void *buf,
+                               BdrvRequestFlags flags)
+{
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, (void *)buf, bytes);
+    return blk_co_pwritev(blk, offset, bytes, &qiov, flags);
+}
+
+int coroutine_fn blk_co_pwrite_zeroes(BlockBackend *blk, int64_t offset,
+                                      int64_t bytes, BdrvRequestFlags flags)
+{
+    int ret;
+
+    if (!blk->enable_write_cache) {
+        flags |= BDRV_REQ_FUA;
+    }
+    blk_inc(blk);
+    ret = blk_check_request(blk, offset, bytes, true);
+    if (ret == 0) {
+        ret = bdrv_co_pwrite_zeroes(&blk->root, offset, bytes, flags);
+    }
+    blk_dec(blk);
+    return ret;
+}
+
+int coroutine_fn blk_co_pdiscard(BlockBackend *blk, int64_t offset,
+                                 int64_t bytes)
+{
+    int ret;
+
+    blk_inc(blk);
+    ret = blk_check_request(blk, offset, bytes, false);
+    if (ret == 0) {
+        ret = bdrv_co_pdiscard(&blk->root, offset, bytes);
+    }
+    blk_dec(blk);
+    return ret;
+}
+
+int coroutine_fn blk_co_flush(BlockBackend *blk)
+{
+    int ret;
+
+    blk_inc(blk);
+    ret = bdrv_co_flush(blk->root.bs);
+    blk_dec(blk);
+    return ret;
+}
+
+int64_t coroutine_fn blk_co_getlength(BlockBackend *blk)
+{
+    return bdrv_co_getlength(blk->root.bs);
+}
+
+int coroutine_fn blk_co_truncate(BlockBackend *blk, int64_t offset,
+                                 bool exact, PreallocMode prealloc,
+                                 BdrvRequestFlags flags, Error **errp)
+{
+    int ret;
+
+    blk_inc(blk);
+    ret = bdrv_co_truncate(&blk->root, offset, exact, prealloc, flags, errp);
+    blk_dec(blk);
+    return ret;
+}
+
+void coroutine_fn blk_co_drain(BlockBackend *blk)
+{
+    while (blk->in_flight > 0) {
+        qemu_co_queue_wait(&blk->drain_waiters, NULL);
+    }
+}
+
+int64_t blk_in_flight(BlockBackend *blk)
+{
+    return blk->in_flight;
+}

@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Node graph: opening a filename (plain path, protocol URL or json:{...})
+ * with flat dotted options into a format node over a protocol node,
+ * format probing, option parsing shared by all drivers, node reference
+ * counting, and image creation.
+ */
+#include "util/osdep.h"
+#include "block/driver.h"
+#include "util/json.h"
+#include "util/keyval.h"
+#include "util/cutils.h"
+
+#define PROBE_BUF_SIZE 2048
+
+const char *const PreallocMode_str[PREALLOC_MODE__MAX] = {
+    [PREALLOC_MODE_OFF] = "off",
+    [PREALLOC_MODE_METADATA] = "metadata",
+    [PREALLOC_MODE_FALLOC] = "falloc",
+    [PREALLOC_MODE_FULL] = "full",
+};
+
+bool prealloc_mode_parse(const char *value, PreallocMode *mode, Error **errp)
+{
+    int i;
+
+    for (i = 0; i < PREALLOC_MODE__MAX; i++) {
+        if (!strcmp(value, PreallocMode_str[i])) {
+            *mode = i;
+            return true;
+        }
+    }
+    error_setg(errp, "Parameter 'preallocation' does not accept value '%s'",
+               value);
+    return false;
+}
+
+bool bdrv_parse_cache_mode(const char *mode, int *flags, bool *writethrough)
+{
+    *flags &= ~(BDRV_O_NOCACHE | BDRV_O_NO_FLUSH);
+    if (!strcmp(mode, "off") || !strcmp(mode, "none")) {
+        *writethrough = false;
+        *flags |= BDRV_O_NOCACHE;
+    } else if (!strcmp(mode, "directsync")) {
+        *writethrough = true;
+        *flags |= BDRV_O_NOCACHE;
+    } else if (!strcmp(mode, "writeback")) {
+        *writethrough = false;
+    } else if (!strcmp(mode, "unsafe")) {
+        *writethrough = false;
+        *flags |= BDRV_O_NO_FLUSH;
+    } else if (!strcmp(mode, "writethrough")) {
+        *writethrough = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool bdrv_parse_aio(const char *mode, int *flags)
+{
+    *flags &= ~(BDRV_O_NATIVE_AIO | BDRV_O_IO_URING);
+    if (!strcmp(mode, "native")) {
+        *flags |= BDRV_O_NATIVE_AIO;
+    } else if (!strcmp(mode, "io_uring")) {
+        *flags |= BDRV_O_IO_URING;
+    } else if (strcmp(mode, "threads") != 0) {
+        return false;
+    }
+    return true;
+}
+
+bool bdrv_parse_discard_flags(const char *mode, int *flags)
+{
+    *flags &= ~BDRV_O_UNMAP;
+    if (!strcmp(mode, "off") || !strcmp(mode, "ignore")) {
+        return true;
+    }
+    if (!strcmp(mode, "on") || !strcmp(mode, "unmap")) {
+        *flags |= BDRV_O_UNMAP;
+        return true;
+    }
+    return false;
+}
+
+/* ---- option helpers ---- */
+
+char *bdrv_opt_take_str(QDict *options, const char *key)
+{
+    QObject *v = qdict_get(options, key);
+    char *s;
+
+    if (!v) {
+        return NULL;
+    }
+    s = qobject_to_option_string(v);
+    qdict_del(options, key);
+    return s;
+}
+
+bool bdrv_opt_take_size(QDict *options, const char *key, uint64_t *val,
+                        bool *present, Error **errp)
+{
+    g_autofree char *s = bdrv_opt_take_str(options, key);
+
+    if (present) {
+        *present = s != NULL;
+    }
+    if (!s) {
+        return true;
+    }
+    if (qemu_strtosz(s, NULL, val) < 0) {
+        error_setg(errp, "Parameter '%s' expects a non-negative number below "
+                   "2^64", key);
+        return false;
+    }
+    return true;
+}
+
+bool bdrv_opt_take_bool(QDict *options, const char *key, bool *val,
+                        Error **errp)
+{
+    g_autofree char *s = bdrv_opt_take_str(options, key);
+
+    if (!s) {
+        return true;
+    }
+    return qemu_parse_bool(key, s, val, errp);
+}
+
+const char *create_opt_get(QDict *opts, const char *name)
+{
+    return opts ? qdict_get_try_str(opts, name) : NULL;
+}
+
+bool create_opt_get_size(QDict *opts, const char *name, uint64_t def,
+                         uint64_t *val, Error **errp)
+{
+    const char *s = create_opt_get(opts, name);
+
+    *val = def;
+    if (s && qemu_strtosz(s, NULL, val) < 0) {
+        error_setg(errp, "Parameter '%s' expects a non-negative number below "
+                   "2^64", name);
+        return false;
+    }
+    return true;
+}
+
+bool create_opt_get_bool(QDict *opts, const char *name, bool def, bool *val,
+                         Error **errp)
+{
+    const char *s = create_opt_get(opts, name);
+
+    *val = def;
+    return !s || qemu_parse_bool(name, s, val, errp);
+}
+
+/* ---- nodes ---- */
+
+static BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename)
+{
+    BlockDriverState *bs = g_new0(BlockDriverState, 1);
+
+    bs->drv = drv;
+    bs->opaque = g_malloc0(MAX(drv->instance_size, 1));
+    bs->ctx = qemu_get_current_aio_context();
+    bs->refcnt = 1;
+    bs->filename = g_strdup(filename ? filename : "");
+    bs->bl.request_alignment = 1;
+    QTAILQ_INIT(&bs->children);
+    QTAILQ_INIT(&bs->tracked_requests);
+    return bs;
+}
+
+BlockDriverState *bdrv_ref(BlockDriverState *bs)
+{
+    bs->refcnt++;
+    return bs;
+}
+
+static void bdrv_free(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    assert(bs->in_flight == 0);
+    if (bs->drv->close) {
+        bs->drv->close(bs);
+    }
+    while ((c = QTAILQ_FIRST(&bs->children))) {
+        bdrv_unref_child(bs, c);
+    }
+    g_free(bs->opaque);
+    g_free(bs->filename);
+    g_free(bs->backing_file);
+    g_free(bs->backing_format);
+    g_free(bs->open_warning);
+    g_free(bs);
+}
+
+void bdrv_unref(BlockDriverState *bs)
+{
+    if (bs && --bs->refcnt == 0) {
+        bdrv_free(bs);
+    }
+}
+
+BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *bs,
+                             const char *name)
+{
+    BdrvChild *c = g_new0(BdrvChild, 1);
+
+    c->bs = bs;
+    c->name = g_strdup(name);
+    c->parent = parent;
+    QTAILQ_INSERT_TAIL(&parent->children, c, next);
+    if (!strcmp(name, "file")) {
+        parent->file = c;
+    } else if (!strcmp(name, "backing")) {
+        parent->backing = c;
+    }
+    return c;
+}
+
+void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child)
+{
+    QTAILQ_REMOVE(&parent->children, child, next);
+    if (parent->file == child) {
+        parent->file = NULL;
+    }
+    if (parent->backing == child) {
+        parent->backing = NULL;
+    }
+    bdrv_unref(child->bs);
+    g_free(child->name);
+    g_free(child);
+}
+
+const char *bdrv_get_format_name(BlockDriverState *bs)
+{
+    return bs->drv->format_name;
+}
+
+const char *bdrv_get_filename(BlockDriverState *bs)
+{
+    return bs->filename;
+}
+
+bool bdrv_is_read_only(BlockDriverState *bs)
+{
+    return bs->read_only;
+}
+
+BlockDriverState *bdrv_file_bs(BlockDriverState *bs)
+{
+    return bs->file ? bs->file->bs : NULL;
+}
+
+BlockDriverState *bdrv_backing_bs(BlockDriverState *bs)
+{
+    return bs->backing ? bs->backing->bs : NULL;
+}
+
+const char *bdrv_get_open_warning(BlockDriverState *bs)
+{
+    return bs->open_warning;
+}
+
+void *blk_buf_alloc(BlockDriverState *bs, size_t size)
+{
+    size_t align = bs ? MAX(bs->bl.opt_mem_alignment, 4096) : 4096;
+
+    return qemu_memalign(align, size);
+}
+
+void blk_buf_free(void *buf)
+{
+    qemu_vfree(buf);
+}
+
+/* ---- opening ---- */
+
+/* Consume the options every node understands; update @flags. */
+static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
+{
+    bool ro = !(*flags & BDRV_O_RDWR);
+    bool direct = *flags & BDRV_O_NOCACHE;
+    bool no_flush = *flags & BDRV_O_NO_FLUSH;
+    bool ignored;
+    g_autofree char *discard = NULL;
+    g_autofree char *unused = NULL;
+
+    if (!bdrv_opt_take_bool(options, "read-only", &ro, errp) ||
+        !bdrv_opt_take_bool(options, "cache.direct", &direct, errp) ||
+        !bdrv_opt_take_bool(options, "cache.no-flush", &no_flush, errp) ||
+        !bdrv_opt_take_bool(options, "auto-read-only", &ignored, errp) ||
+        !bdrv_opt_take_bool(options, "force-share", &ignored, errp)) {
+        return false;
+    }
+    discard = bdrv_opt_take_str(options, "discard");
+    if (discard && !bdrv_parse_discard_flags(discard, flags)) {
+        error_setg(errp, "Invalid discard option");
+        return false;
+    }
+    g_free(bdrv_opt_take_str(options, "node-name"));
+    g_free(bdrv_opt_take_str(options, "detect-zeroes"));
+    *flags = ro ? (*flags & ~BDRV_O_RDWR) : (*flags | BDRV_O_RDWR);
+    *flags = direct ? (*flags | BDRV_O_NOCACHE) : (*flags & ~BDRV_O_NOCACHE);
+    *flags = no_flush ? (*flags | BDRV_O_NO_FLUSH) :
+                        (*flags & ~BDRV_O_NO_FLUSH);
+    return true;
+}
+
+static bool bdrv_check_unused(BlockDriverState *bs, QDict *options,
+                              Error **errp)
+{
+    if (qdict_size(options) == 0) {
+        return true;
+    }
+    if (bs->drv->protocol_name) {
+        error_setg(errp, "Block protocol '%s' doesn't support the option '%s'",
+                   bs->drv->format_name, qdict_key_at(options, 0));
+    } else {
+        error_setg(errp, "Block format '%s' does not support the option '%s'",
+                   bs->drv->format_name, qdict_key_at(options, 0));
+    }
+    return false;
+}
+
+int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs)
+{
+    int64_t len;
+
+    if (bs->drv->co_getlength) {
+        len = bs->drv->co_getlength(bs);
+    } else if (bs->file) {
+        len = bdrv_co_getlength(bs->file->bs);
+    } else {
+        len = -ENOMEDIUM;
+    }
+    if (len < 0) {
+        return (int)len;
+    }
+    bs->total_bytes = len;
+    return 0;
+}
+
+static void bdrv_refresh_limits(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    /* Memory alignment and transfer limits propagate up from children. */
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        BlockLimits *cl = &c->bs->bl;
+        bs->bl.min_mem_alignment = MAX(bs->bl.min_mem_alignment,
+                                       cl->min_mem_alignment);
+        bs->bl.opt_mem_alignment = MAX(bs->bl.opt_mem_alignment,
+                                       cl->opt_mem_alignment);
+        if (c == bs->file && cl->max_transfer &&
+            (!bs->bl.max_transfer || cl->max_transfer < bs->bl.max_transfer)) {
+            bs->bl.max_transfer = cl->max_transfer;
+        }
+        bs->bl.opt_transfer = MAX(bs->bl.opt_transfer, cl->opt_transfer);
+    }
+    if (bs->drv->refresh_limits) {
+        bs->drv->refresh_limits(bs);
+    }
+}
+
+/* Open a node of driver @drv with @options (taken). */
+static BlockDriverState *coroutine_fn
+bdrv_open_driver(const BlockDriver *drv, const char *filename,
+                 BlockDriverState *file, QDict *options, int flags,
+                 Error **errp)
+{
+    BlockDriverState *bs = bdrv_new(drv, filename);
+    int ret;
+
+    bs->open_flags = flags;
+    bs->read_only = !(flags & BDRV_O_RDWR);
+    if (file) {
+        bdrv_attach_child(bs, file, "file");
+    }
+    if (!drv->co_open(bs, options, flags, errp)) {
+        goto fail;
+    }
+    if (!bdrv_check_unused(bs, options, errp)) {
+        goto fail;
+    }
+    bdrv_refresh_limits(bs);
+    ret = bdrv_co_refresh_total_bytes(bs);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not refresh total sector count");
+        goto fail;
+    }
+    return bs;
+
+fail:
+    /* the driver's close must cope with a failed open */
+    bdrv_unref(bs);
+    return NULL;
+}
+
+static const BlockDriver *coroutine_fn bdrv_probe(BlockDriverState *file,
+                                                  const char *filename,
+                                                  Error **errp)
+{
+    g_autofree uint8_t *buf = NULL;
+    int64_t len = file->total_bytes;
+    int n = (int)MIN(len, PROBE_BUF_SIZE);
+    const BlockDriver *best = &bdrv_raw;
+    int best_score = 0;
+    int ret, i;
+    BdrvChild tmp = { .bs = file };
+
+    buf = g_malloc0(PROBE_BUF_SIZE);
+    if (n > 0) {
+        ret = bdrv_co_pread(&tmp, 0, n, buf, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not read image for "
+                             "determining its format");
+            return NULL;
+        }
+    }
+    for (i = 0; bdrv_drivers[i]; i++) {
+        if (bdrv_drivers[i]->probe) {
+            int score = bdrv_drivers[i]->probe(buf, n, filename);
+            if (score > best_score) {
+                best_score = score;
+                best = bdrv_drivers[i];
+            }
+        }
+    }
+    return best;
+}
+
+/* Split a json: filename into @options; returns false on bad JSON. */
+static bool bdrv_parse_json_filename(const char *filename, QDict *options,
+                                     Error **errp)
+{
+    g_autoptr(QObject) obj = NULL;
+    g_autoptr(QObject) flat = NULL;
+    size_t i;
+
+    obj = json_parse(filename + strlen("json:"), errp);
+    if (!obj) {
+        error_prepend(errp, "Could not parse the JSON options: ");
+        return false;
+    }
+    if (qobject_type(obj) != QTYPE_DICT) {
+        error_setg(errp, "Invalid JSON object given");
+        return false;
+    }
+    flat = qdict_flatten_to_options(obj);
+    for (i = 0; i < qdict_size(flat); i++) {
+        /* explicit options win over the ones inside the filename */
+        if (!qdict_haskey(options, qdict_key_at(flat, i))) {
+            qdict_put_obj(options, qdict_key_at(flat, i),
+                          qobject_ref(qdict_value_at(flat, i)));
+        }
+    }
+    return true;
+}
+
+static BlockDriverState *coroutine_fn
+bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
+                   int flags, Error **errp)
+{
+    const BlockDriver *drv;
+    g_autofree char *fname = NULL;
+
+    if (!filename) {
+        fname = bdrv_opt_take_str(options, "filename");
+        filename = fname;
+    }
+    if (drvname) {
+        drv = bdrv_find_format(drvname);
+        if (!drv) {
+            error_setg(errp, "Unknown driver '%s'", drvname);
+            return NULL;
+        }
+    } else if (filename) {
+        drv = bdrv_find_protocol(filename, errp);
+        if (!drv) {
+            return NULL;
+        }
+    } else {
+        error_setg(errp, "Cannot find device= nor filename=");
+        return NULL;
+    }
+    if (filename) {
+        if (drv->parse_filename) {
+            if (!drv->parse_filename(filename, options, errp)) {
+                return NULL;
+            }
+        } else if (!qdict_haskey(options, "filename")) {
+            qdict_put_str(options, "filename", filename);
+        }
+    }
+    return bdrv_open_driver(drv, filename, NULL, options, flags, errp);
+}
+
+BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
+                                            QDict *options, int flags,
+                                            Error **errp)
+{
+    g_autoptr(QObject) opts = options ? options : qdict_new();
+    g_autofree char *drvname = NULL;
+    g_autofree char *file_ref = NULL;
+    g_autoptr(QObject) file_opts = NULL;
+    const BlockDriver *drv = NULL;
+    BlockDriverState *file, *bs;
+    bool probed = false;
+
+    if (filename && g_str_has_prefix(filename, "json:")) {
+        if (!bdrv_parse_json_filename(filename, opts, errp)) {
+            return NULL;
+        }
+        filename = NULL;
+    }
+    if (!bdrv_take_common_options(opts, &flags, errp)) {
+        return NULL;
+    }
+    drvname = bdrv_opt_take_str(opts, "driver");
+    if (drvname) {
+        drv = bdrv_find_format(drvname);
+        if (!drv) {
+            error_setg(errp, "Unknown driver '%s'", drvname);
+            return NULL;
+        }
+    }
+    if ((flags & BDRV_O_PROTOCOL) || (drv && drv->protocol_name)) {
+        return bdrv_open_protocol(filename, drvname, opts, flags, errp);
+    }
+
+    /* A format node: open its protocol child first. */
+    file_ref = bdrv_opt_take_str(opts, "file");
+    file_opts = qdict_extract_subdict(opts, "file");
+    if (!filename) {
+        g_autofree char *fn = bdrv_opt_take_str(opts, "filename");
+        if (fn && !file_ref) {
+            file_ref = g_steal_pointer(&fn);
+        }
+    }
+    file = bdrv_co_open(file_ref ? file_ref : filename,
+                        g_steal_pointer(&file_opts),
+                        flags | BDRV_O_PROTOCOL, errp);
+    if (!file) {
+        return NULL;
+    }
+    if (!filename) {
+        filename = file_ref ? file_ref : file->filename;
+    }
+    if (!drv) {
+        drv = bdrv_probe(file, filename, errp);
+        if (!drv) {
+            bdrv_unref(file);
+            return NULL;
+        }
+        probed = true;
+    }
+    if (probed && drv == &bdrv_raw) {
+        qdict_put_str(opts, "x-probed", "on");
+    }
+    bs = bdrv_open_driver(drv, filename, file, opts, flags, errp);
+    if (bs && probed && drv == &bdrv_raw && (flags & BDRV_O_RDWR)) {
+        bs->open_warning = g_strdup_printf(
+            "WARNING: Image format was not specified for '%s' and probing "
+            "guessed raw.\n"
+            "         Automatically detecting the format is dangerous for "
+            "raw images, write operations on block 0 will be restricted.\n"
+            "         Specify the 'raw' format explicitly to remove the "
+            "restrictions.", filename);
+    }
+    return bs;
+}
+
+BdrvChild *coroutine_fn bdrv_co_open_child(const char *filename,
+                                           QDict *options, const char *name,
+                                           BlockDriverState *parent,
+                                           int flags, Error **errp)
+{
+    g_autofree char *ref = bdrv_opt_take_str(options, name);
+    QDict *sub = qdict_extract_subdict(options, name);
+    BlockDriverState *bs;
+
+    bs = bdrv_co_open(ref ? ref : filename, sub, flags, errp);
+    if (!bs) {
+        return NULL;
+    }
+    return bdrv_attach_child(parent, bs, name);
+}
+
+/* ---- info ---- */
+
+int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    memset(bdi, 0, sizeof(*bdi));
+    if (!bs->drv->get_info) {
+        return -ENOTSUP;
+    }
+    return bs->drv->get_info(bs, bdi);
+}
+
+QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp)
+{
+    return bs->drv->get_specific_info ? bs->drv->get_specific_info(bs, errp)
+                                      : NULL;
+}
+
+bool bdrv_has_zero_init(BlockDriverState *bs)
+{
+    return bs->drv->has_zero_init ? bs->drv->has_zero_init(bs) : false;
+}
+
+/* ---- create ---- */
+
+static bool opt_known(const CreateOptDesc *list, const char *name)
+{
+    for (; list && list->name; list++) {
+        if (!strcmp(list->name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool coroutine_fn bdrv_co_create(const BlockDriver *drv, const char *filename,
+                                 QDict *opts, Error **errp)
+{
+    const BlockDriver *proto = NULL;
+    size_t i;
+
+    if (!drv->co_create) {
+        error_setg(errp, "Driver '%s' does not support image creation",
+                   drv->format_name);
+        return false;
+    }
+    if (!drv->protocol_name) {
+        proto = bdrv_find_protocol(filename, NULL);
+    }
+    for (i = 0; opts && i < qdict_size(opts); i++) {
+        const char *key = qdict_key_at(opts, i);
+        if (!opt_known(drv->create_opts, key) &&
+            !(proto && opt_known(proto->create_opts, key))) {
+            error_setg(errp, "Invalid parameter '%s'", key);
+            return false;
+        }
+    }
+    return drv->co_create(filename, opts, errp);
+}
+
+bool coroutine_fn bdrv_co_create_file(const char *filename, QDict *opts,
+                                      Error **errp)
+{
+    const BlockDriver *drv = bdrv_find_protocol(filename, errp);
+    g_autoptr(QObject) proto_opts = qdict_new();
+    size_t i;
+
+    if (!drv) {
+        return false;
+    }
+    /* Pass on only the options the protocol knows (plus size). */
+    for (i = 0; opts && i < qdict_size(opts); i++) {
+        const char *key = qdict_key_at(opts, i);
+        if (opt_known(drv->create_opts, key)) {
+            qdict_put_obj(proto_opts, key,
+                          qobject_ref(qdict_value_at(opts, i)));
+        }
+    }
+    if (!drv->co_create) {
+        error_setg(errp, "Protocol driver '%s' does not support image "
+                   "creation", drv->format_name);
+        return false;
+    }
+    return drv->co_create(filename, proto_opts, errp);
+}

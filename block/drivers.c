@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The driver registry: one explicit list, so grep finds every driver.
+ * Optional drivers appear under their CONFIG_ symbol.
+ */
+#include "util/osdep.h"
+#include "block/driver.h"
+
+const BlockDriver *const bdrv_drivers[] = {
+    &bdrv_raw,
+    &bdrv_file,
+    NULL,
+};
+
+const BlockDriver *bdrv_find_format(const char *format_name)
+{
+    size_t i;
+
+    for (i = 0; bdrv_drivers[i]; i++) {
+        if (!strcmp(bdrv_drivers[i]->format_name, format_name)) {
+            return bdrv_drivers[i];
+        }
+    }
+    return NULL;
+}
+
+const BlockDriver *bdrv_find_protocol(const char *filename, Error **errp)
+{
+    const char *colon = strchr(filename, ':');
+    const char *slash = strchr(filename, '/');
+    g_autofree char *scheme = NULL;
+    size_t i;
+
+    /* A path, or "a:b" where a '/' comes before the ':', is a file. */
+    if (!colon || (slash && slash < colon)) {
+        return &bdrv_file;
+    }
+    scheme = g_strndup(filename, colon - filename);
+    for (i = 0; bdrv_drivers[i]; i++) {
+        if (bdrv_drivers[i]->protocol_name &&
+            !strcmp(bdrv_drivers[i]->protocol_name, scheme)) {
+            return bdrv_drivers[i];
+        }
+    }
+    error_setg(errp, "Unknown protocol '%s'", scheme);
+    return NULL;
+}
+
+static int cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void bdrv_iterate_format(void (*it)(void *opaque, const char *name),
+                         void *opaque)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    size_t i;
+
+    for (i = 0; bdrv_drivers[i]; i++) {
+        g_ptr_array_add(names, (gpointer)bdrv_drivers[i]->format_name);
+    }
+    g_ptr_array_sort(names, cmp_str);
+    for (i = 0; i < names->len; i++) {
+        it(opaque, g_ptr_array_index(names, i));
+    }
+}

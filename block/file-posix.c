@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The "file" protocol: regular files and block devices.  Data moves with
+ * preadv/pwritev on the thread pool (aio=threads), Linux AIO (aio=native,
+ * needs O_DIRECT) or io_uring.  Zeroes and discard use fallocate (or
+ * BLKZEROOUT/BLKDISCARD on block devices), block status SEEK_DATA and
+ * SEEK_HOLE.  With O_DIRECT the request and buffer alignment are probed,
+ * and unaligned buffers are bounced here.
+ */
+#include "util/osdep.h"
+#include "block/driver.h"
+#include "util/thread-pool.h"
+#include "util/linux-aio.h"
+#include "util/io-uring.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#define MAX_BLOCKSIZE 4096
+
+typedef struct BDRVRawState {
+    int fd;
+    bool is_blockdev;
+    bool use_linux_aio;
+    bool use_io_uring;
+    bool needs_alignment;       /* opened with O_DIRECT */
+    bool has_punch_hole;        /* cleared after EOPNOTSUPP */
+    bool has_zero_range;
+} BDRVRawState;
+
+/* A blocking operation handed to the thread pool. */
+typedef struct RawAioReq {
+    int fd;
+    int64_t offset;
+    int64_t bytes;
+    QEMUIOVector *qiov;
+    bool is_write;
+    int op;                     /* for RAW_OP_* below */
+    int mode;                   /* fallocate mode / ioctl */
+    BDRVRawState *s;
+} RawAioReq;
+
+enum {
+    RAW_OP_RW,
+    RAW_OP_FLUSH,
+    RAW_OP_FALLOCATE,
+    RAW_OP_ZEROES,
+    RAW_OP_DISCARD,
+};
+
+static int do_rw(RawAioReq *r)
+{
+    struct iovec *iov = r->qiov->iov;
+    int niov = r->qiov->niov;
+    size_t done = 0;
+    QEMUIOVector rest;
+
+    while (done < (size_t)r->bytes) {
+        ssize_t n;
+
+        if (done == 0) {
+            n = r->is_write ? pwritev(r->fd, iov, niov, r->offset) :
+                              preadv(r->fd, iov, niov, r->offset);
+        } else {
+            qemu_iovec_init_slice(&rest, r->qiov, done, r->bytes - done);
+            n = r->is_write ?
+                pwritev(r->fd, rest.iov, rest.niov, r->offset + done) :
+                preadv(r->fd, rest.iov, rest.niov, r->offset + done);
+            qemu_iovec_destroy(&rest);
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        if (n == 0) {
+            if (r->is_write) {
+                return -ENOSPC;
+            }
+            /* end of file: the rest reads as zeroes */
+            qemu_iovec_memset(r->qiov, done, 0, r->bytes - done);
+            return 0;
+        }
+        done += n;
+    }
+    return 0;
+}
+
+static int do_fallocate(int fd, int mode, int64_t offset, int64_t bytes)
+{
+    while (fallocate(fd, mode, offset, bytes) < 0) {
+        if (errno != EINTR) {
+            return errno == EOPNOTSUPP ? -ENOTSUP : -errno;
+        }
+    }
+    return 0;
+}
+
+static int do_zeroes(RawAioReq *r)
+{
+    BDRVRawState *s = r->s;
+    uint64_t range[2] = { r->offset, r->bytes };
+    struct stat st;
+    int ret = -ENOTSUP;
+
+    if (s->is_blockdev) {
+        return ioctl(r->fd, BLKZEROOUT, range) == 0 ? 0 : -ENOTSUP;
+    }
+    if ((r->mode & BDRV_REQ_MAY_UNMAP) && s->has_punch_hole) {
+        ret = do_fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                           r->offset, r->bytes);
+        if (ret == -ENOTSUP) {
+            s->has_punch_hole = false;
+        } else if (ret == 0) {
+            /* a hole past the end does not extend the file by itself */
+            if (fstat(r->fd, &st) == 0 && st.st_size < r->offset + r->bytes &&
+                ftruncate(r->fd, r->offset + r->bytes) < 0) {
+                return -errno;
+            }
+            return 0;
+        }
+    }
+    if (s->has_zero_range) {
+        ret = do_fallocate(r->fd, FALLOC_FL_ZERO_RANGE, r->offset, r->bytes);
+        if (ret == -ENOTSUP) {
+            s->has_zero_range = false;
+        }
+    }
+    return ret;
+}
+
+static int raw_aio_worker(void *opaque)
+{
+    RawAioReq *r = opaque;
+    uint64_t range[2];
+
+    switch (r->op) {
+    case RAW_OP_RW:
+        return do_rw(r);
+    case RAW_OP_FLUSH:
+        return fdatasync(r->fd) == 0 ? 0 : -errno;
+    case RAW_OP_FALLOCATE:
+        return do_fallocate(r->fd, r->mode, r->offset, r->bytes);
+    case RAW_OP_ZEROES:
+        return do_zeroes(r);
+    case RAW_OP_DISCARD:
+        if (r->s->is_blockdev) {
+            range[0] = r->offset;
+            range[1] = r->bytes;
+            return ioctl(r->fd, BLKDISCARD, range) == 0 ? 0 : -ENOTSUP;
+        }
+        return do_fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                            r->offset, r->bytes);
+    default:
+        g_assert_not_reached();
+    }
+}
+
+static int coroutine_fn raw_thread_pool_submit(BlockDriverState *bs,
+                                               RawAioReq *r)
+{
+    r->s = bs->opaque;
+    r->fd = r->s->fd;
+    return thread_pool_co_submit(aio_get_thread_pool(bs->ctx), raw_aio_worker,
+                                 r);
+}
+
+static int coroutine_fn raw_co_prw(BlockDriverState *bs, int64_t offset,
+                                   int64_t bytes, QEMUIOVector *qiov,
+                                   bool is_write)
+{
+    BDRVRawState *s = bs->opaque;
+    QEMUIOVector bounce_qiov;
+    void *bounce = NULL;
+    RawAioReq r = { 0 };
+    int ret;
+
+    /* O_DIRECT wants aligned buffers; IOV_MAX caps the entry count. */
+    if ((s->needs_alignment &&
+         !qemu_iovec_is_aligned(qiov, bs->bl.min_mem_alignment)) ||
+        qiov->niov > IOV_MAX) {
+        bounce = blk_buf_alloc(bs, bytes);
+        if (is_write) {
+            qemu_iovec_to_buf(qiov, 0, bounce, bytes);
+        }
+        qemu_iovec_init_buf(&bounce_qiov, bounce, bytes);
+        ret = raw_co_prw(bs, offset, bytes, &bounce_qiov, is_write);
+        if (ret == 0 && !is_write) {
+            qemu_iovec_from_buf(qiov, 0, bounce, bytes);
+        }
+        blk_buf_free(bounce);
+        return ret;
+    }
+    if (s->use_linux_aio) {
+        return laio_co_submit(aio_get_linux_aio(bs->ctx, NULL), s->fd, offset,
+                              qiov, is_write ? QEMU_AIO_WRITE : QEMU_AIO_READ);
+    }
+    if (s->use_io_uring) {
+        return luring_co_submit(aio_get_linux_io_uring(bs->ctx, NULL), s->fd,
+                                offset, qiov,
+                                is_write ? QEMU_AIO_WRITE : QEMU_AIO_READ);
+    }
+    r.op = RAW_OP_RW;
+    r.offset = offset;
+    r.bytes = bytes;
+    r.qiov = qiov;
+    r.is_write = is_write;
+    return raw_thread_pool_submit(bs, &r);
+}
+
+static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, QEMUIOVector *qiov,
+                                      BdrvRequestFlags flags)
+{
+    return raw_co_prw(bs, offset, bytes, qiov, false);
+}
+
+static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       BdrvRequestFlags flags)
+{
+    return raw_co_prw(bs, offset, bytes, qiov, true);
+}
+
+static int coroutine_fn raw_co_flush_to_disk(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+    RawAioReq r = { .op = RAW_OP_FLUSH };
+
+    if (s->use_io_uring) {
+        return luring_co_flush(aio_get_linux_io_uring(bs->ctx, NULL), s->fd);
+    }
+    return raw_thread_pool_submit(bs, &r);
+}
+
+static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
+                                             int64_t offset, int64_t bytes,
+                                             BdrvRequestFlags flags)
+{
+    RawAioReq r = {
+        .op = RAW_OP_ZEROES,
+        .offset = offset,
+        .bytes = bytes,
+        .mode = flags,
+    };
+
+    return raw_thread_pool_submit(bs, &r);
+}
+
+static int coroutine_fn raw_co_pdiscard(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes)
+{
+    RawAioReq r = {
+        .op = RAW_OP_DISCARD,
+        .offset = offset,
+        .bytes = bytes,
+    };
+
+    return raw_thread_pool_submit(bs, &r);
+}
+
+/*
+ * SEEK_DATA/SEEK_HOLE.  lseek is cheap and does not block on local file
+ * systems, so it runs in the loop thread, as QEMU does.
+ */
+static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
+                                            bool want_zero, int64_t offset,
+                                            int64_t bytes, int64_t *pnum,
+                                            int64_t *map,
+                                            BlockDriverState **file)
+{
+    BDRVRawState *s = bs->opaque;
+    off_t data, hole;
+    int ret;
+
+    *map = offset;
+    *file = bs;
+    *pnum = bytes;
+    if (!want_zero) {
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
+    data = lseek(s->fd, offset, SEEK_DATA);
+    if (data < 0) {
+        /* ENXIO: @offset is in a hole that runs to the end of the file */
+        return errno == ENXIO ? BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID :
+                                BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
+    if (data > offset) {
+        *pnum = MIN(bytes, data - offset);
+        ret = BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID;
+    } else {
+        hole = lseek(s->fd, offset, SEEK_HOLE);
+        if (hole > offset) {
+            *pnum = MIN(bytes, hole - offset);
+        }
+        ret = BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
+    /* keep answers in whole blocks of the request alignment */
+    if (*pnum < bytes && *pnum >= bs->bl.request_alignment) {
+        *pnum = QEMU_ALIGN_DOWN(*pnum, bs->bl.request_alignment);
+    } else if (*pnum < bs->bl.request_alignment) {
+        *pnum = MIN(bytes, bs->bl.request_alignment);
+        ret = BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
+    return ret;
+}
+
+static int64_t raw_fd_length(int fd, bool is_blockdev)
+{
+    struct stat st;
+    uint64_t size;
+
+    if (is_blockdev) {
+        if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
+            return -errno;
+        }
+        return (int64_t)size;
+    }
+    if (fstat(fd, &st) < 0) {
+        return -errno;
+    }
+    return st.st_size;
+}
+
+static int64_t coroutine_fn raw_co_getlength(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    return raw_fd_length(s->fd, s->is_blockdev);
+}
+
+static int64_t coroutine_fn raw_co_get_allocated_file_size(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+    struct stat st;
+
+    if (fstat(s->fd, &st) < 0) {
+        return -errno;
+    }
+    return (int64_t)st.st_blocks * 512;
+}
+
+/* Write zeroes to the start of a new file so alignment probing works. */
+static void allocate_first_block(int fd, int64_t max_size)
+{
+    size_t write_size = max_size < MAX_BLOCKSIZE ? BDRV_SECTOR_SIZE :
+                                                   MAX_BLOCKSIZE;
+    void *buf = qemu_memalign(MAX_BLOCKSIZE, write_size);
+
+    memset(buf, 0, write_size);
+    while (pwrite(fd, buf, write_size, 0) < 0 && errno == EINTR) {
+        /* retry; failures are harmless here */
+    }
+    qemu_vfree(buf);
+}
+
+/* Resize a regular file with preallocation; blocking, any thread. */
+static int raw_regular_truncate(int fd, int64_t offset, PreallocMode prealloc,
+                                Error **errp)
+{
+    int64_t current = raw_fd_length(fd, false);
+    int ret;
+
+    if (current < 0) {
+        error_setg_errno(errp, (int)-current, "Could not stat file");
+        return (int)current;
+    }
+    if (prealloc != PREALLOC_MODE_OFF && offset < current) {
+        error_setg(errp, "Cannot use preallocation for shrinking files");
+        return -ENOTSUP;
+    }
+    switch (prealloc) {
+    case PREALLOC_MODE_OFF:
+        if (ftruncate(fd, offset) < 0) {
+            ret = -errno;
+            error_setg_errno(errp, -ret, "Could not resize file");
+            return ret;
+        }
+        if (current == 0 && offset > 0) {
+            allocate_first_block(fd, offset);
+        }
+        return 0;
+    case PREALLOC_MODE_FALLOC:
+        if (offset > current) {
+            ret = -posix_fallocate(fd, current, offset - current);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Could not preallocate new data");
+                return ret;
+            }
+        }
+        return 0;
+    case PREALLOC_MODE_FULL: {
+        int64_t chunk = MiB, pos = current;
+        void *buf = g_malloc0(chunk);
+        ret = 0;
+        while (pos < offset) {
+            ssize_t n = pwrite(fd, buf, MIN(chunk, offset - pos), pos);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                ret = -errno;
+                error_setg_errno(errp, -ret, "Could not write zeros for "
+                                 "preallocation");
+                break;
+            }
+            pos += n;
+        }
+        g_free(buf);
+        if (ret == 0 && fsync(fd) < 0) {
+            ret = -errno;
+            error_setg_errno(errp, -ret, "Could not flush file to disk");
+        }
+        return ret;
+    }
+    default:
+        error_setg(errp, "Unsupported preallocation mode '%s'",
+                   PreallocMode_str[prealloc]);
+        return -ENOTSUP;
+    }
+}
+
+static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
+                                        bool exact, PreallocMode prealloc,
+                                        BdrvRequestFlags flags, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    int64_t len;
+
+    if (!s->is_blockdev) {
+        return raw_regular_truncate(s->fd, offset, prealloc, errp);
+    }
+    if (prealloc != PREALLOC_MODE_OFF) {
+        error_setg(errp, "Preallocation mode '%s' unsupported for this "
+                   "non-regular file", PreallocMode_str[prealloc]);
+        return -ENOTSUP;
+    }
+    len = raw_fd_length(s->fd, true);
+    if (exact ? offset != len : offset > len) {
+        error_setg(errp, "Cannot grow device files");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Probe the smallest request and buffer alignment O_DIRECT accepts. */
+static void raw_probe_alignment(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+    char *buf = qemu_memalign(MAX_BLOCKSIZE, 2 * MAX_BLOCKSIZE);
+    size_t align;
+    unsigned int sector_size;
+
+    bs->bl.request_alignment = 0;
+    if (s->is_blockdev && ioctl(s->fd, BLKSSZGET, &sector_size) == 0) {
+        bs->bl.request_alignment = sector_size;
+    }
+    for (align = 512; !bs->bl.request_alignment && align <= MAX_BLOCKSIZE;
+         align <<= 1) {
+        if (pread(s->fd, buf, align, 0) >= 0) {
+            bs->bl.request_alignment = align;
+        }
+    }
+    for (align = 512; !bs->bl.min_mem_alignment && align <= MAX_BLOCKSIZE;
+         align <<= 1) {
+        if (pread(s->fd, buf + align, MAX_BLOCKSIZE, 0) >= 0) {
+            bs->bl.min_mem_alignment = align;
+        }
+    }
+    if (!bs->bl.request_alignment) {
+        bs->bl.request_alignment = MAX_BLOCKSIZE;
+    }
+    if (!bs->bl.min_mem_alignment) {
+        bs->bl.min_mem_alignment = MAX_BLOCKSIZE;
+    }
+    qemu_vfree(buf);
+}
+
+static void raw_refresh_limits(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+    size_t page = sysconf(_SC_PAGESIZE);
+
+    if (s->needs_alignment) {
+        raw_probe_alignment(bs);
+    } else {
+        bs->bl.request_alignment = 1;
+        bs->bl.min_mem_alignment = 1;
+    }
+    bs->bl.opt_mem_alignment = MAX(bs->bl.min_mem_alignment, page);
+}
+
+static bool coroutine_fn raw_co_open(BlockDriverState *bs, QDict *options,
+                                     int flags, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    g_autofree char *filename = bdrv_opt_take_str(options, "filename");
+    g_autofree char *aio = bdrv_opt_take_str(options, "aio");
+    g_autofree char *locking = bdrv_opt_take_str(options, "locking");
+    int aio_flags = flags;
+    int open_flags = O_CLOEXEC;
+    struct stat st;
+
+    s->fd = -1;
+    g_free(bdrv_opt_take_str(options, "aio-max-batch"));
+    g_free(bdrv_opt_take_str(options, "drop-cache"));
+    g_free(bdrv_opt_take_str(options, "x-check-cache-dropped"));
+    if (!filename) {
+        error_setg(errp, "Parameter 'filename' is required");
+        return false;
+    }
+    if (locking && strcmp(locking, "on") && strcmp(locking, "off") &&
+        strcmp(locking, "auto")) {
+        error_setg(errp, "Parameter 'locking' does not accept value '%s'",
+                   locking);
+        return false;
+    }
+    if (aio && !bdrv_parse_aio(aio, &aio_flags)) {
+        error_setg(errp, "Parameter 'aio' does not accept value '%s'", aio);
+        return false;
+    }
+    s->use_linux_aio = aio_flags & BDRV_O_NATIVE_AIO;
+    s->use_io_uring = aio_flags & BDRV_O_IO_URING;
+    if (s->use_linux_aio && !(flags & BDRV_O_NOCACHE)) {
+        error_setg(errp, "aio=native was specified, but it requires "
+                   "cache.direct=on, which was not specified.");
+        return false;
+    }
+    if (s->use_linux_aio && !aio_get_linux_aio(bs->ctx, errp)) {
+        return false;
+    }
+    if (s->use_io_uring && !aio_get_linux_io_uring(bs->ctx, errp)) {
+        return false;
+    }
+
+    open_flags |= (flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY;
+    if (flags & BDRV_O_NOCACHE) {
+        open_flags |= O_DIRECT;
+        s->needs_alignment = true;
+    }
+    s->fd = open(filename, open_flags);
+    if (s->fd < 0) {
+        error_setg_errno(errp, errno, "Could not open '%s'", filename);
+        return false;
+    }
+    if (fstat(s->fd, &st) < 0) {
+        error_setg_errno(errp, errno, "Could not stat file");
+        return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        error_setg(errp, "'%s' is a directory", filename);
+        return false;
+    }
+    s->is_blockdev = S_ISBLK(st.st_mode);
+    s->has_punch_hole = true;
+    s->has_zero_range = true;
+    bs->has_variable_length = s->is_blockdev;
+    bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP;
+    return true;
+}
+
+static void raw_close(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+}
+
+static bool raw_has_zero_init(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    return !s->is_blockdev;
+}
+
+static bool coroutine_fn raw_co_create(const char *filename, QDict *opts,
+                                       Error **errp)
+{
+    uint64_t size;
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
+    const char *p = create_opt_get(opts, "preallocation");
+    bool nocow;
+    int fd, ret;
+
+    if (!create_opt_get_size(opts, "size", 0, &size, errp) ||
+        !create_opt_get_bool(opts, "nocow", false, &nocow, errp)) {
+        return false;
+    }
+    size = QEMU_ALIGN_UP(size, BDRV_SECTOR_SIZE);
+    if (p && !prealloc_mode_parse(p, &prealloc, errp)) {
+        return false;
+    }
+    if (prealloc == PREALLOC_MODE_METADATA) {
+        error_setg(errp, "Unsupported preallocation mode '%s'", p);
+        return false;
+    }
+    if (strstart(filename, "file:", NULL)) {
+        filename += strlen("file:");
+    }
+    fd = open(filename, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not create '%s'", filename);
+        return false;
+    }
+    /* Empty the file first, then grow it with the preallocation asked. */
+    ret = raw_regular_truncate(fd, 0, PREALLOC_MODE_OFF, errp);
+    if (ret == 0) {
+        ret = raw_regular_truncate(fd, size, prealloc, errp);
+    }
+    if (close(fd) < 0 && ret == 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not close the new file");
+    }
+    return ret == 0;
+}
+
+static bool raw_parse_filename(const char *filename, QDict *options,
+                               Error **errp)
+{
+    strstart(filename, "file:", &filename);
+    qdict_put_str(options, "filename", filename);
+    return true;
+}
+
+/* In QEMU's order: create prints options in this order, help sorts them. */
+static const CreateOptDesc raw_create_opts[] = {
+    { "size", OPT_SIZE, "Virtual disk size", NULL },
+    { "nocow", OPT_BOOL, "Turn off copy-on-write (valid only on btrfs)",
+      NULL },
+    { "preallocation", OPT_STRING,
+      "Preallocation mode (allowed values: off, falloc, full)", NULL },
+    { "extent_size_hint", OPT_SIZE,
+      "Extent size hint for the image file, 0 to disable", NULL },
+    { NULL },
+};
+
+const BlockDriver bdrv_file = {
+    .format_name = "file",
+    .protocol_name = "file",
+    .instance_size = sizeof(BDRVRawState),
+    .parse_filename = raw_parse_filename,
+    .co_open = raw_co_open,
+    .close = raw_close,
+    .refresh_limits = raw_refresh_limits,
+    .co_preadv = raw_co_preadv,
+    .co_pwritev = raw_co_pwritev,
+    .co_pwrite_zeroes = raw_co_pwrite_zeroes,
+    .co_pdiscard = raw_co_pdiscard,
+    .co_flush_to_disk = raw_co_flush_to_disk,
+    .co_block_status = raw_co_block_status,
+    .co_truncate = raw_co_truncate,
+    .co_getlength = raw_co_getlength,
+    .co_get_allocated_file_size = raw_co_get_allocated_file_size,
+    .has_zero_init = raw_has_zero_init,
+    .co_create = raw_co_create,
+    .create_opts = raw_create_opts,
+};

@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The request path between users and drivers: range checks, padding of
+ * unaligned requests to the node's request_alignment (read-modify-write
+ * for writes, serialised against overlapping requests), splitting by
+ * max_transfer, zero-fill past the end of the node, write-zeroes with a
+ * buffer fallback, FUA emulation, discard, flush ordering, and block
+ * status including the recursion into protocol nodes.
+ *
+ * Padding never copies the caller's data: head and tail pad buffers are
+ * added around the caller's iovec entries.
+ */
+#include "util/osdep.h"
+#include "block/driver.h"
+
+/* Zero-write fallback buffers are at most this big (bytes). */
+#define ZERO_BUFFER_MAX (1 * MiB)
+
+static int bdrv_check_request(int64_t offset, int64_t bytes)
+{
+    if (offset < 0 || bytes < 0 || bytes > BDRV_MAX_LENGTH ||
+        offset > BDRV_MAX_LENGTH - bytes) {
+        return -EIO;
+    }
+    return 0;
+}
+
+static int64_t max_transfer_of(BlockDriverState *bs)
+{
+    int64_t align = bs->bl.request_alignment;
+    int64_t max = BDRV_REQUEST_MAX_BYTES;
+
+    if (bs->bl.max_transfer && bs->bl.max_transfer < max) {
+        max = bs->bl.max_transfer;
+    }
+    return QEMU_ALIGN_DOWN(max, align);
+}
+
+/* ---- tracked requests ---- */
+
+static void tracked_request_begin(BlockDriverState *bs, BdrvTrackedRequest *req,
+                                  int64_t offset, int64_t bytes,
+                                  bool serialising)
+{
+    req->offset = offset;
+    req->bytes = bytes;
+    req->serialising = serialising;
+    qemu_co_queue_init(&req->wait_queue);
+    QTAILQ_INSERT_TAIL(&bs->tracked_requests, req, next);
+}
+
+static void tracked_request_end(BlockDriverState *bs, BdrvTrackedRequest *req)
+{
+    QTAILQ_REMOVE(&bs->tracked_requests, req, next);
+    qemu_co_queue_restart_all(&req->wait_queue);
+}
+
+/*
+ * Wait for every earlier overlapping request where either side is a
+ * read-modify-write.  Waiting only on earlier requests cannot deadlock.
+ */
+static void coroutine_fn wait_serialising(BlockDriverState *bs,
+                                          BdrvTrackedRequest *self)
+{
+    BdrvTrackedRequest *req;
+
+retry:
+    QTAILQ_FOREACH(req, &bs->tracked_requests, next) {
+        if (req == self) {
+            return;
+        }
+        if ((req->serialising || self->serialising) &&
+            req->offset < self->offset + self->bytes &&
+            self->offset < req->offset + req->bytes) {
+            qemu_co_queue_wait(&req->wait_queue, NULL);
+            goto retry;
+        }
+    }
+}
+
+/* ---- read ---- */
+
+static int coroutine_fn bdrv_aligned_preadv(BlockDriverState *bs,
+                                            int64_t offset, int64_t bytes,
+                                            QEMUIOVector *qiov,
+                                            BdrvRequestFlags flags)
+{
+    int64_t align = bs->bl.request_alignment;
+    int64_t max_transfer = max_transfer_of(bs);
+    int64_t total, max_bytes, pos = 0;
+    int ret;
+
+    assert(QEMU_IS_ALIGNED(offset, align) && QEMU_IS_ALIGNED(bytes, align));
+    if (!bs->drv->co_preadv) {
+        return -ENOTSUP;
+    }
+    if (bs->has_variable_length) {
+        ret = bdrv_co_refresh_total_bytes(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    total = bs->total_bytes;
+    max_bytes = QEMU_ALIGN_UP(MAX(0, total - offset), align);
+
+    if (bytes <= max_bytes && bytes <= max_transfer) {
+        return bs->drv->co_preadv(bs, offset, bytes, qiov, flags);
+    }
+    while (pos < bytes) {
+        int64_t num = bytes - pos;
+        if (pos < max_bytes) {
+            QEMUIOVector slice;
+            num = MIN(num, MIN(max_bytes - pos, max_transfer));
+            qemu_iovec_init_slice(&slice, qiov, pos, num);
+            ret = bs->drv->co_preadv(bs, offset + pos, num, &slice, flags);
+            qemu_iovec_destroy(&slice);
+            if (ret < 0) {
+                return ret;
+            }
+        } else {
+            /* past the end of the node: reads as zeroes */
+            qemu_iovec_memset(qiov, pos, 0, num);
+        }
+        pos += num;
+    }
+    return 0;
+}
+
+int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
+                                int64_t bytes, QEMUIOVector *qiov,
+                                BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    int64_t align = bs->bl.request_alignment;
+    int64_t head, tail;
+    uint8_t *pad = NULL;
+    QEMUIOVector padded;
+    int ret;
+
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    ret = bdrv_check_request(offset, bytes);
+    if (ret < 0 || bytes == 0) {
+        return ret;
+    }
+    assert(qiov->size >= (size_t)bytes);
+
+    bs->in_flight++;
+    head = offset & (align - 1);
+    tail = (offset + bytes) & (align - 1);
+    if (!head && !tail) {
+        ret = bdrv_aligned_preadv(bs, offset, bytes, qiov, flags);
+    } else {
+        /* Read whole blocks: pad buffers take the bytes around the request. */
+        pad = blk_buf_alloc(bs, 2 * align);
+        qemu_iovec_init(&padded, qiov->niov + 2);
+        if (head) {
+            qemu_iovec_add(&padded, pad, head);
+        }
+        qemu_iovec_concat(&padded, qiov, 0, bytes);
+        if (tail) {
+            qemu_iovec_add(&padded, pad + align, align - tail);
+        }
+        ret = bdrv_aligned_preadv(bs, offset - head, padded.size, &padded,
+                                  flags);
+        qemu_iovec_destroy(&padded);
+        blk_buf_free(pad);
+    }
+    bs->in_flight--;
+    return ret;
+}
+
+int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset,
+                               int64_t bytes, void *buf,
+                               BdrvRequestFlags flags)
+{
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, buf, bytes);
+    return bdrv_co_preadv(child, offset, bytes, &qiov, flags);
+}
+
+/* ---- write ---- */
+
+static void bdrv_note_write_end(BlockDriverState *bs, int64_t end)
+{
+    /* protocols grow when written past their end */
+    if (end > bs->total_bytes && bs->drv->protocol_name) {
+        bs->total_bytes = end;
+    }
+}
+
+static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
+                                            int64_t offset, int64_t bytes,
+                                            QEMUIOVector *qiov,
+                                            BdrvRequestFlags flags)
+{
+    int ret;
+
+    if (!bs->drv->co_pwritev) {
+        return -ENOTSUP;
+    }
+    ret = bs->drv->co_pwritev(bs, offset, bytes, qiov,
+                              flags & bs->supported_write_flags);
+    if (ret == 0 && (flags & BDRV_REQ_FUA) &&
+        !(bs->supported_write_flags & BDRV_REQ_FUA)) {
+        ret = bdrv_co_flush(bs);
+    }
+    return ret;
+}
+
+static int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
+                                             int64_t offset, int64_t bytes,
+                                             QEMUIOVector *qiov,
+                                             BdrvRequestFlags flags)
+{
+    int64_t max_transfer = max_transfer_of(bs);
+    int64_t pos = 0;
+    int ret = 0;
+
+    if (bytes <= max_transfer) {
+        ret = bdrv_driver_pwritev(bs, offset, bytes, qiov, flags);
+    } else {
+        while (pos < bytes && ret == 0) {
+            int64_t num = MIN(bytes - pos, max_transfer);
+            QEMUIOVector slice;
+            qemu_iovec_init_slice(&slice, qiov, pos, num);
+            ret = bdrv_driver_pwritev(bs, offset + pos, num, &slice, flags);
+            qemu_iovec_destroy(&slice);
+            pos += num;
+        }
+    }
+    if (ret == 0) {
+        bdrv_note_write_end(bs, offset + bytes);
+    }
+    return ret;
+}
+
+/*
+ * Unaligned write: read the partial blocks at either end, then write
+ * whole blocks.  The caller holds a serialising tracked request over the
+ * aligned range.
+ */
+static int coroutine_fn bdrv_padded_pwritev(BlockDriverState *bs,
+                                            int64_t offset, int64_t bytes,
+                                            QEMUIOVector *qiov,
+                                            BdrvRequestFlags flags)
+{
+    int64_t align = bs->bl.request_alignment;
+    int64_t start = QEMU_ALIGN_DOWN(offset, align);
+    int64_t end = QEMU_ALIGN_UP(offset + bytes, align);
+    int64_t head = offset - start;
+    int64_t tail = end - (offset + bytes);
+    uint8_t *pad = blk_buf_alloc(bs, 2 * align);
+    QEMUIOVector buf_qiov, padded;
+    int ret = 0;
+
+    if (end - start == align) {
+        /* head and tail share one block */
+        qemu_iovec_init_buf(&buf_qiov, pad, align);
+        ret = bdrv_aligned_preadv(bs, start, align, &buf_qiov, 0);
+        if (ret == 0) {
+            qemu_iovec_to_buf(qiov, 0, pad + head, bytes);
+            ret = bdrv_aligned_pwritev(bs, start, align, &buf_qiov, flags);
+        }
+        blk_buf_free(pad);
+        return ret;
+    }
+    if (head) {
+        qemu_iovec_init_buf(&buf_qiov, pad, align);
+        ret = bdrv_aligned_preadv(bs, start, align, &buf_qiov, 0);
+    }
+    if (ret == 0 && tail) {
+        qemu_iovec_init_buf(&buf_qiov, pad + align, align);
+        ret = bdrv_aligned_preadv(bs, end - align, align, &buf_qiov, 0);
+    }
+    if (ret == 0) {
+        qemu_iovec_init(&padded, qiov->niov + 2);
+        if (head) {
+            qemu_iovec_add(&padded, pad, head);
+        }
+        qemu_iovec_concat(&padded, qiov, 0, bytes);
+        if (tail) {
+            qemu_iovec_add(&padded, pad + align + (align - tail), tail);
+        }
+        ret = bdrv_aligned_pwritev(bs, start, end - start, &padded, flags);
+        qemu_iovec_destroy(&padded);
+    }
+    blk_buf_free(pad);
+    return ret;
+}
+
+int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
+                                 int64_t bytes, QEMUIOVector *qiov,
+                                 BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    int64_t align = bs->bl.request_alignment;
+    BdrvTrackedRequest req;
+    bool aligned;
+    int ret;
+
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->read_only) {
+        return -EPERM;
+    }
+    if (flags & BDRV_REQ_ZERO_WRITE) {
+        return bdrv_co_pwrite_zeroes(child, offset, bytes, flags);
+    }
+    ret = bdrv_check_request(offset, bytes);
+    if (ret < 0 || bytes == 0) {
+        return ret;
+    }
+    assert(qiov->size >= (size_t)bytes);
+
+    bs->in_flight++;
+    aligned = QEMU_IS_ALIGNED(offset, align) && QEMU_IS_ALIGNED(bytes, align);
+    tracked_request_begin(bs, &req, QEMU_ALIGN_DOWN(offset, align),
+                          QEMU_ALIGN_UP(offset + bytes, align) -
+                          QEMU_ALIGN_DOWN(offset, align), !aligned);
+    wait_serialising(bs, &req);
+    if (aligned) {
+        ret = bdrv_aligned_pwritev(bs, offset, bytes, qiov, flags);
+    } else {
+        ret = bdrv_padded_pwritev(bs, offset, bytes, qiov, flags);
+    }
+    tracked_request_end(bs, &req);
+    bs->in_flight--;
+    return ret;
+}
+
+int coroutine_fn bdrv_co_pwrite(BdrvChild *child, int64_t offset,
+                                int64_t bytes, const void *buf,
+                                BdrvRequestFlags flags)
+{
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, (void *)buf, bytes);
+    return bdrv_co_pwritev(child, offset, bytes, &qiov, flags);
+}
+
+/* ---- write zeroes ---- */
+
+/* Write zeroes as data, for drivers (or ranges) without a zero operation. */
+static int coroutine_fn bdrv_write_zero_buffer(BlockDriverState *bs,
+                                               int64_t offset, int64_t bytes,
+                                               BdrvRequestFlags flags)
+{
+    int64_t chunk = MIN(MIN(bytes, ZERO_BUFFER_MAX), max_transfer_of(bs));
+    void *buf = blk_buf_alloc(bs, chunk);
+    int ret = 0;
+
+    memset(buf, 0, chunk);
+    while (bytes > 0 && ret == 0) {
+        int64_t num = MIN(bytes, chunk);
+        QEMUIOVector qiov;
+        qemu_iovec_init_buf(&qiov, buf, num);
+        ret = bdrv_aligned_pwritev(bs, offset, num, &qiov,
+                                   flags & BDRV_REQ_FUA);
+        offset += num;
+        bytes -= num;
+    }
+    blk_buf_free(buf);
+    return ret;
+}
+
+/* Aligned to request_alignment; the caller tracks the request. */
+static int coroutine_fn bdrv_do_pwrite_zeroes(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes,
+                                              BdrvRequestFlags flags)
+{
+    int64_t max = bs->bl.max_pwrite_zeroes ? bs->bl.max_pwrite_zeroes :
+                  BDRV_REQUEST_MAX_BYTES;
+    uint32_t zalign = MAX(bs->bl.pwrite_zeroes_alignment,
+                          bs->bl.request_alignment);
+    int ret = 0;
+
+    max = MAX(QEMU_ALIGN_DOWN(max, zalign), zalign);
+    while (bytes > 0 && ret == 0) {
+        int64_t num = MIN(bytes, max);
+
+        /* Keep the zero operation to zalign boundaries where possible. */
+        if (offset % zalign) {
+            num = MIN(num, zalign - offset % zalign);
+        } else if (num > zalign && (offset + num) % zalign) {
+            num -= (offset + num) % zalign;
+        }
+        ret = -ENOTSUP;
+        if (bs->drv->co_pwrite_zeroes) {
+            ret = bs->drv->co_pwrite_zeroes(bs, offset, num,
+                                            flags & bs->supported_zero_flags);
+            if (ret == 0 && (flags & BDRV_REQ_FUA) &&
+                !(bs->supported_zero_flags & BDRV_REQ_FUA)) {
+                ret = bdrv_co_flush(bs);
+            }
+        }
+        if (ret == -ENOTSUP && !(flags & BDRV_REQ_NO_FALLBACK)) {
+            ret = bdrv_write_zero_buffer(bs, offset, num, flags);
+        }
+        if (ret == 0) {
+            bdrv_note_write_end(bs, offset + num);
+        }
+        offset += num;
+        bytes -= num;
+    }
+    return ret;
+}
+
+int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
+                                       int64_t bytes, BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    int64_t align = bs->bl.request_alignment;
+    int64_t start, end;
+    BdrvTrackedRequest req;
+    int ret;
+
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->read_only) {
+        return -EPERM;
+    }
+    ret = bdrv_check_request(offset, bytes);
+    if (ret < 0 || bytes == 0) {
+        return ret;
+    }
+    flags &= ~BDRV_REQ_ZERO_WRITE;
+    if (!(bs->open_flags & BDRV_O_UNMAP)) {
+        flags &= ~BDRV_REQ_MAY_UNMAP;
+    }
+    start = QEMU_ALIGN_UP(offset, align);
+    end = QEMU_ALIGN_DOWN(offset + bytes, align);
+    if (start >= end) {
+        /* no whole block inside: write zero data through the RMW path */
+        start = end = offset + bytes;
+    }
+
+    bs->in_flight++;
+    ret = 0;
+    if (offset < start) {
+        int64_t n = MIN(start, offset + bytes) - offset;
+        void *zeroes = g_malloc0(n);
+        ret = bdrv_co_pwrite(child, offset, n, zeroes,
+                             flags & BDRV_REQ_FUA);
+        g_free(zeroes);
+    }
+    if (ret == 0 && start < end) {
+        tracked_request_begin(bs, &req, start, end - start, false);
+        wait_serialising(bs, &req);
+        ret = bdrv_do_pwrite_zeroes(bs, start, end - start, flags);
+        tracked_request_end(bs, &req);
+    }
+    if (ret == 0 && end < offset + bytes && end >= offset) {
+        int64_t n = offset + bytes - end;
+        void *zeroes = g_malloc0(n);
+        ret = bdrv_co_pwrite(child, end, n, zeroes, flags & BDRV_REQ_FUA);
+        g_free(zeroes);
+    }
+    bs->in_flight--;
+    return ret;
+}
+
+/* ---- discard, flush, length, truncate ---- */
+
+int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
+                                  int64_t bytes)
+{
+    BlockDriverState *bs = child->bs;
+    uint32_t align;
+    int64_t max, start, end;
+    int ret;
+
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->read_only) {
+        return -EPERM;
+    }
+    ret = bdrv_check_request(offset, bytes);
+    if (ret < 0) {
+        return ret;
+    }
+    /* Discard is advisory: disabled, unsupported or partial blocks are ok. */
+    if (!(bs->open_flags & BDRV_O_UNMAP) || !bs->drv->co_pdiscard) {
+        return 0;
+    }
+    align = MAX(bs->bl.pdiscard_alignment, bs->bl.request_alignment);
+    max = bs->bl.max_pdiscard ? bs->bl.max_pdiscard : BDRV_REQUEST_MAX_BYTES;
+    max = MAX(QEMU_ALIGN_DOWN(max, align), align);
+    start = QEMU_ALIGN_UP(offset, align);
+    end = QEMU_ALIGN_DOWN(offset + bytes, align);
+
+    bs->in_flight++;
+    ret = 0;
+    while (start < end && ret == 0) {
+        int64_t num = MIN(end - start, max);
+        ret = bs->drv->co_pdiscard(bs, start, num);
+        if (ret == -ENOTSUP) {
+            ret = 0;
+        }
+        start += num;
+    }
+    bs->in_flight--;
+    return ret;
+}
+
+int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
+{
+    BdrvChild *c;
+    int ret = 0;
+
+    if (!bs->drv || bs->read_only) {
+        return 0;
+    }
+    bs->in_flight++;
+    if (bs->drv->co_flush_to_os) {
+        ret = bs->drv->co_flush_to_os(bs);
+    }
+    if (ret == 0 && !(bs->open_flags & BDRV_O_NO_FLUSH) &&
+        bs->drv->co_flush_to_disk) {
+        ret = bs->drv->co_flush_to_disk(bs);
+    }
+    /* Children after the parent: its metadata may have gone to them. */
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        if (ret == 0) {
+            ret = bdrv_co_flush(c->bs);
+        }
+    }
+    bs->in_flight--;
+    return ret;
+}
+
+int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs)
+{
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->has_variable_length) {
+        int ret = bdrv_co_refresh_total_bytes(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return bs->total_bytes;
+}
+
+int64_t coroutine_fn bdrv_co_get_allocated_file_size(BlockDriverState *bs)
+{
+    if (bs->drv->co_get_allocated_file_size) {
+        return bs->drv->co_get_allocated_file_size(bs);
+    }
+    if (bs->drv->protocol_name || !bs->file) {
+        return -ENOTSUP;
+    }
+    return bdrv_co_get_allocated_file_size(bs->file->bs);
+}
+
+int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
+                                  bool exact, PreallocMode prealloc,
+                                  BdrvRequestFlags flags, Error **errp)
+{
+    BlockDriverState *bs = child->bs;
+    int ret;
+
+    if (!bs->drv) {
+        error_setg(errp, "No medium inserted");
+        return -ENOMEDIUM;
+    }
+    if (offset < 0) {
+        error_setg(errp, "Image size cannot be negative");
+        return -EINVAL;
+    }
+    if (offset > BDRV_MAX_LENGTH) {
+        error_setg(errp, "Image size too large");
+        return -EFBIG;
+    }
+    if (bs->read_only) {
+        error_setg(errp, "Image is read-only");
+        return -EACCES;
+    }
+    if (!bs->drv->co_truncate) {
+        error_setg(errp, "Image format driver does not support resize");
+        return -ENOTSUP;
+    }
+    bs->in_flight++;
+    ret = bs->drv->co_truncate(bs, offset, exact, prealloc, flags, errp);
+    if (ret == 0) {
+        ret = bdrv_co_refresh_total_bytes(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not refresh total sector "
+                             "count");
+        }
+    }
+    bs->in_flight--;
+    return ret;
+}
+
+/* ---- block status ---- */
+
+int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
+                                      int64_t offset, int64_t bytes,
+                                      int64_t *pnum, int64_t *map,
+                                      BlockDriverState **file)
+{
+    int64_t total, align, aligned_offset, aligned_bytes;
+    int64_t local_map = 0;
+    BlockDriverState *local_file = NULL;
+    int ret;
+
+    assert(pnum);
+    *pnum = 0;
+    total = bdrv_co_getlength(bs);
+    if (total < 0) {
+        return (int)total;
+    }
+    if (offset >= total) {
+        return BDRV_BLOCK_EOF;
+    }
+    bytes = MIN(bytes, total - offset);
+    if (bytes == 0) {
+        return 0;
+    }
+
+    if (!bs->drv->co_block_status) {
+        *pnum = bytes;
+        ret = BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED;
+        if (bs->drv->protocol_name) {
+            ret |= BDRV_BLOCK_OFFSET_VALID;
+            local_map = offset;
+            local_file = bs;
+        }
+        goto out;
+    }
+
+    bs->in_flight++;
+    align = bs->bl.request_alignment;
+    aligned_offset = QEMU_ALIGN_DOWN(offset, align);
+    aligned_bytes = QEMU_ALIGN_UP(offset + bytes, align) - aligned_offset;
+    ret = bs->drv->co_block_status(bs, want_zero, aligned_offset,
+                                   aligned_bytes, pnum, &local_map,
+                                   &local_file);
+    bs->in_flight--;
+    if (ret < 0) {
+        *pnum = 0;
+        return ret;
+    }
+    /* Clamp the aligned answer back to the request. */
+    assert(*pnum > 0 && *pnum <= aligned_bytes);
+    *pnum -= offset - aligned_offset;
+    if (*pnum > bytes) {
+        *pnum = bytes;
+    }
+    if (*pnum <= 0) {
+        /* the driver's answer ended before @offset: ask byte-exactly */
+        *pnum = MIN(bytes, align - (offset - aligned_offset));
+    }
+    if (ret & BDRV_BLOCK_OFFSET_VALID) {
+        local_map += offset - aligned_offset;
+    }
+
+    if (ret & BDRV_BLOCK_RAW) {
+        assert((ret & BDRV_BLOCK_OFFSET_VALID) && local_file);
+        ret = bdrv_co_block_status(local_file, want_zero, local_map, *pnum,
+                                   pnum, &local_map, &local_file);
+        goto out;
+    }
+
+    if (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) {
+        ret |= BDRV_BLOCK_ALLOCATED;
+    } else if (bs->drv->supports_backing) {
+        BlockDriverState *cow = bdrv_backing_bs(bs);
+        if (!cow) {
+            ret |= BDRV_BLOCK_ZERO;
+        } else if (want_zero) {
+            int64_t size2 = bdrv_co_getlength(cow);
+            if (size2 >= 0 && offset >= size2) {
+                ret |= BDRV_BLOCK_ZERO;
+            }
+        }
+    }
+
+    if (want_zero && (ret & BDRV_BLOCK_RECURSE) && local_file &&
+        local_file != bs && (ret & BDRV_BLOCK_DATA) &&
+        !(ret & BDRV_BLOCK_ZERO) && (ret & BDRV_BLOCK_OFFSET_VALID)) {
+        int64_t file_pnum;
+        int ret2 = bdrv_co_block_status(local_file, want_zero, local_map,
+                                        *pnum, &file_pnum, NULL, NULL);
+        if (ret2 >= 0) {
+            if ((ret2 & BDRV_BLOCK_EOF) &&
+                (!file_pnum || (ret2 & BDRV_BLOCK_ZERO))) {
+                /* past the end of the file: reads as zeroes */
+                ret |= BDRV_BLOCK_ZERO;
+            } else {
+                *pnum = file_pnum;
+                ret |= ret2 & BDRV_BLOCK_ZERO;
+            }
+        }
+    }
+
+out:
+    if (ret >= 0 && offset + *pnum == total) {
+        ret |= BDRV_BLOCK_EOF;
+    }
+    if (map) {
+        *map = local_map;
+    }
+    if (file) {
+        *file = local_file;
+    }
+    return ret & ~(BDRV_BLOCK_RAW | BDRV_BLOCK_RECURSE);
+}
+
+int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
+                                            BlockDriverState *base,
+                                            bool include_base, bool want_zero,
+                                            int64_t offset, int64_t bytes,
+                                            int64_t *pnum, int64_t *map,
+                                            BlockDriverState **file,
+                                            int *depth)
+{
+    BlockDriverState *p;
+    int64_t eof = 0;
+    int ret = 0, d = 0;
+
+    *pnum = 0;
+    for (p = bs; p; p = bdrv_backing_bs(p), d++) {
+        int64_t n;
+
+        if (p == base && !include_base) {
+            break;
+        }
+        ret = bdrv_co_block_status(p, want_zero, offset, bytes, &n, map,
+                                   file);
+        if (ret < 0) {
+            return ret;
+        }
+        if (p == bs) {
+            *pnum = n;
+            if (n == 0) {
+                break;          /* past the end of the top image */
+            }
+            eof = ret & BDRV_BLOCK_EOF;
+        } else if (n == 0 && (ret & BDRV_BLOCK_EOF)) {
+            /* a backing file shorter than the top reads as zeroes */
+            ret = BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
+            *pnum = bytes;
+            break;
+        }
+        if ((ret & BDRV_BLOCK_ALLOCATED) || p == base) {
+            *pnum = MIN(*pnum, n);
+            break;
+        }
+        /* unallocated here: look below, but only for what we know */
+        bytes = *pnum = MIN(*pnum, n);
+        if (!bdrv_backing_bs(p)) {
+            break;
+        }
+    }
+    if (depth) {
+        *depth = d;
+    }
+    return (ret & ~BDRV_BLOCK_EOF) | (int)eof;
+}
+
+int coroutine_fn bdrv_co_is_allocated(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, int64_t *pnum)
+{
+    int ret = bdrv_co_block_status(bs, false, offset, bytes, pnum, NULL,
+                                   NULL);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return !!(ret & BDRV_BLOCK_ALLOCATED);
+}
+
+int coroutine_fn bdrv_co_is_allocated_above(BlockDriverState *top,
+                                            BlockDriverState *base,
+                                            bool include_base, int64_t offset,
+                                            int64_t bytes, int64_t *pnum)
+{
+    int depth;
+    int ret = bdrv_co_block_status_above(top, base, include_base, false,
+                                         offset, bytes, pnum, NULL, NULL,
+                                         &depth);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return !!(ret & BDRV_BLOCK_ALLOCATED);
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The "raw" format: the guest sees its file child byte for byte, or a
+ * window of it with the "offset" and "size" options.  When the format was
+ * probed rather than given, writes that would make sector 0 look like
+ * another format are refused, as QEMU does, so a guest cannot turn its
+ * raw disk into a qcow2 pointing at host files.
+ */
+#include "util/osdep.h"
+#include "block/driver.h"
+
+typedef struct BDRVRawFmtState {
+    uint64_t offset;
+    uint64_t size;
+    bool has_size;
+    bool probed;
+} BDRVRawFmtState;
+
+static int raw_probe(const uint8_t *buf, int buf_size, const char *filename)
+{
+    /* Anything is raw, but every real format should win. */
+    return 1;
+}
+
+static bool coroutine_fn raw_fmt_co_open(BlockDriverState *bs, QDict *options,
+                                         int flags, Error **errp)
+{
+    BDRVRawFmtState *s = bs->opaque;
+    bool has_offset;
+    int64_t file_len;
+
+    if (!bdrv_opt_take_size(options, "offset", &s->offset, &has_offset,
+                            errp) ||
+        !bdrv_opt_take_size(options, "size", &s->size, &s->has_size, errp) ||
+        !bdrv_opt_take_bool(options, "x-probed", &s->probed, errp)) {
+        return false;
+    }
+    file_len = bdrv_co_getlength(bs->file->bs);
+    if (file_len < 0) {
+        error_setg_errno(errp, (int)-file_len, "Could not get image size");
+        return false;
+    }
+    if (s->has_size && !QEMU_IS_ALIGNED(s->size, BDRV_SECTOR_SIZE)) {
+        error_setg(errp, "Specified size is not multiple of %llu",
+                   BDRV_SECTOR_SIZE);
+        return false;
+    }
+    if ((int64_t)s->offset > file_len) {
+        error_setg(errp, "Offset (%" PRIu64 ") cannot be greater than size "
+                   "of image (%" PRId64 ")", s->offset, file_len);
+        return false;
+    }
+    if (s->has_size && (int64_t)(s->offset + s->size) > file_len) {
+        error_setg(errp, "The sum of offset (%" PRIu64 ") and size (%" PRIu64
+                   ") has to be smaller or equal to the  actual size of the "
+                   "containing file (%" PRId64 ")", s->offset, s->size,
+                   file_len);
+        return false;
+    }
+    bs->supported_write_flags = bs->file->bs->supported_write_flags;
+    bs->supported_zero_flags = bs->file->bs->supported_zero_flags;
+    return true;
+}
+
+static void raw_fmt_refresh_limits(BlockDriverState *bs)
+{
+    BDRVRawFmtState *s = bs->opaque;
+
+    /* Probed: sector 0 is written whole, so raw_fmt_co_pwritev can check it. */
+    if (s->probed) {
+        bs->bl.request_alignment = MAX(bs->bl.request_alignment,
+                                       BDRV_SECTOR_SIZE);
+    }
+}
+
+static int coroutine_fn raw_fmt_co_preadv(BlockDriverState *bs, int64_t offset,
+                                          int64_t bytes, QEMUIOVector *qiov,
+                                          BdrvRequestFlags flags)
+{
+    BDRVRawFmtState *s = bs->opaque;
+
+    return bdrv_co_preadv(bs->file, offset + s->offset, bytes, qiov, flags);
+}
+
+/* True if @sector (512 bytes) would be probed as a format other than raw. */
+static bool looks_like_other_format(const uint8_t *sector)
+{
+    int best = 1, i;
+    bool other = false;
+
+    for (i = 0; bdrv_drivers[i]; i++) {
+        const BlockDriver *d = bdrv_drivers[i];
+        if (d != &bdrv_raw && d->probe) {
+            int score = d->probe(sector, BDRV_SECTOR_SIZE, NULL);
+            if (score > best) {
+                best = score;
+                other = true;
+            }
+        }
+    }
+    return other;
+}
+
+static int coroutine_fn raw_fmt_co_pwritev(BlockDriverState *bs,
+                                           int64_t offset, int64_t bytes,
+                                           QEMUIOVector *qiov,
+                                           BdrvRequestFlags flags)
+{
+    BDRVRawFmtState *s = bs->opaque;
+
+    if (s->probed && offset < (int64_t)BDRV_SECTOR_SIZE) {
+        uint8_t sector[BDRV_SECTOR_SIZE];
+        /* request_alignment is >= 512 here, so sector 0 is whole */
+        assert(offset == 0 && bytes >= (int64_t)BDRV_SECTOR_SIZE);
+        qemu_iovec_to_buf(qiov, 0, sector, sizeof(sector));
+        if (looks_like_other_format(sector)) {
+            return -EPERM;
+        }
+    }
+    return bdrv_co_pwritev(bs->file, offset + s->offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn raw_fmt_co_pwrite_zeroes(BlockDriverState *bs,
+                                                 int64_t offset, int64_t bytes,
+                                                 BdrvRequestFlags flags)
+{
+    BDRVRawFmtState *s = bs->opaque;
+
+    return bdrv_co_pwrite_zeroes(bs->file, offset + s->offset, bytes, flags);
+}
+
+static int coroutine_fn raw_fmt_co_pdiscard(BlockDriverState *bs,
+                                            int64_t offset, int64_t bytes)
+{
+    BDRVRawFmtState *s = bs->opaque;
+
+    return bdrv_co_pdiscard(bs->file, offset + s->offset, bytes);
+}
+
+static int coroutine_fn raw_fmt_co_block_status(BlockDriverState *bs,
+                                                bool want_zero, int64_t offset,
+                                                int64_t bytes, int64_t *pnum,
+                                                int64_t *map,
+                                                BlockDriverState **file)
+{
+    BDRVRawFmtState *s = bs->opaque;
+
+    *pnum = bytes;
+    *map = offset + s->offset;
+    *file = bs->file->bs;
+    return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
+}
+
+static int64_t coroutine_fn raw_fmt_co_getlength(BlockDriverState *bs)
+{
+    BDRVRawFmtState *s = bs->opaque;
+    int64_t len;
+
+    if (s->has_size) {
+        return s->size;
+    }
+    len = bdrv_co_getlength(bs->file->bs);
+    if (len < 0) {
+        return len;
+    }
+    return MAX(0, len - (int64_t)s->offset);
+}
+
+static int coroutine_fn raw_fmt_co_truncate(BlockDriverState *bs,
+                                            int64_t offset, bool exact,
+                                            PreallocMode prealloc,
+                                            BdrvRequestFlags flags,
+                                            Error **errp)
+{
+    BDRVRawFmtState *s = bs->opaque;
+
+    if (s->has_size) {
+        error_setg(errp, "Cannot resize fixed-size raw disks");
+        return -ENOTSUP;
+    }
+    return bdrv_co_truncate(bs->file, offset + s->offset, exact, prealloc,
+                            flags, errp);
+}
+
+static int raw_fmt_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    return 0;
+}
+
+static bool raw_fmt_has_zero_init(BlockDriverState *bs)
+{
+    return bdrv_has_zero_init(bs->file->bs);
+}
+
+static bool coroutine_fn raw_fmt_co_create(const char *filename, QDict *opts,
+                                           Error **errp)
+{
+    return bdrv_co_create_file(filename, opts, errp);
+}
+
+static const CreateOptDesc raw_fmt_create_opts[] = {
+    { "size", OPT_SIZE, "Virtual disk size", NULL },
+    { NULL },
+};
+
+const BlockDriver bdrv_raw = {
+    .format_name = "raw",
+    .instance_size = sizeof(BDRVRawFmtState),
+    .probe = raw_probe,
+    .co_open = raw_fmt_co_open,
+    .refresh_limits = raw_fmt_refresh_limits,
+    .co_preadv = raw_fmt_co_preadv,
+    .co_pwritev = raw_fmt_co_pwritev,
+    .co_pwrite_zeroes = raw_fmt_co_pwrite_zeroes,
+    .co_pdiscard = raw_fmt_co_pdiscard,
+    .co_block_status = raw_fmt_co_block_status,
+    .co_truncate = raw_fmt_co_truncate,
+    .co_getlength = raw_fmt_co_getlength,
+    .get_info = raw_fmt_get_info,
+    .has_zero_init = raw_fmt_has_zero_init,
+    .co_create = raw_fmt_co_create,
+    .create_opts = raw_fmt_create_opts,
+};

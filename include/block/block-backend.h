@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * BlockBackend: what a tool or job holds to do I/O on a node graph.  It
+ * adds what users, not drivers, need: requests checked against the
+ * image length (-EIO past the end, as QEMU), write-through emulation for
+ * cache modes without a write cache, and draining of in-flight requests.
+ */
+#ifndef BLOCK_BLOCK_BACKEND_H
+#define BLOCK_BLOCK_BACKEND_H
+
+#include "block/block.h"
+
+typedef struct BlockBackend BlockBackend;
+
+/*
+ * Open @filename (see bdrv_co_open) and wrap the root node.  Returns NULL
+ * and sets @errp on failure.  Context: coroutine.
+ */
+BlockBackend *coroutine_fn blk_co_new_open(const char *filename,
+                                           QDict *options, int flags,
+                                           Error **errp);
+/* Wrap @bs (reference taken over). */
+BlockBackend *blk_new_with_bs(BlockDriverState *bs);
+/* Close; waits for nothing, so drain first.  NULL is a no-op. */
+void blk_unref(BlockBackend *blk);
+
+BlockDriverState *blk_bs(BlockBackend *blk);
+/* false: every write is followed by a flush (writethrough). */
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce);
+bool blk_enable_write_cache(BlockBackend *blk);
+/* Allow writes past the end (image creation, convert targets). */
+void blk_set_allow_write_beyond_eof(BlockBackend *blk, bool allow);
+
+int coroutine_fn blk_co_preadv(BlockBackend *blk, int64_t offset,
+                               int64_t bytes, QEMUIOVector *qiov,
+                               BdrvRequestFlags flags);
+int coroutine_fn blk_co_pwritev(BlockBackend *blk, int64_t offset,
+                                int64_t bytes, QEMUIOVector *qiov,
+                                BdrvRequestFlags flags);
+int coroutine_fn blk_co_pread(BlockBackend *blk, int64_t offset,
+                              int64_t bytes, void *buf,
+                              BdrvRequestFlags flags);
+int coroutine_fn blk_co_pwrite(BlockBackend *blk, int64_t offset,
+                               int64_t bytes, const void *buf,
+                               BdrvRequestFlags flags);
+int coroutine_fn blk_co_pwrite_zeroes(BlockBackend *blk, int64_t offset,
+                                      int64_t bytes, BdrvRequestFlags flags);
+int coroutine_fn blk_co_pdiscard(BlockBackend *blk, int64_t offset,
+                                 int64_t bytes);
+int coroutine_fn blk_co_flush(BlockBackend *blk);
+int64_t coroutine_fn blk_co_getlength(BlockBackend *blk);
+int coroutine_fn blk_co_truncate(BlockBackend *blk, int64_t offset,
+                                 bool exact, PreallocMode prealloc,
+                                 BdrvRequestFlags flags, Error **errp);
+/* Yield until no request of @blk is in flight.  Context: coroutine. */
+void coroutine_fn blk_co_drain(BlockBackend *blk);
+int64_t blk_in_flight(BlockBackend *blk);
+
+#endif /* BLOCK_BLOCK_BACKEND_H */

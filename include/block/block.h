@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The block layer as its users see it: open a node graph from a filename
+ * and options, and issue byte-based requests to its nodes.  Umbrella
+ * header for block/block.c (open, graph, create) and block/io.c (the
+ * request path).  Every request function is a coroutine_fn returning 0 or
+ * -errno; control-path functions take Error **errp.
+ */
+#ifndef BLOCK_BLOCK_H
+#define BLOCK_BLOCK_H
+
+#include "util/osdep.h"
+#include "util/coroutine.h"
+#include "util/error.h"
+#include "util/iov.h"
+#include "util/qobject.h"
+
+typedef struct BlockDriver BlockDriver;
+typedef struct BlockDriverState BlockDriverState;
+typedef struct BdrvChild BdrvChild;
+
+#define BDRV_SECTOR_BITS 9
+#define BDRV_SECTOR_SIZE (1ULL << BDRV_SECTOR_BITS)
+/* Largest single request, as QEMU: INT_MAX rounded down to a sector. */
+#define BDRV_REQUEST_MAX_BYTES ((int64_t)(INT_MAX & ~(BDRV_SECTOR_SIZE - 1)))
+/* Largest image length. */
+#define BDRV_MAX_LENGTH (INT64_MAX & ~(int64_t)(BDRV_SECTOR_SIZE - 1))
+
+/* Open flags (bdrv_co_open). */
+#define BDRV_O_RDWR         0x0002  /* open read-write */
+#define BDRV_O_NOCACHE      0x0020  /* O_DIRECT */
+#define BDRV_O_NATIVE_AIO   0x0080  /* aio=native (Linux AIO) */
+#define BDRV_O_NO_BACKING   0x0100  /* do not open the backing file */
+#define BDRV_O_NO_FLUSH     0x0200  /* cache=unsafe: flushes are no-ops */
+#define BDRV_O_IO_URING     0x0400  /* aio=io_uring */
+#define BDRV_O_UNMAP        0x4000  /* discard=unmap */
+#define BDRV_O_PROTOCOL     0x8000  /* open a protocol node, no probing */
+#define BDRV_O_NO_IO        0x10000 /* metadata only (info, measure) */
+
+/* Request flags. */
+typedef enum {
+    BDRV_REQ_ZERO_WRITE = 0x2,      /* write zeroes (no data) */
+    BDRV_REQ_MAY_UNMAP = 0x4,       /* zeroes may deallocate */
+    BDRV_REQ_FUA = 0x10,            /* force unit access */
+    BDRV_REQ_WRITE_COMPRESSED = 0x20,
+    BDRV_REQ_NO_FALLBACK = 0x100,   /* fail rather than write zero buffers */
+} BdrvRequestFlags;
+
+/* Block status flags (bdrv_co_block_status). */
+#define BDRV_BLOCK_DATA         0x01  /* reads come from the data */
+#define BDRV_BLOCK_ZERO         0x02  /* reads as zeroes */
+#define BDRV_BLOCK_OFFSET_VALID 0x04  /* *map is valid in *file */
+#define BDRV_BLOCK_RAW          0x08  /* driver: ask *file at *map instead */
+#define BDRV_BLOCK_ALLOCATED    0x10  /* allocated in this layer */
+#define BDRV_BLOCK_EOF          0x20  /* the range reaches the end */
+#define BDRV_BLOCK_RECURSE      0x40  /* driver: *file may know zeroes */
+
+typedef enum {
+    PREALLOC_MODE_OFF,
+    PREALLOC_MODE_METADATA,
+    PREALLOC_MODE_FALLOC,
+    PREALLOC_MODE_FULL,
+    PREALLOC_MODE__MAX,
+} PreallocMode;
+
+extern const char *const PreallocMode_str[PREALLOC_MODE__MAX];
+
+/* Parse "off", "metadata", "falloc", "full"; sets @errp naming @value. */
+bool prealloc_mode_parse(const char *value, PreallocMode *mode, Error **errp);
+
+/*
+ * Cache modes: none, writeback, writethrough, directsync, unsafe.
+ * Sets BDRV_O_NOCACHE / BDRV_O_NO_FLUSH in *@flags and *@writethrough.
+ * Returns false for an unknown mode.
+ */
+bool bdrv_parse_cache_mode(const char *mode, int *flags, bool *writethrough);
+/* aio modes: threads, native, io_uring.  Returns false if unknown. */
+bool bdrv_parse_aio(const char *mode, int *flags);
+/* discard modes: ignore/off, unmap/on. */
+bool bdrv_parse_discard_flags(const char *mode, int *flags);
+
+/*
+ * Open a node graph.  @filename may be NULL when @options say everything,
+ * a plain path, a protocol URL, or "json:{...}".  @options (taken, may be
+ * NULL) is a flat dict with dotted keys: "driver", "file.filename", ...
+ * Without a "driver", the format is probed.  Returns a new reference.
+ * Context: coroutine (opening reads image headers).
+ */
+BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
+                                            QDict *options, int flags,
+                                            Error **errp);
+BlockDriverState *bdrv_ref(BlockDriverState *bs);
+/* Drop a reference; the last one closes the node and its children. */
+void bdrv_unref(BlockDriverState *bs);
+
+/* Registry (block/drivers.c). */
+const BlockDriver *bdrv_find_format(const char *format_name);
+const BlockDriver *bdrv_find_protocol(const char *filename, Error **errp);
+/* NULL-terminated, sorted list of format names (for --help). */
+void bdrv_iterate_format(void (*it)(void *opaque, const char *name),
+                         void *opaque);
+
+/* Node accessors. */
+const char *bdrv_get_format_name(BlockDriverState *bs);
+const char *bdrv_get_filename(BlockDriverState *bs);
+bool bdrv_is_read_only(BlockDriverState *bs);
+BlockDriverState *bdrv_file_bs(BlockDriverState *bs);
+BlockDriverState *bdrv_backing_bs(BlockDriverState *bs);
+/* A warning produced while opening (probed raw), or NULL.  Owned by bs. */
+const char *bdrv_get_open_warning(BlockDriverState *bs);
+
+/* ---- request path (block/io.c); all return 0 or -errno ---- */
+
+int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
+                                int64_t bytes, QEMUIOVector *qiov,
+                                BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
+                                 int64_t bytes, QEMUIOVector *qiov,
+                                 BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset,
+                               int64_t bytes, void *buf,
+                               BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwrite(BdrvChild *child, int64_t offset,
+                                int64_t bytes, const void *buf,
+                                BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
+                                       int64_t bytes, BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
+                                  int64_t bytes);
+/* Flush @bs and then its children. */
+int coroutine_fn bdrv_co_flush(BlockDriverState *bs);
+/* Length in bytes, or -errno. */
+int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs);
+/* Bytes the image occupies on its storage, or -errno (-ENOTSUP). */
+int64_t coroutine_fn bdrv_co_get_allocated_file_size(BlockDriverState *bs);
+int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
+                                  bool exact, PreallocMode prealloc,
+                                  BdrvRequestFlags flags, Error **errp);
+
+/*
+ * Status of [@offset, @offset + @bytes) in @bs alone: a BDRV_BLOCK_*
+ * mask that holds for the first *@pnum bytes (0 < *@pnum <= @bytes unless
+ * at the end).  With @want_zero the driver works harder to report zeroes.
+ * @map/@file (may be NULL) receive the host offset and node when
+ * BDRV_BLOCK_OFFSET_VALID is set.  Returns the mask or -errno.
+ */
+int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
+                                      int64_t offset, int64_t bytes,
+                                      int64_t *pnum, int64_t *map,
+                                      BlockDriverState **file);
+/*
+ * Like bdrv_co_block_status() through the backing chain from @bs down to
+ * (not including, unless @include_base) @base (NULL: the whole chain).
+ * *@depth (may be NULL) receives the layer that answered (0 = @bs).
+ */
+int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
+                                            BlockDriverState *base,
+                                            bool include_base, bool want_zero,
+                                            int64_t offset, int64_t bytes,
+                                            int64_t *pnum, int64_t *map,
+                                            BlockDriverState **file,
+                                            int *depth);
+/* 1 if allocated in @bs itself, 0 if not, -errno; *@pnum as above. */
+int coroutine_fn bdrv_co_is_allocated(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, int64_t *pnum);
+/* 1 if allocated anywhere between @top and @base. */
+int coroutine_fn bdrv_co_is_allocated_above(BlockDriverState *top,
+                                            BlockDriverState *base,
+                                            bool include_base, int64_t offset,
+                                            int64_t bytes, int64_t *pnum);
+
+/* Information for info/qemu-io. */
+typedef struct BlockDriverInfo {
+    int64_t cluster_size;       /* 0 when not applicable */
+    int64_t vm_state_offset;
+    bool is_dirty;
+} BlockDriverInfo;
+
+/* Returns 0, or -ENOTSUP when the driver has no information. */
+int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+/* Format-specific information for `info`, a new QDict, or NULL. */
+QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp);
+/* True if a newly created image of this node reads as zeroes. */
+bool bdrv_has_zero_init(BlockDriverState *bs);
+
+/*
+ * Create an image: @drv's create with @opts (flat dict of option
+ * strings, validated against the driver's create options).
+ * Context: coroutine.
+ */
+bool coroutine_fn bdrv_co_create(const BlockDriver *drv, const char *filename,
+                                 QDict *opts, Error **errp);
+/* Create through the protocol driver that handles @filename. */
+bool coroutine_fn bdrv_co_create_file(const char *filename, QDict *opts,
+                                      Error **errp);
+
+#endif /* BLOCK_BLOCK_H */

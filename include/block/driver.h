@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What a block driver implements and may use: the BlockDriver vtable
+ * (byte offsets and iovecs only; NULL means the generic fallback in
+ * block/io.c), the BlockDriverState node and its children, limits as data,
+ * create-option descriptions, and option helpers.
+ */
+#ifndef BLOCK_DRIVER_H
+#define BLOCK_DRIVER_H
+
+#include "util/osdep.h"
+#include "util/aio.h"
+#include "util/queue.h"
+#include "block/block.h"
+
+/* Limits, in bytes, filled at open by the driver's refresh_limits. */
+typedef struct BlockLimits {
+    uint32_t request_alignment;     /* offsets and lengths; power of two */
+    int64_t max_transfer;           /* 0: no limit */
+    int64_t opt_transfer;
+    int64_t max_pwrite_zeroes;      /* 0: no limit */
+    uint32_t pwrite_zeroes_alignment;
+    int64_t max_pdiscard;
+    uint32_t pdiscard_alignment;
+    size_t min_mem_alignment;       /* buffer address/length for O_DIRECT */
+    size_t opt_mem_alignment;
+} BlockLimits;
+
+struct BdrvChild {
+    BlockDriverState *bs;
+    char *name;                     /* "file", "backing", "data-file" */
+    BlockDriverState *parent;
+    QTAILQ_ENTRY(BdrvChild) next;
+};
+
+/* An in-flight request, for serialising read-modify-write cycles. */
+typedef struct BdrvTrackedRequest {
+    int64_t offset;
+    int64_t bytes;
+    bool serialising;               /* RMW: excludes overlapping requests */
+    CoQueue wait_queue;             /* requests waiting for this one */
+    QTAILQ_ENTRY(BdrvTrackedRequest) next;
+} BdrvTrackedRequest;
+
+struct BlockDriverState {
+    const BlockDriver *drv;
+    void *opaque;                   /* driver state, instance_size bytes */
+    AioContext *ctx;
+    int refcnt;
+    int open_flags;
+    bool read_only;
+    /* the file name or URL as given, or a json: description */
+    char *filename;
+    /* backing file name and format as the image records them */
+    char *backing_file;
+    char *backing_format;
+    char *open_warning;             /* see bdrv_get_open_warning() */
+
+    BdrvChild *file;
+    BdrvChild *backing;
+    QTAILQ_HEAD(, BdrvChild) children;
+
+    BlockLimits bl;
+    /* flags the driver handles natively (others are emulated) */
+    unsigned supported_write_flags;
+    unsigned supported_zero_flags;
+    /* cached length; drivers with variable length refresh it */
+    int64_t total_bytes;
+    bool has_variable_length;
+
+    QTAILQ_HEAD(, BdrvTrackedRequest) tracked_requests;
+    int64_t in_flight;
+};
+
+/* Create/amend option types, as QEMU prints them in -o help. */
+typedef enum {
+    OPT_STRING,
+    OPT_BOOL,
+    OPT_NUMBER,
+    OPT_SIZE,
+} CreateOptType;
+
+typedef struct CreateOptDesc {
+    const char *name;
+    CreateOptType type;
+    const char *help;
+    const char *def_value_str;      /* printed by create when set */
+} CreateOptDesc;
+
+struct BlockDriver {
+    const char *format_name;
+    /* URL scheme for protocol drivers ("file", "nfs"); NULL for formats */
+    const char *protocol_name;
+    size_t instance_size;
+    bool supports_backing;
+
+    /* Score 0..100 that @buf (the image start) is this format. */
+    int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
+    /* Protocols: turn a URL into options (e.g. "server", "path"). */
+    bool (*parse_filename)(const char *filename, QDict *options,
+                           Error **errp);
+
+    /*
+     * Open @bs.  Consume (qdict_del) every option used; leftovers are an
+     * error.  For formats, bs->file is already open.
+     */
+    bool coroutine_fn (*co_open)(BlockDriverState *bs, QDict *options,
+                                 int flags, Error **errp);
+    void (*close)(BlockDriverState *bs);
+    void (*refresh_limits)(BlockDriverState *bs);
+
+    int coroutine_fn (*co_preadv)(BlockDriverState *bs, int64_t offset,
+                                  int64_t bytes, QEMUIOVector *qiov,
+                                  BdrvRequestFlags flags);
+    int coroutine_fn (*co_pwritev)(BlockDriverState *bs, int64_t offset,
+                                   int64_t bytes, QEMUIOVector *qiov,
+                                   BdrvRequestFlags flags);
+    /* -ENOTSUP makes io.c write a zero buffer instead */
+    int coroutine_fn (*co_pwrite_zeroes)(BlockDriverState *bs, int64_t offset,
+                                         int64_t bytes,
+                                         BdrvRequestFlags flags);
+    int coroutine_fn (*co_pdiscard)(BlockDriverState *bs, int64_t offset,
+                                    int64_t bytes);
+    /* Flush to the OS (formats: metadata caches) then to disk (protocols). */
+    int coroutine_fn (*co_flush_to_os)(BlockDriverState *bs);
+    int coroutine_fn (*co_flush_to_disk)(BlockDriverState *bs);
+    int coroutine_fn (*co_block_status)(BlockDriverState *bs, bool want_zero,
+                                        int64_t offset, int64_t bytes,
+                                        int64_t *pnum, int64_t *map,
+                                        BlockDriverState **file);
+    int coroutine_fn (*co_truncate)(BlockDriverState *bs, int64_t offset,
+                                    bool exact, PreallocMode prealloc,
+                                    BdrvRequestFlags flags, Error **errp);
+    int64_t coroutine_fn (*co_getlength)(BlockDriverState *bs);
+    int64_t coroutine_fn (*co_get_allocated_file_size)(BlockDriverState *bs);
+    int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
+    QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
+    bool (*has_zero_init)(BlockDriverState *bs);
+
+    /* Create an image at @filename; @opts are validated option strings. */
+    bool coroutine_fn (*co_create)(const char *filename, QDict *opts,
+                                   Error **errp);
+    /* NULL-terminated by a zero entry. */
+    const CreateOptDesc *create_opts;
+};
+
+/* ---- helpers for drivers (block/block.c) ---- */
+
+/*
+ * Open a child node named @name of @parent from the "@name.*" options of
+ * @options (consumed) or @filename.  Returns NULL and sets @errp on error.
+ */
+BdrvChild *coroutine_fn bdrv_co_open_child(const char *filename,
+                                           QDict *options, const char *name,
+                                           BlockDriverState *parent,
+                                           int flags, Error **errp);
+/* Attach an already open node (reference taken over) as child @name. */
+BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *bs,
+                             const char *name);
+void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
+
+/* Take option @key out of @options; returns a newly allocated string. */
+char *bdrv_opt_take_str(QDict *options, const char *key);
+/* Take a size/number option; false + @errp if malformed. */
+bool bdrv_opt_take_size(QDict *options, const char *key, uint64_t *val,
+                        bool *present, Error **errp);
+bool bdrv_opt_take_bool(QDict *options, const char *key, bool *val,
+                        Error **errp);
+
+/* Look up create option @name in @opts (strings), or NULL. */
+const char *create_opt_get(QDict *opts, const char *name);
+bool create_opt_get_size(QDict *opts, const char *name, uint64_t def,
+                         uint64_t *val, Error **errp);
+bool create_opt_get_bool(QDict *opts, const char *name, bool def, bool *val,
+                         Error **errp);
+
+/* Set bs->total_bytes again from the driver (after resize). */
+int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs);
+
+/* Aligned buffer for I/O on @bs (its opt_mem_alignment). */
+void *blk_buf_alloc(BlockDriverState *bs, size_t size);
+void blk_buf_free(void *buf);
+
+/* The registry: every driver, in block/drivers.c. */
+extern const BlockDriver *const bdrv_drivers[];
+extern const BlockDriver bdrv_file;
+extern const BlockDriver bdrv_raw;
+
+#endif /* BLOCK_DRIVER_H */

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-img create: option parsing, "-o help", the "Formatting ..." line
+ * and the call into the format driver's create.
+ */
+#include "util/osdep.h"
+#include "img.h"
+#include "block/driver.h"
+#include "util/keyval.h"
+
+#include <getopt.h>
+
+static const char *opt_type_str(CreateOptType type)
+{
+    switch (type) {
+    case OPT_STRING:
+        return "str";
+    case OPT_BOOL:
+        return "bool (on/off)";
+    case OPT_NUMBER:
+        return "num";
+    case OPT_SIZE:
+        return "size";
+    }
+    g_assert_not_reached();
+}
+
+static int cmp_desc(gconstpointer a, gconstpointer b)
+{
+    const CreateOptDesc *x = *(const CreateOptDesc *const *)a;
+    const CreateOptDesc *y = *(const CreateOptDesc *const *)b;
+
+    return strcmp(x->name, y->name);
+}
+
+/* Format options, then protocol ones not already listed (QEMU's merge). */
+static GPtrArray *merged_opts(const BlockDriver *drv, const BlockDriver *proto)
+{
+    GPtrArray *list = g_ptr_array_new();
+    const CreateOptDesc *d;
+    guint i;
+
+    for (d = drv->create_opts; d && d->name; d++) {
+        g_ptr_array_add(list, (gpointer)d);
+    }
+    for (d = proto ? proto->create_opts : NULL; d && d->name; d++) {
+        bool dup = false;
+        for (i = 0; i < list->len; i++) {
+            dup |= !strcmp(((CreateOptDesc *)list->pdata[i])->name, d->name);
+        }
+        if (!dup) {
+            g_ptr_array_add(list, (gpointer)d);
+        }
+    }
+    return list;
+}
+
+static void print_opts_help(GPtrArray *list)
+{
+    guint i;
+
+    g_ptr_array_sort(list, cmp_desc);
+    for (i = 0; i < list->len; i++) {
+        const CreateOptDesc *d = list->pdata[i];
+        g_autofree char *left = g_strdup_printf("%s=<%s>", d->name,
+                                                opt_type_str(d->type));
+        printf("  %-22s - %s\n", left, d->help);
+    }
+}
+
+static int print_create_help(const char *fmt, const char *filename)
+{
+    const BlockDriver *drv = bdrv_find_format(fmt);
+    const BlockDriver *proto = NULL;
+    g_autoptr(GPtrArray) list = NULL;
+
+    if (!drv) {
+        error_report("Unknown file format '%s'", fmt);
+        return 1;
+    }
+    if (!drv->create_opts) {
+        error_report("Format driver '%s' does not support image creation",
+                     fmt);
+        return 1;
+    }
+    if (filename) {
+        Error *err = NULL;
+        proto = bdrv_find_protocol(filename, &err);
+        if (!proto) {
+            error_report_err(err);
+            return 1;
+        }
+        printf("Supported options:\n");
+    } else {
+        printf("Supported %s options:\n", fmt);
+    }
+    list = merged_opts(drv, proto);
+    print_opts_help(list);
+    if (!filename) {
+        printf("\nThe protocol level may support further options.\n"
+               "Specify the target filename to include those options.\n");
+    }
+    return 0;
+}
+
+/* "Formatting 'x', fmt=raw size=1048576 ...": set options in list order. */
+static void print_formatting(const char *filename, const char *fmt,
+                             GPtrArray *list, QDict *opts)
+{
+    const char *sep = "";
+    guint i;
+
+    printf("Formatting '%s', fmt=%s ", filename, fmt);
+    for (i = 0; i < list->len; i++) {
+        const CreateOptDesc *d = list->pdata[i];
+        const char *value = qdict_get_try_str(opts, d->name);
+        uint64_t num;
+
+        if (!value) {
+            value = d->def_value_str;
+        }
+        if (!value) {
+            continue;
+        }
+        if ((d->type == OPT_SIZE || d->type == OPT_NUMBER) &&
+            qdict_haskey(opts, d->name) &&
+            qemu_strtosz(value, NULL, &num) == 0) {
+            printf("%s%s=%" PRIu64, sep, d->name, num);
+        } else {
+            printf("%s%s=%s", sep, d->name, value);
+        }
+        sep = " ";
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+static bool img_create_image(const char *filename, const char *fmt,
+                             const char *base_filename,
+                             const char *base_fmt, const char *options,
+                             int64_t img_size, bool quiet, Error **errp)
+{
+    const BlockDriver *drv, *proto;
+    g_autoptr(GPtrArray) list = NULL;
+    g_autoptr(QObject) opts = qdict_new();
+    guint i;
+
+    drv = bdrv_find_format(fmt);
+    if (!drv) {
+        error_setg(errp, "Unknown file format '%s'", fmt);
+        return false;
+    }
+    proto = bdrv_find_protocol(filename, errp);
+    if (!proto) {
+        return false;
+    }
+    if (!drv->create_opts || !drv->co_create) {
+        error_setg(errp, "Format driver '%s' does not support image creation",
+                   drv->format_name);
+        return false;
+    }
+    if (!proto->create_opts) {
+        error_setg(errp, "Protocol driver '%s' does not support image "
+                   "creation", proto->format_name);
+        return false;
+    }
+    list = merged_opts(drv, proto);
+    if (options && !keyval_parse_into(&opts, options, NULL, errp)) {
+        return false;
+    }
+    for (i = 0; i < qdict_size(opts); i++) {
+        const char *key = qdict_key_at(opts, i);
+        guint j;
+        bool known = false;
+        for (j = 0; j < list->len; j++) {
+            known |= !strcmp(((CreateOptDesc *)list->pdata[j])->name, key);
+        }
+        if (!known) {
+            error_setg(errp, "Invalid parameter '%s'", key);
+            return false;
+        }
+    }
+    if (img_size != -1) {
+        g_autofree char *num = NULL;
+        if (qdict_haskey(opts, "size")) {
+            error_setg(errp, "The image size must be specified only once");
+            return false;
+        }
+        num = g_strdup_printf("%" PRId64, img_size);
+        qdict_put_str(opts, "size", num);
+    }
+    if (base_filename) {
+        if (!drv->supports_backing) {
+            error_setg(errp, "Backing file not supported for file format '%s'",
+                       drv->format_name);
+            return false;
+        }
+        if (!base_fmt) {
+            error_setg(errp, "Backing file specified without backing format");
+            error_append_hint(errp, "Detected format of %s.\n",
+                              base_filename);
+            return false;
+        }
+        qdict_put_str(opts, "backing_file", base_filename);
+        qdict_put_str(opts, "backing_fmt", base_fmt);
+    }
+    if (!qdict_haskey(opts, "size")) {
+        error_setg(errp, "Image creation needs a size parameter");
+        return false;
+    }
+    if (!quiet) {
+        print_formatting(filename, fmt, list, opts);
+    }
+    return bdrv_co_create(drv, filename, opts, errp);
+}
+
+int coroutine_fn img_create(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "object", required_argument, NULL, 'O' + 256 },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *fmt = "raw", *base_fmt = NULL, *filename, *base = NULL;
+    g_autoptr(GString) options = g_string_new(NULL);
+    bool quiet = false, help = false;
+    int64_t img_size = -1;
+    Error *err = NULL;
+    int c;
+
+    while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", long_options,
+                            NULL)) != -1) {
+        switch (c) {
+        case ':':
+            img_error_exit("argument required for '%s'", argv[optind - 1]);
+        case '?':
+            img_error_exit("unrecognized option '%s'", argv[optind - 1]);
+        case 'h':
+            img_help();
+        case 'F':
+            base_fmt = optarg;
+            break;
+        case 'b':
+            base = optarg;
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'o':
+            if (!strcmp(optarg, "help") || !strcmp(optarg, "?")) {
+                help = true;
+                break;
+            }
+            if (options->len) {
+                g_string_append_c(options, ',');
+            }
+            g_string_append(options, optarg);
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'u':
+            break;
+        default:
+            error_report("--object is not supported yet");
+            return 1;
+        }
+    }
+    if (help) {
+        return print_create_help(fmt, optind < argc ? argv[optind] : NULL);
+    }
+    if (optind >= argc) {
+        img_error_exit("Expecting image file name");
+    }
+    filename = argv[optind++];
+    if (optind < argc) {
+        img_size = img_cvtnum("image size", argv[optind++]);
+        if (img_size < 0) {
+            return 1;
+        }
+    }
+    if (optind != argc) {
+        img_error_exit("Unexpected argument: %s", argv[optind]);
+    }
+    if (!img_create_image(filename, fmt, base, base_fmt,
+                          options->len ? options->str : NULL, img_size, quiet,
+                          &err)) {
+        error_prepend(&err, "%s: ", filename);
+        error_report_err(err);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Helpers shared by qemu-img subcommands.  Messages match QEMU 7.2's.
+ */
+#include "util/osdep.h"
+#include "img.h"
+#include "util/cutils.h"
+#include "util/keyval.h"
+
+void img_error_exit(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    error_vreport(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try '%s --help' for more information\n",
+            error_get_progname());
+    exit(EXIT_FAILURE);
+}
+
+int64_t img_cvtnum_full(const char *name, const char *value, int64_t min,
+                        int64_t max)
+{
+    uint64_t res;
+    int err = qemu_strtosz(value, NULL, &res);
+
+    if (err < 0 && err != -ERANGE) {
+        error_report("Invalid %s specified. You may use "
+                     "k, M, G, T, P or E suffixes for", name);
+        error_report("kilobytes, megabytes, gigabytes, terabytes, "
+                     "petabytes and exabytes.");
+        return err;
+    }
+    if (err == -ERANGE || res > (uint64_t)max || (int64_t)res < min) {
+        error_report("Invalid %s specified. Must be between %" PRId64
+                     " and %" PRId64 ".", name, min, max);
+        return -ERANGE;
+    }
+    return (int64_t)res;
+}
+
+int64_t img_cvtnum(const char *name, const char *value)
+{
+    return img_cvtnum_full(name, value, 0, INT64_MAX);
+}
+
+OutputFormat img_parse_output_format(const char *arg)
+{
+    if (!strcmp(arg, "json")) {
+        return OFORMAT_JSON;
+    }
+    if (!strcmp(arg, "human")) {
+        return OFORMAT_HUMAN;
+    }
+    error_report("--output must be used with human or json as argument.");
+    exit(EXIT_FAILURE);
+}
+
+BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
+                                    const char *fmt, int flags,
+                                    bool writethrough, bool quiet,
+                                    bool force_share)
+{
+    QDict *opts = qdict_new();
+    BlockBackend *blk;
+    Error *err = NULL;
+    const char *warning;
+
+    if (image_opts) {
+        if (fmt) {
+            error_report("--image-opts and --format are mutually exclusive");
+            qobject_unref(opts);
+            return NULL;
+        }
+        if (!keyval_parse_into(&opts, filename, NULL, &err)) {
+            error_report_err(err);
+            qobject_unref(opts);
+            return NULL;
+        }
+        blk = blk_co_new_open(NULL, opts, flags, &err);
+    } else {
+        if (fmt) {
+            qdict_put_str(opts, "driver", fmt);
+        }
+        blk = blk_co_new_open(filename, opts, flags, &err);
+    }
+    if (!blk) {
+        error_prepend(&err, "Could not open '%s': ", filename);
+        error_report_err(err);
+        return NULL;
+    }
+    warning = bdrv_get_open_warning(blk_bs(blk));
+    if (warning && !quiet) {
+        fprintf(stderr, "%s\n", warning);
+    }
+    blk_set_enable_write_cache(blk, !writethrough);
+    return blk;
+}

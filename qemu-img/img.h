@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-img internals: the subcommand table entry type and helpers shared
+ * by the subcommands (error exits, opening images, output formats).
+ */
+#ifndef QEMU_IMG_IMG_H
+#define QEMU_IMG_IMG_H
+
+#include "util/osdep.h"
+#include "block/block-backend.h"
+
+typedef enum {
+    OFORMAT_HUMAN,
+    OFORMAT_JSON,
+} OutputFormat;
+
+/* A subcommand's body; runs in the tool's coroutine; returns exit status. */
+typedef int coroutine_fn ImgCmdFunc(int argc, char **argv);
+
+int coroutine_fn img_create(int argc, char **argv);
+int coroutine_fn img_info(int argc, char **argv);
+
+/* Print "progname: <msg>" and the --help hint, then exit(1). */
+void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);
+
+/* Print the --help text and exit(0). */
+void QEMU_NORETURN img_help(void);
+
+/*
+ * Parse a size argument @value for @name (the message's noun) within
+ * [min, max]; prints QEMU's messages and returns -errno on failure.
+ */
+int64_t img_cvtnum_full(const char *name, const char *value, int64_t min,
+                        int64_t max);
+int64_t img_cvtnum(const char *name, const char *value);
+
+/* "human" or "json"; exits through img_error_exit() otherwise. */
+OutputFormat img_parse_output_format(const char *arg);
+
+/*
+ * Open an image as the subcommands do.  @image_opts: @filename is an
+ * option string.  @fmt may be NULL (probe).  Prints the error with
+ * QEMU's "Could not open '...': " prefix and returns NULL on failure.
+ * Context: coroutine.
+ */
+BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
+                                    const char *fmt, int flags,
+                                    bool writethrough, bool quiet,
+                                    bool force_share);
+
+#endif /* QEMU_IMG_IMG_H */

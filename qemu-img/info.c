@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-img info: collect an ImageInfo-like dict per image (with QEMU's
+ * member names) and print it as 7.2 does, human or JSON, optionally for
+ * the whole backing chain.
+ */
+#include "util/osdep.h"
+#include "img.h"
+#include "block/driver.h"
+#include "util/cutils.h"
+#include "util/json.h"
+
+#include <getopt.h>
+
+/* Build the ImageInfo dict of @bs; NULL + error printed on failure. */
+static QDict *coroutine_fn collect_image_info(BlockDriverState *bs,
+                                              const char *filename)
+{
+    QDict *info = qdict_new();
+    BlockDriverInfo bdi;
+    int64_t size = bdrv_co_getlength(bs);
+    int64_t actual = bdrv_co_get_allocated_file_size(bs);
+    Error *err = NULL;
+    QDict *spec;
+
+    if (size < 0) {
+        error_report("Can't get image size '%s': %s", filename,
+                     strerror(-size));
+        qobject_unref(info);
+        return NULL;
+    }
+    qdict_put_str(info, "filename", filename);
+    qdict_put_str(info, "format", bdrv_get_format_name(bs));
+    qdict_put_int(info, "virtual-size", size);
+    if (actual >= 0) {
+        qdict_put_int(info, "actual-size", actual);
+    }
+    if (bdrv_get_info(bs, &bdi) == 0) {
+        if (bdi.cluster_size) {
+            qdict_put_int(info, "cluster-size", bdi.cluster_size);
+        }
+        qdict_put_bool(info, "dirty-flag", bdi.is_dirty);
+    }
+    if (bs->backing_file) {
+        qdict_put_str(info, "backing-filename", bs->backing_file);
+        if (bs->backing_format) {
+            qdict_put_str(info, "backing-filename-format",
+                          bs->backing_format);
+        }
+    }
+    spec = bdrv_get_specific_info(bs, &err);
+    if (err) {
+        error_report_err(err);
+        qobject_unref(info);
+        return NULL;
+    }
+    if (spec) {
+        qdict_put_obj(info, "format-specific", spec);
+    }
+    return info;
+}
+
+static void dump_specific(QObject *obj, int indent);
+
+static void dump_specific_entry(const char *key, QObject *v, int indent)
+{
+    if (qobject_type(v) == QTYPE_DICT || qobject_type(v) == QTYPE_LIST) {
+        printf("%*s%s:\n", indent * 4, "", key);
+        dump_specific(v, indent + 1);
+        return;
+    }
+    if (qobject_type(v) == QTYPE_BOOL) {
+        printf("%*s%s: %s\n", indent * 4, "", key,
+               qbool_get(v) ? "true" : "false");
+    } else {
+        g_autofree char *s = qobject_to_option_string(v);
+        printf("%*s%s: %s\n", indent * 4, "", key, s);
+    }
+}
+
+/* Human dump of format-specific data: "key: value", nested by indent. */
+static void dump_specific(QObject *obj, int indent)
+{
+    size_t i;
+
+    if (qobject_type(obj) == QTYPE_LIST) {
+        for (i = 0; i < qlist_size(obj); i++) {
+            g_autofree char *idx = g_strdup_printf("[%zu]", i);
+            dump_specific_entry(idx, qlist_at(obj, i), indent);
+        }
+        return;
+    }
+    for (i = 0; i < qdict_size(obj); i++) {
+        g_autofree char *key = g_strdup(qdict_key_at(obj, i));
+        char *p;
+        for (p = key; *p; p++) {
+            if (*p == '-') {
+                *p = ' ';
+            }
+        }
+        dump_specific_entry(key, qdict_value_at(obj, i), indent);
+    }
+}
+
+static void dump_human(QDict *info)
+{
+    QObject *v;
+    int64_t vsize = qint_get(qdict_get(info, "virtual-size"));
+    g_autofree char *vs = size_to_str(vsize);
+
+    printf("image: %s\n", qdict_get_try_str(info, "filename"));
+    printf("file format: %s\n", qdict_get_try_str(info, "format"));
+    printf("virtual size: %s (%" PRId64 " bytes)\n", vs, vsize);
+    v = qdict_get(info, "actual-size");
+    if (v) {
+        g_autofree char *as = size_to_str(qint_get(v));
+        printf("disk size: %s\n", as);
+    } else {
+        printf("disk size: unavailable\n");
+    }
+    v = qdict_get(info, "cluster-size");
+    if (v) {
+        printf("cluster_size: %" PRId64 "\n", qint_get(v));
+    }
+    v = qdict_get(info, "dirty-flag");
+    if (v && qbool_get(v)) {
+        printf("cleanly shut down: no\n");
+    }
+    if (qdict_get_try_str(info, "backing-filename")) {
+        printf("backing file: %s\n", qdict_get_try_str(info,
+                                                       "backing-filename"));
+    }
+    if (qdict_get_try_str(info, "backing-filename-format")) {
+        printf("backing file format: %s\n",
+               qdict_get_try_str(info, "backing-filename-format"));
+    }
+    v = qdict_get(info, "format-specific");
+    if (v) {
+        printf("Format specific information:\n");
+        dump_specific(qdict_get(v, "data"), 1);
+    }
+}
+
+static void print_json(QObject *obj)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    json_write(out, obj, JSON_PRETTY | JSON_QEMU_ORDER, 0);
+    printf("%s\n", out->str);
+}
+
+int coroutine_fn img_info(int argc, char **argv)
+{
+    enum { OPT_OUTPUT = 256, OPT_BACKING_CHAIN, OPT_OBJECT, OPT_IMAGE_OPTS };
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "format", required_argument, NULL, 'f' },
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
+        { "object", required_argument, NULL, OPT_OBJECT },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 }
+    };
+    OutputFormat ofmt = OFORMAT_HUMAN;
+    const char *fmt = NULL, *filename;
+    bool chain = false, image_opts = false, force_share = false;
+    g_autoptr(QObject) list = qlist_new();
+    BlockBackend *blk;
+    BlockDriverState *bs;
+    int c;
+    guint i;
+
+    while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
+        switch (c) {
+        case ':':
+            img_error_exit("argument required for '%s'", argv[optind - 1]);
+        case '?':
+            img_error_exit("unrecognized option '%s'", argv[optind - 1]);
+        case 'h':
+            img_help();
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'U':
+            force_share = true;
+            break;
+        case OPT_OUTPUT:
+            ofmt = img_parse_output_format(optarg);
+            break;
+        case OPT_BACKING_CHAIN:
+            chain = true;
+            break;
+        case OPT_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        case OPT_OBJECT:
+            error_report("--object is not supported yet");
+            return 1;
+        }
+    }
+    if (optind != argc - 1) {
+        img_error_exit("Expecting one image file name");
+    }
+    filename = argv[optind];
+
+    blk = img_open(image_opts, filename, fmt,
+                   chain ? BDRV_O_NO_IO : BDRV_O_NO_BACKING | BDRV_O_NO_IO,
+                   false, false, force_share);
+    if (!blk) {
+        return 1;
+    }
+    for (bs = blk_bs(blk); bs; bs = chain ? bdrv_backing_bs(bs) : NULL) {
+        QDict *info = collect_image_info(bs, bs == blk_bs(blk) && !image_opts ?
+                                         filename : bdrv_get_filename(bs));
+        if (!info) {
+            blk_unref(blk);
+            return 1;
+        }
+        qlist_append(list, info);
+    }
+    blk_unref(blk);
+
+    if (ofmt == OFORMAT_JSON) {
+        print_json(chain ? list : qlist_at(list, 0));
+        return 0;
+    }
+    for (i = 0; i < qlist_size(list); i++) {
+        if (i) {
+            printf("\n");
+        }
+        dump_human(qlist_at(list, i));
+    }
+    return 0;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-img: global options, the subcommand table, and the one coroutine
+ * every subcommand runs in.  Subcommands live in their own files.
+ */
+#include "util/osdep.h"
+#include "img.h"
+#include "util/aio.h"
+
+#include <getopt.h>
+
+typedef struct ImgCmd {
+    const char *name;
+    ImgCmdFunc *handler;
+} ImgCmd;
+
+static const ImgCmd img_cmds[] = {
+    { "create", img_create },
+    { "info", img_info },
+    { NULL, NULL },
+};
+
+static void print_format(void *opaque, const char *name)
+{
+    printf(" %s", name);
+}
+
+void img_help(void)
+{
+    printf(
+"qemu-img version " QEMU_VERSION " (qemu-block-tools)\n"
+"Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers\n"
+"usage: qemu-img [standard options] command [command options]\n"
+"QEMU disk image utility\n"
+"\n"
+"    '-h', '--help'       display this help and exit\n"
+"    '-V', '--version'    output version information and exit\n"
+"    '-T', '--trace'      [[enable=]<pattern>][,events=<file>][,file=<file>]\n"
+"                         specify tracing options\n"
+"\n"
+"Command syntax:\n"
+"  create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n"
+"  info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n"
+"\n"
+"Command parameters:\n"
+"  'filename' is a disk image filename\n"
+"  'objectdef' is a QEMU user creatable object definition. See the qemu(1)\n"
+"    manual page for a description of the object properties. The most common\n"
+"    object type is a 'secret', which is used to supply passwords and/or\n"
+"    encryption keys.\n"
+"  'fmt' is the disk image format. It is guessed automatically in most cases\n"
+"  'cache' is the cache mode used to write the output disk image, the valid\n"
+"    options are: 'none', 'writeback' (default, except for convert), 'writethrough',\n"
+"    'directsync' and 'unsafe' (default for convert)\n"
+"  'src_cache' is the cache mode used to read input disk images, the valid\n"
+"    options are the same as for the 'cache' option\n"
+"  'size' is the disk image size in bytes. Optional suffixes\n"
+"    'k' or 'K' (kilobyte, 1024), 'M' (megabyte, 1024k), 'G' (gigabyte, 1024M),\n"
+"    'T' (terabyte, 1024G), 'P' (petabyte, 1024T) and 'E' (exabyte, 1024P)  are\n"
+"    supported. 'b' is ignored.\n"
+"  'output_filename' is the destination disk image filename\n"
+"  'output_fmt' is the destination format\n"
+"  'options' is a comma separated list of format specific options in a\n"
+"    name=value format. Use -o help for an overview of the options supported by\n"
+"    the used format\n"
+"  '-u' allows unsafe backing chains. For image creation, allow creating\n"
+"       without attempting to open the backing file.\n"
+"  '-h' with or without a command shows this help and lists the supported formats\n"
+"  '-q' use Quiet mode - do not print any output (except errors)\n"
+"  '--output' takes the format in which the output must be done (human or json)\n"
+"\n"
+"Supported formats:");
+    bdrv_iterate_format(print_format, NULL);
+    printf("\n\n"
+"See <https://qemu.org/contribute/report-a-bug> for how to report bugs.\n"
+"More information on the QEMU project at <https://qemu.org>.\n");
+    exit(EXIT_SUCCESS);
+}
+
+typedef struct ImgMain {
+    const ImgCmd *cmd;
+    int argc;
+    char **argv;
+    int ret;
+} ImgMain;
+
+static void coroutine_fn img_main_co(void *opaque)
+{
+    ImgMain *m = opaque;
+
+    m->ret = m->cmd->handler(m->argc, m->argv);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "trace", required_argument, NULL, 'T' },
+        { NULL, 0, NULL, 0 }
+    };
+    ImgMain m = { 0 };
+    const char *cmdname;
+    int c;
+
+    error_init(argv[0]);
+    qemu_get_aio_context();
+    if (argc < 2) {
+        img_error_exit("Not enough arguments");
+    }
+    /* Global options come before the subcommand ("+" stops there). */
+    while ((c = getopt_long(argc, argv, "+:hVT:", long_options, NULL)) != -1) {
+        switch (c) {
+        case ':':
+            img_error_exit("argument required for '%s'", argv[optind - 1]);
+        case '?':
+            img_error_exit("unrecognized option '%s'", argv[optind - 1]);
+        case 'h':
+            img_help();
+        case 'V':
+            printf("%s version " QEMU_VERSION " (qemu-block-tools)\n"
+                   "Copyright (c) 2003-2022 Fabrice Bellard and the QEMU "
+                   "Project developers\n", error_get_progname());
+            return EXIT_SUCCESS;
+        case 'T':
+            break;
+        }
+    }
+    if (optind >= argc) {
+        img_error_exit("Not enough arguments");
+    }
+    cmdname = argv[optind];
+    argc -= optind;
+    argv += optind;
+    optind = 0;     /* reset getopt for the subcommand */
+
+    for (m.cmd = img_cmds; m.cmd->name; m.cmd++) {
+        if (!strcmp(cmdname, m.cmd->name)) {
+            m.argc = argc;
+            m.argv = argv;
+            aio_run_coroutine(img_main_co, &m);
+            fflush(stdout);
+            return m.ret;
+        }
+    }
+    img_error_exit("Command not found: %s", cmdname);
+}

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-io: parse options, open the image, run the -c commands (or read
+ * commands from standard input with a "qemu-io> " prompt), then close.
+ * The whole program body runs in one coroutine so that commands can wait
+ * for I/O; aio_read/aio_write requests run in coroutines of their own.
+ */
+#include "util/osdep.h"
+#include "qemu-io.h"
+#include "util/aio.h"
+#include "util/keyval.h"
+
+#include <getopt.h>
+
+typedef struct QemuIoMain {
+    int argc;
+    char **argv;
+    int exit_code;
+} QemuIoMain;
+
+static void usage(const char *name)
+{
+    printf(
+"Usage: %s [OPTIONS]... [-c STRING]... [file]\n"
+"QEMU Disk exerciser\n"
+"\n"
+"  --object OBJECTDEF   define an object such as 'secret' for\n"
+"                       passwords and/or encryption keys\n"
+"  --image-opts         treat file as option string\n"
+"  -c, --cmd STRING     execute command with its arguments\n"
+"                       from the given string\n"
+"  -f, --format FMT     specifies the block driver to use\n"
+"  -r, --read-only      export read-only\n"
+"  -s, --snapshot       use snapshot file\n"
+"  -n, --nocache        disable host cache, short for -t none\n"
+"  -C, --copy-on-read   enable copy-on-read\n"
+"  -m, --misalign       misalign allocations for O_DIRECT\n"
+"  -k, --native-aio     use kernel AIO implementation\n"
+"                       (Linux only, prefer use of -i)\n"
+"  -i, --aio=MODE       use AIO mode (threads, native or io_uring)\n"
+"  -t, --cache=MODE     use the given cache mode for the image\n"
+"  -d, --discard=MODE   use the given discard mode for the image\n"
+"  -T, --trace [[enable=]<pattern>][,events=<file>][,file=<file>]\n"
+"                       specify tracing options\n"
+"                       see qemu-img(1) man page for full description\n"
+"  -U, --force-share    force shared permissions\n"
+"  -h, --help           display this help and exit\n"
+"  -V, --version        output version information and exit\n"
+"\n"
+"See '%s -c help' for information on available commands.\n"
+"\n"
+"See <https://qemu.org/contribute/report-a-bug> for how to report bugs.\n"
+"More information on the QEMU project at <https://qemu.org>.\n",
+    name, name);
+}
+
+int coroutine_fn qemuio_openfile(const char *name, QDict *opts, int flags,
+                                 bool writethrough)
+{
+    Error *err = NULL;
+    const char *warning;
+
+    if (qemuio_blk) {
+        error_report("file open already, try 'help close'");
+        qobject_unref(opts);
+        return -EBUSY;
+    }
+    qemuio_blk = blk_co_new_open(name, opts, flags, &err);
+    if (!qemuio_blk) {
+        error_prepend(&err, "can't open%s%s: ", name ? " device " : "",
+                      name ? name : "");
+        error_report_err(err);
+        return -EINVAL;
+    }
+    warning = bdrv_get_open_warning(blk_bs(qemuio_blk));
+    if (warning) {
+        fprintf(stderr, "%s\n", warning);
+    }
+    blk_set_enable_write_cache(qemuio_blk, !writethrough);
+    return 0;
+}
+
+static void stdin_ready(void *opaque)
+{
+    Coroutine *co = opaque;
+
+    aio_set_fd_handler(qemu_get_aio_context(), STDIN_FILENO, NULL, NULL,
+                       NULL);
+    aio_co_wake(co);
+}
+
+/* Wait (letting aio requests progress) until a line can be read. */
+static char *coroutine_fn fetch_line(void)
+{
+    GString *line = g_string_new(NULL);
+    int c;
+
+    aio_set_fd_handler(qemu_get_aio_context(), STDIN_FILENO, stdin_ready,
+                       NULL, qemu_coroutine_self());
+    qemu_coroutine_yield();
+    while ((c = getchar()) != EOF && c != '\n') {
+        g_string_append_c(line, (char)c);
+    }
+    if (c == EOF && line->len == 0) {
+        g_string_free(line, TRUE);
+        return NULL;
+    }
+    return g_string_free(line, FALSE);
+}
+
+static int coroutine_fn command_loop(GPtrArray *cmds)
+{
+    int last_error = 0, ret;
+    guint i;
+
+    for (i = 0; !qemuio_quit && i < cmds->len; i++) {
+        ret = qemuio_command(g_ptr_array_index(cmds, i));
+        if (ret < 0) {
+            last_error = ret;
+        }
+    }
+    if (cmds->len) {
+        return last_error;
+    }
+    while (!qemuio_quit) {
+        g_autofree char *input = NULL;
+
+        printf("qemu-io> ");
+        fflush(stdout);
+        input = fetch_line();
+        if (!input) {
+            break;
+        }
+        ret = qemuio_command(input);
+        if (ret < 0) {
+            last_error = ret;
+        }
+    }
+    return last_error;
+}
+
+enum {
+    OPTION_OBJECT = 256,
+    OPTION_IMAGE_OPTS,
+};
+
+static void coroutine_fn qemuio_main(void *opaque)
+{
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "cmd", required_argument, NULL, 'c' },
+        { "format", required_argument, NULL, 'f' },
+        { "read-only", no_argument, NULL, 'r' },
+        { "snapshot", no_argument, NULL, 's' },
+        { "nocache", no_argument, NULL, 'n' },
+        { "copy-on-read", no_argument, NULL, 'C' },
+        { "misalign", no_argument, NULL, 'm' },
+        { "native-aio", no_argument, NULL, 'k' },
+        { "aio", required_argument, NULL, 'i' },
+        { "discard", required_argument, NULL, 'd' },
+        { "cache", required_argument, NULL, 't' },
+        { "trace", required_argument, NULL, 'T' },
+        { "object", required_argument, NULL, OPTION_OBJECT },
+        { "image-opts", no_argument, NULL, OPTION_IMAGE_OPTS },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 }
+    };
+    QemuIoMain *m = opaque;
+    int argc = m->argc;
+    char **argv = m->argv;
+    const char *progname = error_get_progname();
+    g_autoptr(GPtrArray) cmds = g_ptr_array_new();
+    g_autoptr(QObject) opts = qdict_new();
+    const char *format = NULL;
+    bool readonly = false, writethrough = true, image_opts = false;
+    int flags = BDRV_O_UNMAP;
+    int c, ret;
+
+    while ((c = getopt_long(argc, argv, "-hVc:d:f:rsnCmki:t:T:U",
+                            long_options, NULL)) != -1) {
+        switch (c) {
+        case 1:
+            /* a non-option argument: the file, kept for later */
+            if (qdict_haskey(opts, "x-file")) {
+                usage(progname);
+                m->exit_code = 1;
+                return;
+            }
+            qdict_put_str(opts, "x-file", optarg);
+            break;
+        case 'V':
+            printf("%s version " QEMU_VERSION " (qemu-block-tools)\n"
+                   "Copyright (c) 2003-2022 Fabrice Bellard and the QEMU "
+                   "Project developers\n", progname);
+            m->exit_code = 0;
+            return;
+        case 'h':
+            usage(progname);
+            m->exit_code = 0;
+            return;
+        case 'c':
+            g_ptr_array_add(cmds, optarg);
+            break;
+        case 'd':
+            if (!bdrv_parse_discard_flags(optarg, &flags)) {
+                error_report("Invalid discard option: %s", optarg);
+                m->exit_code = 1;
+                return;
+            }
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'r':
+            readonly = true;
+            break;
+        case 'n':
+            flags |= BDRV_O_NOCACHE;
+            writethrough = false;
+            break;
+        case 'm':
+            qemuio_misalign = true;
+            break;
+        case 'k':
+            flags |= BDRV_O_NATIVE_AIO;
+            break;
+        case 'i':
+            if (!bdrv_parse_aio(optarg, &flags)) {
+                error_report("Invalid aio option: %s", optarg);
+                m->exit_code = 1;
+                return;
+            }
+            break;
+        case 't':
+            if (!bdrv_parse_cache_mode(optarg, &flags, &writethrough)) {
+                error_report("Invalid cache option: %s", optarg);
+                m->exit_code = 1;
+                return;
+            }
+            break;
+        case 's':
+        case 'C':
+        case 'U':
+        case 'T':
+            break;
+        case OPTION_OBJECT:
+            error_report("--object is not supported yet");
+            m->exit_code = 1;
+            return;
+        case OPTION_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        default:
+            usage(progname);
+            m->exit_code = 1;
+            return;
+        }
+    }
+    if (format && image_opts) {
+        error_report("--image-opts and -f are mutually exclusive");
+        m->exit_code = 1;
+        return;
+    }
+    if (!readonly) {
+        flags |= BDRV_O_RDWR;
+    }
+    if (qdict_haskey(opts, "x-file")) {
+        g_autofree char *file = g_strdup(qdict_get_try_str(opts, "x-file"));
+        QDict *o = qdict_new();
+        Error *err = NULL;
+
+        if (image_opts) {
+            if (!keyval_parse_into(&o, file, NULL, &err)) {
+                error_report_err(err);
+                qobject_unref(o);
+                m->exit_code = 1;
+                return;
+            }
+            ret = qemuio_openfile(NULL, o, flags, writethrough);
+        } else {
+            if (format) {
+                qdict_put_str(o, "driver", format);
+            }
+            ret = qemuio_openfile(file, o, flags, writethrough);
+        }
+        if (ret < 0) {
+            m->exit_code = 1;
+            return;
+        }
+    }
+
+    ret = command_loop(cmds);
+    if (qemuio_blk) {
+        blk_co_drain(qemuio_blk);
+        blk_unref(qemuio_blk);
+        qemuio_blk = NULL;
+    }
+    m->exit_code = ret < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    QemuIoMain m = { .argc = argc, .argv = argv };
+
+    error_init(argv[0]);
+    qemu_get_aio_context();
+    aio_run_coroutine(qemuio_main, &m);
+    fflush(stdout);
+    return m.exit_code;
+}
