@@ -232,7 +232,7 @@ int coroutine_fn img_create(int argc, char **argv)
                             NULL)) != -1) {
         switch (c) {
         case ':':
-            img_error_exit("argument required for '%s'", argv[optind - 1]);
+            img_error_exit("missing argument for option '%s'", argv[optind - 1]);
         case '?':
             img_error_exit("unrecognized option '%s'", argv[optind - 1]);
         case 'h':

@@ -174,7 +174,7 @@ int coroutine_fn img_info(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
         switch (c) {
         case ':':
-            img_error_exit("argument required for '%s'", argv[optind - 1]);
+            img_error_exit("missing argument for option '%s'", argv[optind - 1]);
         case '?':
             img_error_exit("unrecognized option '%s'", argv[optind - 1]);
         case 'h':
@@ -211,8 +211,7 @@ int coroutine_fn img_info(int argc, char **argv)
         return 1;
     }
     for (bs = blk_bs(blk); bs; bs = chain ? bdrv_backing_bs(bs) : NULL) {
-        QDict *info = collect_image_info(bs, bs == blk_bs(blk) && !image_opts ?
-                                         filename : bdrv_get_filename(bs));
+        QDict *info = collect_image_info(bs, bdrv_get_filename(bs));
         if (!info) {
             blk_unref(blk);
             return 1;

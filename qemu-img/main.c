@@ -112,7 +112,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:hVT:", long_options, NULL)) != -1) {
         switch (c) {
         case ':':
-            img_error_exit("argument required for '%s'", argv[optind - 1]);
+            img_error_exit("missing argument for option '%s'", argv[optind - 1]);
         case '?':
             img_error_exit("unrecognized option '%s'", argv[optind - 1]);
         case 'h':

@@ -755,7 +755,8 @@ static int coroutine_fn aio_rw_f(int argc, char **argv, bool is_write)
             ctx->flags |= BDRV_REQ_FUA;
             break;
         case 'P':
-            ctx->Pflag = true;
+            /* as QEMU: for aio_write, -P only sets the pattern (-z wins) */
+            ctx->Pflag = !is_write;
             pattern = parse_pattern(optarg);
             if (pattern < 0) {
                 g_free(ctx);

@@ -27,6 +27,11 @@ static void skip_ws(JsonParser *jp)
 
 static void parse_error(JsonParser *jp, const char *what)
 {
+    if (!*jp->p) {
+        /* QEMU's wording when the text ends inside a value */
+        error_setg(jp->errp, "JSON parse error, premature EOI");
+        return;
+    }
     error_setg(jp->errp, "JSON parse error, %s at position %td", what,
                jp->p - jp->start);
 }
