@@ -401,7 +401,7 @@ void json_write(GString *out, const QObject *obj, int flags, int indent)
         g_string_append_c(out, '{');
         for (i = 0; i < n; i++) {
             if (i) {
-                g_string_append_c(out, ',');
+                g_string_append(out, pretty ? "," : ", ");
             }
             newline(out, pretty, indent + 1);
             json_write_string(out, qdict_key_at(obj, order[i].index));
@@ -417,7 +417,7 @@ void json_write(GString *out, const QObject *obj, int flags, int indent)
         g_string_append_c(out, '[');
         for (i = 0; i < qlist_size(obj); i++) {
             if (i) {
-                g_string_append_c(out, ',');
+                g_string_append(out, pretty ? "," : ", ");
             }
             newline(out, pretty, indent + 1);
             json_write(out, qlist_at(obj, i), flags, indent + 1);

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Thin wrapper around meson/ninja.  Targets:
+#   make                 install missing packages, configure, build into build/
+#   make check           build, then run every unit test and iotest (also
+#                        against the system qemu-img as an oracle); the last
+#                        line is "N passed, M failed"
+#   make check SANITIZE=1   the same, built with ASan+UBSan in build-san/
+#   make demo            build and run a real job on a generated image
+#   make clean
+
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+BUILD := build-san
+MESON_EXTRA := -Db_sanitize=address,undefined -Db_lundef=false
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS := detect_leaks=1
+else
+BUILD := build
+MESON_EXTRA :=
+endif
+
+.PHONY: all deps build check demo clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	meson setup $(BUILD) $(MESON_EXTRA)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+check: build
+	@BUILD_DIR=$(CURDIR)/$(BUILD) SANITIZED=$(SANITIZE) scripts/run-tests.sh
+
+demo: build
+	@BUILD_DIR=$(CURDIR)/$(BUILD) scripts/demo.sh
+
+clean:
+	rm -rf build build-san

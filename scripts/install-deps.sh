@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Install every Debian package the build, the tests and the demo need.
+# Idempotent: does nothing when all are present.  Needs root (or sudo)
+# only when something is missing.
+set -euo pipefail
+
+packages=(
+    # build
+    gcc meson ninja-build pkg-config
+    libglib2.0-dev zlib1g-dev libaio-dev libiscsi-dev libnfs-dev
+    libzstd-dev liburing-dev
+    # sanitizer runtime for `make check SANITIZE=1` (gcc's libasan/libubsan)
+    libasan8 libubsan1
+    # tests: the reference oracle and helpers
+    qemu-utils bc
+    # benchmarks
+    hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "install-deps: installing: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then
+        SUDO=sudo
+    else
+        echo "install-deps: not root and no sudo; please install: ${missing[*]}" >&2
+        exit 1
+    fi
+else
+    SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
