@@ -135,7 +135,7 @@ static void print_formatting(const char *filename, const char *fmt,
     fflush(stdout);
 }
 
-static bool img_create_image(const char *filename, const char *fmt,
+static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
                              const char *base_filename,
                              const char *base_fmt, const char *options,
                              int64_t img_size, bool quiet, Error **errp)
