@@ -17,6 +17,7 @@ typedef struct ImgCmd {
 static const ImgCmd img_cmds[] = {
     { "create", img_create },
     { "info", img_info },
+    { "map", img_map },
     { NULL, NULL },
 };
 
@@ -41,6 +42,7 @@ void img_help(void)
 "Command syntax:\n"
 "  create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n"
 "  info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n"
+"  map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename\n"
 "\n"
 "Command parameters:\n"
 "  'filename' is a disk image filename\n"
