@@ -83,6 +83,26 @@ bool bdrv_parse_discard_flags(const char *mode, int *flags)
     return false;
 }
 
+static void (*warning_handler)(const char *msg);
+
+void bdrv_set_warning_handler(void (*handler)(const char *msg))
+{
+    warning_handler = handler;
+}
+
+void bdrv_warn(const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (warning_handler) {
+        warning_handler(msg);
+    }
+}
+
 /* ---- option helpers ---- */
 
 char *bdrv_opt_take_str(QDict *options, const char *key)
@@ -259,6 +279,19 @@ BlockDriverState *bdrv_file_bs(BlockDriverState *bs)
 BlockDriverState *bdrv_backing_bs(BlockDriverState *bs)
 {
     return bs->backing ? bs->backing->bs : NULL;
+}
+
+char *bdrv_get_full_backing_filename(BlockDriverState *bs)
+{
+    if (!bs->backing_file || !*bs->backing_file) {
+        return NULL;
+    }
+    return bdrv_path_relative_to(bs->filename, bs->backing_file);
+}
+
+QObject *bdrv_snapshot_list(BlockDriverState *bs)
+{
+    return bs->drv->snapshot_list ? bs->drv->snapshot_list(bs) : NULL;
 }
 
 const char *bdrv_get_open_warning(BlockDriverState *bs)
@@ -500,6 +533,67 @@ bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
     return bdrv_open_driver(drv, filename, NULL, options, flags, errp);
 }
 
+char *bdrv_path_relative_to(const char *base, const char *name)
+{
+    g_autofree char *dir = NULL;
+
+    if (name[0] == '/' || strstr(name, "://") || strstr(name, ":") ||
+        !strchr(base, '/') || g_str_has_prefix(base, "json:")) {
+        return g_strdup(name);
+    }
+    dir = g_path_get_dirname(base);
+    return g_build_filename(dir, name, NULL);
+}
+
+/* How deep a backing chain may go before it is taken for a loop. */
+#define BACKING_CHAIN_MAX_DEPTH 128
+static __thread int backing_depth;
+
+/*
+ * Open the backing file of @bs (read-only), from @ref / @options when the
+ * user gave them, else from the name and format the image records.
+ * "backing": "" (or null) means no backing file.
+ */
+static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
+                                              const char *ref, QDict *options,
+                                              int flags, Error **errp)
+{
+    g_autoptr(QObject) opts = options;
+    g_autofree char *path = NULL;
+    BlockDriverState *backing;
+
+    if (!bs->drv->supports_backing || (flags & BDRV_O_NO_BACKING)) {
+        return true;
+    }
+    if (ref && !*ref) {
+        return true;
+    }
+    if (!ref && qdict_size(opts) == 0) {
+        if (!bs->backing_file || !*bs->backing_file) {
+            return true;
+        }
+        path = bdrv_path_relative_to(bs->filename, bs->backing_file);
+        if (bs->backing_format) {
+            qdict_put_str(opts, "driver", bs->backing_format);
+        }
+    }
+    if (backing_depth >= BACKING_CHAIN_MAX_DEPTH) {
+        error_setg(errp, "Backing chain of '%s' is too deep or contains a "
+                   "loop", bs->filename);
+        return false;
+    }
+    backing_depth++;
+    backing = bdrv_co_open(ref ? ref : path, g_steal_pointer(&opts),
+                           flags & ~BDRV_O_RDWR, errp);
+    backing_depth--;
+    if (!backing) {
+        error_prepend(errp, "Could not open backing file: ");
+        return false;
+    }
+    bdrv_attach_child(bs, backing, "backing");
+    return true;
+}
+
 BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
                                             QDict *options, int flags,
                                             Error **errp)
@@ -510,6 +604,8 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
     g_autoptr(QObject) file_opts = NULL;
     const BlockDriver *drv = NULL;
     BlockDriverState *file, *bs;
+    g_autoptr(QObject) backing_opts = NULL;
+    g_autofree char *backing_ref = NULL;
     bool probed = false;
 
     if (filename && g_str_has_prefix(filename, "json:")) {
@@ -562,7 +658,15 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
     if (probed && drv == &bdrv_raw) {
         qdict_put_str(opts, "x-probed", "on");
     }
+    backing_opts = qdict_extract_subdict(opts, "backing");
+    backing_ref = bdrv_opt_take_str(opts, "backing");
     bs = bdrv_open_driver(drv, filename, file, opts, flags, errp);
+    if (bs && !bdrv_co_open_backing(bs, backing_ref,
+                                    g_steal_pointer(&backing_opts), flags,
+                                    errp)) {
+        bdrv_unref(bs);
+        return NULL;
+    }
     if (bs && probed && drv == &bdrv_raw && (flags & BDRV_O_RDWR)) {
         bs->open_warning = g_strdup_printf(
             "WARNING: Image format was not specified for '%s' and probing "

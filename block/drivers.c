@@ -7,6 +7,7 @@
 #include "block/driver.h"
 
 const BlockDriver *const bdrv_drivers[] = {
+    &bdrv_qcow2,
     &bdrv_raw,
     &bdrv_file,
     NULL,

@@ -22,6 +22,7 @@ static QDict *coroutine_fn collect_image_info(BlockDriverState *bs,
     int64_t actual = bdrv_co_get_allocated_file_size(bs);
     Error *err = NULL;
     QDict *spec;
+    QObject *snapshots;
 
     if (size < 0) {
         error_report("Can't get image size '%s': %s", filename,
@@ -42,11 +43,19 @@ static QDict *coroutine_fn collect_image_info(BlockDriverState *bs,
         qdict_put_bool(info, "dirty-flag", bdi.is_dirty);
     }
     if (bs->backing_file) {
+        g_autofree char *full = bdrv_get_full_backing_filename(bs);
         qdict_put_str(info, "backing-filename", bs->backing_file);
+        if (full) {
+            qdict_put_str(info, "full-backing-filename", full);
+        }
         if (bs->backing_format) {
             qdict_put_str(info, "backing-filename-format",
                           bs->backing_format);
         }
+    }
+    snapshots = bdrv_snapshot_list(bs);
+    if (snapshots) {
+        qdict_put_obj(info, "snapshots", snapshots);
     }
     spec = bdrv_get_specific_info(bs, &err);
     if (err) {
@@ -81,6 +90,7 @@ static void dump_specific_entry(const char *key, QObject *v, int indent)
 /* Human dump of format-specific data: "key: value", nested by indent. */
 static void dump_specific(QObject *obj, int indent)
 {
+    g_autofree size_t *order = NULL;
     size_t i;
 
     if (qobject_type(obj) == QTYPE_LIST) {
@@ -90,15 +100,54 @@ static void dump_specific(QObject *obj, int indent)
         }
         return;
     }
+    order = qdict_qemu_order(obj);
     for (i = 0; i < qdict_size(obj); i++) {
-        g_autofree char *key = g_strdup(qdict_key_at(obj, i));
+        g_autofree char *key = g_strdup(qdict_key_at(obj, order[i]));
         char *p;
         for (p = key; *p; p++) {
             if (*p == '-') {
                 *p = ' ';
             }
         }
-        dump_specific_entry(key, qdict_value_at(obj, i), indent);
+        dump_specific_entry(key, qdict_value_at(obj, order[i]), indent);
+    }
+}
+
+static int64_t snap_int(QObject *sn, const char *key)
+{
+    QObject *v = qdict_get(sn, key);
+
+    return v ? qint_get(v) : -1;
+}
+
+/* The snapshot table as QEMU prints it (dates in local time). */
+static void dump_snapshots(QObject *list)
+{
+    size_t i;
+
+    printf("Snapshot list:\n");
+    printf("%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE",
+           "VM CLOCK", "ICOUNT");
+    for (i = 0; i < qlist_size(list); i++) {
+        QObject *sn = qlist_at(list, i);
+        int64_t secs = snap_int(sn, "vm-clock-sec");
+        int64_t nsec = snap_int(sn, "vm-clock-nsec");
+        g_autoptr(GDateTime) date =
+            g_date_time_new_from_unix_local(snap_int(sn, "date-sec"));
+        g_autofree char *date_buf = g_date_time_format(date,
+                                                       "%Y-%m-%d %H:%M:%S");
+        g_autofree char *sizing = size_to_str(snap_int(sn, "vm-state-size"));
+        g_autofree char *icount = qdict_haskey(sn, "icount") ?
+            g_strdup_printf("%" PRId64, snap_int(sn, "icount")) :
+            g_strdup("");
+        char clock_buf[64];
+
+        snprintf(clock_buf, sizeof(clock_buf), "%02d:%02d:%02d.%03d",
+                 (int)(secs / 3600), (int)((secs / 60) % 60),
+                 (int)(secs % 60), (int)((nsec / 1000000) % 1000));
+        printf("%-9s %-16s %8s%20s%13s%11s\n",
+               qdict_get_try_str(sn, "id"), qdict_get_try_str(sn, "name"),
+               sizing, date_buf, clock_buf, icount);
     }
 }
 
@@ -127,12 +176,21 @@ static void dump_human(QDict *info)
         printf("cleanly shut down: no\n");
     }
     if (qdict_get_try_str(info, "backing-filename")) {
-        printf("backing file: %s\n", qdict_get_try_str(info,
-                                                       "backing-filename"));
+        const char *name = qdict_get_try_str(info, "backing-filename");
+        const char *full = qdict_get_try_str(info, "full-backing-filename");
+        printf("backing file: %s", name);
+        if (full && strcmp(name, full)) {
+            printf(" (actual path: %s)", full);
+        }
+        printf("\n");
     }
     if (qdict_get_try_str(info, "backing-filename-format")) {
         printf("backing file format: %s\n",
                qdict_get_try_str(info, "backing-filename-format"));
+    }
+    v = qdict_get(info, "snapshots");
+    if (v) {
+        dump_snapshots(v);
     }
     v = qdict_get(info, "format-specific");
     if (v) {

@@ -93,6 +93,12 @@ static void coroutine_fn img_main_co(void *opaque)
     m->ret = m->cmd->handler(m->argc, m->argv);
 }
 
+/* Run-time warnings from drivers, printed as QEMU's error_report would. */
+static void print_block_warning(const char *msg)
+{
+    error_report("%s", msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -106,6 +112,7 @@ int main(int argc, char **argv)
     int c;
 
     error_init(argv[0]);
+    bdrv_set_warning_handler(print_block_warning);
     qemu_get_aio_context();
     if (argc < 2) {
         img_error_exit("Not enough arguments");

@@ -299,11 +299,18 @@ static void coroutine_fn qemuio_main(void *opaque)
     m->exit_code = ret < 0 ? 1 : 0;
 }
 
+/* Run-time warnings from drivers, printed as QEMU's error_report would. */
+static void print_block_warning(const char *msg)
+{
+    error_report("%s", msg);
+}
+
 int main(int argc, char **argv)
 {
     QemuIoMain m = { .argc = argc, .argv = argv };
 
     error_init(argv[0]);
+    bdrv_set_warning_handler(print_block_warning);
     qemu_get_aio_context();
     aio_run_coroutine(qemuio_main, &m);
     fflush(stdout);

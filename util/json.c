@@ -362,6 +362,23 @@ static int cmp_member(const void *a, const void *b)
     return x->index > y->index ? -1 : 1;    /* newest first */
 }
 
+size_t *qdict_qemu_order(const QObject *d)
+{
+    size_t n = qdict_size(d), i;
+    g_autofree OrderedMember *order = g_new(OrderedMember, n + 1);
+    size_t *idx = g_new(size_t, n + 1);
+
+    for (i = 0; i < n; i++) {
+        order[i].index = i;
+        order[i].bucket = qemu_qdict_bucket(qdict_key_at(d, i));
+    }
+    qsort(order, n, sizeof(*order), cmp_member);
+    for (i = 0; i < n; i++) {
+        idx[i] = order[i].index;
+    }
+    return idx;
+}
+
 void json_write(GString *out, const QObject *obj, int flags, int indent)
 {
     bool pretty = flags & JSON_PRETTY;

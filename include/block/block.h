@@ -100,12 +100,30 @@ const BlockDriver *bdrv_find_protocol(const char *filename, Error **errp);
 void bdrv_iterate_format(void (*it)(void *opaque, const char *name),
                          void *opaque);
 
+/*
+ * Warnings found by drivers at run time (e.g. metadata corruption noticed
+ * during a read) go to a handler the tool installs; libraries never print.
+ * Without a handler they are dropped.
+ */
+void bdrv_set_warning_handler(void (*handler)(const char *msg));
+void bdrv_warn(const char *fmt, ...) QEMU_PRINTF(1, 2);
+
 /* Node accessors. */
 const char *bdrv_get_format_name(BlockDriverState *bs);
 const char *bdrv_get_filename(BlockDriverState *bs);
 bool bdrv_is_read_only(BlockDriverState *bs);
 BlockDriverState *bdrv_file_bs(BlockDriverState *bs);
 BlockDriverState *bdrv_backing_bs(BlockDriverState *bs);
+/*
+ * The backing file name of @bs resolved against its directory, as QEMU's
+ * "full-backing-filename", or NULL without a backing file.  g_free() it.
+ */
+char *bdrv_get_full_backing_filename(BlockDriverState *bs);
+/*
+ * Internal snapshots as a list of dicts with QEMU's SnapshotInfo members
+ * (id, name, vm-state-size, date-sec, ...), or NULL if the format has none.
+ */
+QObject *bdrv_snapshot_list(BlockDriverState *bs);
 /* A warning produced while opening (probed raw), or NULL.  Owned by bs. */
 const char *bdrv_get_open_warning(BlockDriverState *bs);
 

@@ -136,6 +136,8 @@ struct BlockDriver {
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
     QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
     bool (*has_zero_init)(BlockDriverState *bs);
+    /* Internal snapshots (see bdrv_snapshot_list), or NULL. */
+    QObject *(*snapshot_list)(BlockDriverState *bs);
 
     /* Create an image at @filename; @opts are validated option strings. */
     bool coroutine_fn (*co_create)(const char *filename, QDict *opts,
@@ -174,6 +176,9 @@ bool create_opt_get_size(QDict *opts, const char *name, uint64_t def,
 bool create_opt_get_bool(QDict *opts, const char *name, bool def, bool *val,
                          Error **errp);
 
+/* @name resolved against the directory of @base (a path or URL). */
+char *bdrv_path_relative_to(const char *base, const char *name);
+
 /* Set bs->total_bytes again from the driver (after resize). */
 int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs);
 
@@ -185,5 +190,6 @@ void blk_buf_free(void *buf);
 extern const BlockDriver *const bdrv_drivers[];
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;
+extern const BlockDriver bdrv_qcow2;
 
 #endif /* BLOCK_DRIVER_H */

@@ -26,6 +26,12 @@ QObject *json_parse(const char *text, Error **errp);
 /* Serialise @obj, appending to @out; @indent is the starting level. */
 void json_write(GString *out, const QObject *obj, int flags, int indent);
 
+/*
+ * Indices of @d's members in the order QEMU's QDict iterates them (the
+ * order qemu-img prints them in, human or JSON).  g_free() the result.
+ */
+size_t *qdict_qemu_order(const QObject *d);
+
 /* Append @s as a JSON string literal (with quotes and escapes). */
 void json_write_string(GString *out, const char *s);
 

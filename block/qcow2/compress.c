@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qcow2 compressed clusters: raw deflate (zlib, window 2^12) or zstd
+ * frames.  Decompression runs on the AioContext's compute pool, so that
+ * several clusters decompress on several cores at once; the calling
+ * coroutine yields meanwhile.
+ */
+#include "util/osdep.h"
+#include "qcow2.h"
+#include "util/thread-pool.h"
+
+#include <zlib.h>
+#ifdef CONFIG_ZSTD
+#include <zstd.h>
+#endif
+
+typedef struct DecompressJob {
+    void *dest;
+    size_t dest_size;
+    const void *src;
+    size_t src_size;
+    Qcow2CompressionType type;
+} DecompressJob;
+
+/* Returns 0 when exactly dest_size bytes came out. */
+static int zlib_decompress(DecompressJob *j)
+{
+    z_stream strm = { 0 };
+    int ret;
+
+    strm.next_in = (Bytef *)j->src;
+    strm.avail_in = j->src_size;
+    strm.next_out = j->dest;
+    strm.avail_out = j->dest_size;
+    if (inflateInit2(&strm, -12) != Z_OK) {
+        return -EIO;
+    }
+    ret = inflate(&strm, Z_FINISH);
+    /*
+     * Z_BUF_ERROR with a full output is fine: the stored data may end in
+     * the middle of a sector, followed by garbage we never asked for.
+     */
+    if ((ret == Z_STREAM_END || ret == Z_BUF_ERROR) && strm.avail_out == 0) {
+        ret = 0;
+    } else {
+        ret = -EIO;
+    }
+    inflateEnd(&strm);
+    return ret;
+}
+
+#ifdef CONFIG_ZSTD
+static int zstd_decompress(DecompressJob *j)
+{
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_outBuffer out = { j->dest, j->dest_size, 0 };
+    ZSTD_inBuffer in = { j->src, j->src_size, 0 };
+    int ret = 0;
+
+    if (!dctx) {
+        return -EIO;
+    }
+    /* Several frames may follow each other; stop when the cluster is full. */
+    while (out.pos < out.size) {
+        size_t last_in = in.pos, last_out = out.pos;
+        size_t zret = ZSTD_decompressStream(dctx, &out, &in);
+        if (ZSTD_isError(zret)) {
+            ret = -EIO;
+            break;
+        }
+        if (in.pos == last_in && out.pos == last_out) {
+            ret = -EIO;     /* no progress: input ended too early */
+            break;
+        }
+    }
+    ZSTD_freeDCtx(dctx);
+    return ret;
+}
+#endif
+
+static int decompress_worker(void *opaque)
+{
+    DecompressJob *j = opaque;
+
+    switch (j->type) {
+    case QCOW2_COMPRESSION_TYPE_ZLIB:
+        return zlib_decompress(j);
+#ifdef CONFIG_ZSTD
+    case QCOW2_COMPRESSION_TYPE_ZSTD:
+        return zstd_decompress(j);
+#endif
+    default:
+        return -ENOTSUP;
+    }
+}
+
+int coroutine_fn qcow2_co_decompress(BlockDriverState *bs, void *dest,
+                                     size_t dest_size, const void *src,
+                                     size_t src_size)
+{
+    BDRVQcow2State *s = bs->opaque;
+    DecompressJob j = {
+        .dest = dest,
+        .dest_size = dest_size,
+        .src = src,
+        .src_size = src_size,
+        .type = s->compression_type,
+    };
+
+    return thread_pool_co_submit(aio_get_compute_pool(bs->ctx),
+                                 decompress_worker, &j);
+}

@@ -1,0 +1,781 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qcow2 format driver: probing, open (header, extensions, feature bits,
+ * L1 table, external data file, backing file name, snapshot table), reads
+ * of every cluster kind, block status, and the information shown by
+ * `info`.  Writing arrives with qcow2 part 2; until then the driver
+ * refuses read-write opens with a clear message.
+ */
+#include "util/osdep.h"
+#include "qcow2.h"
+#include "util/cutils.h"
+
+#include <endian.h>
+
+#define DEFAULT_L2_CACHE_MAX_SIZE (32 * MiB)
+
+static uint32_t ld32be(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
+{
+    if (buf_size >= 8 && ld32be(buf) == QCOW_MAGIC && ld32be(buf + 4) >= 2) {
+        return 100;
+    }
+    return 0;
+}
+
+int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (!s->corrupt_reported) {
+        s->corrupt_reported = true;
+        bdrv_warn("qcow2: Image is corrupt: %s; further non-fatal corruption "
+                  "events will be suppressed", msg);
+    }
+    return -EIO;
+}
+
+static void be_to_cpu_header(QCowHeader *h)
+{
+    h->magic = be32toh(h->magic);
+    h->version = be32toh(h->version);
+    h->backing_file_offset = be64toh(h->backing_file_offset);
+    h->backing_file_size = be32toh(h->backing_file_size);
+    h->cluster_bits = be32toh(h->cluster_bits);
+    h->size = be64toh(h->size);
+    h->crypt_method = be32toh(h->crypt_method);
+    h->l1_size = be32toh(h->l1_size);
+    h->l1_table_offset = be64toh(h->l1_table_offset);
+    h->refcount_table_offset = be64toh(h->refcount_table_offset);
+    h->refcount_table_clusters = be32toh(h->refcount_table_clusters);
+    h->nb_snapshots = be32toh(h->nb_snapshots);
+    h->snapshots_offset = be64toh(h->snapshots_offset);
+    h->incompatible_features = be64toh(h->incompatible_features);
+    h->compatible_features = be64toh(h->compatible_features);
+    h->autoclear_features = be64toh(h->autoclear_features);
+    h->refcount_order = be32toh(h->refcount_order);
+    h->header_length = be32toh(h->header_length);
+}
+
+/* QEMU's check for tables the header points to. */
+static bool validate_table(BDRVQcow2State *s, uint64_t offset,
+                           uint64_t entries, size_t entry_len,
+                           int64_t max_size_bytes, const char *table_name,
+                           Error **errp)
+{
+    if (entries > (uint64_t)max_size_bytes / entry_len) {
+        error_setg(errp, "%s too large", table_name);
+        return false;
+    }
+    if ((uint64_t)INT64_MAX - entries * entry_len < offset ||
+        offset_into_cluster(s, offset) != 0) {
+        error_setg(errp, "%s offset invalid", table_name);
+        return false;
+    }
+    return true;
+}
+
+#define FEATURE_ENTRY_SIZE 48       /* type (1), bit (1), name (46) */
+
+/* "Unsupported qcow2 feature(s): ..." with names from the image's table. */
+static void report_unsupported_features(const uint8_t *table,
+                                        size_t table_len, uint64_t mask,
+                                        Error **errp)
+{
+    g_autoptr(GString) features = g_string_new(NULL);
+    size_t i;
+
+    for (i = 0; table && i + FEATURE_ENTRY_SIZE <= table_len;
+         i += FEATURE_ENTRY_SIZE) {
+        const uint8_t *f = table + i;
+        if (f[0] == 0 && f[1] < 64 && (mask & (1ULL << f[1]))) {
+            if (features->len) {
+                g_string_append(features, ", ");
+            }
+            g_string_append_len(features, (const char *)f + 2,
+                                strnlen((const char *)f + 2, 46));
+            mask &= ~(1ULL << f[1]);
+        }
+    }
+    if (mask) {
+        if (features->len) {
+            g_string_append(features, ", ");
+        }
+        g_string_append_printf(features, "Unknown incompatible feature: %"
+                               PRIx64, mask);
+    }
+    error_setg(errp, "Unsupported qcow2 feature(s): %s", features->str);
+}
+
+/*
+ * Walk the header extensions between @start and @end (bytes in the first
+ * cluster).  @feature_table receives a copy of the feature name table.
+ */
+static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
+                                         uint64_t end, uint8_t **feature_table,
+                                         size_t *feature_table_len,
+                                         Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t offset = start;
+    int ret;
+
+    while (offset < end) {
+        uint8_t hdr[8];
+        uint32_t magic, len;
+        g_autofree uint8_t *data = NULL;
+
+        if (end - offset < sizeof(hdr)) {
+            error_setg(errp, "Header extension too large");
+            return false;
+        }
+        ret = bdrv_co_pread(bs->file, offset, sizeof(hdr), hdr, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "qcow2_read_extension: ERROR: "
+                             "pread fail from offset %" PRIu64, offset);
+            return false;
+        }
+        magic = ld32be(hdr);
+        len = ld32be(hdr + 4);
+        offset += sizeof(hdr);
+        if (magic == QCOW2_EXT_MAGIC_END) {
+            break;
+        }
+        if (offset > end || len > end - offset) {
+            error_setg(errp, "Header extension too large");
+            return false;
+        }
+        data = g_malloc0(len + 1);
+        ret = bdrv_co_pread(bs->file, offset, len, data, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "ERROR: ext: Could not read "
+                             "extension data");
+            return false;
+        }
+        switch (magic) {
+        case QCOW2_EXT_MAGIC_BACKING_FORMAT:
+            if (len >= 16) {
+                error_setg(errp, "ERROR: ext_backing_format: len=%" PRIu32
+                           " too large (>=16)", len);
+                return false;
+            }
+            g_free(bs->backing_format);
+            bs->backing_format = g_strndup((char *)data, len);
+            break;
+        case QCOW2_EXT_MAGIC_FEATURE_TABLE:
+            g_free(*feature_table);
+            *feature_table = g_steal_pointer(&data);
+            *feature_table_len = len;
+            break;
+        case QCOW2_EXT_MAGIC_DATA_FILE:
+            g_free(s->image_data_file);
+            s->image_data_file = g_strndup((char *)data, len);
+            break;
+        case QCOW2_EXT_MAGIC_BITMAPS:
+            if (len >= 4) {
+                s->nb_bitmaps = ld32be(data);
+                s->has_bitmaps = true;
+            }
+            break;
+        case QCOW2_EXT_MAGIC_CRYPTO_HEADER:
+        default:
+            /* unknown extensions are kept by QEMU on write; ignored here */
+            break;
+        }
+        offset += ROUND_UP(len, 8);
+    }
+    return true;
+}
+
+static bool check_header(BlockDriverState *bs, QCowHeader *h, int flags,
+                         Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (h->magic != QCOW_MAGIC) {
+        error_setg(errp, "Image is not in qcow2 format");
+        return false;
+    }
+    if (h->version < 2 || h->version > 3) {
+        error_setg(errp, "Unsupported qcow2 version %" PRIu32, h->version);
+        return false;
+    }
+    if (h->cluster_bits < QCOW_MIN_CLUSTER_BITS ||
+        h->cluster_bits > QCOW_MAX_CLUSTER_BITS) {
+        error_setg(errp, "Unsupported cluster size: 2^%" PRIu32,
+                   h->cluster_bits);
+        return false;
+    }
+    s->cluster_bits = h->cluster_bits;
+    s->cluster_size = 1LL << s->cluster_bits;
+    if (h->version == 2) {
+        h->incompatible_features = 0;
+        h->compatible_features = 0;
+        h->autoclear_features = 0;
+        h->refcount_order = 4;
+        h->header_length = QCOW2_V2_HEADER_SIZE;
+        h->compression_type = 0;
+    } else {
+        if (h->header_length < QCOW2_V3_MIN_HEADER_SIZE) {
+            error_setg(errp, "qcow2 header too short");
+            return false;
+        }
+        if (h->header_length > s->cluster_size) {
+            error_setg(errp, "qcow2 header exceeds cluster size");
+            return false;
+        }
+        if (h->header_length <= offsetof(QCowHeader, compression_type)) {
+            h->compression_type = 0;
+        }
+    }
+    if (h->backing_file_offset > (uint64_t)s->cluster_size) {
+        error_setg(errp, "Invalid backing file offset");
+        return false;
+    }
+    if (h->refcount_order > 6) {
+        error_setg(errp, "Reference count entry width too large; may not "
+                   "exceed 64 bits");
+        return false;
+    }
+    if (h->crypt_method) {
+        error_setg(errp, "Encrypted images are not supported");
+        return false;
+    }
+    return true;
+}
+
+static bool check_compression_type(BDRVQcow2State *s, QCowHeader *h,
+                                   Error **errp)
+{
+    switch (h->compression_type) {
+    case QCOW2_COMPRESSION_TYPE_ZLIB:
+#ifdef CONFIG_ZSTD
+    case QCOW2_COMPRESSION_TYPE_ZSTD:
+#endif
+        break;
+    default:
+        error_setg(errp, "qcow2: unknown compression type: %u",
+                   h->compression_type);
+        return false;
+    }
+    if (h->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB &&
+        !(h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
+        error_setg(errp, "qcow2: Compression type incompatible feature bit "
+                   "must be set");
+        return false;
+    }
+    if (h->compression_type == QCOW2_COMPRESSION_TYPE_ZLIB &&
+        (h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
+        error_setg(errp, "qcow2: Compression type incompatible feature bit "
+                   "must not be set");
+        return false;
+    }
+    s->compression_type = h->compression_type;
+    return true;
+}
+
+static bool coroutine_fn open_data_file(BlockDriverState *bs, QDict *options,
+                                        int flags, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree char *fname = NULL;
+    bool given = qdict_haskey(options, "data-file") ||
+                 qdict_get_try_str(options, "data-file.filename") ||
+                 qdict_get(options, "data-file.driver");
+
+    if (!has_data_file(s)) {
+        if (given) {
+            error_setg(errp, "'data-file' can only be set for images with an "
+                       "external data file");
+            return false;
+        }
+        s->data_file = bs->file;
+        return true;
+    }
+    if (!given && !s->image_data_file) {
+        error_setg(errp, "'data-file' is required for this image");
+        return false;
+    }
+    if (!given) {
+        fname = bdrv_path_relative_to(bs->filename, s->image_data_file);
+    }
+    s->data_file = bdrv_co_open_child(fname, options, "data-file", bs,
+                                      flags | BDRV_O_PROTOCOL, errp);
+    if (!s->data_file) {
+        error_prepend(errp, "Could not open data file: ");
+        return false;
+    }
+    return true;
+}
+
+static bool coroutine_fn read_backing_name(BlockDriverState *bs,
+                                           QCowHeader *h, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    char name[QCOW2_MAX_BACKING_NAME + 1];
+    int ret;
+
+    if (!h->backing_file_offset) {
+        return true;
+    }
+    if (h->backing_file_size > QCOW2_MAX_BACKING_NAME ||
+        h->backing_file_size > s->cluster_size - h->backing_file_offset) {
+        error_setg(errp, "Backing file name too long");
+        return false;
+    }
+    ret = bdrv_co_pread(bs->file, h->backing_file_offset,
+                        h->backing_file_size, name, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not read backing file name");
+        return false;
+    }
+    name[h->backing_file_size] = '\0';
+    bs->backing_file = g_strdup(name);
+    return true;
+}
+
+/* The cache options QEMU accepts; l2-cache-size and cache-size are used. */
+static bool take_cache_options(BlockDriverState *bs, QDict *options,
+                               uint64_t *l2_cache_size, Error **errp)
+{
+    static const char *const ignored[] = {
+        "refcount-cache-size", "cache-clean-interval", "lazy-refcounts",
+        "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
+        "overlap-check", "overlap-check.template", "l2-cache-entry-size",
+        "discard-no-unref", "data-file-raw",
+    };
+    uint64_t cache_size = 0;
+    bool has_l2, has_all;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(ignored); i++) {
+        g_free(bdrv_opt_take_str(options, ignored[i]));
+    }
+    for (i = 0; i < qdict_size(options);) {
+        const char *k = qdict_key_at(options, i);
+        if (g_str_has_prefix(k, "overlap-check.")) {
+            qdict_del(options, k);
+        } else {
+            i++;
+        }
+    }
+    if (!bdrv_opt_take_size(options, "l2-cache-size", l2_cache_size, &has_l2,
+                            errp) ||
+        !bdrv_opt_take_size(options, "cache-size", &cache_size, &has_all,
+                            errp)) {
+        return false;
+    }
+    if (!has_l2) {
+        *l2_cache_size = has_all ? cache_size : 0;
+    }
+    return true;
+}
+
+static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
+                                       int flags, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QCowHeader h = { 0 };
+    g_autofree uint8_t *feature_table = NULL;
+    size_t feature_table_len = 0;
+    uint64_t l1_vm_state_index, l2_cache_size = 0, ext_end;
+    int64_t l2_tables, max_entries;
+    int ret;
+
+    qemu_co_mutex_init(&s->lock);
+    if (!take_cache_options(bs, options, &l2_cache_size, errp)) {
+        return false;
+    }
+    ret = bdrv_co_pread(bs->file, 0, sizeof(h), &h, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not read qcow2 header");
+        return false;
+    }
+    be_to_cpu_header(&h);
+    if (!check_header(bs, &h, flags, errp)) {
+        return false;
+    }
+    s->version = h.version;
+    s->incompatible_features = h.incompatible_features;
+    s->compatible_features = h.compatible_features;
+    s->autoclear_features = h.autoclear_features;
+    s->refcount_order = h.refcount_order;
+    s->virtual_size = h.size;
+
+    ext_end = h.backing_file_offset ? h.backing_file_offset :
+                                      (uint64_t)s->cluster_size;
+    if (!read_extensions(bs, h.header_length, ext_end, &feature_table,
+                         &feature_table_len, errp)) {
+        return false;
+    }
+    if (h.incompatible_features & ~QCOW2_INCOMPAT_MASK) {
+        report_unsupported_features(feature_table, feature_table_len,
+                                    h.incompatible_features &
+                                    ~QCOW2_INCOMPAT_MASK, errp);
+        return false;
+    }
+    if ((h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) &&
+        (flags & BDRV_O_RDWR)) {
+        error_setg(errp, "qcow2: Image is corrupt; cannot be opened "
+                   "read/write");
+        return false;
+    }
+    if (!check_compression_type(s, &h, errp)) {
+        return false;
+    }
+    if (flags & BDRV_O_RDWR) {
+        error_setg(errp, "qcow2: writing is not supported yet; open the "
+                   "image read-only");
+        return false;
+    }
+
+    /* geometry */
+    if (h.incompatible_features & QCOW2_INCOMPAT_EXTL2) {
+        if (s->cluster_bits < 14) {
+            error_setg(errp, "Extended L2 entries are only supported with "
+                       "cluster sizes of at least 16384 bytes");
+            return false;
+        }
+        s->l2_entry_size = L2E_SIZE_EXTENDED;
+        s->subclusters_per_cluster = QCOW2_SUBCLUSTERS_PER_CLUSTER;
+    } else {
+        s->l2_entry_size = L2E_SIZE_NORMAL;
+        s->subclusters_per_cluster = 1;
+    }
+    s->subcluster_size = s->cluster_size / s->subclusters_per_cluster;
+    s->subcluster_bits = ctz64(s->subcluster_size);
+    s->l2_bits = s->cluster_bits - ctz64(s->l2_entry_size);
+    s->l2_size = 1LL << s->l2_bits;
+    s->csize_shift = 62 - (s->cluster_bits - 8);
+    s->csize_mask = (1ULL << (s->cluster_bits - 8)) - 1;
+    s->cluster_offset_mask = (1ULL << s->csize_shift) - 1;
+
+    s->refcount_table_offset = h.refcount_table_offset;
+    s->refcount_table_clusters = h.refcount_table_clusters;
+    if (!validate_table(s, h.refcount_table_offset,
+                        h.refcount_table_clusters, s->cluster_size,
+                        QCOW_MAX_REFTABLE_SIZE, "Reference count table",
+                        errp)) {
+        return false;
+    }
+    if (!validate_table(s, h.snapshots_offset, h.nb_snapshots, 40,
+                        40 * QCOW_MAX_SNAPSHOTS, "Snapshot table", errp)) {
+        return false;
+    }
+
+    /* L1 */
+    if (h.l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
+        error_setg(errp, "Active L1 table too large");
+        return false;
+    }
+    l1_vm_state_index = size_to_l1(s, h.size);
+    if (l1_vm_state_index > INT_MAX) {
+        error_setg(errp, "Image is too big");
+        return false;
+    }
+    s->l1_vm_state_index = l1_vm_state_index;
+    if (h.l1_size < l1_vm_state_index) {
+        error_setg(errp, "L1 table is too small");
+        return false;
+    }
+    s->l1_size = h.l1_size;
+    s->l1_table_offset = h.l1_table_offset;
+    if (s->l1_size > 0) {
+        uint32_t i;
+        if (!validate_table(s, h.l1_table_offset, h.l1_size, L1E_SIZE,
+                            QCOW_MAX_L1_SIZE, "Active L1 table", errp)) {
+            return false;
+        }
+        s->l1_table = g_try_malloc(s->l1_size * L1E_SIZE);
+        if (!s->l1_table) {
+            error_setg(errp, "Could not allocate L1 table");
+            return false;
+        }
+        ret = bdrv_co_pread(bs->file, s->l1_table_offset,
+                            s->l1_size * L1E_SIZE, s->l1_table, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not read L1 table");
+            return false;
+        }
+        for (i = 0; i < s->l1_size; i++) {
+            s->l1_table[i] = be64toh(s->l1_table[i]);
+        }
+    }
+
+    /* L2 cache: by default big enough for the whole disk, up to 32 MiB */
+    l2_tables = DIV_ROUND_UP(h.size, s->cluster_size * s->l2_size);
+    max_entries = (l2_cache_size ? (int64_t)l2_cache_size :
+                   MIN(l2_tables * s->cluster_size,
+                       DEFAULT_L2_CACHE_MAX_SIZE)) / s->cluster_size;
+    s->l2_cache = qcow2_cache_create((int)MAX(MIN(max_entries, 65536), 2),
+                                     s->cluster_size);
+
+    if (!read_backing_name(bs, &h, errp)) {
+        return false;
+    }
+    s->data_file_raw = s->autoclear_features & QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+    if (!open_data_file(bs, options, flags, errp)) {
+        return false;
+    }
+    s->snapshots_offset = h.snapshots_offset;
+    s->nb_snapshots = h.nb_snapshots;
+    if (!qcow2_read_snapshots(bs, errp)) {
+        return false;
+    }
+    return true;
+}
+
+static void qcow2_close(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    qcow2_cache_destroy(s->l2_cache);
+    g_free(s->l1_table);
+    g_free(s->image_data_file);
+    qcow2_free_snapshots(s);
+}
+
+static void qcow2_refresh_limits(BlockDriverState *bs)
+{
+    bs->bl.request_alignment = 1;
+}
+
+/* Read one compressed cluster's bytes [@offset_in_cluster, +@bytes). */
+static int coroutine_fn read_compressed(BlockDriverState *bs,
+                                        uint64_t l2_entry,
+                                        int64_t offset_in_cluster,
+                                        int64_t bytes, QEMUIOVector *qiov,
+                                        size_t qiov_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t coffset;
+    int csize, ret;
+    uint8_t *in, *out;
+
+    qcow2_parse_compressed_l2_entry(bs, l2_entry, &coffset, &csize);
+    in = g_try_malloc(csize);
+    out = blk_buf_alloc(bs, s->cluster_size);
+    if (!in) {
+        blk_buf_free(out);
+        return -ENOMEM;
+    }
+    ret = bdrv_co_pread(bs->file, coffset, csize, in, 0);
+    if (ret == 0) {
+        ret = qcow2_co_decompress(bs, out, s->cluster_size, in, csize);
+        if (ret < 0) {
+            ret = -EIO;
+        }
+    }
+    if (ret == 0) {
+        qemu_iovec_from_buf(qiov, qiov_offset, out + offset_in_cluster,
+                            bytes);
+    }
+    g_free(in);
+    blk_buf_free(out);
+    return ret;
+}
+
+static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes, QEMUIOVector *qiov,
+                                        BdrvRequestFlags flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    size_t qiov_offset = 0;
+    int ret = 0;
+
+    while (bytes > 0 && ret == 0) {
+        int64_t cur = bytes;
+        uint64_t host;
+        QCow2SubclusterType type;
+        QEMUIOVector slice;
+
+        qemu_co_mutex_lock(&s->lock);
+        ret = qcow2_get_host_offset(bs, offset, &cur, &host, &type);
+        qemu_co_mutex_unlock(&s->lock);
+        if (ret < 0) {
+            break;
+        }
+        switch (type) {
+        case QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN:
+        case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC:
+            if (bs->backing) {
+                qemu_iovec_init_slice(&slice, qiov, qiov_offset, cur);
+                ret = bdrv_co_preadv(bs->backing, offset, cur, &slice, 0);
+                qemu_iovec_destroy(&slice);
+                break;
+            }
+            /* no backing file: reads as zeroes */
+            __attribute__((fallthrough));
+        case QCOW2_SUBCLUSTER_ZERO_PLAIN:
+        case QCOW2_SUBCLUSTER_ZERO_ALLOC:
+            qemu_iovec_memset(qiov, qiov_offset, 0, cur);
+            break;
+        case QCOW2_SUBCLUSTER_COMPRESSED:
+            ret = read_compressed(bs, host, offset_into_cluster(s, offset),
+                                  cur, qiov, qiov_offset);
+            break;
+        case QCOW2_SUBCLUSTER_NORMAL:
+            qemu_iovec_init_slice(&slice, qiov, qiov_offset, cur);
+            ret = bdrv_co_preadv(s->data_file, host, cur, &slice, 0);
+            qemu_iovec_destroy(&slice);
+            break;
+        default:
+            g_assert_not_reached();
+        }
+        offset += cur;
+        bytes -= cur;
+        qiov_offset += cur;
+    }
+    return ret;
+}
+
+static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
+                                              bool want_zero, int64_t offset,
+                                              int64_t count, int64_t *pnum,
+                                              int64_t *map,
+                                              BlockDriverState **file)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t bytes = MIN(count, INT_MAX);
+    uint64_t host = 0;
+    QCow2SubclusterType type;
+    int status = 0, ret;
+
+    qemu_co_mutex_lock(&s->lock);
+    ret = qcow2_get_host_offset(bs, offset, &bytes, &host, &type);
+    qemu_co_mutex_unlock(&s->lock);
+    if (ret < 0) {
+        return ret;
+    }
+    *pnum = bytes;
+    if (type == QCOW2_SUBCLUSTER_NORMAL ||
+        type == QCOW2_SUBCLUSTER_ZERO_ALLOC ||
+        type == QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC) {
+        *map = host;
+        *file = s->data_file->bs;
+        status |= BDRV_BLOCK_OFFSET_VALID;
+    }
+    if (type == QCOW2_SUBCLUSTER_ZERO_PLAIN ||
+        type == QCOW2_SUBCLUSTER_ZERO_ALLOC) {
+        status |= BDRV_BLOCK_ZERO;
+    } else if (type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
+               type != QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC) {
+        status |= BDRV_BLOCK_DATA;
+    }
+    return status;
+}
+
+static int64_t coroutine_fn qcow2_co_getlength(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    return s->virtual_size;
+}
+
+static int qcow2_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    bdi->cluster_size = s->cluster_size;
+    bdi->vm_state_offset = (int64_t)s->l1_vm_state_index <<
+                           (s->cluster_bits + s->l2_bits);
+    bdi->is_dirty = s->incompatible_features & QCOW2_INCOMPAT_DIRTY;
+    return 0;
+}
+
+static QDict *qcow2_get_specific_info(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QDict *info = qdict_new();
+    QDict *data = qdict_new();
+
+    qdict_put_str(info, "type", "qcow2");
+    if (s->version == 2) {
+        qdict_put_str(data, "compat", "0.10");
+        qdict_put_str(data, "compression-type", "zlib");
+        qdict_put_int(data, "refcount-bits", 1 << s->refcount_order);
+    } else {
+        qdict_put_str(data, "compat", "1.1");
+        qdict_put_str(data, "compression-type",
+                      s->compression_type == QCOW2_COMPRESSION_TYPE_ZSTD ?
+                      "zstd" : "zlib");
+        qdict_put_bool(data, "lazy-refcounts",
+                       s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS);
+        if (s->has_bitmaps) {
+            qdict_put_obj(data, "bitmaps", qlist_new());
+        }
+        qdict_put_int(data, "refcount-bits", 1 << s->refcount_order);
+        qdict_put_bool(data, "corrupt",
+                       s->incompatible_features & QCOW2_INCOMPAT_CORRUPT);
+        if (s->image_data_file) {
+            qdict_put_str(data, "data-file", s->image_data_file);
+        }
+        if (has_data_file(s)) {
+            qdict_put_bool(data, "data-file-raw", s->data_file_raw);
+        }
+        qdict_put_bool(data, "extended-l2",
+                       s->incompatible_features & QCOW2_INCOMPAT_EXTL2);
+    }
+    qdict_put_obj(info, "data", data);
+    return info;
+}
+
+static QObject *qcow2_snapshot_list(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QObject *list;
+    int i;
+
+    if (s->nb_snapshots == 0) {
+        return NULL;
+    }
+    list = qlist_new();
+    for (i = 0; i < s->nb_snapshots; i++) {
+        Qcow2Snapshot *sn = &s->snapshots[i];
+        QDict *d = qdict_new();
+        qdict_put_str(d, "id", sn->id_str);
+        qdict_put_str(d, "name", sn->name);
+        qdict_put_int(d, "vm-state-size", sn->vm_state_size);
+        qdict_put_int(d, "date-sec", sn->date_sec);
+        qdict_put_int(d, "date-nsec", sn->date_nsec);
+        qdict_put_int(d, "vm-clock-sec", sn->vm_clock_nsec / 1000000000);
+        qdict_put_int(d, "vm-clock-nsec", sn->vm_clock_nsec % 1000000000);
+        if (sn->icount != (uint64_t)-1) {
+            qdict_put_int(d, "icount", sn->icount);
+        }
+        qlist_append(list, d);
+    }
+    return list;
+}
+
+static bool qcow2_has_zero_init(BlockDriverState *bs)
+{
+    return true;
+}
+
+const BlockDriver bdrv_qcow2 = {
+    .format_name = "qcow2",
+    .instance_size = sizeof(BDRVQcow2State),
+    .supports_backing = true,
+    .probe = qcow2_probe,
+    .co_open = qcow2_co_open,
+    .close = qcow2_close,
+    .refresh_limits = qcow2_refresh_limits,
+    .co_preadv = qcow2_co_preadv,
+    .co_block_status = qcow2_co_block_status,
+    .co_getlength = qcow2_co_getlength,
+    .get_info = qcow2_get_info,
+    .get_specific_info = qcow2_get_specific_info,
+    .has_zero_init = qcow2_has_zero_init,
+    .snapshot_list = qcow2_snapshot_list,
+};

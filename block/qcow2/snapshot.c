@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qcow2 internal snapshots: reading the snapshot table for info and for
+ * opening a snapshot read-only.  Entries have variable length; every
+ * length is checked against the table before it is used.
+ */
+#include "util/osdep.h"
+#include "qcow2.h"
+
+#define SNAPSHOT_HEADER_SIZE 40
+#define MAX_SNAPSHOT_EXTRA_DATA 1024
+/* Upper bound of the whole table, as QEMU: at most 64 MiB. */
+#define MAX_SNAPSHOTS_SIZE (64 * MiB)
+
+static uint32_t ld32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+}
+
+static uint64_t ld64(const uint8_t *p)
+{
+    return ((uint64_t)ld32(p) << 32) | ld32(p + 4);
+}
+
+static uint16_t ld16(const uint8_t *p)
+{
+    return (p[0] << 8) | p[1];
+}
+
+void qcow2_free_snapshots(BDRVQcow2State *s)
+{
+    int i;
+
+    for (i = 0; i < s->nb_snapshots; i++) {
+        g_free(s->snapshots[i].id_str);
+        g_free(s->snapshots[i].name);
+    }
+    g_free(s->snapshots);
+    s->snapshots = NULL;
+    s->nb_snapshots = 0;
+}
+
+/* Read @len bytes at @offset of the file into a new buffer. */
+static uint8_t *coroutine_fn read_bytes(BlockDriverState *bs, uint64_t offset,
+                                        size_t len, Error **errp)
+{
+    uint8_t *buf = g_malloc(MAX(len, 1));
+    int ret = bdrv_co_pread(bs->file, offset, len, buf, 0);
+
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to read snapshot table");
+        g_free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t offset = s->snapshots_offset;
+    uint64_t table_size = 0;
+    int n = s->nb_snapshots;
+    int i;
+
+    s->nb_snapshots = 0;
+    s->snapshots = g_new0(Qcow2Snapshot, MAX(n, 1));
+    for (i = 0; i < n; i++) {
+        g_autofree uint8_t *h = NULL, *rest = NULL;
+        Qcow2Snapshot *sn = &s->snapshots[i];
+        uint32_t extra, id_len, name_len, entry_len;
+
+        h = read_bytes(bs, offset, SNAPSHOT_HEADER_SIZE, errp);
+        if (!h) {
+            goto fail;
+        }
+        sn->l1_table_offset = ld64(h);
+        sn->l1_size = ld32(h + 8);
+        id_len = ld16(h + 12);
+        name_len = ld16(h + 14);
+        sn->date_sec = ld32(h + 16);
+        sn->date_nsec = ld32(h + 20);
+        sn->vm_clock_nsec = ld64(h + 24);
+        sn->vm_state_size = ld32(h + 32);
+        extra = ld32(h + 36);
+        sn->icount = -1;
+        if (extra > MAX_SNAPSHOT_EXTRA_DATA) {
+            error_setg(errp, "Too much extra metadata in snapshot table "
+                       "entry %i", i);
+            error_append_hint(errp, "You can force-remove this extra "
+                              "metadata with qemu-img check -r all\n");
+            goto fail;
+        }
+        entry_len = ROUND_UP(SNAPSHOT_HEADER_SIZE + extra + id_len + name_len,
+                             8);
+        table_size += entry_len;
+        if (table_size > MAX_SNAPSHOTS_SIZE) {
+            error_setg(errp, "Snapshot table exceeds the maximum size");
+            goto fail;
+        }
+        rest = read_bytes(bs, offset + SNAPSHOT_HEADER_SIZE,
+                          extra + id_len + name_len, errp);
+        if (!rest) {
+            goto fail;
+        }
+        if (extra >= 8) {
+            sn->vm_state_size = ld64(rest);
+        }
+        if (extra >= 16) {
+            sn->disk_size = ld64(rest + 8);
+        } else {
+            sn->disk_size = s->virtual_size;
+        }
+        if (extra >= 24) {
+            sn->icount = ld64(rest + 16);
+        }
+        sn->id_str = g_strndup((char *)rest + extra, id_len);
+        sn->name = g_strndup((char *)rest + extra + id_len, name_len);
+        s->nb_snapshots++;
+        if (sn->l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
+            error_setg(errp, "Snapshot L1 table too large");
+            goto fail;
+        }
+        if (offset_into_cluster(s, sn->l1_table_offset)) {
+            error_setg(errp, "Snapshot L1 table offset invalid");
+            goto fail;
+        }
+        offset += entry_len;
+    }
+    return true;
+
+fail:
+    qcow2_free_snapshots(s);
+    return false;
+}
