@@ -545,9 +545,42 @@ char *bdrv_path_relative_to(const char *base, const char *name)
     return g_build_filename(dir, name, NULL);
 }
 
-/* How deep a backing chain may go before it is taken for a loop. */
-#define BACKING_CHAIN_MAX_DEPTH 128
-static __thread int backing_depth;
+/*
+ * Backing files being opened, outermost first (real paths), to catch a
+ * chain that leads back to itself; and a depth bound for chains whose
+ * loop goes through names realpath() cannot resolve.
+ */
+#define BACKING_CHAIN_MAX_DEPTH 256
+static __thread GPtrArray *backing_stack;
+
+static bool backing_stack_push(const char *path, Error **errp)
+{
+    g_autofree char *real = path ? realpath(path, NULL) : NULL;
+    guint i;
+
+    if (!backing_stack) {
+        backing_stack = g_ptr_array_new_with_free_func(g_free);
+    }
+    if (backing_stack->len >= BACKING_CHAIN_MAX_DEPTH) {
+        error_setg(errp, "Backing chain is too deep (more than %d images)",
+                   BACKING_CHAIN_MAX_DEPTH);
+        return false;
+    }
+    for (i = 0; real && i < backing_stack->len; i++) {
+        if (!g_strcmp0(backing_stack->pdata[i], real)) {
+            error_setg(errp, "Backing file '%s' creates an infinite loop.",
+                       path);
+            return false;
+        }
+    }
+    g_ptr_array_add(backing_stack, g_steal_pointer(&real));
+    return true;
+}
+
+static void backing_stack_pop(void)
+{
+    g_ptr_array_remove_index(backing_stack, backing_stack->len - 1);
+}
 
 /*
  * Open the backing file of @bs (read-only), from @ref / @options when the
@@ -577,15 +610,12 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
             qdict_put_str(opts, "driver", bs->backing_format);
         }
     }
-    if (backing_depth >= BACKING_CHAIN_MAX_DEPTH) {
-        error_setg(errp, "Backing chain of '%s' is too deep or contains a "
-                   "loop", bs->filename);
+    if (!backing_stack_push(bs->filename, errp)) {
         return false;
     }
-    backing_depth++;
     backing = bdrv_co_open(ref ? ref : path, g_steal_pointer(&opts),
                            flags & ~BDRV_O_RDWR, errp);
-    backing_depth--;
+    backing_stack_pop();
     if (!backing) {
         error_prepend(errp, "Could not open backing file: ");
         return false;

@@ -224,6 +224,8 @@ int coroutine_fn img_info(int argc, char **argv)
     const char *fmt = NULL, *filename;
     bool chain = false, image_opts = false, force_share = false;
     g_autoptr(QObject) list = qlist_new();
+    g_autofree char *next_name = NULL, *next_fmt = NULL;
+    GHashTable *seen;
     BlockBackend *blk;
     BlockDriverState *bs;
     int c;
@@ -262,21 +264,46 @@ int coroutine_fn img_info(int argc, char **argv)
     }
     filename = argv[optind];
 
-    blk = img_open(image_opts, filename, fmt,
-                   chain ? BDRV_O_NO_IO : BDRV_O_NO_BACKING | BDRV_O_NO_IO,
-                   false, false, force_share);
-    if (!blk) {
-        return 1;
-    }
-    for (bs = blk_bs(blk); bs; bs = chain ? bdrv_backing_bs(bs) : NULL) {
-        QDict *info = collect_image_info(bs, bdrv_get_filename(bs));
+    /*
+     * As 7.2: open each member of the chain on its own (without its
+     * backing file), by the name the previous one records.
+     */
+    seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    next_name = g_strdup(filename);
+    next_fmt = fmt ? g_strdup(fmt) : NULL;
+    while (next_name) {
+        g_autofree char *name = g_steal_pointer(&next_name);
+        g_autofree char *ifmt = g_steal_pointer(&next_fmt);
+        QDict *info;
+
+        if (g_hash_table_contains(seen, name)) {
+            error_report("Backing file '%s' creates an infinite loop.", name);
+            g_hash_table_destroy(seen);
+            return 1;
+        }
+        g_hash_table_add(seen, g_strdup(name));
+        blk = img_open(image_opts, name, ifmt,
+                       BDRV_O_NO_BACKING | BDRV_O_NO_IO, false, false,
+                       force_share);
+        if (!blk) {
+            g_hash_table_destroy(seen);
+            return 1;
+        }
+        bs = blk_bs(blk);
+        info = collect_image_info(bs, bdrv_get_filename(bs));
+        if (chain && info) {
+            next_name = bdrv_get_full_backing_filename(bs);
+            next_fmt = g_strdup(bs->backing_format);
+        }
+        blk_unref(blk);
         if (!info) {
-            blk_unref(blk);
+            g_hash_table_destroy(seen);
             return 1;
         }
         qlist_append(list, info);
+        image_opts = false;
     }
-    blk_unref(blk);
+    g_hash_table_destroy(seen);
 
     if (ofmt == OFORMAT_JSON) {
         print_json(chain ? list : qlist_at(list, 0));

@@ -15,6 +15,7 @@ typedef struct ImgCmd {
 } ImgCmd;
 
 static const ImgCmd img_cmds[] = {
+    { "compare", img_compare },
     { "create", img_create },
     { "info", img_info },
     { "map", img_map },
@@ -40,6 +41,7 @@ void img_help(void)
 "                         specify tracing options\n"
 "\n"
 "Command syntax:\n"
+"  compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2\n"
 "  create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n"
 "  info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n"
 "  map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename\n"
@@ -68,8 +70,14 @@ void img_help(void)
 "  '-u' allows unsafe backing chains. For image creation, allow creating\n"
 "       without attempting to open the backing file.\n"
 "  '-h' with or without a command shows this help and lists the supported formats\n"
+"  '-p' show progress of command (only certain commands)\n"
 "  '-q' use Quiet mode - do not print any output (except errors)\n"
 "  '--output' takes the format in which the output must be done (human or json)\n"
+"\n"
+"Parameters to compare subcommand:\n"
+"  '-f' first image format\n"
+"  '-F' second image format\n"
+"  '-s' run in Strict mode - fail on different image size or sector allocation\n"
 "\n"
 "Supported formats:");
     bdrv_iterate_format(print_format, NULL);
@@ -93,10 +101,10 @@ static void coroutine_fn img_main_co(void *opaque)
     m->ret = m->cmd->handler(m->argc, m->argv);
 }
 
-/* Run-time warnings from drivers, printed as QEMU's error_report would. */
+/* Run-time notices from drivers, printed bare as QEMU prints them. */
 static void print_block_warning(const char *msg)
 {
-    error_report("%s", msg);
+    fprintf(stderr, "%s\n", msg);
 }
 
 int main(int argc, char **argv)

@@ -299,10 +299,10 @@ static void coroutine_fn qemuio_main(void *opaque)
     m->exit_code = ret < 0 ? 1 : 0;
 }
 
-/* Run-time warnings from drivers, printed as QEMU's error_report would. */
+/* Run-time notices from drivers, printed bare as QEMU prints them. */
 static void print_block_warning(const char *msg)
 {
-    error_report("%s", msg);
+    fprintf(stderr, "%s\n", msg);
 }
 
 int main(int argc, char **argv)

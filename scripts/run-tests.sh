@@ -38,8 +38,12 @@ run_iotests() {
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
 }
 
-BUILD_DIR=$build run_iotests "iotests (ours)" -raw
-run_iotests "iotests (oracle: system qemu-img $(qemu-img --version 2>/dev/null | head -n1 | awk '{print $3}'))" -raw -oracle
+oracle="oracle: system qemu-img $(qemu-img --version 2>/dev/null | head -n1 | awk '{print $3}')"
+for fmt in raw qcow2; do
+    # each test declares its formats; the rest are not run for this one
+    BUILD_DIR=$build run_iotests "iotests -$fmt (ours)" -$fmt
+    run_iotests "iotests -$fmt ($oracle)" -$fmt -oracle
+done
 
 echo
 echo "$pass passed, $fail failed, $skip skipped"

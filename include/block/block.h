@@ -23,8 +23,8 @@ typedef struct BdrvChild BdrvChild;
 #define BDRV_SECTOR_SIZE (1ULL << BDRV_SECTOR_BITS)
 /* Largest single request, as QEMU: INT_MAX rounded down to a sector. */
 #define BDRV_REQUEST_MAX_BYTES ((int64_t)(INT_MAX & ~(BDRV_SECTOR_SIZE - 1)))
-/* Largest image length. */
-#define BDRV_MAX_LENGTH (INT64_MAX & ~(int64_t)(BDRV_SECTOR_SIZE - 1))
+/* Largest image length: INT64_MAX aligned down to 1 GiB, as QEMU. */
+#define BDRV_MAX_LENGTH (INT64_MAX & ~(int64_t)((1 << 30) - 1))
 
 /* Open flags (bdrv_co_open). */
 #define BDRV_O_RDWR         0x0002  /* open read-write */
