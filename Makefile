@@ -6,6 +6,8 @@
 #                        line is "N passed, M failed"
 #   make check SANITIZE=1   the same, built with ASan+UBSan in build-san/
 #   make demo            build and run a real job on a generated image
+#   make fuzz            build the libFuzzer targets with clang (build-fuzz/)
+#                        and fuzz qcow2 for FUZZ_TIME seconds (default 60)
 #   make clean
 
 SANITIZE ?=
@@ -19,7 +21,9 @@ BUILD := build
 MESON_EXTRA :=
 endif
 
-.PHONY: all deps build check demo clean
+FUZZ_TIME ?= 60
+
+.PHONY: all deps build check demo fuzz clean
 
 all: build
 
@@ -38,5 +42,15 @@ check: build
 demo: build
 	@BUILD_DIR=$(CURDIR)/$(BUILD) scripts/demo.sh
 
+fuzz: deps
+	@scripts/install-deps.sh fuzz
+	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz \
+	    -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C build-fuzz tests/fuzz/fuzz-qcow2
+	@dir=$$(mktemp -d) && cp tests/fuzz/corpus-qcow2/* $$dir/ && \
+	    cd $$dir && $(CURDIR)/build-fuzz/tests/fuzz/fuzz-qcow2 -seed=1 \
+	    -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=262144 \
+	    $$dir; rc=$$?; rm -rf $$dir; exit $$rc
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

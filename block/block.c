@@ -321,7 +321,6 @@ static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
     bool no_flush = *flags & BDRV_O_NO_FLUSH;
     bool ignored;
     g_autofree char *discard = NULL;
-    g_autofree char *unused = NULL;
 
     if (!bdrv_opt_take_bool(options, "read-only", &ro, errp) ||
         !bdrv_opt_take_bool(options, "cache.direct", &direct, errp) ||

@@ -19,6 +19,11 @@ packages=(
     hyperfine
 )
 
+# `install-deps.sh fuzz`: also what the libFuzzer build needs
+if [ "${1:-}" = fuzz ]; then
+    packages+=(clang libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

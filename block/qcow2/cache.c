@@ -20,6 +20,7 @@ typedef struct Qcow2CacheEntry {
 
 struct Qcow2Cache {
     Qcow2CacheEntry *entries;
+    uint8_t *memory;        /* all tables, one aligned block */
     int size;
     int64_t table_size;
     uint64_t lru_counter;
@@ -33,8 +34,13 @@ Qcow2Cache *qcow2_cache_create(int entries, int64_t table_size)
     c->size = MAX(entries, 2);
     c->table_size = table_size;
     c->entries = g_new0(Qcow2CacheEntry, c->size);
+    /*
+     * One block for every table: with 512-byte clusters, separately
+     * page-aligned tables would cost 8 times the cache size.
+     */
+    c->memory = qemu_memalign(4096, (size_t)c->size * table_size);
     for (i = 0; i < c->size; i++) {
-        c->entries[i].table = qemu_memalign(4096, table_size);
+        c->entries[i].table = (uint64_t *)(c->memory + i * table_size);
     }
     return c;
 }
@@ -48,8 +54,8 @@ void qcow2_cache_destroy(Qcow2Cache *c)
     }
     for (i = 0; i < c->size; i++) {
         assert(c->entries[i].ref == 0);
-        qemu_vfree(c->entries[i].table);
     }
+    qemu_vfree(c->memory);
     g_free(c->entries);
     g_free(c);
 }
