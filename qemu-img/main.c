@@ -15,6 +15,7 @@ typedef struct ImgCmd {
 } ImgCmd;
 
 static const ImgCmd img_cmds[] = {
+    { "bench", img_bench },
     { "compare", img_compare },
     { "create", img_create },
     { "info", img_info },
@@ -41,6 +42,7 @@ void img_help(void)
 "                         specify tracing options\n"
 "\n"
 "Command syntax:\n"
+"  bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename\n"
 "  compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2\n"
 "  create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n"
 "  info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n"

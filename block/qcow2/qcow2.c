@@ -9,6 +9,7 @@
 #include "util/osdep.h"
 #include "qcow2.h"
 #include "util/cutils.h"
+#include "block/aio-task.h"
 
 #include <endian.h>
 
@@ -354,8 +355,9 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
         "overlap-check", "overlap-check.template", "l2-cache-entry-size",
         "discard-no-unref", "data-file-raw",
     };
-    uint64_t cache_size = 0;
-    bool has_l2, has_all;
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t cache_size = 0, workers = 0;
+    bool has_l2, has_all, has_workers;
     size_t i;
 
     for (i = 0; i < G_N_ELEMENTS(ignored); i++) {
@@ -369,6 +371,12 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
             i++;
         }
     }
+    if (!bdrv_opt_take_size(options, "x-max-workers", &workers, &has_workers,
+                            errp)) {
+        return false;
+    }
+    s->max_workers = has_workers ? (int)MIN(MAX(workers, 1), 64) :
+                                   QCOW2_DEFAULT_MAX_WORKERS;
     if (!bdrv_opt_take_size(options, "l2-cache-size", l2_cache_size, &has_l2,
                             errp) ||
         !bdrv_opt_take_size(options, "cache-size", &cache_size, &has_all,
@@ -585,19 +593,87 @@ static int coroutine_fn read_compressed(BlockDriverState *bs,
     return ret;
 }
 
+/* Read one extent of a single type. */
+static int coroutine_fn qcow2_co_read_extent(BlockDriverState *bs,
+                                             QCow2SubclusterType type,
+                                             uint64_t host, int64_t offset,
+                                             int64_t bytes, QEMUIOVector *qiov,
+                                             size_t qiov_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QEMUIOVector slice;
+    int ret = 0;
+
+    switch (type) {
+    case QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN:
+    case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC:
+        if (bs->backing) {
+            qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
+            ret = bdrv_co_preadv(bs->backing, offset, bytes, &slice, 0);
+            qemu_iovec_destroy(&slice);
+            break;
+        }
+        /* no backing file: reads as zeroes */
+        __attribute__((fallthrough));
+    case QCOW2_SUBCLUSTER_ZERO_PLAIN:
+    case QCOW2_SUBCLUSTER_ZERO_ALLOC:
+        qemu_iovec_memset(qiov, qiov_offset, 0, bytes);
+        break;
+    case QCOW2_SUBCLUSTER_COMPRESSED:
+        ret = read_compressed(bs, host, offset_into_cluster(s, offset), bytes,
+                              qiov, qiov_offset);
+        break;
+    case QCOW2_SUBCLUSTER_NORMAL:
+        qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
+        ret = bdrv_co_preadv(s->data_file, host, bytes, &slice, 0);
+        qemu_iovec_destroy(&slice);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    return ret;
+}
+
+typedef struct Qcow2ReadTask {
+    AioTask task;           /* first: the pool frees this struct */
+    BlockDriverState *bs;
+    QCow2SubclusterType type;
+    uint64_t host;
+    int64_t offset;
+    int64_t bytes;
+    QEMUIOVector *qiov;
+    size_t qiov_offset;
+} Qcow2ReadTask;
+
+static int coroutine_fn qcow2_read_task_func(AioTask *task)
+{
+    Qcow2ReadTask *t = container_of(task, Qcow2ReadTask, task);
+
+    return qcow2_co_read_extent(t->bs, t->type, t->host, t->offset, t->bytes,
+                                t->qiov, t->qiov_offset);
+}
+
+/*
+ * A request that maps to one extent is read directly; one that fragments
+ * (several host extents, or a mix of data, zero, compressed and backing
+ * clusters) becomes one task per extent, up to max_workers in flight, so
+ * that discontiguous reads overlap and compressed clusters decompress on
+ * several cores.  After an error no new task starts.
+ */
 static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
                                         int64_t bytes, QEMUIOVector *qiov,
                                         BdrvRequestFlags flags)
 {
     BDRVQcow2State *s = bs->opaque;
+    AioTaskPool *pool = NULL;
     size_t qiov_offset = 0;
     int ret = 0;
 
-    while (bytes > 0 && ret == 0) {
+    while (bytes > 0 && aio_task_pool_status(pool) == 0) {
         int64_t cur = bytes;
         uint64_t host;
         QCow2SubclusterType type;
-        QEMUIOVector slice;
+        Qcow2ReadTask *t;
 
         qemu_co_mutex_lock(&s->lock);
         ret = qcow2_get_host_offset(bs, offset, &cur, &host, &type);
@@ -605,36 +681,37 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
         if (ret < 0) {
             break;
         }
-        switch (type) {
-        case QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN:
-        case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC:
-            if (bs->backing) {
-                qemu_iovec_init_slice(&slice, qiov, qiov_offset, cur);
-                ret = bdrv_co_preadv(bs->backing, offset, cur, &slice, 0);
-                qemu_iovec_destroy(&slice);
-                break;
-            }
-            /* no backing file: reads as zeroes */
-            __attribute__((fallthrough));
-        case QCOW2_SUBCLUSTER_ZERO_PLAIN:
-        case QCOW2_SUBCLUSTER_ZERO_ALLOC:
-            qemu_iovec_memset(qiov, qiov_offset, 0, cur);
+        if (!pool && cur == bytes) {
+            /* a single extent: no pool needed */
+            ret = qcow2_co_read_extent(bs, type, host, offset, cur, qiov,
+                                       qiov_offset);
             break;
-        case QCOW2_SUBCLUSTER_COMPRESSED:
-            ret = read_compressed(bs, host, offset_into_cluster(s, offset),
-                                  cur, qiov, qiov_offset);
-            break;
-        case QCOW2_SUBCLUSTER_NORMAL:
-            qemu_iovec_init_slice(&slice, qiov, qiov_offset, cur);
-            ret = bdrv_co_preadv(s->data_file, host, cur, &slice, 0);
-            qemu_iovec_destroy(&slice);
-            break;
-        default:
-            g_assert_not_reached();
         }
+        if (!pool) {
+            pool = aio_task_pool_new(s->max_workers);
+        }
+        t = g_new(Qcow2ReadTask, 1);
+        *t = (Qcow2ReadTask) {
+            .task.func = qcow2_read_task_func,
+            .bs = bs,
+            .type = type,
+            .host = host,
+            .offset = offset,
+            .bytes = cur,
+            .qiov = qiov,
+            .qiov_offset = qiov_offset,
+        };
+        aio_task_pool_start_task(pool, &t->task);
         offset += cur;
         bytes -= cur;
         qiov_offset += cur;
+    }
+    if (pool) {
+        aio_task_pool_wait_all(pool);
+        if (ret == 0) {
+            ret = aio_task_pool_status(pool);
+        }
+        aio_task_pool_free(pool);
     }
     return ret;
 }

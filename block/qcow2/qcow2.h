@@ -39,6 +39,8 @@
 #define L2E_STD_RESERVED_MASK 0x3f000000000001feULL
 
 #define QCOW2_SUBCLUSTERS_PER_CLUSTER 32
+/* Extents of one request read at once, as QEMU's QCOW2_MAX_WORKERS. */
+#define QCOW2_DEFAULT_MAX_WORKERS 8
 
 /* Header extension types. */
 #define QCOW2_EXT_MAGIC_END 0
@@ -158,6 +160,7 @@ typedef struct BDRVQcow2State {
     BdrvChild *data_file;           /* == bs->file without one */
     bool data_file_raw;
 
+    int max_workers;                /* tasks in flight per request */
     Qcow2Cache *l2_cache;
     CoMutex lock;                   /* metadata: L2 cache and tables */
     bool corrupt_reported;          /* only the first corruption is logged */
