@@ -1031,8 +1031,9 @@ static int coroutine_fn map_is_allocated(BlockDriverState *bs, int64_t offset,
     int64_t num;
     int ret, firstret;
 
-    ret = bdrv_co_is_allocated_above(bs, NULL, false, offset,
-                                     MIN(bytes, BDRV_REQUEST_MAX_BYTES), &num);
+    /* as QEMU: allocation in the top layer only */
+    ret = bdrv_co_is_allocated(bs, offset, MIN(bytes, BDRV_REQUEST_MAX_BYTES),
+                               &num);
     if (ret < 0) {
         return ret;
     }
@@ -1041,9 +1042,8 @@ static int coroutine_fn map_is_allocated(BlockDriverState *bs, int64_t offset,
     while (bytes > 0 && ret == firstret) {
         offset += num;
         bytes -= num;
-        ret = bdrv_co_is_allocated_above(bs, NULL, false, offset,
-                                         MIN(bytes, BDRV_REQUEST_MAX_BYTES),
-                                         &num);
+        ret = bdrv_co_is_allocated(bs, offset,
+                                   MIN(bytes, BDRV_REQUEST_MAX_BYTES), &num);
         if (ret == firstret && num) {
             *pnum += num;
         } else {

@@ -183,10 +183,16 @@ static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
             s->image_data_file = g_strndup((char *)data, len);
             break;
         case QCOW2_EXT_MAGIC_BITMAPS:
-            if (len >= 4) {
-                s->nb_bitmaps = ld32be(data);
-                s->has_bitmaps = true;
+            if (len != 24) {
+                error_setg(errp, "bitmaps_ext: Invalid extension length");
+                return false;
             }
+            s->nb_bitmaps = ld32be(data);
+            s->bitmap_directory_size = ((uint64_t)ld32be(data + 8) << 32) |
+                                       ld32be(data + 12);
+            s->bitmap_directory_offset = ((uint64_t)ld32be(data + 16) << 32) |
+                                         ld32be(data + 20);
+            s->has_bitmaps = true;
             break;
         case QCOW2_EXT_MAGIC_CRYPTO_HEADER:
         default:
@@ -196,6 +202,79 @@ static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
         offset += ROUND_UP(len, 8);
     }
     return true;
+}
+
+/*
+ * Read the bitmap directory for `info`.  Bitmaps only count when the
+ * autoclear bit says the last writer knew about them.
+ */
+static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
+                                               Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint8_t *dir = NULL;
+    uint64_t pos = 0;
+    int i, ret;
+
+    if (!s->has_bitmaps) {
+        return true;
+    }
+    if (!(s->autoclear_features & QCOW2_AUTOCLEAR_BITMAPS)) {
+        /* a program without bitmap support modified the image */
+        s->has_bitmaps = false;
+        s->nb_bitmaps = 0;
+        return true;
+    }
+    if (s->nb_bitmaps > QCOW2_MAX_BITMAPS) {
+        error_setg(errp, "bitmaps_ext: Image has %d bitmaps, exceeding the "
+                   "QEMU supported maximum of %d", s->nb_bitmaps,
+                   QCOW2_MAX_BITMAPS);
+        return false;
+    }
+    if (s->nb_bitmaps == 0) {
+        error_setg(errp, "found bitmaps extension with zero bitmaps");
+        return false;
+    }
+    if (s->bitmap_directory_size > QCOW2_MAX_BITMAP_DIRECTORY_SIZE) {
+        error_setg(errp, "bitmaps_ext: bitmap directory size (%" PRIu64
+                   ") exceeds the maximum supported size (%d)",
+                   s->bitmap_directory_size, QCOW2_MAX_BITMAP_DIRECTORY_SIZE);
+        return false;
+    }
+    if (offset_into_cluster(s, s->bitmap_directory_offset)) {
+        error_setg(errp, "bitmaps_ext: invalid bitmap directory offset");
+        return false;
+    }
+    dir = g_malloc(s->bitmap_directory_size);
+    ret = bdrv_co_pread(bs->file, s->bitmap_directory_offset,
+                        s->bitmap_directory_size, dir, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to read bitmap directory");
+        return false;
+    }
+    s->bitmaps = g_new0(Qcow2Bitmap, s->nb_bitmaps);
+    for (i = 0; i < s->nb_bitmaps; i++) {
+        uint32_t name_size, extra;
+        uint8_t *e = dir + pos;
+
+        if (s->bitmap_directory_size - pos < 24) {
+            goto broken;
+        }
+        name_size = (e[18] << 8) | e[19];
+        extra = ld32be(e + 20);
+        if (s->bitmap_directory_size - pos < 24 + (uint64_t)extra + name_size) {
+            goto broken;
+        }
+        s->bitmaps[i].flags = ld32be(e + 12);
+        s->bitmaps[i].granularity_bits = e[17];
+        s->bitmaps[i].name = g_strndup((char *)e + 24 + extra, name_size);
+        pos += ROUND_UP(24 + extra + name_size, 8);
+    }
+    return true;
+
+broken:
+    error_setg(errp, "Bitmap directory is corrupted");
+    return false;
 }
 
 static bool check_header(BlockDriverState *bs, QCowHeader *h, int flags,
@@ -540,7 +619,7 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     if (!qcow2_read_snapshots(bs, errp)) {
         return false;
     }
-    return true;
+    return read_bitmap_directory(bs, errp);
 }
 
 static void qcow2_close(BlockDriverState *bs)
@@ -551,6 +630,10 @@ static void qcow2_close(BlockDriverState *bs)
     g_free(s->l1_table);
     g_free(s->image_data_file);
     qcow2_free_snapshots(s);
+    for (int i = 0; s->bitmaps && i < s->nb_bitmaps; i++) {
+        g_free(s->bitmaps[i].name);
+    }
+    g_free(s->bitmaps);
 }
 
 static void qcow2_refresh_limits(BlockDriverState *bs)
@@ -789,7 +872,24 @@ static QDict *qcow2_get_specific_info(BlockDriverState *bs, Error **errp)
         qdict_put_bool(data, "lazy-refcounts",
                        s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS);
         if (s->has_bitmaps) {
-            qdict_put_obj(data, "bitmaps", qlist_new());
+            QObject *list = qlist_new();
+            int i;
+            for (i = 0; i < s->nb_bitmaps; i++) {
+                QDict *b = qdict_new();
+                QObject *flags = qlist_new();
+                if (s->bitmaps[i].flags & BME_FLAG_IN_USE) {
+                    qlist_append(flags, qstring_new("in-use"));
+                }
+                if (s->bitmaps[i].flags & BME_FLAG_AUTO) {
+                    qlist_append(flags, qstring_new("auto"));
+                }
+                qdict_put_obj(b, "flags", flags);
+                qdict_put_str(b, "name", s->bitmaps[i].name);
+                qdict_put_int(b, "granularity",
+                              1LL << MIN(s->bitmaps[i].granularity_bits, 63));
+                qlist_append(list, b);
+            }
+            qdict_put_obj(data, "bitmaps", list);
         }
         qdict_put_int(data, "refcount-bits", 1 << s->refcount_order);
         qdict_put_bool(data, "corrupt",

@@ -118,6 +118,17 @@ typedef struct Qcow2Snapshot {
     uint64_t icount;                /* -1 when the entry does not say */
 } Qcow2Snapshot;
 
+typedef struct Qcow2Bitmap {
+    char *name;
+    uint32_t flags;                 /* BME_FLAG_* */
+    int granularity_bits;
+} Qcow2Bitmap;
+
+#define BME_FLAG_IN_USE (1U << 0)
+#define BME_FLAG_AUTO   (1U << 1)
+#define QCOW2_MAX_BITMAPS 65535
+#define QCOW2_MAX_BITMAP_DIRECTORY_SIZE (1024 * QCOW2_MAX_BITMAPS)
+
 typedef struct Qcow2Cache Qcow2Cache;
 
 typedef struct BDRVQcow2State {
@@ -156,6 +167,9 @@ typedef struct BDRVQcow2State {
 
     bool has_bitmaps;
     int nb_bitmaps;
+    uint64_t bitmap_directory_size;
+    uint64_t bitmap_directory_offset;
+    Qcow2Bitmap *bitmaps;           /* nb_bitmaps entries once read */
     char *image_data_file;          /* external data file name, or NULL */
     BdrvChild *data_file;           /* == bs->file without one */
     bool data_file_raw;
