@@ -277,6 +277,60 @@ broken:
     return false;
 }
 
+/*
+ * Switch the image to the L1 table of an internal snapshot (read-only),
+ * as QEMU's bdrv_snapshot_load_tmp() does for convert -l.
+ */
+static bool coroutine_fn load_snapshot(BlockDriverState *bs, const char *id,
+                                       const char *name, int flags,
+                                       Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2Snapshot *sn = NULL;
+    uint32_t i;
+    int j, ret;
+
+    if (flags & BDRV_O_RDWR) {
+        error_setg(errp, "Snapshots can only be loaded read-only");
+        return false;
+    }
+    for (j = 0; j < s->nb_snapshots; j++) {
+        Qcow2Snapshot *c = &s->snapshots[j];
+        if ((!id || !strcmp(c->id_str, id)) &&
+            (!name || !strcmp(c->name, name))) {
+            sn = c;
+            break;
+        }
+    }
+    if (!sn) {
+        error_setg(errp, "Can't find snapshot");
+        return false;
+    }
+    if (!validate_table(s, sn->l1_table_offset, sn->l1_size, L1E_SIZE,
+                        QCOW_MAX_L1_SIZE, "Snapshot L1 table", errp)) {
+        return false;
+    }
+    if (sn->l1_size < size_to_l1(s, sn->disk_size)) {
+        error_setg(errp, "Snapshot L1 table is too small");
+        return false;
+    }
+    g_free(s->l1_table);
+    s->l1_table = g_malloc0(MAX(sn->l1_size, 1) * L1E_SIZE);
+    ret = bdrv_co_pread(bs->file, sn->l1_table_offset,
+                        sn->l1_size * L1E_SIZE, s->l1_table, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to load snapshot L1 table");
+        return false;
+    }
+    for (i = 0; i < sn->l1_size; i++) {
+        s->l1_table[i] = be64toh(s->l1_table[i]);
+    }
+    s->l1_size = sn->l1_size;
+    s->l1_table_offset = sn->l1_table_offset;
+    s->virtual_size = sn->disk_size;
+    return true;
+}
+
 static bool check_header(BlockDriverState *bs, QCowHeader *h, int flags,
                          Error **errp)
 {
@@ -477,6 +531,8 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     size_t feature_table_len = 0;
     uint64_t l1_vm_state_index, l2_cache_size = 0, ext_end;
     int64_t l2_tables, max_entries;
+    g_autofree char *sn_id = bdrv_opt_take_str(options, "snapshot.id");
+    g_autofree char *sn_name = bdrv_opt_take_str(options, "snapshot.name");
     int ret;
 
     qemu_co_mutex_init(&s->lock);
@@ -618,6 +674,12 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     s->nb_snapshots = h.nb_snapshots;
     if (!qcow2_read_snapshots(bs, errp)) {
         return false;
+    }
+    if (sn_id || sn_name) {
+        if (!load_snapshot(bs, sn_id, sn_name, flags, errp)) {
+            error_prepend(errp, "Failed to load snapshot: ");
+            return false;
+        }
     }
     return read_bitmap_directory(bs, errp);
 }
