@@ -119,13 +119,6 @@ int coroutine_fn img_bench(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU",
                             long_options, NULL)) != -1) {
         switch (c) {
-        case ':':
-            img_error_exit("missing argument for option '%s'",
-                           argv[optind - 1]);
-        case '?':
-            img_error_exit("unrecognized option '%s'", argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'c':
             if (!parse_int(optarg, 1, &count)) {
                 error_report("Invalid request count specified");
@@ -202,6 +195,8 @@ int coroutine_fn img_bench(int argc, char **argv)
         case OPT_OBJECT:
             error_report("--object is not supported yet");
             return 1;
+        default:
+            img_common_option(c, argv);
         }
     }
     if (optind != argc - 1) {

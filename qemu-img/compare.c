@@ -235,13 +235,6 @@ int coroutine_fn img_compare(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            img_error_exit("missing argument for option '%s'",
-                           argv[optind - 1]);
-        case '?':
-            img_error_exit("unrecognized option '%s'", argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             fmt1 = optarg;
             break;
@@ -269,6 +262,8 @@ int coroutine_fn img_compare(int argc, char **argv)
         case OPT_OBJECT:
             error_report("--object is not supported yet");
             return 2;
+        default:
+            img_common_option(c, argv);
         }
     }
     if (quiet) {

@@ -231,12 +231,6 @@ int coroutine_fn img_create(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            img_error_exit("missing argument for option '%s'", argv[optind - 1]);
-        case '?':
-            img_error_exit("unrecognized option '%s'", argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'F':
             base_fmt = optarg;
             break;
@@ -261,9 +255,11 @@ int coroutine_fn img_create(int argc, char **argv)
             break;
         case 'u':
             break;
-        default:
+        case 'O' + 256:
             error_report("--object is not supported yet");
             return 1;
+        default:
+            img_common_option(c, argv);
         }
     }
     if (help) {

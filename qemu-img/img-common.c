@@ -19,6 +19,18 @@ void img_error_exit(const char *fmt, ...)
     exit(EXIT_FAILURE);
 }
 
+void img_common_option(int c, char **argv)
+{
+    switch (c) {
+    case ':':
+        img_error_exit("missing argument for option '%s'", argv[optind - 1]);
+    case 'h':
+        img_help();
+    default:
+        img_error_exit("unrecognized option '%s'", argv[optind - 1]);
+    }
+}
+
 int64_t img_cvtnum_full(const char *name, const char *value, int64_t min,
                         int64_t max)
 {

@@ -26,6 +26,13 @@ int coroutine_fn img_bench(int argc, char **argv);
 /* Print "progname: <msg>" and the --help hint, then exit(1). */
 void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);
 
+/*
+ * The getopt results every subcommand treats alike: ':' (missing
+ * argument) and '?' (unknown option) exit with QEMU's messages, 'h'
+ * prints the help.  Call from a switch's default arm; never returns.
+ */
+void QEMU_NORETURN img_common_option(int c, char **argv);
+
 /* Print the --help text and exit(0). */
 void QEMU_NORETURN img_help(void);
 

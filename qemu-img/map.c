@@ -142,13 +142,6 @@ int coroutine_fn img_map(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
         switch (c) {
-        case ':':
-            img_error_exit("missing argument for option '%s'",
-                           argv[optind - 1]);
-        case '?':
-            img_error_exit("unrecognized option '%s'", argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             fmt = optarg;
             break;
@@ -176,6 +169,8 @@ int coroutine_fn img_map(int argc, char **argv)
         case OPT_OBJECT:
             error_report("--object is not supported yet");
             return 1;
+        default:
+            img_common_option(c, argv);
         }
     }
     if (optind != argc - 1) {

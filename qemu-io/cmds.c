@@ -80,6 +80,39 @@ static void print_cvtnum_err(int64_t rc, const char *arg)
     }
 }
 
+/* Parse a number argument; prints QEMU's message and returns -errno. */
+static int64_t cvtnum_arg(const char *arg)
+{
+    int64_t v = cvtnum(arg);
+
+    if (v < 0) {
+        print_cvtnum_err(v, arg);
+    }
+    return v;
+}
+
+/*
+ * Parse "off len" at argv[optind]: both numbers, len at most one request.
+ * Returns 0 or -errno after printing the message.
+ */
+static int parse_off_len(char **argv, int64_t *offset, int64_t *bytes)
+{
+    *offset = cvtnum_arg(argv[optind]);
+    if (*offset < 0) {
+        return *offset;
+    }
+    *bytes = cvtnum_arg(argv[optind + 1]);
+    if (*bytes < 0) {
+        return *bytes;
+    }
+    if (*bytes > BDRV_REQUEST_MAX_BYTES) {
+        printf("length cannot exceed %" PRIu64 ", given %s\n",
+               (uint64_t)BDRV_REQUEST_MAX_BYTES, argv[optind + 1]);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* "64 KiB", "1.500 MiB", "512 bytes": qemu-io's own size format. */
 static void cvtstr(double value, char *str, size_t size)
 {
@@ -330,20 +363,9 @@ static int coroutine_fn read_f(int argc, char **argv)
     if (optind != argc - 2) {
         return usage_of("read");
     }
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        return offset;
-    }
-    optind++;
-    count = cvtnum(argv[optind]);
-    if (count < 0) {
-        print_cvtnum_err(count, argv[optind]);
-        return count;
-    } else if (count > BDRV_REQUEST_MAX_BYTES) {
-        printf("length cannot exceed %" PRIu64 ", given %s\n",
-               (uint64_t)BDRV_REQUEST_MAX_BYTES, argv[optind]);
-        return -EINVAL;
+    ret = parse_off_len(argv, &offset, &count);
+    if (ret < 0) {
+        return ret;
     }
     if (!Pflag && (lflag || sflag)) {
         return usage_of("read");
@@ -420,9 +442,8 @@ static int coroutine_fn readv_f(int argc, char **argv)
     if (optind > argc - 2) {
         return usage_of("readv");
     }
-    offset = cvtnum(argv[optind]);
+    offset = cvtnum_arg(argv[optind]);
     if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
         return offset;
     }
     optind++;
@@ -564,15 +585,13 @@ static int coroutine_fn write_f(int argc, char **argv)
                "time\n");
         return -EINVAL;
     }
-    offset = cvtnum(argv[optind]);
+    offset = cvtnum_arg(argv[optind]);
     if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
         return offset;
     }
     optind++;
-    count = cvtnum(argv[optind]);
+    count = cvtnum_arg(argv[optind]);
     if (count < 0) {
-        print_cvtnum_err(count, argv[optind]);
         return count;
     } else if (count > BDRV_REQUEST_MAX_BYTES && !(flags & BDRV_REQ_NO_FALLBACK)) {
         printf("length cannot exceed %" PRIu64 ", given %s\n",
@@ -660,9 +679,8 @@ static int coroutine_fn writev_f(int argc, char **argv)
     if (optind > argc - 2) {
         return usage_of("writev");
     }
-    offset = cvtnum(argv[optind]);
+    offset = cvtnum_arg(argv[optind]);
     if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
         return offset;
     }
     optind++;
@@ -880,9 +898,8 @@ static int coroutine_fn truncate_f(int argc, char **argv)
     if (optind != argc - 1) {
         return usage_of("truncate");
     }
-    offset = cvtnum(argv[optind]);
+    offset = cvtnum_arg(argv[optind]);
     if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
         return offset;
     }
     /* exact=false: a protocol may keep a larger size (block devices) */
@@ -949,20 +966,9 @@ static int coroutine_fn discard_f(int argc, char **argv)
     if (optind != argc - 2) {
         return usage_of("discard");
     }
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        return offset;
-    }
-    optind++;
-    bytes = cvtnum(argv[optind]);
-    if (bytes < 0) {
-        print_cvtnum_err(bytes, argv[optind]);
-        return bytes;
-    } else if (bytes > BDRV_REQUEST_MAX_BYTES) {
-        printf("length cannot exceed %" PRIu64 ", given %s\n",
-               (uint64_t)BDRV_REQUEST_MAX_BYTES, argv[optind]);
-        return -EINVAL;
+    ret = parse_off_len(argv, &offset, &bytes);
+    if (ret < 0) {
+        return ret;
     }
     now(&t1);
     ret = blk_co_pdiscard(qemuio_blk, offset, bytes);
