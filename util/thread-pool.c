@@ -25,7 +25,8 @@ typedef struct ThreadPoolElement {
 struct ThreadPool {
     AioContext *ctx;
     QEMUBH *completion_bh;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;           /* requests and thread counts */
+    pthread_mutex_t done_lock;      /* the done list only */
     pthread_cond_t request_cond;
     pthread_cond_t exit_cond;
     QSIMPLEQ_HEAD(, ThreadPoolElement) requests;   /* waiting for a worker */
@@ -65,9 +66,12 @@ static void *worker_thread(void *opaque)
 
         req->ret = req->func(req->opaque);
 
-        pthread_mutex_lock(&pool->lock);
+        /* completions do not contend with submissions */
+        pthread_mutex_lock(&pool->done_lock);
         QSIMPLEQ_INSERT_TAIL(&pool->done, req, next);
+        pthread_mutex_unlock(&pool->done_lock);
         qemu_bh_schedule(pool->completion_bh);
+        pthread_mutex_lock(&pool->lock);
     }
     pool->cur_threads--;
     pthread_cond_signal(&pool->exit_cond);
@@ -80,9 +84,9 @@ static void completion_bh(void *opaque)
     ThreadPool *pool = opaque;
     QSIMPLEQ_HEAD(, ThreadPoolElement) list = QSIMPLEQ_HEAD_INITIALIZER(list);
 
-    pthread_mutex_lock(&pool->lock);
+    pthread_mutex_lock(&pool->done_lock);
     QSIMPLEQ_CONCAT(&list, &pool->done);
-    pthread_mutex_unlock(&pool->lock);
+    pthread_mutex_unlock(&pool->done_lock);
 
     while (!QSIMPLEQ_EMPTY(&list)) {
         ThreadPoolElement *req = QSIMPLEQ_FIRST(&list);
@@ -101,6 +105,7 @@ ThreadPool *thread_pool_new(AioContext *ctx, int max_threads)
     pool->max_threads = max_threads;
     pool->completion_bh = aio_bh_new(ctx, completion_bh, pool);
     pthread_mutex_init(&pool->lock, NULL);
+    pthread_mutex_init(&pool->done_lock, NULL);
     pthread_cond_init(&pool->request_cond, NULL);
     pthread_cond_init(&pool->exit_cond, NULL);
     QSIMPLEQ_INIT(&pool->requests);
@@ -123,6 +128,7 @@ void thread_pool_free(ThreadPool *pool)
     pthread_mutex_unlock(&pool->lock);
     qemu_bh_delete(pool->completion_bh);
     pthread_mutex_destroy(&pool->lock);
+    pthread_mutex_destroy(&pool->done_lock);
     pthread_cond_destroy(&pool->request_cond);
     pthread_cond_destroy(&pool->exit_cond);
     g_free(pool);
@@ -155,6 +161,7 @@ int coroutine_fn thread_pool_co_submit(ThreadPool *pool, ThreadPoolFunc *func,
         .opaque = opaque,
         .co = qemu_coroutine_self(),
     };
+    bool wake;
 
     assert(req.co);
     pthread_mutex_lock(&pool->lock);
@@ -166,8 +173,13 @@ int coroutine_fn thread_pool_co_submit(ThreadPool *pool, ThreadPoolFunc *func,
         spawn_thread_locked(pool);
     }
     assert(pool->cur_threads > 0);
-    pthread_cond_signal(&pool->request_cond);
+    /* busy workers take the next request themselves when they finish */
+    wake = pool->idle_threads > 0;
     pthread_mutex_unlock(&pool->lock);
+    if (wake) {
+        /* after unlocking, so the woken worker does not block on the lock */
+        pthread_cond_signal(&pool->request_cond);
+    }
 
     qemu_coroutine_yield();
     return req.ret;
