@@ -17,6 +17,7 @@ typedef struct ImgCmd {
 static const ImgCmd img_cmds[] = {
     { "bench", img_bench },
     { "compare", img_compare },
+    { "convert", img_convert },
     { "create", img_create },
     { "info", img_info },
     { "map", img_map },
@@ -44,6 +45,7 @@ void img_help(void)
 "Command syntax:\n"
 "  bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename\n"
 "  compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2\n"
+"  convert [--object objectdef] [--image-opts] [--target-image-opts] [--target-is-zero] [--bitmaps] [-U] [-C] [-c] [-p] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-r rate_limit] [-m num_coroutines] [-W] [--salvage] filename [filename2 [...]] output_filename\n"
 "  create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n"
 "  info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n"
 "  map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename\n"
@@ -75,6 +77,11 @@ void img_help(void)
 "  '-p' show progress of command (only certain commands)\n"
 "  '-q' use Quiet mode - do not print any output (except errors)\n"
 "  '--output' takes the format in which the output must be done (human or json)\n"
+"\n"
+"Parameters to convert subcommand:\n"
+"  '-m' specifies how many coroutines work in parallel during the convert\n"
+"       process (defaults to 8)\n"
+"  '-W' allow to write to the target out of order rather than sequential\n"
 "\n"
 "Parameters to compare subcommand:\n"
 "  '-f' first image format\n"

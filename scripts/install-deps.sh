@@ -14,7 +14,7 @@ packages=(
     # sanitizer runtime for `make check SANITIZE=1` (gcc's libasan/libubsan)
     libasan8 libubsan1
     # tests: the reference oracle and helpers
-    qemu-utils bc
+    qemu-utils bc e2fsprogs
     # benchmarks
     hyperfine
 )

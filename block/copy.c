@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Copy engine (see include/block/copy.h).  The owner coroutine walks the
+ * sources with block status and hands out chunks: a data chunk is read
+ * into one of the workers' buffers, split at min_sparse granularity into
+ * data and zero runs, and written; a zero chunk costs nothing on a
+ * zeroed target and is a write-zeroes otherwise.  In-order mode keeps a
+ * ticket (the next offset that may be written); a chunk waits only when
+ * it is ahead.  Offsets here are target offsets in bytes.
+ */
+#include "util/osdep.h"
+#include "block/copy.h"
+#include "block/aio-task.h"
+#include "block/driver.h"
+#include "util/cutils.h"
+
+typedef enum {
+    CHUNK_DATA,
+    CHUNK_ZERO,
+} ChunkType;
+
+typedef struct CopyState {
+    const CopyParams *p;
+    CopyResult *res;
+    int64_t total;
+    int64_t wr_next;            /* in-order ticket */
+    CoQueue wr_queue;           /* chunks waiting for their turn */
+    GPtrArray *free_bufs;       /* idle buffers, buf_size bytes each */
+    uint8_t *zero_buf;          /* for -S 0 zero chunks */
+    int64_t written;            /* for the rate limit */
+    int64_t start_ns;
+} CopyState;
+
+typedef struct CopyTask {
+    AioTask task;
+    CopyState *s;
+    BlockBackend *src;
+    int64_t src_offset;
+    int64_t offset;             /* in the target */
+    int64_t bytes;
+    ChunkType type;
+} CopyTask;
+
+static void copy_fail(CopyState *s, int ret, bool write, int64_t offset)
+{
+    if (s->res->ret == 0) {
+        s->res->ret = ret;
+        s->res->write_failed = write;
+        s->res->error_offset = offset;
+    }
+    /* let waiting chunks see the error instead of waiting forever */
+    qemu_co_queue_restart_all(&s->wr_queue);
+}
+
+static void coroutine_fn rate_limit(CopyState *s, int64_t bytes)
+{
+    int64_t due_ns;
+
+    if (!s->p->rate_limit) {
+        return;
+    }
+    s->written += bytes;
+    due_ns = s->start_ns + s->written * NANOSECONDS_PER_SECOND /
+             s->p->rate_limit;
+    if (due_ns > get_clock_ns()) {
+        qemu_co_sleep_ns(due_ns - get_clock_ns());
+    }
+}
+
+static int coroutine_fn write_zeroes(CopyState *s, int64_t offset,
+                                     int64_t bytes)
+{
+    const CopyParams *p = s->p;
+    int ret = 0;
+
+    if (p->target_zeroed) {
+        return 0;
+    }
+    if (p->min_sparse) {
+        return blk_co_pwrite_zeroes(p->target, offset, bytes,
+                                    BDRV_REQ_MAY_UNMAP);
+    }
+    /* -S 0: fully allocated, so zeroes are written as data */
+    while (bytes > 0 && ret == 0) {
+        int64_t n = MIN(bytes, p->buf_size);
+        ret = blk_co_pwrite(p->target, offset, n, s->zero_buf, 0);
+        offset += n;
+        bytes -= n;
+    }
+    return ret;
+}
+
+/* Write @bytes of @buf at @offset, as data and zero runs. */
+static int coroutine_fn write_buffer(CopyState *s, int64_t offset,
+                                     int64_t bytes, const uint8_t *buf)
+{
+    int64_t gran = s->p->min_sparse, pos = 0;
+    int ret = 0;
+
+    if (!gran) {
+        return blk_co_pwrite(s->p->target, offset, bytes, buf, 0);
+    }
+    while (pos < bytes && ret == 0) {
+        /* runs end on target offsets that are multiples of gran */
+        int64_t end = MIN(bytes, QEMU_ALIGN_UP(offset + pos + 1, gran) -
+                          offset);
+        bool zero = buffer_is_zero(buf + pos, end - pos);
+
+        while (end < bytes) {
+            int64_t next = MIN(bytes, end + gran);
+            if (buffer_is_zero(buf + end, next - end) != zero) {
+                break;
+            }
+            end = next;
+        }
+        ret = zero ? write_zeroes(s, offset + pos, end - pos) :
+                     blk_co_pwrite(s->p->target, offset + pos, end - pos,
+                                   buf + pos, 0);
+        pos = end;
+    }
+    return ret;
+}
+
+static int coroutine_fn copy_task_func(AioTask *task)
+{
+    CopyTask *t = container_of(task, CopyTask, task);
+    CopyState *s = t->s;
+    uint8_t *buf = NULL;
+    int ret = 0;
+
+    if (t->type == CHUNK_DATA) {
+        buf = g_ptr_array_steal_index_fast(s->free_bufs,
+                                           s->free_bufs->len - 1);
+        ret = blk_co_pread(t->src, t->src_offset, t->bytes, buf, 0);
+        if (ret < 0) {
+            copy_fail(s, ret, false, t->offset);
+            goto out;
+        }
+    }
+    if (s->p->in_order) {
+        while (s->wr_next != t->offset && s->res->ret == 0) {
+            qemu_co_queue_wait(&s->wr_queue, NULL);
+        }
+    }
+    if (s->res->ret) {
+        ret = s->res->ret;
+        goto out;
+    }
+    rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
+    ret = t->type == CHUNK_DATA ? write_buffer(s, t->offset, t->bytes, buf) :
+                                  write_zeroes(s, t->offset, t->bytes);
+    if (ret < 0) {
+        copy_fail(s, ret, true, t->offset);
+        goto out;
+    }
+    if (s->p->in_order) {
+        s->wr_next = t->offset + t->bytes;
+        qemu_co_queue_restart_all(&s->wr_queue);
+    }
+    if (s->p->progress) {
+        s->p->progress(s->p->progress_opaque, t->bytes, s->total);
+    }
+out:
+    if (buf) {
+        g_ptr_array_add(s->free_bufs, buf);
+    }
+    return ret;
+}
+
+int64_t coroutine_fn copy_co_total_size(const CopyParams *p)
+{
+    int64_t total = 0;
+    int i;
+
+    for (i = 0; i < p->nsrc; i++) {
+        int64_t len = blk_co_getlength(p->src[i]);
+        if (len < 0) {
+            return len;
+        }
+        total += len;
+    }
+    return total;
+}
+
+void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
+{
+    CopyState s = { .p = p, .res = res };
+    AioTaskPool *pool;
+    int64_t base = 0;
+    int i;
+
+    memset(res, 0, sizeof(*res));
+    s.total = copy_co_total_size(p);
+    if (s.total < 0) {
+        res->ret = (int)s.total;
+        return;
+    }
+    qemu_co_queue_init(&s.wr_queue);
+    s.free_bufs = g_ptr_array_new_with_free_func(blk_buf_free);
+    for (i = 0; i < p->workers; i++) {
+        g_ptr_array_add(s.free_bufs,
+                        blk_buf_alloc(blk_bs(p->target), p->buf_size));
+    }
+    if (!p->min_sparse && !p->target_zeroed) {
+        s.zero_buf = blk_buf_alloc(blk_bs(p->target), p->buf_size);
+        memset(s.zero_buf, 0, p->buf_size);
+    }
+    s.start_ns = get_clock_ns();
+    pool = aio_task_pool_new(p->workers);
+
+    for (i = 0; i < p->nsrc && res->ret == 0; i++) {
+        BlockDriverState *bs = blk_bs(p->src[i]);
+        int64_t len = blk_co_getlength(p->src[i]), pos = 0;
+
+        while (pos < len && res->ret == 0) {
+            int64_t run;
+            int st = bdrv_co_block_status_above(bs, NULL, false, true, pos,
+                                                len - pos, &run, NULL, NULL,
+                                                NULL);
+            ChunkType type;
+
+            if (st < 0) {
+                copy_fail(&s, st, false, base + pos);
+                break;
+            }
+            type = (st & BDRV_BLOCK_ZERO) ? CHUNK_ZERO : CHUNK_DATA;
+            /* hand the run out in chunks (zero runs whole: no buffer) */
+            while (run > 0 && res->ret == 0) {
+                CopyTask *t = g_new0(CopyTask, 1);
+                int64_t n = type == CHUNK_DATA ? MIN(run, p->buf_size) :
+                            MIN(run, BDRV_REQUEST_MAX_BYTES);
+
+                t->task.func = copy_task_func;
+                t->s = &s;
+                t->src = p->src[i];
+                t->src_offset = pos;
+                t->offset = base + pos;
+                t->bytes = n;
+                t->type = type;
+                aio_task_pool_start_task(pool, &t->task);
+                pos += n;
+                run -= n;
+            }
+        }
+        base += len;
+    }
+    aio_task_pool_wait_all(pool);
+    aio_task_pool_free(pool);
+    g_ptr_array_free(s.free_bufs, TRUE);
+    blk_buf_free(s.zero_buf);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The copy engine behind qemu-img convert (and later the block jobs):
+ * copies one or more sources, concatenated, into a target, driven by
+ * block status as it goes (never a list of the whole image), with
+ * @workers chunks in flight on an AioTaskPool, zero detection, and
+ * in-order writes unless told otherwise.  Memory: @workers buffers of
+ * @buf_size bytes, whatever the image size.  It never prints.
+ */
+#ifndef BLOCK_COPY_H
+#define BLOCK_COPY_H
+
+#include "block/block-backend.h"
+
+typedef struct CopyParams {
+    BlockBackend **src;         /* sources, concatenated in this order */
+    int nsrc;
+    BlockBackend *target;
+    int workers;                /* chunks in flight, >= 1 */
+    bool in_order;              /* writes in offset order (not -W) */
+    int64_t buf_size;           /* bytes per chunk and per buffer */
+    /*
+     * Zero detection granularity in bytes (-S); 0: write every byte,
+     * zero runs included, so the target ends fully allocated.
+     */
+    int64_t min_sparse;
+    bool target_zeroed;         /* the target already reads as zeroes */
+    int64_t rate_limit;         /* bytes per second written, 0: none */
+    /* called after each chunk; may be NULL */
+    void (*progress)(void *opaque, int64_t bytes, int64_t total);
+    void *progress_opaque;
+} CopyParams;
+
+typedef struct CopyResult {
+    int ret;                    /* 0 or the first -errno */
+    bool write_failed;          /* the first error was a write */
+    int64_t error_offset;       /* where, in target bytes */
+} CopyResult;
+
+/* Total bytes of the concatenated sources, or -errno.  Context: coroutine. */
+int64_t coroutine_fn copy_co_total_size(const CopyParams *p);
+
+/*
+ * Run the copy; fills @res.  The first failing read or write stops it:
+ * no new chunk starts, chunks in flight finish, and @res names the error.
+ * Context: coroutine.
+ */
+void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res);
+
+#endif /* BLOCK_COPY_H */

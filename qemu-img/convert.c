@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-img convert: options, checks and messages as 7.2; the copying is
+ * block/copy.c.  Targets: any format our drivers can create (raw today;
+ * qcow2 output arrives with the qcow2 writer).
+ */
+#include "util/osdep.h"
+#include "img.h"
+#include "block/copy.h"
+#include "block/driver.h"
+#include "util/cutils.h"
+#include "util/keyval.h"
+#include "util/progress.h"
+
+#include <getopt.h>
+
+#define CONVERT_MAX_WORKERS 64          /* 7.2 allows 16; more may pay */
+#define CONVERT_BUF_SIZE (2 * MiB)
+#define MAX_SPARSE (16 * MiB)
+
+static void convert_progress(void *opaque, int64_t bytes, int64_t total)
+{
+    qemu_progress_print(total ? (float)bytes / total * 100 : 100, 100);
+}
+
+typedef struct ConvertOpts {
+    const char *fmt, *out_fmt, *out_filename, *options, *snapshot;
+    const char *cache, *src_cache;
+    bool image_opts, target_image_opts, skip_create, target_is_zero;
+    bool progress, quiet, force_share, in_order;
+    int workers;
+    int64_t min_sparse, rate_limit;
+} ConvertOpts;
+
+static int parse_options(int argc, char **argv, ConvertOpts *o)
+{
+    enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS, OPT_TARGET_IMAGE_OPTS,
+           OPT_SALVAGE, OPT_TARGET_IS_ZERO, OPT_BITMAPS };
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "object", required_argument, NULL, OPT_OBJECT },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "force-share", no_argument, NULL, 'U' },
+        { "target-image-opts", no_argument, NULL, OPT_TARGET_IMAGE_OPTS },
+        { "salvage", no_argument, NULL, OPT_SALVAGE },
+        { "target-is-zero", no_argument, NULL, OPT_TARGET_IS_ZERO },
+        { "bitmaps", no_argument, NULL, OPT_BITMAPS },
+        { NULL, 0, NULL, 0 }
+    };
+    bool compress = false, copy_range = false;
+    const char *backing = NULL;
+    g_autoptr(GString) options = g_string_new(NULL);
+    int c;
+
+    while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:WUr:",
+                            long_options, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            o->fmt = optarg;
+            break;
+        case 'O':
+            o->out_fmt = optarg;
+            break;
+        case 'B':
+            backing = optarg;
+            break;
+        case 'C':
+            copy_range = true;
+            break;
+        case 'c':
+            compress = true;
+            break;
+        case 'o':
+            if (options->len) {
+                g_string_append_c(options, ',');
+            }
+            g_string_append(options, optarg);
+            break;
+        case 'l':
+            o->snapshot = optarg;
+            break;
+        case 'S': {
+            int64_t sval = img_cvtnum("buffer size for sparse output", optarg);
+            if (sval < 0 || !QEMU_IS_ALIGNED(sval, BDRV_SECTOR_SIZE) ||
+                sval > MAX_SPARSE) {
+                error_report("Invalid buffer size for sparse output specified. "
+                             "Valid sizes are multiples of %llu up to %"
+                             PRId64 ". Select 0 to disable sparse detection "
+                             "(fully allocates output).", BDRV_SECTOR_SIZE,
+                             MAX_SPARSE);
+                return -1;
+            }
+            o->min_sparse = sval;
+            break;
+        }
+        case 'p':
+            o->progress = true;
+            break;
+        case 't':
+            o->cache = optarg;
+            break;
+        case 'T':
+            o->src_cache = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'n':
+            o->skip_create = true;
+            break;
+        case 'm':
+            if (qemu_strtoi(optarg, NULL, 0, &o->workers) < 0 ||
+                o->workers < 1 || o->workers > CONVERT_MAX_WORKERS) {
+                error_report("Invalid number of coroutines. Allowed number of "
+                             "coroutines is between 1 and %d",
+                             CONVERT_MAX_WORKERS);
+                return -1;
+            }
+            break;
+        case 'W':
+            o->in_order = false;
+            break;
+        case 'U':
+            o->force_share = true;
+            break;
+        case 'r':
+            o->rate_limit = img_cvtnum("rate limit", optarg);
+            if (o->rate_limit < 0) {
+                return -1;
+            }
+            break;
+        case OPT_IMAGE_OPTS:
+            o->image_opts = true;
+            break;
+        case OPT_TARGET_IMAGE_OPTS:
+            o->target_image_opts = true;
+            break;
+        case OPT_TARGET_IS_ZERO:
+            o->target_is_zero = true;
+            break;
+        case OPT_OBJECT:
+        case OPT_SALVAGE:
+        case OPT_BITMAPS:
+            error_report("%s is not supported yet", argv[optind - 1]);
+            return -1;
+        default:
+            img_common_option(c, argv);
+        }
+    }
+    if (o->quiet) {
+        o->progress = false;
+    }
+    if (argc - optind < 2) {
+        error_report("Must specify image file name");    /* no hint, as 7.2 */
+        return -1;
+    }
+    if (copy_range && compress) {
+        error_report("Cannot enable copy offloading when -c is used");
+        return -1;
+    }
+    if (o->target_is_zero && !o->skip_create) {
+        error_report("--target-is-zero requires use of -n flag");
+        return -1;
+    }
+    if (o->skip_create && options->len) {
+        error_report("-o has no effect when skipping image creation");
+        return -1;
+    }
+    if (!o->out_fmt) {
+        o->out_fmt = "raw";
+    }
+    if (!bdrv_find_format(o->out_fmt)) {
+        error_report("Unknown file format '%s'", o->out_fmt);
+        return -1;
+    }
+    if (compress) {
+        error_report("Compression not supported for this file format");
+        return -1;
+    }
+    if (backing) {
+        error_report("Backing file not supported for file format '%s'",
+                     o->out_fmt);
+        return -1;
+    }
+    o->options = options->len ? g_strdup(options->str) : NULL;
+    return 0;
+}
+
+/* Open source @i, with -l applied as snapshot options. */
+static BlockBackend *coroutine_fn open_source(ConvertOpts *o,
+                                              const char *filename,
+                                              int flags, bool writethrough)
+{
+    QDict *opts = NULL;
+    Error *err = NULL;
+    BlockBackend *blk;
+
+    if (!o->snapshot) {
+        return img_open(o->image_opts, filename, o->fmt, flags, writethrough,
+                        o->quiet, o->force_share);
+    }
+    if (o->image_opts || strchr(o->snapshot, '=')) {
+        g_autofree char *s = g_str_has_prefix(o->snapshot, "snapshot.") ?
+                             g_strdup(o->snapshot) : NULL;
+        if (!keyval_parse_into(&opts, s ? s : o->snapshot, NULL, &err)) {
+            error_report_err(err);
+            return NULL;
+        }
+    } else {
+        opts = qdict_new();
+        qdict_put_str(opts, "snapshot.name", o->snapshot);
+    }
+    if (o->fmt) {
+        qdict_put_str(opts, "driver", o->fmt);
+    }
+    blk = blk_co_new_open(filename, opts, flags, &err);
+    if (!blk) {
+        error_prepend(&err, "Could not open '%s': ", filename);
+        error_report_err(err);
+    }
+    return blk;
+}
+
+static bool coroutine_fn create_target(ConvertOpts *o, int64_t size,
+                                       Error **errp)
+{
+    const BlockDriver *drv = bdrv_find_format(o->out_fmt);
+    g_autoptr(QObject) opts = qdict_new();
+    g_autofree char *sz = g_strdup_printf("%" PRId64, size);
+    QDict *parsed = opts;
+
+    if (o->options && !keyval_parse_into(&parsed, o->options, NULL, errp)) {
+        return false;
+    }
+    qdict_put_str(opts, "size", sz);
+    if (!drv->co_create) {
+        error_setg(errp, "Format driver '%s' does not support image creation",
+                   o->out_fmt);
+        return false;
+    }
+    return bdrv_co_create(drv, o->out_filename, opts, errp);
+}
+
+int coroutine_fn img_convert(int argc, char **argv)
+{
+    ConvertOpts o = { .workers = 8, .in_order = true,
+                      .min_sparse = 8 * BDRV_SECTOR_SIZE,
+                      .cache = "unsafe", .src_cache = "writeback" };
+    g_autofree BlockBackend **src = NULL;
+    BlockBackend *target = NULL;
+    CopyParams p = { 0 };
+    CopyResult res;
+    Error *err = NULL;
+    bool wt_src, wt_dst;
+    int src_flags = 0, dst_flags = BDRV_O_RDWR | BDRV_O_UNMAP;
+    int nsrc, i, ret = 1;
+    int64_t total, target_len;
+
+    if (parse_options(argc, argv, &o) < 0) {
+        return 1;
+    }
+    nsrc = argc - optind - 1;
+    o.out_filename = argv[argc - 1];
+    if (!bdrv_parse_cache_mode(o.src_cache, &src_flags, &wt_src)) {
+        error_report("Invalid source cache option: %s", o.src_cache);
+        return 1;
+    }
+    if (!bdrv_parse_cache_mode(o.cache, &dst_flags, &wt_dst)) {
+        error_report("Invalid cache option: %s", o.cache);
+        return 1;
+    }
+    qemu_progress_init(o.progress, 1.0);
+    qemu_progress_print(0, 100);
+
+    src = g_new0(BlockBackend *, nsrc);
+    for (i = 0; i < nsrc; i++) {
+        src[i] = open_source(&o, argv[optind + i], src_flags, wt_src);
+        if (!src[i]) {
+            goto out;
+        }
+    }
+    p.src = src;
+    p.nsrc = nsrc;
+    total = copy_co_total_size(&p);
+    if (total < 0) {
+        error_report("Could not get size of '%s': %s", argv[optind],
+                     strerror(-total));
+        goto out;
+    }
+    if (!o.skip_create && !create_target(&o, total, &err)) {
+        error_prepend(&err, "%s: error while converting %s: ",
+                      o.out_filename, o.out_fmt);
+        error_report_err(err);
+        goto out;
+    }
+    target = img_open(o.target_image_opts, o.out_filename,
+                      o.target_image_opts ? NULL : o.out_fmt, dst_flags,
+                      wt_dst, o.quiet, false);
+    if (!target) {
+        goto out;
+    }
+    target_len = blk_co_getlength(target);
+    if (o.skip_create && target_len < total) {
+        error_report("output file is smaller than input file");
+        goto out;
+    }
+    p.target = target;
+    p.workers = o.workers;
+    p.in_order = o.in_order;
+    p.buf_size = CONVERT_BUF_SIZE;
+    p.min_sparse = o.min_sparse;
+    /* a new image reads as zeroes; -S 0 asks for every byte anyway */
+    p.target_zeroed = o.min_sparse &&
+                      ((!o.skip_create && bdrv_has_zero_init(blk_bs(target))) ||
+                       o.target_is_zero);
+    p.rate_limit = o.rate_limit;
+    p.progress = convert_progress;
+
+    copy_co_run(&p, &res);
+    if (res.ret == 0) {
+        res.ret = blk_co_flush(target);
+        res.write_failed = true;
+        res.error_offset = total;
+        if (res.ret < 0) {
+            error_report("error while flushing the target: %s",
+                         strerror(-res.ret));
+            goto out;
+        }
+    } else {
+        error_report("error while %s at byte %" PRId64 ": %s",
+                     res.write_failed ? "writing" : "reading",
+                     res.error_offset, strerror(-res.ret));
+        goto out;
+    }
+    qemu_progress_print(100, 0);
+    ret = 0;
+out:
+    qemu_progress_end();
+    blk_unref(target);
+    for (i = 0; src && i < nsrc; i++) {
+        blk_unref(src[i]);
+    }
+    g_free((char *)o.options);
+    return ret;
+}
