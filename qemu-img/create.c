@@ -196,9 +196,16 @@ static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
             return false;
         }
         if (!base_fmt) {
+            /* as 7.2: name the format probing would have picked */
+            BlockDriverState *b = bdrv_co_open(base_filename, NULL,
+                                               BDRV_O_NO_BACKING |
+                                               BDRV_O_NO_IO, NULL);
             error_setg(errp, "Backing file specified without backing format");
-            error_append_hint(errp, "Detected format of %s.\n",
-                              base_filename);
+            if (b) {
+                error_append_hint(errp, "Detected format of %s.\n",
+                                  bdrv_get_format_name(b));
+                bdrv_unref(b);
+            }
             return false;
         }
         qdict_put_str(opts, "backing_file", base_filename);

@@ -1017,4 +1017,6 @@ const BlockDriver bdrv_qcow2 = {
     .get_specific_info = qcow2_get_specific_info,
     .has_zero_init = qcow2_has_zero_init,
     .snapshot_list = qcow2_snapshot_list,
+    .co_create = qcow2_co_create,
+    .create_opts = qcow2_create_opts,
 };

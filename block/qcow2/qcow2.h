@@ -248,6 +248,11 @@ int coroutine_fn qcow2_co_decompress(BlockDriverState *bs, void *dest,
                                      size_t dest_size, const void *src,
                                      size_t src_size);
 
+/* ---- create.c ---- */
+bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
+                                  Error **errp);
+extern const CreateOptDesc qcow2_create_opts[];
+
 /* ---- snapshot.c ---- */
 /* Read the snapshot table; false + errp on a malformed one. */
 bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp);

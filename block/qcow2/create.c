@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qcow2 image creation with QEMU 7.2's exact layout, so that scripts that
+ * poke fixed offsets and tools that print host offsets see the same file:
+ * cluster 0 header (+ extensions: backing format, data file name, feature
+ * name table; then the backing file name), cluster 1 refcount table,
+ * cluster 2 the first refcount block, then the L1 table, written with
+ * exactly l1_size entries.  Preallocation other than off needs the
+ * cluster allocator (qcow2 part 2) and is refused for now.
+ */
+#include "util/osdep.h"
+#include "qcow2.h"
+#include "util/cutils.h"
+
+#include <endian.h>
+
+static void st32(uint8_t *p, uint32_t v)
+{
+    v = htobe32(v);
+    memcpy(p, &v, 4);
+}
+
+static void st64(uint8_t *p, uint64_t v)
+{
+    v = htobe64(v);
+    memcpy(p, &v, 8);
+}
+
+/* Append extension @magic with @len bytes of @data at *@pos, 8-aligned. */
+static void put_ext(uint8_t *buf, size_t *pos, uint32_t magic,
+                    const void *data, uint32_t len)
+{
+    st32(buf + *pos, magic);
+    st32(buf + *pos + 4, len);
+    memcpy(buf + *pos + 8, data, len);
+    *pos += 8 + ROUND_UP(len, 8);
+}
+
+static const struct {
+    uint8_t type, bit;
+    const char *name;
+} feature_names[] = {
+    { 0, 0, "dirty bit" },
+    { 0, 1, "corrupt bit" },
+    { 0, 2, "external data file" },
+    { 0, 3, "compression type" },
+    { 0, 4, "extended L2 entries" },
+    { 1, 0, "lazy refcounts" },
+    { 2, 0, "bitmaps" },
+    { 2, 1, "raw external data" },
+};
+
+typedef struct Qcow2CreateOpts {
+    uint64_t size;
+    int version;
+    int cluster_bits;
+    int refcount_order;
+    bool lazy_refcounts, extended_l2, data_file_raw;
+    Qcow2CompressionType compression_type;
+    const char *backing_file, *backing_fmt, *data_file;
+} Qcow2CreateOpts;
+
+static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
+{
+    const char *compat = create_opt_get(opts, "compat");
+    const char *prealloc = create_opt_get(opts, "preallocation");
+    const char *ctype = create_opt_get(opts, "compression_type");
+    uint64_t cluster_size, refcount_bits;
+
+    memset(o, 0, sizeof(*o));
+    if (!create_opt_get_size(opts, "size", 0, &o->size, errp) ||
+        !create_opt_get_size(opts, "cluster_size", 64 * KiB, &cluster_size,
+                             errp) ||
+        !create_opt_get_size(opts, "refcount_bits", 16, &refcount_bits,
+                             errp) ||
+        !create_opt_get_bool(opts, "lazy_refcounts", false,
+                             &o->lazy_refcounts, errp) ||
+        !create_opt_get_bool(opts, "extended_l2", false, &o->extended_l2,
+                             errp) ||
+        !create_opt_get_bool(opts, "data_file_raw", false, &o->data_file_raw,
+                             errp)) {
+        return false;
+    }
+    if (!compat || !strcmp(compat, "1.1") || !strcmp(compat, "v3")) {
+        o->version = 3;
+    } else if (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) {
+        o->version = 2;
+    } else {
+        error_setg(errp, "Invalid compatibility level: '%s'", compat);
+        return false;
+    }
+    if (!is_power_of_2(cluster_size) || cluster_size < 512 ||
+        cluster_size > 2 * MiB) {
+        error_setg(errp, "Cluster size must be a power of two between 512 "
+                   "and 2048k");
+        return false;
+    }
+    o->cluster_bits = ctz64(cluster_size);
+    if (!is_power_of_2(refcount_bits) || refcount_bits > 64) {
+        error_setg(errp, "Refcount width must be a power of two and may not "
+                   "exceed 64 bits");
+        return false;
+    }
+    o->refcount_order = ctz64(refcount_bits);
+    if (o->version < 3 && refcount_bits != 16) {
+        error_setg(errp, "Different refcount widths than 16 bits require "
+                   "compatibility level 1.1 or above (use compat=1.1 or "
+                   "greater)");
+        return false;
+    }
+    if (o->version < 3 && o->lazy_refcounts) {
+        error_setg(errp, "Lazy refcounts only supported with compatibility "
+                   "level 1.1 and above (use compat=1.1 or greater)");
+        return false;
+    }
+    if (o->extended_l2) {
+        if (o->version < 3) {
+            error_setg(errp, "Extended L2 entries are only supported with "
+                       "compatibility level 1.1 and above (use compat=1.1 or "
+                       "greater)");
+            return false;
+        }
+        if (cluster_size < 16 * KiB) {
+            error_setg(errp, "Extended L2 entries are only supported with "
+                       "cluster sizes of at least 16384 bytes");
+            return false;
+        }
+    }
+    o->compression_type = QCOW2_COMPRESSION_TYPE_ZLIB;
+    if (ctype && !strcmp(ctype, "zstd")) {
+        if (o->version < 3) {
+            error_setg(errp, "Non-zlib compression type is only supported "
+                       "with compatibility level 1.1 and above (use "
+                       "compat=1.1 or greater)");
+            return false;
+        }
+        o->compression_type = QCOW2_COMPRESSION_TYPE_ZSTD;
+    } else if (ctype && strcmp(ctype, "zlib")) {
+        error_setg(errp, "Parameter 'compression-type' does not accept "
+                   "value '%s'", ctype);
+        return false;
+    }
+    if (prealloc && strcmp(prealloc, "off")) {
+        error_setg(errp, "preallocation=%s for qcow2 is not supported yet",
+                   prealloc);
+        return false;
+    }
+    if (create_opt_get(opts, "encryption") ||
+        create_opt_get(opts, "encrypt.format")) {
+        error_setg(errp, "Encrypted qcow2 images are not supported");
+        return false;
+    }
+    if (create_opt_get(opts, "backing_file") && o->data_file_raw) {
+        error_setg(errp, "Backing file and data-file-raw cannot be used at "
+                   "the same time");
+        return false;
+    }
+    if (o->data_file_raw) {
+        /* QEMU then preallocates metadata: the allocator's job */
+        error_setg(errp, "data_file_raw=on needs metadata preallocation, "
+                   "which is not supported yet");
+        return false;
+    }
+    o->size = QEMU_ALIGN_UP(o->size, BDRV_SECTOR_SIZE);
+    o->backing_file = create_opt_get(opts, "backing_file");
+    o->backing_fmt = create_opt_get(opts, "backing_fmt");
+    o->data_file = create_opt_get(opts, "data_file");
+    if (o->data_file_raw && !o->data_file) {
+        error_setg(errp, "data-file-raw requires data-file");
+        return false;
+    }
+    if (o->data_file && o->version < 3) {
+        error_setg(errp, "External data files are only supported with "
+                   "compatibility level 1.1 and above (use compat=1.1 or "
+                   "greater)");
+        return false;
+    }
+    return true;
+}
+
+/* Set refcount @index of a refcount block to 1, for any width. */
+static void refcount_set_one(uint8_t *block, int refcount_order,
+                             uint64_t index)
+{
+    int bits = 1 << refcount_order;
+
+    if (bits >= 8) {
+        int bytes = bits / 8;
+        block[index * bytes + bytes - 1] = 1;      /* big-endian 1 */
+    } else {
+        /* sub-byte refcounts: entry 0 is the lowest bits of byte 0 */
+        uint64_t bit = index * bits;
+        block[bit / 8] |= 1 << (bit % 8);
+    }
+}
+
+/* Build the header cluster: the header, its extensions, the backing name. */
+static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
+                         uint64_t l1_size, uint64_t l1_offset, Error **errp)
+{
+    int64_t cluster_size = 1LL << o->cluster_bits;
+    uint64_t incompat = 0;
+    size_t pos;
+    size_t i;
+
+    st32(hdr, QCOW_MAGIC);
+    st32(hdr + 4, o->version);
+    st32(hdr + 20, o->cluster_bits);
+    st64(hdr + 24, o->size);
+    st32(hdr + 36, l1_size);
+    st64(hdr + 40, l1_offset);
+    st64(hdr + 48, cluster_size);
+    st32(hdr + 56, 1);
+    if (o->version == 2) {
+        pos = QCOW2_V2_HEADER_SIZE;
+    } else {
+        if (o->data_file) {
+            incompat |= QCOW2_INCOMPAT_DATA_FILE;
+        }
+        if (o->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB) {
+            incompat |= QCOW2_INCOMPAT_COMPRESSION;
+        }
+        if (o->extended_l2) {
+            incompat |= QCOW2_INCOMPAT_EXTL2;
+        }
+        st64(hdr + 72, incompat);
+        st64(hdr + 80, o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
+        st64(hdr + 88, o->data_file_raw ? QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0);
+        st32(hdr + 96, o->refcount_order);
+        st32(hdr + 100, 112);
+        hdr[104] = o->compression_type;
+        pos = 112;
+    }
+    if (o->backing_fmt) {
+        put_ext(hdr, &pos, QCOW2_EXT_MAGIC_BACKING_FORMAT, o->backing_fmt,
+                strlen(o->backing_fmt));
+    }
+    if (o->data_file) {
+        put_ext(hdr, &pos, QCOW2_EXT_MAGIC_DATA_FILE, o->data_file,
+                strlen(o->data_file));
+    }
+    if (o->version >= 3) {
+        uint8_t table[G_N_ELEMENTS(feature_names) * 48] = { 0 };
+        for (i = 0; i < G_N_ELEMENTS(feature_names); i++) {
+            table[i * 48] = feature_names[i].type;
+            table[i * 48 + 1] = feature_names[i].bit;
+            memcpy(table + i * 48 + 2, feature_names[i].name,
+                   strlen(feature_names[i].name));
+        }
+        put_ext(hdr, &pos, QCOW2_EXT_MAGIC_FEATURE_TABLE, table,
+                sizeof(table));
+    }
+    pos += 8;   /* the end-of-extensions marker: 8 zero bytes */
+    if (o->backing_file) {
+        size_t len = strlen(o->backing_file);
+        if (pos + len > (size_t)cluster_size) {
+            error_setg(errp, "Backing file name too long");
+            return false;
+        }
+        memcpy(hdr + pos, o->backing_file, len);
+        st64(hdr + 8, pos);
+        st32(hdr + 16, len);
+    }
+    return true;
+}
+
+bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
+                                  Error **errp)
+{
+    Qcow2CreateOpts o;
+    g_autoptr(QObject) proto_opts = qdict_new();
+    g_autofree uint8_t *meta = NULL;
+    int64_t cluster_size, l2_size, l1_bytes, l1_clusters, refblock_entries;
+    uint64_t l1_size, l1_offset, i;
+    BlockDriverState *file;
+    BdrvChild child;
+    int ret;
+
+    if (!parse_create_opts(opts, &o, errp)) {
+        return false;
+    }
+    cluster_size = 1LL << o.cluster_bits;
+    l2_size = cluster_size / (o.extended_l2 ? L2E_SIZE_EXTENDED :
+                                              L2E_SIZE_NORMAL);
+    l1_size = DIV_ROUND_UP(o.size, cluster_size * l2_size);
+    if (l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
+        error_setg(errp, "The image size is too large for file format "
+                   "'qcow2' (try using a larger cluster size)");
+        return false;
+    }
+    l1_bytes = l1_size * L1E_SIZE;
+    l1_clusters = DIV_ROUND_UP(l1_bytes, cluster_size);
+    refblock_entries = cluster_size * 8 >> o.refcount_order;
+    if (3 + l1_clusters > refblock_entries) {
+        /* QEMU would add refcount blocks here: the allocator's job */
+        error_setg(errp, "Images whose metadata needs more than one refcount "
+                   "block cannot be created yet");
+        return false;
+    }
+    l1_offset = l1_size ? 3 * cluster_size : 0;
+
+    /* header, refcount table, one refcount block */
+    meta = g_malloc0(3 * cluster_size);
+    if (!build_header(meta, &o, l1_size, l1_offset, errp)) {
+        return false;
+    }
+    st64(meta + cluster_size, 2 * cluster_size);
+    for (i = 0; i < (uint64_t)(3 + (l1_size ? l1_clusters : 0)); i++) {
+        refcount_set_one(meta + 2 * cluster_size, o.refcount_order, i);
+    }
+
+    qdict_put_str(proto_opts, "size", "0");
+    if (o.data_file) {
+        g_autofree char *df = bdrv_path_relative_to(filename, o.data_file);
+        g_autoptr(QObject) df_opts = qdict_new();
+        g_autofree char *sz = g_strdup_printf("%" PRIu64, o.size);
+        qdict_put_str(df_opts, "size", o.data_file_raw ? sz : "0");
+        if (!bdrv_co_create_file(df, df_opts, errp)) {
+            return false;
+        }
+    }
+    if (!bdrv_co_create_file(filename, proto_opts, errp)) {
+        return false;
+    }
+    file = bdrv_co_open(filename, NULL, BDRV_O_RDWR | BDRV_O_PROTOCOL, errp);
+    if (!file) {
+        return false;
+    }
+    child.bs = file;
+    ret = bdrv_co_pwrite(&child, 0, 3 * cluster_size, meta, 0);
+    if (ret == 0 && l1_size) {
+        g_autofree uint8_t *l1 = g_malloc0(l1_bytes);
+        ret = bdrv_co_pwrite(&child, l1_offset, l1_bytes, l1, 0);
+    }
+    if (ret == 0) {
+        ret = bdrv_co_flush(file);
+    }
+    bdrv_unref(file);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not write qcow2 header");
+        return false;
+    }
+    return true;
+}
+
+/* QEMU's declaration order: "Formatting ..." prints set options in it. */
+const CreateOptDesc qcow2_create_opts[] = {
+    { "cluster_size", OPT_SIZE, "qcow2 cluster size", "65536" },
+    { "extended_l2", OPT_BOOL, "Extended L2 tables", "off" },
+    { "preallocation", OPT_STRING,
+      "Preallocation mode (allowed values: off, metadata, falloc, full)",
+      NULL },
+    { "compression_type", OPT_STRING,
+      "Compression method used for image cluster compression", "zlib" },
+    { "size", OPT_SIZE, "Virtual disk size", NULL },
+    { "compat", OPT_STRING, "Compatibility level (v2 [0.10] or v3 [1.1])",
+      NULL },
+    { "backing_file", OPT_STRING, "File name of a base image", NULL },
+    { "backing_fmt", OPT_STRING, "Image format of the base image", NULL },
+    { "data_file", OPT_STRING, "File name of an external data file", NULL },
+    { "data_file_raw", OPT_BOOL,
+      "The external data file must stay valid as a raw image", NULL },
+    { "encryption", OPT_BOOL, "Encrypt the image with format 'aes'. "
+      "(Deprecated in favor of encrypt.format=aes)", NULL },
+    { "encrypt.format", OPT_STRING,
+      "Encrypt the image, format choices: 'aes', 'luks'", NULL },
+    { "encrypt.key-secret", OPT_STRING,
+      "ID of secret providing qcow AES key or LUKS passphrase", NULL },
+    { "encrypt.cipher-alg", OPT_STRING, "Name of encryption cipher algorithm",
+      NULL },
+    { "encrypt.cipher-mode", OPT_STRING, "Name of encryption cipher mode",
+      NULL },
+    { "encrypt.ivgen-alg", OPT_STRING, "Name of IV generator algorithm",
+      NULL },
+    { "encrypt.ivgen-hash-alg", OPT_STRING,
+      "Name of IV generator hash algorithm", NULL },
+    { "encrypt.hash-alg", OPT_STRING, "Name of encryption hash algorithm",
+      NULL },
+    { "encrypt.iter-time", OPT_NUMBER, "Time to spend in PBKDF in milliseconds",
+      NULL },
+    { "lazy_refcounts", OPT_BOOL, "Postpone refcount updates", "off" },
+    { "refcount_bits", OPT_NUMBER, "Width of a reference count entry in bits",
+      "16" },
+    { NULL },
+};
