@@ -181,12 +181,6 @@ int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
 /* 1 if allocated in @bs itself, 0 if not, -errno; *@pnum as above. */
 int coroutine_fn bdrv_co_is_allocated(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes, int64_t *pnum);
-/* 1 if allocated anywhere between @top and @base. */
-int coroutine_fn bdrv_co_is_allocated_above(BlockDriverState *top,
-                                            BlockDriverState *base,
-                                            bool include_base, int64_t offset,
-                                            int64_t bytes, int64_t *pnum);
-
 /* Information for info/qemu-io. */
 typedef struct BlockDriverInfo {
     int64_t cluster_size;       /* 0 when not applicable */
