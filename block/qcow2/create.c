@@ -10,28 +10,15 @@
  */
 #include "util/osdep.h"
 #include "qcow2.h"
+#include "util/bswap.h"
 #include "util/cutils.h"
-
-#include <endian.h>
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    v = htobe32(v);
-    memcpy(p, &v, 4);
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    v = htobe64(v);
-    memcpy(p, &v, 8);
-}
 
 /* Append extension @magic with @len bytes of @data at *@pos, 8-aligned. */
 static void put_ext(uint8_t *buf, size_t *pos, uint32_t magic,
                     const void *data, uint32_t len)
 {
-    st32(buf + *pos, magic);
-    st32(buf + *pos + 4, len);
+    stl_be_p(buf + *pos, magic);
+    stl_be_p(buf + *pos + 4, len);
     memcpy(buf + *pos + 8, data, len);
     *pos += 8 + ROUND_UP(len, 8);
 }
@@ -203,14 +190,14 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
     size_t pos;
     size_t i;
 
-    st32(hdr, QCOW_MAGIC);
-    st32(hdr + 4, o->version);
-    st32(hdr + 20, o->cluster_bits);
-    st64(hdr + 24, o->size);
-    st32(hdr + 36, l1_size);
-    st64(hdr + 40, l1_offset);
-    st64(hdr + 48, cluster_size);
-    st32(hdr + 56, 1);
+    stl_be_p(hdr, QCOW_MAGIC);
+    stl_be_p(hdr + 4, o->version);
+    stl_be_p(hdr + 20, o->cluster_bits);
+    stq_be_p(hdr + 24, o->size);
+    stl_be_p(hdr + 36, l1_size);
+    stq_be_p(hdr + 40, l1_offset);
+    stq_be_p(hdr + 48, cluster_size);
+    stl_be_p(hdr + 56, 1);
     if (o->version == 2) {
         pos = QCOW2_V2_HEADER_SIZE;
     } else {
@@ -223,11 +210,11 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
         if (o->extended_l2) {
             incompat |= QCOW2_INCOMPAT_EXTL2;
         }
-        st64(hdr + 72, incompat);
-        st64(hdr + 80, o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
-        st64(hdr + 88, o->data_file_raw ? QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0);
-        st32(hdr + 96, o->refcount_order);
-        st32(hdr + 100, 112);
+        stq_be_p(hdr + 72, incompat);
+        stq_be_p(hdr + 80, o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
+        stq_be_p(hdr + 88, o->data_file_raw ? QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0);
+        stl_be_p(hdr + 96, o->refcount_order);
+        stl_be_p(hdr + 100, 112);
         hdr[104] = o->compression_type;
         pos = 112;
     }
@@ -258,8 +245,8 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
             return false;
         }
         memcpy(hdr + pos, o->backing_file, len);
-        st64(hdr + 8, pos);
-        st32(hdr + 16, len);
+        stq_be_p(hdr + 8, pos);
+        stl_be_p(hdr + 16, len);
     }
     return true;
 }
@@ -304,7 +291,7 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
     if (!build_header(meta, &o, l1_size, l1_offset, errp)) {
         return false;
     }
-    st64(meta + cluster_size, 2 * cluster_size);
+    stq_be_p(meta + cluster_size, 2 * cluster_size);
     for (i = 0; i < (uint64_t)(3 + (l1_size ? l1_clusters : 0)); i++) {
         refcount_set_one(meta + 2 * cluster_size, o.refcount_order, i);
     }

@@ -8,6 +8,7 @@
  */
 #include "util/osdep.h"
 #include "qcow2.h"
+#include "util/bswap.h"
 #include "util/cutils.h"
 #include "block/aio-task.h"
 
@@ -15,15 +16,9 @@
 
 #define DEFAULT_L2_CACHE_MAX_SIZE (32 * MiB)
 
-static uint32_t ld32be(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | p[3];
-}
-
 static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
 {
-    if (buf_size >= 8 && ld32be(buf) == QCOW_MAGIC && ld32be(buf + 4) >= 2) {
+    if (buf_size >= 8 && ldl_be_p(buf) == QCOW_MAGIC && ldl_be_p(buf + 4) >= 2) {
         return 100;
     }
     return 0;
@@ -146,8 +141,8 @@ static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
                              "pread fail from offset %" PRIu64, offset);
             return false;
         }
-        magic = ld32be(hdr);
-        len = ld32be(hdr + 4);
+        magic = ldl_be_p(hdr);
+        len = ldl_be_p(hdr + 4);
         offset += sizeof(hdr);
         if (magic == QCOW2_EXT_MAGIC_END) {
             break;
@@ -187,11 +182,9 @@ static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
                 error_setg(errp, "bitmaps_ext: Invalid extension length");
                 return false;
             }
-            s->nb_bitmaps = ld32be(data);
-            s->bitmap_directory_size = ((uint64_t)ld32be(data + 8) << 32) |
-                                       ld32be(data + 12);
-            s->bitmap_directory_offset = ((uint64_t)ld32be(data + 16) << 32) |
-                                         ld32be(data + 20);
+            s->nb_bitmaps = ldl_be_p(data);
+            s->bitmap_directory_size = ldq_be_p(data + 8);
+            s->bitmap_directory_offset = ldq_be_p(data + 16);
             s->has_bitmaps = true;
             break;
         case QCOW2_EXT_MAGIC_CRYPTO_HEADER:
@@ -260,12 +253,12 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
         if (s->bitmap_directory_size - pos < 24) {
             goto broken;
         }
-        name_size = (e[18] << 8) | e[19];
-        extra = ld32be(e + 20);
+        name_size = lduw_be_p(e + 18);
+        extra = ldl_be_p(e + 20);
         if (s->bitmap_directory_size - pos < 24 + (uint64_t)extra + name_size) {
             goto broken;
         }
-        s->bitmaps[i].flags = ld32be(e + 12);
+        s->bitmaps[i].flags = ldl_be_p(e + 12);
         s->bitmaps[i].granularity_bits = e[17];
         s->bitmaps[i].name = g_strndup((char *)e + 24 + extra, name_size);
         pos += ROUND_UP(24 + extra + name_size, 8);

@@ -6,26 +6,12 @@
  */
 #include "util/osdep.h"
 #include "qcow2.h"
+#include "util/bswap.h"
 
 #define SNAPSHOT_HEADER_SIZE 40
 #define MAX_SNAPSHOT_EXTRA_DATA 1024
 /* Upper bound of the whole table, as QEMU: at most 64 MiB. */
 #define MAX_SNAPSHOTS_SIZE (64 * MiB)
-
-static uint32_t ld32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    return ((uint64_t)ld32(p) << 32) | ld32(p + 4);
-}
-
-static uint16_t ld16(const uint8_t *p)
-{
-    return (p[0] << 8) | p[1];
-}
 
 void qcow2_free_snapshots(BDRVQcow2State *s)
 {
@@ -74,15 +60,15 @@ bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
         if (!h) {
             goto fail;
         }
-        sn->l1_table_offset = ld64(h);
-        sn->l1_size = ld32(h + 8);
-        id_len = ld16(h + 12);
-        name_len = ld16(h + 14);
-        sn->date_sec = ld32(h + 16);
-        sn->date_nsec = ld32(h + 20);
-        sn->vm_clock_nsec = ld64(h + 24);
-        sn->vm_state_size = ld32(h + 32);
-        extra = ld32(h + 36);
+        sn->l1_table_offset = ldq_be_p(h);
+        sn->l1_size = ldl_be_p(h + 8);
+        id_len = lduw_be_p(h + 12);
+        name_len = lduw_be_p(h + 14);
+        sn->date_sec = ldl_be_p(h + 16);
+        sn->date_nsec = ldl_be_p(h + 20);
+        sn->vm_clock_nsec = ldq_be_p(h + 24);
+        sn->vm_state_size = ldl_be_p(h + 32);
+        extra = ldl_be_p(h + 36);
         sn->icount = -1;
         if (extra > MAX_SNAPSHOT_EXTRA_DATA) {
             error_setg(errp, "Too much extra metadata in snapshot table "
@@ -104,15 +90,15 @@ bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
             goto fail;
         }
         if (extra >= 8) {
-            sn->vm_state_size = ld64(rest);
+            sn->vm_state_size = ldq_be_p(rest);
         }
         if (extra >= 16) {
-            sn->disk_size = ld64(rest + 8);
+            sn->disk_size = ldq_be_p(rest + 8);
         } else {
             sn->disk_size = s->virtual_size;
         }
         if (extra >= 24) {
-            sn->icount = ld64(rest + 16);
+            sn->icount = ldq_be_p(rest + 16);
         }
         sn->id_str = g_strndup((char *)rest + extra, id_len);
         sn->name = g_strndup((char *)rest + extra + id_len, name_len);
