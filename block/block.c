@@ -199,11 +199,25 @@ BlockDriverState *bdrv_ref(BlockDriverState *bs)
     return bs;
 }
 
+static void coroutine_fn bdrv_inactivate_entry(void *opaque)
+{
+    BlockDriverState *bs = opaque;
+
+    bs->drv->co_inactivate(bs);
+}
+
 static void bdrv_free(BlockDriverState *bs)
 {
     BdrvChild *c;
 
     assert(bs->in_flight == 0);
+    if (bs->drv->co_inactivate && !bs->read_only) {
+        if (qemu_in_coroutine()) {
+            bs->drv->co_inactivate(bs);
+        } else {
+            aio_run_coroutine(bdrv_inactivate_entry, bs);
+        }
+    }
     if (bs->drv->close) {
         bs->drv->close(bs);
     }

@@ -310,6 +310,10 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     if (flags & BDRV_REQ_ZERO_WRITE) {
         return bdrv_co_pwrite_zeroes(child, offset, bytes, flags);
     }
+    if ((flags & BDRV_REQ_WRITE_COMPRESSED) &&
+        !(bs->supported_write_flags & BDRV_REQ_WRITE_COMPRESSED)) {
+        return -ENOTSUP;
+    }
     ret = bdrv_check_request(offset, bytes);
     if (ret < 0 || bytes == 0) {
         return ret;

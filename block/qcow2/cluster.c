@@ -4,26 +4,16 @@
  * cache) -> L2 entry (and, with extended L2, the subcluster bitmap) ->
  * the subcluster's type and host offset.  Every offset read from the image
  * is checked before use; a bad one is reported as corruption (-EIO).
+ *
+ * The write side follows QEMU's decisions so that the same writes give the
+ * same layout: L2 tables are allocated before the data clusters of the
+ * write that needs them, a write takes contiguous new clusters up to the
+ * end of its L2 table, COW copies only the (sub)clusters' parts the write
+ * does not cover, and L2 entries change only after the data is written.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
-
-static inline bool has_subclusters(BDRVQcow2State *s)
-{
-    return s->incompatible_features & QCOW2_INCOMPAT_EXTL2;
-}
-
-static inline uint64_t get_l2_entry(BDRVQcow2State *s, uint64_t *l2_table,
-                                    int idx)
-{
-    return be64toh(l2_table[idx * (s->l2_entry_size / 8)]);
-}
-
-static inline uint64_t get_l2_bitmap(BDRVQcow2State *s, uint64_t *l2_table,
-                                     int idx)
-{
-    return has_subclusters(s) ? be64toh(l2_table[idx * 2 + 1]) : 0;
-}
+#include "util/bswap.h"
 
 typedef enum {
     QCOW2_CLUSTER_UNALLOCATED,
@@ -185,7 +175,7 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
         goto out;
     }
     if (offset_into_cluster(s, l2_offset)) {
-        return qcow2_signal_corruption(bs, "L2 table offset %#" PRIx64
+        return qcow2_signal_corruption(bs, true, "L2 table offset %#" PRIx64
                                        " unaligned (L1 index: %#" PRIx64 ")",
                                        l2_offset, l1_index);
     }
@@ -199,13 +189,13 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
 
     switch (*type) {
     case QCOW2_SUBCLUSTER_INVALID:
-        ret = qcow2_signal_corruption(bs, "Invalid cluster entry found "
+        ret = qcow2_signal_corruption(bs, true, "Invalid cluster entry found "
                                       " (L2 offset: %#" PRIx64 ", L2 index: "
                                       "%#x)", l2_offset, l2_index);
         goto fail;
     case QCOW2_SUBCLUSTER_COMPRESSED:
         if (has_data_file(s)) {
-            ret = qcow2_signal_corruption(bs, "Compressed cluster entry found "
+            ret = qcow2_signal_corruption(bs, true, "Compressed cluster entry found "
                                           "in image with external data file "
                                           "(L2 offset: %#" PRIx64 ", L2 index:"
                                           " %#x)", l2_offset, l2_index);
@@ -218,7 +208,7 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
     case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC: {
         uint64_t host_cluster = l2_entry & L2E_OFFSET_MASK;
         if (offset_into_cluster(s, host_cluster)) {
-            ret = qcow2_signal_corruption(bs, "Cluster allocation offset %#"
+            ret = qcow2_signal_corruption(bs, true, "Cluster allocation offset %#"
                                           PRIx64 " unaligned (L2 offset: %#"
                                           PRIx64 ", L2 index: %#x)",
                                           host_cluster, l2_offset, l2_index);
@@ -226,7 +216,7 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
         }
         if (has_data_file(s) && s->data_file_raw &&
             host_cluster != offset - offset_into_cluster(s, offset)) {
-            ret = qcow2_signal_corruption(bs, "External data file host "
+            ret = qcow2_signal_corruption(bs, true, "External data file host "
                                           "cluster offset %#" PRIx64 " does "
                                           "not match guest cluster offset: %#"
                                           PRIx64, host_cluster,
@@ -249,5 +239,886 @@ out:
 
 fail:
     qcow2_cache_put(s->l2_cache, &l2_table);
+    return ret;
+}
+
+/* ==== write side ==== */
+
+int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
+{
+    BDRVQcow2State *s = bs->opaque;
+    /* the smallest write the file takes: one entry unless O_DIRECT */
+    int nentries = MAX(L1E_SIZE, MIN((int64_t)bs->file->bs->bl.request_alignment,
+                                     s->cluster_size)) / L1E_SIZE;
+    int start = QEMU_ALIGN_DOWN(l1_index, nentries);
+    g_autofree uint64_t *buf = g_new0(uint64_t, nentries);
+    int i, ret;
+
+    for (i = 0; i < nentries && (uint32_t)(start + i) < s->l1_size; i++) {
+        buf[i] = htobe64(s->l1_table[start + i]);
+    }
+    ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_ACTIVE_L1,
+                                        s->l1_table_offset +
+                                        (uint64_t)start * L1E_SIZE,
+                                        nentries * L1E_SIZE);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = bdrv_co_pwrite(bs->file, s->l1_table_offset +
+                         (uint64_t)start * L1E_SIZE, nentries * L1E_SIZE,
+                         buf, 0);
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    return ret;
+}
+
+int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
+                                     bool exact_size)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t new_size, bytes, i;
+    int64_t new_offset;
+    uint64_t old_offset, old_size;
+    uint64_t *table;
+    uint8_t data[12];
+    int ret;
+
+    if (min_size <= s->l1_size) {
+        return 0;
+    }
+    if (min_size > INT_MAX / L1E_SIZE) {
+        return -EFBIG;
+    }
+    if (exact_size) {
+        new_size = min_size;
+    } else {
+        /* grow by half each time, as QEMU does */
+        new_size = MAX(s->l1_size, 1);
+        while (min_size > new_size) {
+            new_size = (new_size * 3 + 1) / 2;
+        }
+    }
+    if (new_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
+        return -EFBIG;
+    }
+    bytes = new_size * L1E_SIZE;
+    table = g_try_malloc0(bytes);
+    if (!table) {
+        return -ENOMEM;
+    }
+    new_offset = qcow2_alloc_clusters(bs, bytes);
+    if (new_offset < 0) {
+        g_free(table);
+        return new_offset;
+    }
+    ret = qcow2_cache_flush(bs, s->refcount_block_cache);
+    if (ret == 0) {
+        ret = qcow2_pre_write_overlap_check(bs, 0, new_offset, bytes);
+    }
+    if (ret < 0) {
+        goto fail;
+    }
+    for (i = 0; i < s->l1_size; i++) {
+        table[i] = htobe64(s->l1_table[i]);
+    }
+    ret = bdrv_co_pwrite(bs->file, new_offset, bytes, table, 0);
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    if (ret < 0) {
+        goto fail;
+    }
+    for (i = 0; i < s->l1_size; i++) {
+        table[i] = be64toh(table[i]);
+    }
+    stl_be_p(data, new_size);
+    stq_be_p(data + 4, new_offset);
+    ret = qcow2_update_header_field(bs, offsetof(QCowHeader, l1_size), data,
+                                    sizeof(data));
+    if (ret < 0) {
+        goto fail;
+    }
+    old_offset = s->l1_table_offset;
+    old_size = s->l1_size;
+    g_free(s->l1_table);
+    s->l1_table = table;
+    s->l1_table_offset = new_offset;
+    s->l1_size = new_size;
+    qcow2_free_clusters(bs, old_offset, old_size * L1E_SIZE,
+                        QCOW2_DISCARD_OTHER);
+    return 0;
+
+fail:
+    g_free(table);
+    qcow2_free_clusters(bs, new_offset, bytes, QCOW2_DISCARD_OTHER);
+    return ret;
+}
+
+/*
+ * A new L2 table for L1 entry @l1_index: zeroed, or a copy of the shared
+ * one it replaces.  The table reaches the file before the L1 entry.
+ */
+static int coroutine_fn l2_allocate(BlockDriverState *bs, int l1_index)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t old_l2 = s->l1_table[l1_index] & L1E_OFFSET_MASK;
+    uint64_t *table = NULL, *old_table = NULL;
+    int64_t l2_offset;
+    int ret;
+
+    l2_offset = qcow2_alloc_clusters(bs, s->cluster_size);
+    if (l2_offset < 0) {
+        return l2_offset;
+    }
+    if (l2_offset == 0) {
+        return qcow2_signal_corruption(bs, true, "Preventing invalid "
+                                       "allocation of L2 table at offset 0");
+    }
+    ret = qcow2_cache_flush(bs, s->refcount_block_cache);
+    if (ret < 0) {
+        goto fail;
+    }
+    ret = qcow2_cache_get_empty(bs, s->l2_cache, l2_offset, &table);
+    if (ret < 0) {
+        goto fail;
+    }
+    if (!old_l2) {
+        memset(table, 0, s->cluster_size);
+    } else {
+        ret = qcow2_cache_get(bs, s->l2_cache, old_l2, &old_table);
+        if (ret < 0) {
+            qcow2_cache_put(s->l2_cache, &table);
+            goto fail;
+        }
+        memcpy(table, old_table, s->cluster_size);
+        qcow2_cache_put(s->l2_cache, &old_table);
+    }
+    qcow2_cache_mark_dirty(s->l2_cache, table);
+    qcow2_cache_put(s->l2_cache, &table);
+    ret = qcow2_cache_flush(bs, s->l2_cache);
+    if (ret < 0) {
+        goto fail;
+    }
+    s->l1_table[l1_index] = l2_offset | QCOW_OFLAG_COPIED;
+    ret = qcow2_write_l1_entry(bs, l1_index);
+    if (ret < 0) {
+        s->l1_table[l1_index] = old_l2;
+        goto fail;
+    }
+    return 0;
+
+fail:
+    qcow2_cache_discard(s->l2_cache, l2_offset);
+    qcow2_free_clusters(bs, l2_offset, s->cluster_size, QCOW2_DISCARD_ALWAYS);
+    return ret;
+}
+
+/*
+ * The L2 table for guest @offset, writable: allocated when missing, copied
+ * when shared with a snapshot.  Put it with qcow2_cache_put().
+ */
+static int coroutine_fn get_cluster_table(BlockDriverState *bs,
+                                          uint64_t offset, uint64_t **table,
+                                          int *l2_index)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l1_index = offset >> (s->l2_bits + s->cluster_bits);
+    uint64_t l2_offset;
+    int ret;
+
+    if (l1_index >= s->l1_size) {
+        ret = qcow2_grow_l1_table(bs, l1_index + 1, false);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    l2_offset = s->l1_table[l1_index] & L1E_OFFSET_MASK;
+    if (offset_into_cluster(s, l2_offset)) {
+        return qcow2_signal_corruption(bs, true, "L2 table offset %#" PRIx64
+                                       " unaligned (L1 index: %#" PRIx64 ")",
+                                       l2_offset, l1_index);
+    }
+    if (!(s->l1_table[l1_index] & QCOW_OFLAG_COPIED)) {
+        ret = l2_allocate(bs, l1_index);
+        if (ret < 0) {
+            return ret;
+        }
+        if (l2_offset) {
+            /* the shared table loses one reference */
+            qcow2_free_clusters(bs, l2_offset, s->cluster_size,
+                                QCOW2_DISCARD_OTHER);
+        }
+        l2_offset = s->l1_table[l1_index] & L1E_OFFSET_MASK;
+    }
+    ret = qcow2_cache_get(bs, s->l2_cache, l2_offset, table);
+    if (ret < 0) {
+        return ret;
+    }
+    *l2_index = (offset >> s->cluster_bits) & (s->l2_size - 1);
+    return 0;
+}
+
+/* Does a write here need a new host cluster? */
+static bool cluster_needs_new_alloc(BDRVQcow2State *s, uint64_t l2_entry)
+{
+    switch (cluster_type(s, l2_entry)) {
+    case QCOW2_CLUSTER_NORMAL:
+    case QCOW2_CLUSTER_ZERO_ALLOC:
+        return !(l2_entry & QCOW_OFLAG_COPIED);
+    default:
+        return true;
+    }
+}
+
+/*
+ * Clusters from @l2_index on (at most @nb) that all need (@new_alloc) or
+ * all do not need a new allocation; without one, also host-contiguous.
+ */
+static int count_single_write_clusters(BDRVQcow2State *s, int nb,
+                                       uint64_t *table, int l2_index,
+                                       bool new_alloc)
+{
+    uint64_t expected = get_l2_entry(s, table, l2_index) & L2E_OFFSET_MASK;
+    int i;
+
+    for (i = 0; i < nb; i++) {
+        uint64_t e = get_l2_entry(s, table, l2_index + i);
+        if (cluster_needs_new_alloc(s, e) != new_alloc) {
+            break;
+        }
+        if (!new_alloc) {
+            if (expected != (e & L2E_OFFSET_MASK)) {
+                break;
+            }
+            expected += s->cluster_size;
+        }
+    }
+    return i;
+}
+
+/* Subclusters from @sc_from on that share one type (in this cluster). */
+static int subcluster_range_type(BDRVQcow2State *s, uint64_t entry,
+                                 uint64_t bitmap, int sc_from,
+                                 QCow2SubclusterType *type)
+{
+    int n = 1;
+
+    *type = subcluster_type(s, entry, bitmap, sc_from);
+    while (sc_from + n < s->subclusters_per_cluster &&
+           subcluster_type(s, entry, bitmap, sc_from + n) == *type) {
+        n++;
+    }
+    return n;
+}
+
+static inline int offset_to_sc_index(BDRVQcow2State *s, uint64_t offset)
+{
+    return offset_into_cluster(s, offset) >> s->subcluster_bits;
+}
+
+static int ctz32_or_32(uint32_t v)
+{
+    return v ? __builtin_ctz(v) : 32;
+}
+
+static int clz32_or_32(uint32_t v)
+{
+    return v ? __builtin_clz(v) : 32;
+}
+
+/*
+ * The COW regions and bookkeeping of a write of @bytes at guest
+ * @guest_offset into host clusters at @host_cluster: a new QCowL2Meta on
+ * *@m, or nothing when @keep_old and every written subcluster is already
+ * plain data.
+ */
+static int calculate_l2_meta(BlockDriverState *bs, uint64_t host_cluster,
+                             uint64_t guest_offset, unsigned bytes,
+                             uint64_t *table, QCowL2Meta **m, bool keep_old)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int l2_index = (guest_offset >> s->cluster_bits) & (s->l2_size - 1);
+    unsigned cow_start_to = offset_into_cluster(s, guest_offset);
+    unsigned cow_end_from = cow_start_to + bytes;
+    unsigned nb_clusters = size_to_clusters(s, cow_end_from);
+    unsigned cow_start_from, cow_end_to;
+    uint64_t entry, bitmap;
+    QCow2SubclusterType type;
+    bool skip_cow = keep_old;
+    unsigned i;
+    int sc;
+
+    for (i = 0; i < nb_clusters; i++) {
+        entry = get_l2_entry(s, table, l2_index + i);
+        bitmap = get_l2_bitmap(s, table, l2_index + i);
+        if (skip_cow) {
+            unsigned from = MAX(cow_start_to, i << s->cluster_bits);
+            unsigned to = MIN(cow_end_from, (i + 1) << s->cluster_bits);
+            int first_sc = offset_to_sc_index(s, from);
+            int last_sc = offset_to_sc_index(s, to - 1);
+            int cnt = subcluster_range_type(s, entry, bitmap, first_sc, &type);
+            if (type != QCOW2_SUBCLUSTER_NORMAL || first_sc + cnt <= last_sc) {
+                skip_cow = false;
+            }
+        } else {
+            type = subcluster_type(s, entry, bitmap, 0);
+        }
+        if (type == QCOW2_SUBCLUSTER_INVALID) {
+            uint64_t l1_index = guest_offset >> (s->l2_bits + s->cluster_bits);
+            return qcow2_signal_corruption(bs, true, "Invalid cluster entry "
+                                           "found (L2 offset: %#" PRIx64
+                                           ", L2 index: %#x)",
+                                           (uint64_t)(s->l1_table[l1_index] &
+                                                      L1E_OFFSET_MASK),
+                                           l2_index + i);
+        }
+    }
+    if (skip_cow) {
+        return 0;
+    }
+
+    /* where copying starts, from the first cluster's kind */
+    entry = get_l2_entry(s, table, l2_index);
+    bitmap = get_l2_bitmap(s, table, l2_index);
+    sc = offset_to_sc_index(s, guest_offset);
+    type = subcluster_type(s, entry, bitmap, sc);
+    if (!keep_old) {
+        switch (type) {
+        case QCOW2_SUBCLUSTER_COMPRESSED:
+            cow_start_from = 0;
+            break;
+        case QCOW2_SUBCLUSTER_NORMAL:
+        case QCOW2_SUBCLUSTER_ZERO_ALLOC:
+        case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC:
+            /* with subclusters: skip leading unallocated/zero ones */
+            cow_start_from = has_subclusters(s) ?
+                MIN(sc, ctz32_or_32(bitmap & QCOW_L2_BITMAP_ALL_ALLOC))
+                    << s->subcluster_bits : 0;
+            break;
+        default:        /* ZERO_PLAIN, UNALLOCATED_PLAIN */
+            cow_start_from = sc << s->subcluster_bits;
+            break;
+        }
+    } else {
+        cow_start_from = type == QCOW2_SUBCLUSTER_NORMAL ? cow_start_to :
+                         (unsigned)sc << s->subcluster_bits;
+    }
+
+    /* where it ends, from the last cluster's kind */
+    entry = get_l2_entry(s, table, l2_index + nb_clusters - 1);
+    bitmap = get_l2_bitmap(s, table, l2_index + nb_clusters - 1);
+    sc = offset_to_sc_index(s, guest_offset + bytes - 1);
+    type = subcluster_type(s, entry, bitmap, sc);
+    if (!keep_old) {
+        switch (type) {
+        case QCOW2_SUBCLUSTER_COMPRESSED:
+            cow_end_to = ROUND_UP(cow_end_from, s->cluster_size);
+            break;
+        case QCOW2_SUBCLUSTER_NORMAL:
+        case QCOW2_SUBCLUSTER_ZERO_ALLOC:
+        case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC:
+            cow_end_to = ROUND_UP(cow_end_from, s->cluster_size);
+            if (has_subclusters(s)) {
+                cow_end_to -= MIN(s->subclusters_per_cluster - sc - 1,
+                                  clz32_or_32(bitmap &
+                                              QCOW_L2_BITMAP_ALL_ALLOC))
+                              << s->subcluster_bits;
+            }
+            break;
+        default:
+            cow_end_to = ROUND_UP(cow_end_from, s->subcluster_size);
+            break;
+        }
+    } else {
+        cow_end_to = type == QCOW2_SUBCLUSTER_NORMAL ? cow_end_from :
+                     ROUND_UP(cow_end_from, s->subcluster_size);
+    }
+
+    QCowL2Meta *nm = g_new0(QCowL2Meta, 1);
+    *nm = (QCowL2Meta) {
+        .next = *m,
+        .alloc_offset = host_cluster,
+        .offset = start_of_cluster(s, guest_offset),
+        .nb_clusters = nb_clusters,
+        .keep_old_clusters = keep_old,
+        .cow_start = { cow_start_from, cow_start_to - cow_start_from },
+        .cow_end = { cow_end_from, cow_end_to - cow_end_from },
+    };
+    qemu_co_queue_init(&nm->dependent_requests);
+    QTAILQ_INSERT_HEAD(&s->cluster_allocs, nm, next_in_flight);
+    *m = nm;
+    return 0;
+}
+
+static uint64_t l2meta_cow_start(QCowL2Meta *m)
+{
+    return m->offset + m->cow_start.offset;
+}
+
+static uint64_t l2meta_cow_end(QCowL2Meta *m)
+{
+    return m->offset + m->cow_end.offset + m->cow_end.nb_bytes;
+}
+
+/*
+ * Stop before, or wait for, an allocation in flight on the same clusters.
+ * Returns -EAGAIN after waiting (the lock was dropped: look again).
+ */
+static int coroutine_fn handle_dependencies(BlockDriverState *bs,
+                                            uint64_t guest_offset,
+                                            int64_t *cur_bytes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QCowL2Meta *old;
+    uint64_t bytes = *cur_bytes;
+
+    QTAILQ_FOREACH(old, &s->cluster_allocs, next_in_flight) {
+        uint64_t start = guest_offset, end = start + bytes;
+        uint64_t old_start = start_of_cluster(s, l2meta_cow_start(old));
+        uint64_t old_end = ROUND_UP(l2meta_cow_end(old), s->cluster_size);
+
+        if (end <= old_start || start >= old_end) {
+            continue;
+        }
+        if (old->keep_old_clusters &&
+            (end <= l2meta_cow_start(old) || start >= l2meta_cow_end(old))) {
+            continue;   /* same clusters, no COW overlap: no conflict */
+        }
+        if (start < old_start) {
+            bytes = old_start - start;
+        } else {
+            qemu_co_queue_wait(&old->dependent_requests, &s->lock);
+            return -EAGAIN;
+        }
+    }
+    *cur_bytes = bytes;
+    return 0;
+}
+
+int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
+                                         uint64_t offset, int64_t *bytes,
+                                         uint64_t *host_offset,
+                                         QCowL2Meta **m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *table = NULL;
+    uint64_t entry, host;
+    int64_t cur, nb_clusters, avail;
+    int l2_index, ret;
+
+    *m = NULL;
+again:
+    cur = *bytes;
+    ret = handle_dependencies(bs, offset, &cur);
+    if (ret == -EAGAIN) {
+        goto again;
+    }
+    assert(cur > 0);
+    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    nb_clusters = MIN(size_to_clusters(s, offset_into_cluster(s, offset) +
+                                       cur), s->l2_size - l2_index);
+    entry = get_l2_entry(s, table, l2_index);
+
+    if (!cluster_needs_new_alloc(s, entry)) {
+        /* write into the clusters we own */
+        host = entry & L2E_OFFSET_MASK;
+        if (offset_into_cluster(s, host)) {
+            ret = qcow2_signal_corruption(bs, true, "%s cluster offset %#"
+                                          PRIx64 " unaligned (guest offset: %#"
+                                          PRIx64 ")",
+                                          cluster_type(s, entry) ==
+                                          QCOW2_CLUSTER_ZERO_ALLOC ?
+                                          "Preallocated zero" : "Data",
+                                          host, offset);
+            goto out;
+        }
+        nb_clusters = count_single_write_clusters(s, nb_clusters, table,
+                                                  l2_index, false);
+        cur = MIN(cur, nb_clusters * s->cluster_size -
+                       offset_into_cluster(s, offset));
+        ret = calculate_l2_meta(bs, host, offset, cur, table, m, true);
+        if (ret < 0) {
+            goto out;
+        }
+        *host_offset = host + offset_into_cluster(s, offset);
+        *bytes = cur;
+        goto out;
+    }
+
+    /* new clusters: compressed ones are replaced one at a time */
+    if (entry & QCOW_OFLAG_COMPRESSED) {
+        nb_clusters = 1;
+    } else {
+        nb_clusters = count_single_write_clusters(s, nb_clusters, table,
+                                                  l2_index, true);
+    }
+    assert(nb_clusters > 0);
+    qcow2_cache_put(s->l2_cache, &table);
+    if (has_data_file(s)) {
+        /* the data file mirrors the guest: no allocation there */
+        host = start_of_cluster(s, offset);
+    } else {
+        int64_t r = qcow2_alloc_clusters(bs, nb_clusters * s->cluster_size);
+        if (r < 0) {
+            return r;
+        }
+        host = r;
+        if (host == 0) {
+            return qcow2_signal_corruption(bs, true, "Preventing invalid write "
+                                           "on metadata (overlaps with "
+                                           "qcow2_header)");
+        }
+    }
+    avail = nb_clusters * s->cluster_size;
+    cur = MIN(cur, avail - offset_into_cluster(s, offset));
+    /* the allocation may have moved the table in the cache: get it again */
+    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    if (ret == 0) {
+        ret = calculate_l2_meta(bs, host, offset, cur, table, m, false);
+    }
+    if (ret < 0) {
+        if (!has_data_file(s)) {
+            qcow2_free_clusters(bs, host, avail, QCOW2_DISCARD_NEVER);
+        }
+        goto out;
+    }
+    *host_offset = host + offset_into_cluster(s, offset);
+    *bytes = cur;
+out:
+    if (table) {
+        qcow2_cache_put(s->l2_cache, &table);
+    }
+    return ret;
+}
+
+int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
+                                             QCowL2Meta *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint64_t *old = g_new(uint64_t, m->nb_clusters);
+    uint64_t *table;
+    int i, j = 0, l2_index, ret;
+
+    if (s->use_lazy_refcounts) {
+        ret = qcow2_mark_dirty(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    /* the refcounts of the new clusters go to the file first */
+    ret = qcow2_cache_set_dependency(bs, s->l2_cache, s->refcount_block_cache);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = get_cluster_table(bs, m->offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_cache_mark_dirty(s->l2_cache, table);
+    for (i = 0; i < m->nb_clusters; i++) {
+        uint64_t host = m->alloc_offset + ((uint64_t)i << s->cluster_bits);
+        uint64_t e = get_l2_entry(s, table, l2_index + i);
+
+        /*
+         * A concurrent write may have linked its own cluster here first:
+         * ours replaces it (its data was copied by our COW).
+         */
+        if (e != 0) {
+            old[j++] = e;
+        }
+        set_l2_entry(s, table, l2_index + i, host | QCOW_OFLAG_COPIED);
+        if (has_subclusters(s)) {
+            uint64_t bitmap = get_l2_bitmap(s, table, l2_index + i);
+            unsigned from = MAX(m->cow_start.offset,
+                                (unsigned)i << s->cluster_bits);
+            unsigned to = MIN(m->cow_end.offset + m->cow_end.nb_bytes,
+                              (unsigned)(i + 1) << s->cluster_bits);
+            int first_sc = offset_to_sc_index(s, from);
+            int last_sc = offset_to_sc_index(s, to - 1);
+            bitmap |= QCOW_OFLAG_SUB_ALLOC_RANGE(first_sc, last_sc + 1);
+            bitmap &= ~QCOW_OFLAG_SUB_ZERO_RANGE(first_sc, last_sc + 1);
+            set_l2_bitmap(s, table, l2_index + i, bitmap);
+        }
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    if (!m->keep_old_clusters) {
+        for (i = 0; i < j; i++) {
+            qcow2_free_any_cluster(bs, old[i], QCOW2_DISCARD_NEVER);
+        }
+    }
+    return 0;
+}
+
+void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (!has_data_file(s) && !m->keep_old_clusters) {
+        qcow2_free_clusters(bs, m->alloc_offset,
+                            (int64_t)m->nb_clusters << s->cluster_bits,
+                            QCOW2_DISCARD_NEVER);
+    }
+}
+
+int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
+                                                       uint64_t offset,
+                                                       int compressed_size,
+                                                       uint64_t *host_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *table;
+    int64_t coffset;
+    uint64_t nb_csectors, entry;
+    int l2_index, ret;
+
+    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    /* compression cannot overwrite anything */
+    if (get_l2_entry(s, table, l2_index) & L2E_OFFSET_MASK) {
+        qcow2_cache_put(s->l2_cache, &table);
+        return -EIO;
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    coffset = qcow2_alloc_bytes(bs, compressed_size);
+    if (coffset < 0) {
+        return coffset;
+    }
+    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    if (ret < 0) {
+        qcow2_free_clusters(bs, coffset, compressed_size, QCOW2_DISCARD_NEVER);
+        return ret;
+    }
+    nb_csectors = (coffset + compressed_size - 1) / BDRV_SECTOR_SIZE -
+                  coffset / BDRV_SECTOR_SIZE;
+    entry = coffset | QCOW_OFLAG_COMPRESSED |
+            (nb_csectors << s->csize_shift);
+    qcow2_cache_mark_dirty(s->l2_cache, table);
+    set_l2_entry(s, table, l2_index, entry);
+    if (has_subclusters(s)) {
+        set_l2_bitmap(s, table, l2_index, 0);
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    *host_offset = coffset;
+    return 0;
+}
+
+/* ---- zero and discard ---- */
+
+static bool cluster_is_allocated(QCow2ClusterType t)
+{
+    return t == QCOW2_CLUSTER_COMPRESSED || t == QCOW2_CLUSTER_NORMAL ||
+           t == QCOW2_CLUSTER_ZERO_ALLOC;
+}
+
+/* Discard whole clusters in one L2 table; returns how many. */
+static int coroutine_fn discard_in_l2(BlockDriverState *bs, uint64_t offset,
+                                      int64_t nb_clusters,
+                                      Qcow2DiscardType type, bool full)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *table;
+    int l2_index, i, ret;
+
+    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    nb_clusters = MIN(nb_clusters, s->l2_size - l2_index);
+    for (i = 0; i < nb_clusters; i++) {
+        uint64_t old_entry = get_l2_entry(s, table, l2_index + i);
+        uint64_t old_bitmap = get_l2_bitmap(s, table, l2_index + i);
+        uint64_t new_entry = old_entry, new_bitmap = old_bitmap;
+        QCow2ClusterType t = cluster_type(s, old_entry);
+
+        /*
+         * A full discard falls through to the backing file; otherwise
+         * the range must read as zeroes (v3), which needs a change only
+         * for allocated clusters or over a backing file.
+         */
+        if (full) {
+            new_entry = new_bitmap = 0;
+        } else if (bs->backing || cluster_is_allocated(t)) {
+            if (has_subclusters(s)) {
+                new_entry = 0;
+                new_bitmap = QCOW_L2_BITMAP_ALL_ZEROES;
+            } else {
+                new_entry = s->version >= 3 ? QCOW_OFLAG_ZERO : 0;
+            }
+        }
+        if (old_entry == new_entry && old_bitmap == new_bitmap) {
+            continue;
+        }
+        qcow2_cache_mark_dirty(s->l2_cache, table);
+        set_l2_entry(s, table, l2_index + i, new_entry);
+        if (has_subclusters(s)) {
+            set_l2_bitmap(s, table, l2_index + i, new_bitmap);
+        }
+        qcow2_free_any_cluster(bs, old_entry, type);
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    return nb_clusters;
+}
+
+int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
+                                       uint64_t bytes, Qcow2DiscardType type,
+                                       bool full_discard)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t end = offset + bytes;
+    int64_t nb_clusters;
+    int ret = 0;
+
+    assert(QEMU_IS_ALIGNED(offset, s->cluster_size));
+    assert(QEMU_IS_ALIGNED(end, s->cluster_size) ||
+           end == (uint64_t)s->virtual_size);
+    nb_clusters = size_to_clusters(s, bytes);
+    s->cache_discards = true;
+    while (nb_clusters > 0) {
+        ret = discard_in_l2(bs, offset, nb_clusters, type, full_discard);
+        if (ret < 0) {
+            break;
+        }
+        nb_clusters -= ret;
+        offset += (uint64_t)ret * s->cluster_size;
+        ret = 0;
+    }
+    s->cache_discards = false;
+    qcow2_process_discards(bs, ret);
+    return ret;
+}
+
+/* Zero whole clusters in one L2 table; returns how many. */
+static int coroutine_fn zero_in_l2(BlockDriverState *bs, uint64_t offset,
+                                   int64_t nb_clusters, int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *table;
+    int l2_index, i, ret;
+
+    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    nb_clusters = MIN(nb_clusters, s->l2_size - l2_index);
+    for (i = 0; i < nb_clusters; i++) {
+        uint64_t old_entry = get_l2_entry(s, table, l2_index + i);
+        uint64_t old_bitmap = get_l2_bitmap(s, table, l2_index + i);
+        QCow2ClusterType t = cluster_type(s, old_entry);
+        bool unmap = t == QCOW2_CLUSTER_COMPRESSED ||
+                     ((flags & BDRV_REQ_MAY_UNMAP) && cluster_is_allocated(t));
+        uint64_t new_entry = unmap ? 0 : old_entry;
+        uint64_t new_bitmap = old_bitmap;
+
+        if (has_subclusters(s)) {
+            new_bitmap = QCOW_L2_BITMAP_ALL_ZEROES;
+        } else {
+            new_entry |= QCOW_OFLAG_ZERO;
+        }
+        if (old_entry == new_entry && old_bitmap == new_bitmap) {
+            continue;
+        }
+        qcow2_cache_mark_dirty(s->l2_cache, table);
+        set_l2_entry(s, table, l2_index + i, new_entry);
+        if (has_subclusters(s)) {
+            set_l2_bitmap(s, table, l2_index + i, new_bitmap);
+        }
+        if (unmap) {
+            qcow2_free_any_cluster(bs, old_entry, QCOW2_DISCARD_REQUEST);
+        }
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    return nb_clusters;
+}
+
+/* Zero @nb_sc subclusters inside one cluster. */
+static int coroutine_fn zero_l2_subclusters(BlockDriverState *bs,
+                                            uint64_t offset, int nb_sc)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *table, old_bitmap, bitmap;
+    int l2_index, sc = offset_to_sc_index(s, offset), ret;
+
+    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    if (cluster_type(s, get_l2_entry(s, table, l2_index)) ==
+        QCOW2_CLUSTER_COMPRESSED) {
+        ret = -ENOTSUP;     /* part of a compressed cluster cannot be zero */
+    } else {
+        old_bitmap = get_l2_bitmap(s, table, l2_index);
+        bitmap = old_bitmap & ~QCOW_OFLAG_SUB_ALLOC_RANGE(sc, sc + nb_sc);
+        bitmap |= QCOW_OFLAG_SUB_ZERO_RANGE(sc, sc + nb_sc);
+        if (bitmap != old_bitmap) {
+            set_l2_bitmap(s, table, l2_index, bitmap);
+            qcow2_cache_mark_dirty(s->l2_cache, table);
+        }
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    return ret;
+}
+
+int coroutine_fn qcow2_subcluster_zeroize(BlockDriverState *bs,
+                                          uint64_t offset, uint64_t bytes,
+                                          int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t end = offset + bytes;
+    uint64_t head, tail;
+    int64_t nb_clusters;
+    int ret = 0;
+
+    /* a raw data file must read the same: zero it too */
+    if (has_data_file(s) && s->data_file_raw) {
+        ret = bdrv_co_pwrite_zeroes(s->data_file, offset, bytes, flags);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    assert(offset_into_subcluster(s, offset) == 0);
+    assert(offset_into_subcluster(s, end) == 0 ||
+           end >= (uint64_t)s->virtual_size);
+    if (s->version < 3) {
+        /* no zero flag: only without a backing file can discard do it */
+        return bs->backing ? -ENOTSUP :
+               qcow2_cluster_discard(bs, offset, bytes, QCOW2_DISCARD_REQUEST,
+                                     false);
+    }
+    head = MIN(end, ROUND_UP(offset, s->cluster_size)) - offset;
+    offset += head;
+    tail = end >= (uint64_t)s->virtual_size ? 0 :
+           end - MAX(offset, start_of_cluster(s, end));
+    end -= tail;
+    s->cache_discards = true;
+    if (head) {
+        ret = zero_l2_subclusters(bs, offset - head,
+                                  DIV_ROUND_UP(head, s->subcluster_size));
+        if (ret < 0) {
+            goto out;
+        }
+    }
+    nb_clusters = end > offset ? size_to_clusters(s, end - offset) : 0;
+    while (nb_clusters > 0) {
+        ret = zero_in_l2(bs, offset, nb_clusters, flags);
+        if (ret < 0) {
+            goto out;
+        }
+        nb_clusters -= ret;
+        offset += (uint64_t)ret * s->cluster_size;
+        ret = 0;
+    }
+    if (tail) {
+        ret = zero_l2_subclusters(bs, end,
+                                  DIV_ROUND_UP(tail, s->subcluster_size));
+    }
+out:
+    s->cache_discards = false;
+    qcow2_process_discards(bs, ret);
     return ret;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qcow2 compressed clusters: raw deflate (zlib, window 2^12) or zstd
- * frames.  Decompression runs on the AioContext's compute pool, so that
- * several clusters decompress on several cores at once; the calling
- * coroutine yields meanwhile.
+ * frames.  Compression and decompression run on the AioContext's compute
+ * pool, so that several clusters (de)compress on several cores at once;
+ * the calling coroutine yields meanwhile.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
@@ -77,6 +77,104 @@ static int zstd_decompress(DecompressJob *j)
     return ret;
 }
 #endif
+
+typedef struct CompressJob {
+    void *dest;
+    size_t dest_size;
+    const void *src;
+    size_t src_size;
+    Qcow2CompressionType type;
+    ssize_t result;
+} CompressJob;
+
+/* Raw deflate, default level, 4 KiB window: QEMU's parameters. */
+static ssize_t zlib_compress(CompressJob *j)
+{
+    z_stream strm = { 0 };
+    ssize_t ret;
+
+    if (deflateInit2(&strm, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
+        return -EIO;
+    }
+    strm.next_in = (Bytef *)j->src;
+    strm.avail_in = j->src_size;
+    strm.next_out = j->dest;
+    strm.avail_out = j->dest_size;
+    ret = deflate(&strm, Z_FINISH);
+    if (ret == Z_STREAM_END) {
+        ret = j->dest_size - strm.avail_out;
+    } else if (ret == Z_OK || ret == Z_BUF_ERROR) {
+        ret = -ENOMEM;      /* did not fit */
+    } else {
+        ret = -EIO;
+    }
+    deflateEnd(&strm);
+    return ret;
+}
+
+#ifdef CONFIG_ZSTD
+/* One frame in one call, default level: QEMU's zstd parameters. */
+static ssize_t zstd_compress(CompressJob *j)
+{
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ZSTD_outBuffer out = { j->dest, j->dest_size, 0 };
+    ZSTD_inBuffer in = { j->src, j->src_size, 0 };
+    size_t zret;
+    ssize_t ret;
+
+    if (!cctx) {
+        return -EIO;
+    }
+    zret = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
+    if (zret == 0) {
+        ret = out.pos;
+    } else if (!ZSTD_isError(zret) || zret > out.size - out.pos) {
+        ret = -ENOMEM;      /* more output pending: it does not fit */
+    } else {
+        ret = -EIO;
+    }
+    ZSTD_freeCCtx(cctx);
+    return ret;
+}
+#endif
+
+static int compress_worker(void *opaque)
+{
+    CompressJob *j = opaque;
+
+    switch (j->type) {
+    case QCOW2_COMPRESSION_TYPE_ZLIB:
+        j->result = zlib_compress(j);
+        break;
+#ifdef CONFIG_ZSTD
+    case QCOW2_COMPRESSION_TYPE_ZSTD:
+        j->result = zstd_compress(j);
+        break;
+#endif
+    default:
+        j->result = -ENOTSUP;
+        break;
+    }
+    return 0;
+}
+
+ssize_t coroutine_fn qcow2_co_compress(BlockDriverState *bs, void *dest,
+                                       size_t dest_size, const void *src,
+                                       size_t src_size)
+{
+    BDRVQcow2State *s = bs->opaque;
+    CompressJob j = {
+        .dest = dest,
+        .dest_size = dest_size,
+        .src = src,
+        .src_size = src_size,
+        .type = s->compression_type,
+    };
+
+    thread_pool_co_submit(aio_get_compute_pool(bs->ctx), compress_worker, &j);
+    return j.result;
+}
 
 static int decompress_worker(void *opaque)
 {

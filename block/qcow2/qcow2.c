@@ -3,8 +3,7 @@
  * qcow2 format driver: probing, open (header, extensions, feature bits,
  * L1 table, external data file, backing file name, snapshot table), reads
  * of every cluster kind, block status, and the information shown by
- * `info`.  Writing arrives with qcow2 part 2; until then the driver
- * refuses read-write opens with a clear message.
+ * `info`.  Writing lives in write.c, cluster.c and refcount.c.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
@@ -24,7 +23,8 @@ static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
     return 0;
 }
 
-int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+int qcow2_signal_corruption(BlockDriverState *bs, bool fatal,
+                            const char *fmt, ...)
 {
     BDRVQcow2State *s = bs->opaque;
     g_autofree char *msg = NULL;
@@ -33,10 +33,34 @@ int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    if (!s->corrupt_reported) {
-        s->corrupt_reported = true;
+    fatal = fatal && s->writable;
+    if (s->corrupt_reported && !fatal) {
+        return -EIO;
+    }
+    if (s->unusable) {
+        return -EIO;
+    }
+    if (fatal) {
+        bdrv_warn("qcow2: Marking image as corrupt: %s; further corruption "
+                  "events will be suppressed", msg);
+    } else {
         bdrv_warn("qcow2: Image is corrupt: %s; further non-fatal corruption "
                   "events will be suppressed", msg);
+    }
+    s->corrupt_reported = true;
+    if (fatal) {
+        /*
+         * Record it in the header and stop: nothing cached is written any
+         * more, every later request fails, as QEMU makes the node unusable.
+         */
+        s->unusable = true;
+        qcow2_cache_clean(s->l2_cache);
+        if (s->refcount_block_cache) {
+            qcow2_cache_clean(s->refcount_block_cache);
+        }
+        if (qemu_in_coroutine()) {
+            (void)qcow2_mark_corrupt(bs);
+        }
     }
     return -EIO;
 }
@@ -472,22 +496,83 @@ static bool coroutine_fn read_backing_name(BlockDriverState *bs,
 }
 
 /* The cache options QEMU accepts; l2-cache-size and cache-size are used. */
+/* overlap-check=none|constant|cached|all, as QEMU's templates. */
+static bool parse_overlap_check(BDRVQcow2State *s, const char *mode,
+                                Error **errp)
+{
+    static const struct { const char *name; int mask; } modes[] = {
+        { "none", 0 },
+        { "constant", QCOW2_OL_MAIN_HEADER | QCOW2_OL_ACTIVE_L1 |
+                      QCOW2_OL_REFCOUNT_TABLE | QCOW2_OL_SNAPSHOT_TABLE |
+                      QCOW2_OL_BITMAP_DIRECTORY },
+        { "cached", QCOW2_OL_MAIN_HEADER | QCOW2_OL_ACTIVE_L1 |
+                    QCOW2_OL_ACTIVE_L2 | QCOW2_OL_REFCOUNT_TABLE |
+                    QCOW2_OL_REFCOUNT_BLOCK | QCOW2_OL_SNAPSHOT_TABLE |
+                    QCOW2_OL_INACTIVE_L1 | QCOW2_OL_BITMAP_DIRECTORY },
+        { "all", QCOW2_OL_MAIN_HEADER | QCOW2_OL_ACTIVE_L1 |
+                 QCOW2_OL_ACTIVE_L2 | QCOW2_OL_REFCOUNT_TABLE |
+                 QCOW2_OL_REFCOUNT_BLOCK | QCOW2_OL_SNAPSHOT_TABLE |
+                 QCOW2_OL_INACTIVE_L1 | QCOW2_OL_BITMAP_DIRECTORY },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+        if (!strcmp(mode, modes[i].name)) {
+            s->overlap_check = modes[i].mask;
+            return true;
+        }
+    }
+    error_setg(errp, "Unsupported value '%s' for qcow2 option "
+               "'overlap-check'. Allowed are any of the following: none, "
+               "constant, cached, all", mode);
+    return false;
+}
+
 static bool take_cache_options(BlockDriverState *bs, QDict *options,
-                               uint64_t *l2_cache_size, Error **errp)
+                               int flags, uint64_t *l2_cache_size,
+                               uint64_t *refcount_cache_size, Error **errp)
 {
     static const char *const ignored[] = {
-        "refcount-cache-size", "cache-clean-interval", "lazy-refcounts",
-        "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
-        "overlap-check", "overlap-check.template", "l2-cache-entry-size",
-        "discard-no-unref", "data-file-raw",
+        "cache-clean-interval", "l2-cache-entry-size", "discard-no-unref",
+        "data-file-raw",
+    };
+    static const struct { const char *key; Qcow2DiscardType type; } pass[] = {
+        { "pass-discard-request", QCOW2_DISCARD_REQUEST },
+        { "pass-discard-snapshot", QCOW2_DISCARD_SNAPSHOT },
+        { "pass-discard-other", QCOW2_DISCARD_OTHER },
     };
     BDRVQcow2State *s = bs->opaque;
     uint64_t cache_size = 0, workers = 0;
-    bool has_l2, has_all, has_workers;
+    bool has_l2, has_all, has_workers, has_rc, lazy = false;
+    g_autofree char *ol = NULL;
     size_t i;
 
     for (i = 0; i < G_N_ELEMENTS(ignored); i++) {
         g_free(bdrv_opt_take_str(options, ignored[i]));
+    }
+    /* defaults as QEMU's: requests follow discard=unmap, snapshots pass */
+    s->discard_passthrough[QCOW2_DISCARD_NEVER] = false;
+    s->discard_passthrough[QCOW2_DISCARD_ALWAYS] = true;
+    s->discard_passthrough[QCOW2_DISCARD_REQUEST] = flags & BDRV_O_UNMAP;
+    s->discard_passthrough[QCOW2_DISCARD_SNAPSHOT] = true;
+    s->discard_passthrough[QCOW2_DISCARD_OTHER] = false;
+    for (i = 0; i < G_N_ELEMENTS(pass); i++) {
+        bool v = s->discard_passthrough[pass[i].type];
+        if (!bdrv_opt_take_bool(options, pass[i].key, &v, errp)) {
+            return false;
+        }
+        s->discard_passthrough[pass[i].type] = v;
+    }
+    s->use_lazy_refcounts = -1;
+    if (qdict_haskey(options, "lazy-refcounts")) {
+        if (!bdrv_opt_take_bool(options, "lazy-refcounts", &lazy, errp)) {
+            return false;
+        }
+        s->use_lazy_refcounts = lazy;
+    }
+    ol = bdrv_opt_take_str(options, "overlap-check");
+    g_free(bdrv_opt_take_str(options, "overlap-check.template"));
+    if (!parse_overlap_check(s, ol ? ol : "cached", errp)) {
+        return false;
     }
     for (i = 0; i < qdict_size(options);) {
         const char *k = qdict_key_at(options, i);
@@ -496,6 +581,13 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
         } else {
             i++;
         }
+    }
+    if (!bdrv_opt_take_size(options, "refcount-cache-size",
+                            refcount_cache_size, &has_rc, errp)) {
+        return false;
+    }
+    if (!has_rc) {
+        *refcount_cache_size = 0;
     }
     if (!bdrv_opt_take_size(options, "x-max-workers", &workers, &has_workers,
                             errp)) {
@@ -515,6 +607,70 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
     return true;
 }
 
+/*
+ * What a read-write open adds: refcounts, their cache, and a header that
+ * says only what we keep up to date.
+ */
+static bool coroutine_fn open_for_writing(BlockDriverState *bs, QCowHeader *h,
+                                          uint64_t refcount_cache_size,
+                                          Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t entries;
+    uint64_t keep;
+    int ret;
+
+    if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
+        error_setg(errp, "qcow2: Image is dirty (lazy refcounts were in "
+                   "use); repair it with 'qemu-img check -r all' first");
+        return false;
+    }
+    if (s->use_lazy_refcounts < 0) {
+        s->use_lazy_refcounts = s->compatible_features &
+                                QCOW2_COMPAT_LAZY_REFCOUNTS;
+    }
+    if (s->use_lazy_refcounts && s->version < 3) {
+        error_setg(errp, "Lazy refcounts require a qcow2 image with at least "
+                   "qemu 1.1 compatibility level");
+        return false;
+    }
+    if (!qcow2_refcount_init(bs, errp)) {
+        return false;
+    }
+    /* at least four blocks (QEMU's minimum); 256 KiB covers most uses */
+    entries = refcount_cache_size ?
+              (int64_t)(refcount_cache_size / s->cluster_size) :
+              MIN(256, (int64_t)(256 * KiB) / s->cluster_size);
+    s->refcount_block_cache = qcow2_cache_create((int)MAX(entries, 4),
+                                                 s->cluster_size);
+    s->free_cluster_index = 0;
+    s->free_byte_offset = 0;
+    QTAILQ_INIT(&s->cluster_allocs);
+    bs->supported_write_flags = BDRV_REQ_WRITE_COMPRESSED;
+    bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK;
+
+    /*
+     * Autoclear bits we do not maintain must go before the first change
+     * (bitmaps would go stale); data-file-raw we keep true.
+     */
+    keep = s->autoclear_features & QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+    if (s->version >= 3 && s->autoclear_features != keep) {
+        uint8_t buf[8];
+        stq_be_p(buf, keep);
+        ret = qcow2_update_header_field(bs, offsetof(QCowHeader,
+                                                     autoclear_features),
+                                        buf, sizeof(buf));
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not update qcow2 header");
+            return false;
+        }
+        s->autoclear_features = keep;
+        s->has_bitmaps = false;
+        s->nb_bitmaps = 0;
+    }
+    return true;
+}
+
 static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
                                        int flags, Error **errp)
 {
@@ -523,13 +679,15 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     g_autofree uint8_t *feature_table = NULL;
     size_t feature_table_len = 0;
     uint64_t l1_vm_state_index, l2_cache_size = 0, ext_end;
+    uint64_t refcount_cache_size = 0;
     int64_t l2_tables, max_entries;
     g_autofree char *sn_id = bdrv_opt_take_str(options, "snapshot.id");
     g_autofree char *sn_name = bdrv_opt_take_str(options, "snapshot.name");
     int ret;
 
     qemu_co_mutex_init(&s->lock);
-    if (!take_cache_options(bs, options, &l2_cache_size, errp)) {
+    if (!take_cache_options(bs, options, flags, &l2_cache_size,
+                            &refcount_cache_size, errp)) {
         return false;
     }
     ret = bdrv_co_pread(bs->file, 0, sizeof(h), &h, 0);
@@ -569,11 +727,7 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     if (!check_compression_type(s, &h, errp)) {
         return false;
     }
-    if (flags & BDRV_O_RDWR) {
-        error_setg(errp, "qcow2: writing is not supported yet; open the "
-                   "image read-only");
-        return false;
-    }
+    s->writable = flags & BDRV_O_RDWR;
 
     /* geometry */
     if (h.incompatible_features & QCOW2_INCOMPAT_EXTL2) {
@@ -659,6 +813,10 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     if (!read_backing_name(bs, &h, errp)) {
         return false;
     }
+    if (s->writable && !open_for_writing(bs, &h, refcount_cache_size,
+                                         errp)) {
+        return false;
+    }
     s->data_file_raw = s->autoclear_features & QCOW2_AUTOCLEAR_DATA_FILE_RAW;
     if (!open_data_file(bs, options, flags, errp)) {
         return false;
@@ -681,6 +839,7 @@ static void qcow2_close(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
 
+    qcow2_refcount_close(bs);
     qcow2_cache_destroy(s->l2_cache);
     g_free(s->l1_table);
     g_free(s->image_data_file);
@@ -693,7 +852,11 @@ static void qcow2_close(BlockDriverState *bs)
 
 static void qcow2_refresh_limits(BlockDriverState *bs)
 {
+    BDRVQcow2State *s = bs->opaque;
+
     bs->bl.request_alignment = 1;
+    bs->bl.pwrite_zeroes_alignment = s->subcluster_size;
+    bs->bl.pdiscard_alignment = s->cluster_size;
 }
 
 /* Read one compressed cluster's bytes [@offset_in_cluster, +@bytes). */
@@ -798,9 +961,9 @@ static int coroutine_fn qcow2_read_task_func(AioTask *task)
  * that discontiguous reads overlap and compressed clusters decompress on
  * several cores.  After an error no new task starts.
  */
-static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
-                                        int64_t bytes, QEMUIOVector *qiov,
-                                        BdrvRequestFlags flags)
+int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
+                                 int64_t bytes, QEMUIOVector *qiov,
+                                 BdrvRequestFlags flags)
 {
     BDRVQcow2State *s = bs->opaque;
     AioTaskPool *pool = NULL;
@@ -1003,7 +1166,12 @@ const BlockDriver bdrv_qcow2 = {
     .co_open = qcow2_co_open,
     .close = qcow2_close,
     .refresh_limits = qcow2_refresh_limits,
+    .co_inactivate = qcow2_co_inactivate,
     .co_preadv = qcow2_co_preadv,
+    .co_pwritev = qcow2_co_pwritev,
+    .co_pwrite_zeroes = qcow2_co_pwrite_zeroes,
+    .co_pdiscard = qcow2_co_pdiscard,
+    .co_flush_to_os = qcow2_co_flush_to_os,
     .co_block_status = qcow2_co_block_status,
     .co_getlength = qcow2_co_getlength,
     .get_info = qcow2_get_info,

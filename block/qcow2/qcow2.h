@@ -4,9 +4,12 @@
  * (../shared/reference/qcow2-spec.rst), the driver state, and the
  * interfaces between the files of block/qcow2/:
  *   qcow2.c     open/close, header and extensions, info, read, status
- *   cluster.c   guest offset -> host offset through L1/L2
- *   cache.c     LRU cache of L2 tables
- *   compress.c  decompression on the compute pool
+ *   cluster.c   guest offset -> host offset through L1/L2; allocation
+ *               for writes, zero and discard in L2 tables
+ *   refcount.c  refcount table and blocks, cluster allocation and freeing
+ *   write.c     writes, zero writes, discards, compressed writes, flush
+ *   cache.c     LRU write-back cache of L2 tables and refcount blocks
+ *   compress.c  (de)compression on the compute pool
  *   snapshot.c  snapshot table
  * Sizes are bytes unless a name says clusters or entries.
  */
@@ -15,6 +18,10 @@
 
 #include "util/osdep.h"
 #include "block/driver.h"
+#include "util/coroutine.h"
+#include "util/queue.h"
+
+#include <endian.h>
 
 #define QCOW_MAGIC 0x514649fb               /* "QFI\xfb" */
 
@@ -131,6 +138,58 @@ typedef struct Qcow2Bitmap {
 
 typedef struct Qcow2Cache Qcow2Cache;
 
+/* Why a cluster is freed: decides whether the host range is discarded. */
+typedef enum {
+    QCOW2_DISCARD_NEVER = 0,
+    QCOW2_DISCARD_ALWAYS,
+    QCOW2_DISCARD_REQUEST,
+    QCOW2_DISCARD_SNAPSHOT,
+    QCOW2_DISCARD_OTHER,
+    QCOW2_DISCARD_MAX
+} Qcow2DiscardType;
+
+/* A byte range of a COW: copied from the old data into the new cluster. */
+typedef struct Qcow2COWRegion {
+    unsigned offset;        /* from the start of the first cluster */
+    unsigned nb_bytes;
+} Qcow2COWRegion;
+
+/*
+ * An allocating write in flight: clusters [offset, +nb_clusters) of the
+ * guest get host clusters at alloc_offset once the data is written.
+ * Other writers to those guest clusters wait on dependent_requests.
+ */
+typedef struct QCowL2Meta {
+    uint64_t offset;            /* guest offset of the first cluster */
+    uint64_t alloc_offset;      /* host offset of the first cluster */
+    int nb_clusters;
+    bool keep_old_clusters;     /* write into the existing host clusters */
+    Qcow2COWRegion cow_start;
+    Qcow2COWRegion cow_end;
+    bool skip_cow;              /* COW regions were zeroed on the host */
+    CoQueue dependent_requests;
+    QTAILQ_ENTRY(QCowL2Meta) next_in_flight;
+    struct QCowL2Meta *next;    /* several for one request */
+} QCowL2Meta;
+
+typedef struct Qcow2DiscardRegion {
+    uint64_t offset;
+    uint64_t bytes;
+    QTAILQ_ENTRY(Qcow2DiscardRegion) next;
+} Qcow2DiscardRegion;
+
+/* Metadata kinds for overlap checks, as QEMU's overlap-check names them. */
+enum {
+    QCOW2_OL_MAIN_HEADER    = 1 << 0,
+    QCOW2_OL_ACTIVE_L1      = 1 << 1,
+    QCOW2_OL_ACTIVE_L2      = 1 << 2,
+    QCOW2_OL_REFCOUNT_TABLE = 1 << 3,
+    QCOW2_OL_REFCOUNT_BLOCK = 1 << 4,
+    QCOW2_OL_SNAPSHOT_TABLE = 1 << 5,
+    QCOW2_OL_INACTIVE_L1    = 1 << 6,
+    QCOW2_OL_BITMAP_DIRECTORY = 1 << 8,
+};
+
 typedef struct BDRVQcow2State {
     int version;
     int cluster_bits;
@@ -176,8 +235,28 @@ typedef struct BDRVQcow2State {
 
     int max_workers;                /* tasks in flight per request */
     Qcow2Cache *l2_cache;
-    CoMutex lock;                   /* metadata: L2 cache and tables */
+    CoMutex lock;                   /* metadata: caches, tables, allocation */
     bool corrupt_reported;          /* only the first corruption is logged */
+
+    /* ---- read-write state (refcount.c, write.c) ---- */
+    bool writable;
+    uint64_t *refcount_table;       /* host endian, refcount_table_size */
+    uint32_t refcount_table_size;   /* entries */
+    uint32_t max_refcount_table_index;
+    Qcow2Cache *refcount_block_cache;
+    int refcount_block_bits;        /* log2(refcounts per block) */
+    int64_t refcount_block_size;    /* refcounts per block */
+    uint64_t refcount_max;
+    uint64_t free_cluster_index;    /* first-fit search starts here */
+    uint64_t free_byte_offset;      /* packing of compressed clusters */
+    bool frees_pending;             /* see qcow2_alloc_clusters() */
+    bool discard_passthrough[QCOW2_DISCARD_MAX];
+    bool cache_discards;
+    QTAILQ_HEAD(, Qcow2DiscardRegion) discards;
+    QTAILQ_HEAD(, QCowL2Meta) cluster_allocs;
+    int use_lazy_refcounts;         /* -1 at open: as the header says */
+    bool unusable;                  /* marked corrupt while open */
+    int overlap_check;              /* QCOW2_OL_* checked before writes */
 } BDRVQcow2State;
 
 static inline int64_t offset_into_cluster(BDRVQcow2State *s, int64_t offset)
@@ -203,26 +282,129 @@ static inline bool has_data_file(BDRVQcow2State *s)
     return s->incompatible_features & QCOW2_INCOMPAT_DATA_FILE;
 }
 
-/*
- * Report metadata corruption found at run time: always -EIO for the
- * request; the first report per image is printed by the tool layer via
- * the node's warning hook.  (Marking the header corrupt needs the write
- * path: qcow2 part 2.)
- */
-int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
-    QEMU_PRINTF(2, 3);
+static inline int64_t start_of_cluster(BDRVQcow2State *s, int64_t offset)
+{
+    return offset & ~(s->cluster_size - 1);
+}
 
-/* ---- cache.c ---- */
+static inline int64_t size_to_clusters(BDRVQcow2State *s, int64_t size)
+{
+    return (size + s->cluster_size - 1) >> s->cluster_bits;
+}
+
+static inline bool has_subclusters(BDRVQcow2State *s)
+{
+    return s->incompatible_features & QCOW2_INCOMPAT_EXTL2;
+}
+
+static inline uint64_t get_l2_entry(BDRVQcow2State *s, uint64_t *l2_table,
+                                    int idx)
+{
+    return be64toh(l2_table[idx * (s->l2_entry_size / 8)]);
+}
+
+static inline uint64_t get_l2_bitmap(BDRVQcow2State *s, uint64_t *l2_table,
+                                     int idx)
+{
+    return has_subclusters(s) ? be64toh(l2_table[idx * 2 + 1]) : 0;
+}
+
+static inline void set_l2_entry(BDRVQcow2State *s, uint64_t *l2_table,
+                                int idx, uint64_t entry)
+{
+    l2_table[idx * (s->l2_entry_size / 8)] = htobe64(entry);
+}
+
+static inline void set_l2_bitmap(BDRVQcow2State *s, uint64_t *l2_table,
+                                 int idx, uint64_t bitmap)
+{
+    assert(has_subclusters(s));
+    l2_table[idx * 2 + 1] = htobe64(bitmap);
+}
+
+/* Subcluster bitmap ranges [from, to) of the allocation and zero halves. */
+#define QCOW_OFLAG_SUB_ALLOC_RANGE(from, to) \
+    (((to) >= 32 ? 0xffffffffULL : ((1ULL << (to)) - 1)) & ~((1ULL << (from)) - 1))
+#define QCOW_OFLAG_SUB_ZERO_RANGE(from, to) \
+    (QCOW_OFLAG_SUB_ALLOC_RANGE(from, to) << 32)
+#define QCOW_L2_BITMAP_ALL_ALLOC 0xffffffffULL
+#define QCOW_L2_BITMAP_ALL_ZEROES (QCOW_L2_BITMAP_ALL_ALLOC << 32)
+
+/*
+ * Report metadata corruption found at run time: returns -EIO for the
+ * request.  The first report per image is printed through the node's
+ * warning hook.  When @fatal and the image is open read-write, the
+ * corrupt bit is set in the header and the node refuses further I/O, as
+ * QEMU does.
+ */
+int qcow2_signal_corruption(BlockDriverState *bs, bool fatal,
+                            const char *fmt, ...) QEMU_PRINTF(3, 4);
+
+/* ---- cache.c (every call: coroutine, s->lock held) ---- */
 Qcow2Cache *qcow2_cache_create(int entries, int64_t table_size);
 void qcow2_cache_destroy(Qcow2Cache *c);
 /*
  * Get the table at host @offset, reading it on a miss.  The returned
- * pointer stays valid until qcow2_cache_put().  Context: coroutine, with
- * s->lock held.
+ * pointer stays valid until qcow2_cache_put().
  */
 int coroutine_fn qcow2_cache_get(BlockDriverState *bs, Qcow2Cache *c,
                                  uint64_t offset, uint64_t **table);
+/* Like get, without reading: for a table the caller fills. */
+int coroutine_fn qcow2_cache_get_empty(BlockDriverState *bs, Qcow2Cache *c,
+                                       uint64_t offset, uint64_t **table);
 void qcow2_cache_put(Qcow2Cache *c, uint64_t **table);
+void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table);
+/* Write dirty entries (after what they depend on); flush adds a sync. */
+int coroutine_fn qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c);
+int coroutine_fn qcow2_cache_flush(BlockDriverState *bs, Qcow2Cache *c);
+/* @c's entries reach the file only after @dependency's (and a flush). */
+int coroutine_fn qcow2_cache_set_dependency(BlockDriverState *bs,
+                                            Qcow2Cache *c,
+                                            Qcow2Cache *dependency);
+void qcow2_cache_depends_on_flush(Qcow2Cache *c);
+bool qcow2_cache_is_dirty(Qcow2Cache *c);
+/* Forget the (unpinned) table at @offset: its cluster was freed. */
+void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset);
+/* Drop every dirty mark (after a fatal error; nothing more is written). */
+void qcow2_cache_clean(Qcow2Cache *c);
+
+/* ---- refcount.c (coroutine, s->lock held unless noted) ---- */
+/* Load the refcount table for a read-write open. */
+bool coroutine_fn qcow2_refcount_init(BlockDriverState *bs, Error **errp);
+void qcow2_refcount_close(BlockDriverState *bs);
+int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
+                                    int64_t cluster_index,
+                                    uint64_t *refcount);
+/* Allocate @size bytes of clusters, contiguous, refcount 1. */
+int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs,
+                                          uint64_t size);
+/* Allocate @size bytes for compressed data, packed like QEMU packs it. */
+int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size);
+void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
+                                      int64_t size, Qcow2DiscardType type);
+/* Free what an L2 entry points to (data or compressed). */
+void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
+                                         uint64_t l2_entry,
+                                         Qcow2DiscardType type);
+/* Discard freed host ranges queued while cache_discards was set. */
+void coroutine_fn qcow2_process_discards(BlockDriverState *bs, int ret);
+/* Refcount metadata needed for @clusters clusters (QEMU's formula). */
+int64_t qcow2_refcount_metadata_size(int64_t clusters, size_t cluster_size,
+                                     int refcount_order, bool generous,
+                                     uint64_t *refblock_count);
+/* New self-describing refcount structures at @start_offset (the end). */
+int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
+                                         uint64_t start_offset,
+                                         uint64_t additional_clusters,
+                                         bool exact_size,
+                                         int new_refblock_index,
+                                         uint64_t new_refblock_offset);
+/*
+ * Fail with -EIO (and mark the image corrupt) if writing [offset, +size)
+ * would overwrite metadata of a kind in QCOW2_OL_* minus @ign.
+ */
+int coroutine_fn qcow2_pre_write_overlap_check(BlockDriverState *bs, int ign,
+                                               int64_t offset, int64_t size);
 
 /* ---- cluster.c ---- */
 /*
@@ -235,6 +417,35 @@ void qcow2_cache_put(Qcow2Cache *c, uint64_t **table);
 int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
                                        int64_t *bytes, uint64_t *host_offset,
                                        QCow2SubclusterType *type);
+/*
+ * Find where a write of [offset, +*bytes) goes: in place (*m stays NULL
+ * for that part) or into new clusters described by a new QCowL2Meta
+ * chained on *m and registered in s->cluster_allocs.  *bytes shrinks to
+ * what one host extent covers.  May wait for overlapping allocations.
+ */
+int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
+                                         uint64_t offset, int64_t *bytes,
+                                         uint64_t *host_offset,
+                                         QCowL2Meta **m);
+/* Point the L2 entries at the new clusters; frees replaced ones. */
+int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
+                                             QCowL2Meta *m);
+void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m);
+/* L2 entry for a compressed cluster of @compressed_size bytes. */
+int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
+                                                       uint64_t offset,
+                                                       int compressed_size,
+                                                       uint64_t *host_offset);
+/* Zero flags / discards over whole (sub)clusters. */
+int coroutine_fn qcow2_subcluster_zeroize(BlockDriverState *bs,
+                                          uint64_t offset, uint64_t bytes,
+                                          int flags);
+int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
+                                       uint64_t bytes, Qcow2DiscardType type,
+                                       bool full_discard);
+int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
+int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
+                                     bool exact_size);
 /* Host offset and byte count of a compressed cluster's data. */
 void qcow2_parse_compressed_l2_entry(BlockDriverState *bs, uint64_t l2_entry,
                                      uint64_t *coffset, int *csize);
@@ -247,6 +458,38 @@ void qcow2_parse_compressed_l2_entry(BlockDriverState *bs, uint64_t l2_entry,
 int coroutine_fn qcow2_co_decompress(BlockDriverState *bs, void *dest,
                                      size_t dest_size, const void *src,
                                      size_t src_size);
+/*
+ * Compress @src_size bytes into at most @dest_size bytes on the compute
+ * pool, as QEMU does (raw deflate with a 4 KiB window, or one zstd frame).
+ * Returns the compressed size, -ENOMEM when it does not fit, or -EIO.
+ */
+ssize_t coroutine_fn qcow2_co_compress(BlockDriverState *bs, void *dest,
+                                       size_t dest_size, const void *src,
+                                       size_t src_size);
+
+/* ---- qcow2.c ---- */
+int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
+                                 int64_t bytes, QEMUIOVector *qiov,
+                                 BdrvRequestFlags flags);
+
+/* ---- write.c ---- */
+int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
+                                  int64_t bytes, QEMUIOVector *qiov,
+                                  BdrvRequestFlags flags);
+int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes, BdrvRequestFlags flags);
+int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
+                                   int64_t bytes);
+int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs);
+/* Write caches, clear the dirty bit: before close. */
+int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs);
+/* Header fields after a change: one in-place write and a flush. */
+int coroutine_fn qcow2_update_header_field(BlockDriverState *bs,
+                                           size_t offset, const void *buf,
+                                           size_t len);
+int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs);
+int coroutine_fn qcow2_mark_clean(BlockDriverState *bs);
+int coroutine_fn qcow2_mark_corrupt(BlockDriverState *bs);
 
 /* ---- create.c ---- */
 bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,

@@ -106,6 +106,11 @@ struct BlockDriver {
      */
     bool coroutine_fn (*co_open)(BlockDriverState *bs, QDict *options,
                                  int flags, Error **errp);
+    /*
+     * Before close, in a coroutine: write what the driver still caches
+     * (metadata, header bits).  Errors are reported, not returned.
+     */
+    int coroutine_fn (*co_inactivate)(BlockDriverState *bs);
     void (*close)(BlockDriverState *bs);
     void (*refresh_limits)(BlockDriverState *bs);
 

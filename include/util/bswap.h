@@ -34,6 +34,12 @@ static inline uint64_t ldq_be_p(const void *p)
     return be64toh(v);
 }
 
+static inline void stw_be_p(void *p, uint16_t v)
+{
+    v = htobe16(v);
+    memcpy(p, &v, sizeof(v));
+}
+
 static inline void stl_be_p(void *p, uint32_t v)
 {
     v = htobe32(v);

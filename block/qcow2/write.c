@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qcow2 writes: data (in place or into new clusters with copy-on-write),
+ * zero writes, discards, compressed writes, flush, and the header bits a
+ * writer keeps (dirty, corrupt).
+ *
+ * Locking: s->lock is held while mapping and allocating and while linking
+ * new clusters into L2 tables; data and COW I/O run without it.  A write
+ * that maps to several host extents runs one task per extent on an
+ * AioTaskPool (max_workers in flight), like reads.
+ */
+#include "util/osdep.h"
+#include "qcow2.h"
+#include "util/bswap.h"
+#include "block/aio-task.h"
+
+int coroutine_fn qcow2_update_header_field(BlockDriverState *bs,
+                                           size_t offset, const void *buf,
+                                           size_t len)
+{
+    int ret = bdrv_co_pwrite(bs->file, offset, len, buf, 0);
+
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    return ret;
+}
+
+static int coroutine_fn write_incompatible_features(BlockDriverState *bs,
+                                                    uint64_t features)
+{
+    uint8_t buf[8];
+
+    stq_be_p(buf, features);
+    return qcow2_update_header_field(bs, offsetof(QCowHeader,
+                                                  incompatible_features),
+                                     buf, sizeof(buf));
+}
+
+int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
+        return 0;
+    }
+    /* what is in the file must be complete before it is called dirty */
+    ret = bdrv_co_flush(bs->file->bs);
+    if (ret == 0) {
+        ret = write_incompatible_features(bs, s->incompatible_features |
+                                          QCOW2_INCOMPAT_DIRTY);
+    }
+    if (ret == 0) {
+        s->incompatible_features |= QCOW2_INCOMPAT_DIRTY;
+    }
+    return ret;
+}
+
+int coroutine_fn qcow2_mark_clean(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (!(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        return 0;
+    }
+    ret = qcow2_cache_flush(bs, s->l2_cache);
+    if (ret == 0) {
+        ret = qcow2_cache_flush(bs, s->refcount_block_cache);
+    }
+    if (ret == 0) {
+        ret = write_incompatible_features(bs, s->incompatible_features &
+                                          ~QCOW2_INCOMPAT_DIRTY);
+    }
+    if (ret == 0) {
+        s->incompatible_features &= ~QCOW2_INCOMPAT_DIRTY;
+    }
+    return ret;
+}
+
+int coroutine_fn qcow2_mark_corrupt(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    s->incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
+    if (s->version < 3) {
+        return 0;       /* v2 has no feature bits to record it */
+    }
+    return write_incompatible_features(bs, s->incompatible_features);
+}
+
+/* Does [offset, +bytes) read as zeroes through the whole chain? */
+static bool coroutine_fn is_zero(BlockDriverState *bs, int64_t offset,
+                                 int64_t bytes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t pnum;
+    int ret;
+
+    bytes = MIN(bytes, s->virtual_size - offset);
+    while (bytes > 0) {
+        ret = bdrv_co_block_status_above(bs, NULL, false, false, offset,
+                                         bytes, &pnum, NULL, NULL, NULL);
+        if (ret < 0 || !(ret & BDRV_BLOCK_ZERO) || pnum <= 0) {
+            return false;
+        }
+        offset += pnum;
+        bytes -= pnum;
+    }
+    return true;
+}
+
+/*
+ * When both COW regions read as zeroes, zero the new clusters on the host
+ * (fallocate) instead of writing zero buffers.
+ */
+static void coroutine_fn handle_alloc_space(BlockDriverState *bs,
+                                            QCowL2Meta *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t start, nb;
+
+    if (!m->cow_start.nb_bytes && !m->cow_end.nb_bytes) {
+        return;
+    }
+    if (!s->data_file->bs->drv->co_pwrite_zeroes || m->keep_old_clusters) {
+        return;
+    }
+    if (!is_zero(bs, m->offset + m->cow_start.offset, m->cow_start.nb_bytes) ||
+        !is_zero(bs, m->offset + m->cow_end.offset, m->cow_end.nb_bytes)) {
+        return;
+    }
+    start = m->alloc_offset + m->cow_start.offset;
+    nb = m->cow_end.offset + m->cow_end.nb_bytes - m->cow_start.offset;
+    if (bdrv_co_pwrite_zeroes(s->data_file, start, nb,
+                              BDRV_REQ_NO_FALLBACK) == 0) {
+        m->skip_cow = true;
+    }
+}
+
+/* Read a COW region's old contents (the guest view) into @buf. */
+static int coroutine_fn cow_read(BlockDriverState *bs, QCowL2Meta *m,
+                                 Qcow2COWRegion *r, void *buf)
+{
+    QEMUIOVector qiov;
+
+    if (!r->nb_bytes) {
+        return 0;
+    }
+    qemu_iovec_init_buf(&qiov, buf, r->nb_bytes);
+    /* the L2 entries still point to the old data: read through ourselves */
+    return qcow2_co_preadv(bs, m->offset + r->offset, r->nb_bytes,
+                                &qiov, 0);
+}
+
+/*
+ * Write one extent: for a new allocation, the COW regions and the guest
+ * data in one request, then the L2 update.  Context: without s->lock.
+ */
+static int coroutine_fn write_extent(BlockDriverState *bs, uint64_t host,
+                                     int64_t offset, int64_t bytes,
+                                     QEMUIOVector *qiov, size_t qiov_offset,
+                                     QCowL2Meta *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint8_t *start_buf = NULL, *end_buf = NULL;
+    QEMUIOVector hd;
+    uint64_t write_at = host;
+    int ret = 0;
+
+    qemu_iovec_init(&hd, qiov->niov + 2);
+    if (m) {
+        handle_alloc_space(bs, m);
+        if (!m->skip_cow && (m->cow_start.nb_bytes || m->cow_end.nb_bytes)) {
+            if (m->cow_start.nb_bytes) {
+                start_buf = blk_buf_alloc(bs, m->cow_start.nb_bytes);
+            }
+            if (m->cow_end.nb_bytes) {
+                end_buf = blk_buf_alloc(bs, m->cow_end.nb_bytes);
+            }
+            ret = cow_read(bs, m, &m->cow_start, start_buf);
+            if (ret == 0) {
+                ret = cow_read(bs, m, &m->cow_end, end_buf);
+            }
+            if (ret < 0) {
+                goto out;
+            }
+            /* the copied data must be stable before the L2 entry is */
+            qcow2_cache_depends_on_flush(s->l2_cache);
+            write_at = m->alloc_offset + m->cow_start.offset;
+            if (start_buf) {
+                qemu_iovec_add(&hd, start_buf, m->cow_start.nb_bytes);
+            }
+        }
+    }
+    qemu_iovec_concat(&hd, qiov, qiov_offset, bytes);
+    if (end_buf) {
+        qemu_iovec_add(&hd, end_buf, m->cow_end.nb_bytes);
+    }
+    if (!has_data_file(s)) {
+        ret = qcow2_pre_write_overlap_check(bs, 0, write_at, hd.size);
+        if (ret < 0) {
+            goto out;
+        }
+    }
+    ret = bdrv_co_pwritev(s->data_file, write_at, hd.size, &hd, 0);
+
+out:
+    qemu_iovec_destroy(&hd);
+    blk_buf_free(start_buf);
+    blk_buf_free(end_buf);
+    if (m) {
+        qemu_co_mutex_lock(&s->lock);
+        if (ret == 0 && !s->unusable) {
+            ret = qcow2_alloc_cluster_link_l2(bs, m);
+        }
+        if (ret < 0) {
+            qcow2_alloc_cluster_abort(bs, m);
+        }
+        QTAILQ_REMOVE(&s->cluster_allocs, m, next_in_flight);
+        qemu_co_queue_restart_all(&m->dependent_requests);
+        qemu_co_mutex_unlock(&s->lock);
+        g_free(m);
+    }
+    return ret;
+}
+
+typedef struct Qcow2WriteTask {
+    AioTask task;           /* first: the pool frees this struct */
+    BlockDriverState *bs;
+    uint64_t host;
+    int64_t offset;
+    int64_t bytes;
+    QEMUIOVector *qiov;
+    size_t qiov_offset;
+    QCowL2Meta *m;
+} Qcow2WriteTask;
+
+static int coroutine_fn write_task_func(AioTask *task)
+{
+    Qcow2WriteTask *t = container_of(task, Qcow2WriteTask, task);
+
+    return write_extent(t->bs, t->host, t->offset, t->bytes, t->qiov,
+                        t->qiov_offset, t->m);
+}
+
+static int coroutine_fn pwritev_compressed(BlockDriverState *bs,
+                                           int64_t offset, int64_t bytes,
+                                           QEMUIOVector *qiov);
+
+int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
+                                  int64_t bytes, QEMUIOVector *qiov,
+                                  BdrvRequestFlags flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    AioTaskPool *pool = NULL;
+    size_t qiov_offset = 0;
+    int ret = 0;
+
+    if (s->unusable) {
+        return -ENOMEDIUM;
+    }
+    if (flags & BDRV_REQ_WRITE_COMPRESSED) {
+        return pwritev_compressed(bs, offset, bytes, qiov);
+    }
+    while (bytes > 0 && aio_task_pool_status(pool) == 0) {
+        int64_t cur = bytes;
+        uint64_t host;
+        QCowL2Meta *m = NULL;
+        Qcow2WriteTask *t;
+
+        qemu_co_mutex_lock(&s->lock);
+        ret = qcow2_alloc_host_offset(bs, offset, &cur, &host, &m);
+        qemu_co_mutex_unlock(&s->lock);
+        if (ret < 0) {
+            break;
+        }
+        if (!pool && cur == bytes) {
+            ret = write_extent(bs, host, offset, cur, qiov, qiov_offset, m);
+            break;
+        }
+        if (!pool) {
+            pool = aio_task_pool_new(s->max_workers);
+        }
+        t = g_new(Qcow2WriteTask, 1);
+        *t = (Qcow2WriteTask) {
+            .task.func = write_task_func,
+            .bs = bs,
+            .host = host,
+            .offset = offset,
+            .bytes = cur,
+            .qiov = qiov,
+            .qiov_offset = qiov_offset,
+            .m = m,
+        };
+        aio_task_pool_start_task(pool, &t->task);
+        offset += cur;
+        bytes -= cur;
+        qiov_offset += cur;
+    }
+    if (pool) {
+        aio_task_pool_wait_all(pool);
+        if (ret == 0) {
+            ret = aio_task_pool_status(pool);
+        }
+        aio_task_pool_free(pool);
+    }
+    return ret;
+}
+
+/* ---- compressed writes ---- */
+
+static int coroutine_fn write_compressed_cluster(BlockDriverState *bs,
+                                                 int64_t offset,
+                                                 int64_t bytes,
+                                                 QEMUIOVector *qiov,
+                                                 size_t qiov_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint8_t *buf = blk_buf_alloc(bs, s->cluster_size);
+    uint8_t *out = g_malloc(s->cluster_size);
+    uint64_t host;
+    ssize_t len;
+    int ret;
+
+    /* a short last cluster is padded with zeroes */
+    memset(buf + bytes, 0, s->cluster_size - bytes);
+    qemu_iovec_to_buf(qiov, qiov_offset, buf, bytes);
+    len = qcow2_co_compress(bs, out, s->cluster_size - 1, buf,
+                            s->cluster_size);
+    if (len == -ENOMEM) {
+        /* incompressible: a normal cluster */
+        QEMUIOVector slice;
+        qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
+        ret = qcow2_co_pwritev(bs, offset, bytes, &slice, 0);
+        qemu_iovec_destroy(&slice);
+        goto out;
+    }
+    if (len < 0) {
+        ret = -EINVAL;
+        goto out;
+    }
+    qemu_co_mutex_lock(&s->lock);
+    ret = qcow2_alloc_compressed_cluster_offset(bs, offset, len, &host);
+    if (ret == 0) {
+        ret = qcow2_pre_write_overlap_check(bs, 0, host, len);
+    }
+    qemu_co_mutex_unlock(&s->lock);
+    if (ret == 0) {
+        ret = bdrv_co_pwrite(s->data_file, host, len, out, 0);
+    }
+out:
+    blk_buf_free(buf);
+    g_free(out);
+    return ret;
+}
+
+typedef struct Qcow2CompressTask {
+    AioTask task;
+    BlockDriverState *bs;
+    int64_t offset;
+    int64_t bytes;
+    QEMUIOVector *qiov;
+    size_t qiov_offset;
+} Qcow2CompressTask;
+
+static int coroutine_fn compress_task_func(AioTask *task)
+{
+    Qcow2CompressTask *t = container_of(task, Qcow2CompressTask, task);
+
+    return write_compressed_cluster(t->bs, t->offset, t->bytes, t->qiov,
+                                    t->qiov_offset);
+}
+
+static int coroutine_fn pwritev_compressed(BlockDriverState *bs,
+                                           int64_t offset, int64_t bytes,
+                                           QEMUIOVector *qiov)
+{
+    BDRVQcow2State *s = bs->opaque;
+    AioTaskPool *pool = NULL;
+    size_t qiov_offset = 0;
+    int ret = 0;
+
+    if (has_data_file(s)) {
+        return -ENOTSUP;
+    }
+    if (bytes == 0) {
+        /* end the file on a sector boundary, as QEMU does after convert */
+        int64_t len = bdrv_co_getlength(bs->file->bs);
+        if (len < 0) {
+            return len;
+        }
+        return bdrv_co_truncate(bs->file, len, false, PREALLOC_MODE_OFF, 0,
+                                NULL);
+    }
+    if (offset_into_cluster(s, offset) ||
+        (offset_into_cluster(s, bytes) && offset + bytes != s->virtual_size)) {
+        return -EINVAL;
+    }
+    while (bytes > 0 && aio_task_pool_status(pool) == 0) {
+        int64_t chunk = MIN(bytes, s->cluster_size);
+        Qcow2CompressTask *t;
+
+        if (!pool && chunk == bytes) {
+            return write_compressed_cluster(bs, offset, chunk, qiov,
+                                            qiov_offset);
+        }
+        if (!pool) {
+            pool = aio_task_pool_new(s->max_workers);
+        }
+        t = g_new(Qcow2CompressTask, 1);
+        *t = (Qcow2CompressTask) {
+            .task.func = compress_task_func,
+            .bs = bs,
+            .offset = offset,
+            .bytes = chunk,
+            .qiov = qiov,
+            .qiov_offset = qiov_offset,
+        };
+        aio_task_pool_start_task(pool, &t->task);
+        offset += chunk;
+        bytes -= chunk;
+        qiov_offset += chunk;
+    }
+    aio_task_pool_wait_all(pool);
+    ret = aio_task_pool_status(pool);
+    aio_task_pool_free(pool);
+    return ret;
+}
+
+/* ---- zero writes and discards ---- */
+
+int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes, BdrvRequestFlags flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint32_t head = offset_into_subcluster(s, offset);
+    uint32_t tail = ROUND_UP(offset + bytes, s->subcluster_size) -
+                    (offset + bytes);
+    int ret;
+
+    if (s->unusable) {
+        return -ENOMEDIUM;
+    }
+    if (offset + bytes == s->virtual_size) {
+        tail = 0;
+    }
+    if (head || tail) {
+        uint64_t host;
+        int64_t nr;
+        QCow2SubclusterType type;
+
+        assert(head + bytes + tail <= s->subcluster_size);
+        /* a partial subcluster: only if the rest already reads as zero */
+        if (!(is_zero(bs, offset - head, head) &&
+              is_zero(bs, offset + bytes, tail))) {
+            return -ENOTSUP;
+        }
+        qemu_co_mutex_lock(&s->lock);
+        offset -= head;
+        bytes = s->subcluster_size;
+        nr = s->subcluster_size;
+        ret = qcow2_get_host_offset(bs, offset, &nr, &host, &type);
+        if (ret < 0 ||
+            (type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
+             type != QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC &&
+             type != QCOW2_SUBCLUSTER_ZERO_PLAIN &&
+             type != QCOW2_SUBCLUSTER_ZERO_ALLOC)) {
+            qemu_co_mutex_unlock(&s->lock);
+            return ret < 0 ? ret : -ENOTSUP;
+        }
+    } else {
+        qemu_co_mutex_lock(&s->lock);
+    }
+    ret = qcow2_subcluster_zeroize(bs, offset, bytes, flags);
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
+}
+
+int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
+                                   int64_t bytes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (s->unusable) {
+        return -ENOMEDIUM;
+    }
+    if (!QEMU_IS_ALIGNED(offset | bytes, s->cluster_size)) {
+        /* partial clusters are ignored, except a short last one */
+        if (!QEMU_IS_ALIGNED(offset, s->cluster_size) ||
+            offset + bytes != s->virtual_size) {
+            return -ENOTSUP;
+        }
+    }
+    qemu_co_mutex_lock(&s->lock);
+    ret = qcow2_cluster_discard(bs, offset, bytes, QCOW2_DISCARD_REQUEST,
+                                false);
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* ---- flush and close ---- */
+
+static int coroutine_fn write_caches(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    ret = qcow2_cache_write(bs, s->l2_cache);
+    if (ret == 0) {
+        ret = qcow2_cache_write(bs, s->refcount_block_cache);
+    }
+    if (ret == 0) {
+        s->frees_pending = false;
+    }
+    return ret;
+}
+
+int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (!s->writable || s->unusable) {
+        return 0;
+    }
+    qemu_co_mutex_lock(&s->lock);
+    ret = write_caches(bs);
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
+}
+
+int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (!s->writable || s->unusable) {
+        return 0;
+    }
+    qemu_co_mutex_lock(&s->lock);
+    ret = write_caches(bs);
+    if (ret < 0) {
+        bdrv_warn("Failed to flush the L2 table cache: %s", strerror(-ret));
+    } else {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    if (ret == 0) {
+        ret = qcow2_mark_clean(bs);
+    }
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
+}
