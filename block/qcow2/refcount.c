@@ -198,6 +198,10 @@ static int64_t coroutine_fn alloc_clusters_noref(BlockDriverState *bs,
     uint64_t refcount;
     int ret;
 
+    /* clusters still queued for discard are not free yet */
+    if (s->cache_discards) {
+        qcow2_process_discards(bs, 0);
+    }
 retry:
     for (i = 0; i < nb_clusters; i++) {
         uint64_t next = s->free_cluster_index++;
@@ -569,6 +573,11 @@ static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
                 qcow2_cache_put(s->refcount_block_cache, &block);
             }
             ret = alloc_refcount_block(bs, cluster_index, &block);
+            /* a restarted search tries the same clusters first */
+            if (ret == -EAGAIN &&
+                s->free_cluster_index > (uint64_t)(start >> s->cluster_bits)) {
+                s->free_cluster_index = start >> s->cluster_bits;
+            }
             if (ret < 0) {
                 block = NULL;
                 goto fail;
