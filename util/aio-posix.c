@@ -24,6 +24,11 @@ typedef struct AioHandler {
     IOHandler *io_write;
     void *opaque;
     bool deleted;       /* removed while a dispatch may still see it */
+    /*
+     * epoll refuses regular files (EPERM); poll() calls them always
+     * ready, and so do we: dispatched on every iteration.
+     */
+    bool always_ready;
     QTAILQ_ENTRY(AioHandler) next;
 } AioHandler;
 
@@ -51,6 +56,7 @@ struct AioContext {
     int notify_fd;      /* eventfd written by aio_notify() */
     QTAILQ_HEAD(, AioHandler) handlers;
     QTAILQ_HEAD(, AioHandler) deleted_handlers;
+    int nb_always_ready;
     int dispatch_depth;
 
     pthread_mutex_t bh_lock;
@@ -206,7 +212,11 @@ void aio_set_fd_handler(AioContext *ctx, int fd, IOHandler *io_read,
 
     if (!io_read && !io_write) {
         if (h) {
-            epoll_ctl(ctx->epollfd, EPOLL_CTL_DEL, fd, NULL);
+            if (h->always_ready) {
+                ctx->nb_always_ready--;
+            } else {
+                epoll_ctl(ctx->epollfd, EPOLL_CTL_DEL, fd, NULL);
+            }
             QTAILQ_REMOVE(&ctx->handlers, h, next);
             /* a dispatch in progress may still hold a pointer to it */
             h->deleted = true;
@@ -223,9 +233,13 @@ void aio_set_fd_handler(AioContext *ctx, int fd, IOHandler *io_read,
         QTAILQ_INSERT_TAIL(&ctx->handlers, h, next);
         ev.data.ptr = h;
         if (epoll_ctl(ctx->epollfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            g_error("epoll_ctl(ADD, %d): %s", fd, g_strerror(errno));
+            if (errno != EPERM) {
+                g_error("epoll_ctl(ADD, %d): %s", fd, g_strerror(errno));
+            }
+            h->always_ready = true;
+            ctx->nb_always_ready++;
         }
-    } else {
+    } else if (!h->always_ready) {
         ev.data.ptr = h;
         if (epoll_ctl(ctx->epollfd, EPOLL_CTL_MOD, fd, &ev) < 0) {
             g_error("epoll_ctl(MOD, %d): %s", fd, g_strerror(errno));
@@ -462,7 +476,8 @@ bool aio_poll(AioContext *ctx, bool blocking)
          * queued after that look sees notify_me and writes the eventfd.
          */
         __atomic_store_n(&ctx->notify_me, true, __ATOMIC_SEQ_CST);
-        timeout = bh_pending(ctx) ? 0 : aio_timeout_ms(ctx);
+        timeout = bh_pending(ctx) || ctx->nb_always_ready ? 0 :
+                  aio_timeout_ms(ctx);
     }
     do {
         n = epoll_wait(ctx->epollfd, events, MAX_EVENTS, timeout);
@@ -484,6 +499,21 @@ bool aio_poll(AioContext *ctx, bool blocking)
             (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
             h->io_write(h->opaque);
             progress = true;
+        }
+    }
+    if (ctx->nb_always_ready) {
+        QTAILQ_FOREACH(h, &ctx->handlers, next) {
+            if (h->deleted || !h->always_ready) {
+                continue;
+            }
+            if (h->io_read) {
+                h->io_read(h->opaque);
+                progress = true;
+            }
+            if (!h->deleted && h->io_write) {
+                h->io_write(h->opaque);
+                progress = true;
+            }
         }
     }
     ctx->dispatch_depth--;

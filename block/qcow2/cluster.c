@@ -663,11 +663,14 @@ static uint64_t l2meta_cow_end(QCowL2Meta *m)
 
 /*
  * Stop before, or wait for, an allocation in flight on the same clusters.
- * Returns -EAGAIN after waiting (the lock was dropped: look again).
+ * Returns -EAGAIN after waiting (the lock was dropped: look again); sets
+ * *cur_bytes to 0 when the caller already gathered allocations (*m) and
+ * must not wait.
  */
 static int coroutine_fn handle_dependencies(BlockDriverState *bs,
                                             uint64_t guest_offset,
-                                            int64_t *cur_bytes)
+                                            int64_t *cur_bytes,
+                                            QCowL2Meta **m)
 {
     BDRVQcow2State *s = bs->opaque;
     QCowL2Meta *old;
@@ -685,9 +688,12 @@ static int coroutine_fn handle_dependencies(BlockDriverState *bs,
             (end <= l2meta_cow_start(old) || start >= l2meta_cow_end(old))) {
             continue;   /* same clusters, no COW overlap: no conflict */
         }
-        if (start < old_start) {
-            bytes = old_start - start;
-        } else {
+        bytes = start < old_start ? old_start - start : 0;
+        if (bytes == 0 && *m) {
+            *cur_bytes = 0;
+            return 0;
+        }
+        if (bytes == 0) {
             qemu_co_queue_wait(&old->dependent_requests, &s->lock);
             return -EAGAIN;
         }
@@ -696,103 +702,214 @@ static int coroutine_fn handle_dependencies(BlockDriverState *bs,
     return 0;
 }
 
+#define INV_OFFSET UINT64_MAX
+
+/*
+ * Clusters we own from @guest_offset on: written in place (a QCowL2Meta
+ * only where subclusters or zero flags change).  With *@host_offset set,
+ * only if they continue there.  Returns 1 (progress), 0, or -errno.
+ */
+static int coroutine_fn handle_copied(BlockDriverState *bs,
+                                      uint64_t guest_offset,
+                                      uint64_t *host_offset, int64_t *bytes,
+                                      QCowL2Meta **m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *table, entry, cluster_offset;
+    int64_t nb_clusters;
+    int l2_index, ret;
+
+    nb_clusters = MIN(size_to_clusters(s, offset_into_cluster(s, guest_offset)
+                                       + *bytes),
+                      s->l2_size - ((guest_offset >> s->cluster_bits) &
+                                    (s->l2_size - 1)));
+    nb_clusters = MIN(nb_clusters, BDRV_REQUEST_MAX_BYTES >> s->cluster_bits);
+    ret = get_cluster_table(bs, guest_offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    entry = get_l2_entry(s, table, l2_index);
+    cluster_offset = entry & L2E_OFFSET_MASK;
+    if (cluster_needs_new_alloc(s, entry)) {
+        ret = 0;
+        goto out;
+    }
+    if (offset_into_cluster(s, cluster_offset)) {
+        ret = qcow2_signal_corruption(bs, true, "%s cluster offset %#" PRIx64
+                                      " unaligned (guest offset: %#" PRIx64
+                                      ")", cluster_type(s, entry) ==
+                                      QCOW2_CLUSTER_ZERO_ALLOC ?
+                                      "Preallocated zero" : "Data",
+                                      cluster_offset, guest_offset);
+        goto out;
+    }
+    if (*host_offset != INV_OFFSET &&
+        start_of_cluster(s, *host_offset) != (int64_t)cluster_offset) {
+        *bytes = 0;
+        ret = 0;
+        goto out;
+    }
+    nb_clusters = count_single_write_clusters(s, nb_clusters, table, l2_index,
+                                              false);
+    *bytes = MIN(*bytes, nb_clusters * s->cluster_size -
+                         offset_into_cluster(s, guest_offset));
+    ret = calculate_l2_meta(bs, cluster_offset, guest_offset, *bytes, table,
+                            m, true);
+    if (ret == 0) {
+        ret = 1;
+    }
+out:
+    qcow2_cache_put(s->l2_cache, &table);
+    if (ret > 0) {
+        *host_offset = cluster_offset + offset_into_cluster(s, guest_offset);
+    }
+    return ret;
+}
+
+/*
+ * New clusters for @guest_offset on (unallocated, zero, compressed, or
+ * shared ones): anywhere, or with *@host_offset set only right there.
+ * Returns 1 (progress), 0 (cannot continue there), or -errno.
+ */
+static int coroutine_fn handle_alloc(BlockDriverState *bs,
+                                     uint64_t guest_offset,
+                                     uint64_t *host_offset, int64_t *bytes,
+                                     QCowL2Meta **m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *table, alloc_offset;
+    int64_t nb_clusters, avail, requested, nb_bytes;
+    int l2_index, ret;
+
+    nb_clusters = MIN(size_to_clusters(s, offset_into_cluster(s, guest_offset)
+                                       + *bytes),
+                      s->l2_size - ((guest_offset >> s->cluster_bits) &
+                                    (s->l2_size - 1)));
+    nb_clusters = MIN(nb_clusters, BDRV_REQUEST_MAX_BYTES >> s->cluster_bits);
+    ret = get_cluster_table(bs, guest_offset, &table, &l2_index);
+    if (ret < 0) {
+        return ret;
+    }
+    /* compressed clusters included, as 7.2 does: each COWs on its own */
+    nb_clusters = count_single_write_clusters(s, nb_clusters, table, l2_index,
+                                              true);
+    assert(nb_clusters > 0);
+
+    if (has_data_file(s)) {
+        /* the data file mirrors the guest: no allocation there */
+        alloc_offset = start_of_cluster(s, guest_offset);
+        if (*host_offset != INV_OFFSET &&
+            start_of_cluster(s, *host_offset) != (int64_t)alloc_offset) {
+            nb_clusters = 0;
+        }
+    } else if (*host_offset == INV_OFFSET) {
+        int64_t r = qcow2_alloc_clusters(bs, nb_clusters * s->cluster_size);
+        if (r < 0) {
+            ret = r;
+            goto out;
+        }
+        alloc_offset = r;
+    } else {
+        int64_t r;
+        alloc_offset = start_of_cluster(s, *host_offset);
+        r = qcow2_alloc_clusters_at(bs, alloc_offset, nb_clusters);
+        if (r < 0) {
+            ret = r;
+            goto out;
+        }
+        nb_clusters = r;
+    }
+    if (nb_clusters == 0) {
+        /* cannot extend the contiguous allocation */
+        *bytes = 0;
+        ret = 0;
+        goto out;
+    }
+    if (!has_data_file(s) && alloc_offset == 0) {
+        ret = qcow2_pre_write_overlap_check(bs, 0, 0, s->cluster_size);
+        goto out;
+    }
+    requested = *bytes + offset_into_cluster(s, guest_offset);
+    avail = MIN(INT_MAX, nb_clusters << s->cluster_bits);
+    nb_bytes = MIN(requested, avail);
+    *host_offset = alloc_offset + offset_into_cluster(s, guest_offset);
+    *bytes = MIN(*bytes, nb_bytes - offset_into_cluster(s, guest_offset));
+    ret = calculate_l2_meta(bs, alloc_offset, guest_offset, *bytes, table, m,
+                            false);
+    if (ret < 0) {
+        if (!has_data_file(s)) {
+            qcow2_free_clusters(bs, alloc_offset, nb_clusters * s->cluster_size,
+                                QCOW2_DISCARD_NEVER);
+        }
+        goto out;
+    }
+    ret = 1;
+out:
+    qcow2_cache_put(s->l2_cache, &table);
+    return ret;
+}
+
 int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
                                          uint64_t offset, int64_t *bytes,
                                          uint64_t *host_offset,
                                          QCowL2Meta **m)
 {
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t *table = NULL;
-    uint64_t entry, host;
-    int64_t cur, nb_clusters, avail;
-    int l2_index, ret;
+    uint64_t start, cluster_offset;
+    int64_t remaining, cur_bytes;
+    int ret;
 
-    *m = NULL;
 again:
-    cur = *bytes;
-    ret = handle_dependencies(bs, offset, &cur);
-    if (ret == -EAGAIN) {
-        goto again;
-    }
-    assert(cur > 0);
-    ret = get_cluster_table(bs, offset, &table, &l2_index);
-    if (ret < 0) {
-        return ret;
-    }
-    nb_clusters = MIN(size_to_clusters(s, offset_into_cluster(s, offset) +
-                                       cur), s->l2_size - l2_index);
-    entry = get_l2_entry(s, table, l2_index);
+    start = offset;
+    remaining = *bytes;
+    cluster_offset = INV_OFFSET;
+    *host_offset = INV_OFFSET;
+    cur_bytes = 0;
+    *m = NULL;
 
-    if (!cluster_needs_new_alloc(s, entry)) {
-        /* write into the clusters we own */
-        host = entry & L2E_OFFSET_MASK;
-        if (offset_into_cluster(s, host)) {
-            ret = qcow2_signal_corruption(bs, true, "%s cluster offset %#"
-                                          PRIx64 " unaligned (guest offset: %#"
-                                          PRIx64 ")",
-                                          cluster_type(s, entry) ==
-                                          QCOW2_CLUSTER_ZERO_ALLOC ?
-                                          "Preallocated zero" : "Data",
-                                          host, offset);
-            goto out;
+    /*
+     * Gather as much as continues contiguously on the host: clusters we
+     * own, then new ones right after them, and so on.
+     */
+    for (;;) {
+        if (*host_offset == INV_OFFSET && cluster_offset != INV_OFFSET) {
+            *host_offset = cluster_offset;
         }
-        nb_clusters = count_single_write_clusters(s, nb_clusters, table,
-                                                  l2_index, false);
-        cur = MIN(cur, nb_clusters * s->cluster_size -
-                       offset_into_cluster(s, offset));
-        ret = calculate_l2_meta(bs, host, offset, cur, table, m, true);
+        start += cur_bytes;
+        remaining -= cur_bytes;
+        if (cluster_offset != INV_OFFSET) {
+            cluster_offset += cur_bytes;
+        }
+        if (remaining == 0) {
+            break;
+        }
+        cur_bytes = remaining;
+        ret = handle_dependencies(bs, start, &cur_bytes, m);
+        if (ret == -EAGAIN) {
+            assert(*m == NULL);
+            goto again;
+        }
+        if (cur_bytes == 0) {
+            break;
+        }
+        ret = handle_copied(bs, start, &cluster_offset, &cur_bytes, m);
         if (ret < 0) {
-            goto out;
+            return ret;
+        } else if (ret) {
+            continue;
+        } else if (cur_bytes == 0) {
+            break;
         }
-        *host_offset = host + offset_into_cluster(s, offset);
-        *bytes = cur;
-        goto out;
-    }
-
-    /* new clusters: compressed ones are replaced one at a time */
-    if (entry & QCOW_OFLAG_COMPRESSED) {
-        nb_clusters = 1;
-    } else {
-        nb_clusters = count_single_write_clusters(s, nb_clusters, table,
-                                                  l2_index, true);
-    }
-    assert(nb_clusters > 0);
-    qcow2_cache_put(s->l2_cache, &table);
-    if (has_data_file(s)) {
-        /* the data file mirrors the guest: no allocation there */
-        host = start_of_cluster(s, offset);
-    } else {
-        int64_t r = qcow2_alloc_clusters(bs, nb_clusters * s->cluster_size);
-        if (r < 0) {
-            return r;
+        ret = handle_alloc(bs, start, &cluster_offset, &cur_bytes, m);
+        if (ret < 0) {
+            return ret;
+        } else if (ret) {
+            continue;
         }
-        host = r;
-        if (host == 0) {
-            return qcow2_signal_corruption(bs, true, "Preventing invalid write "
-                                           "on metadata (overlaps with "
-                                           "qcow2_header)");
-        }
+        break;
     }
-    avail = nb_clusters * s->cluster_size;
-    cur = MIN(cur, avail - offset_into_cluster(s, offset));
-    /* the allocation may have moved the table in the cache: get it again */
-    ret = get_cluster_table(bs, offset, &table, &l2_index);
-    if (ret == 0) {
-        ret = calculate_l2_meta(bs, host, offset, cur, table, m, false);
-    }
-    if (ret < 0) {
-        if (!has_data_file(s)) {
-            qcow2_free_clusters(bs, host, avail, QCOW2_DISCARD_NEVER);
-        }
-        goto out;
-    }
-    *host_offset = host + offset_into_cluster(s, offset);
-    *bytes = cur;
-out:
-    if (table) {
-        qcow2_cache_put(s->l2_cache, &table);
-    }
-    return ret;
+    *bytes -= remaining;
+    assert(*bytes > 0 && *host_offset != INV_OFFSET);
+    return 0;
 }
 
 int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
@@ -862,6 +979,28 @@ void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m)
                             (int64_t)m->nb_clusters << s->cluster_bits,
                             QCOW2_DISCARD_NEVER);
     }
+}
+
+int coroutine_fn qcow2_l2meta_finish(BlockDriverState *bs, QCowL2Meta *m,
+                                     bool link)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret = 0;
+
+    while (m) {
+        QCowL2Meta *next = m->next;
+        if (link && ret == 0 && !s->unusable) {
+            ret = qcow2_alloc_cluster_link_l2(bs, m);
+        }
+        if (!link || ret < 0 || s->unusable) {
+            qcow2_alloc_cluster_abort(bs, m);
+        }
+        QTAILQ_REMOVE(&s->cluster_allocs, m, next_in_flight);
+        qemu_co_queue_restart_all(&m->dependent_requests);
+        g_free(m);
+        m = next;
+    }
+    return ret;
 }
 
 int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,

@@ -378,6 +378,10 @@ int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
 /* Allocate @size bytes of clusters, contiguous, refcount 1. */
 int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs,
                                           uint64_t size);
+/* Allocate up to @nb_clusters free clusters at @offset; returns how many. */
+int64_t coroutine_fn qcow2_alloc_clusters_at(BlockDriverState *bs,
+                                             uint64_t offset,
+                                             int64_t nb_clusters);
 /* Allocate @size bytes for compressed data, packed like QEMU packs it. */
 int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size);
 void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
@@ -418,10 +422,13 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
                                        int64_t *bytes, uint64_t *host_offset,
                                        QCow2SubclusterType *type);
 /*
- * Find where a write of [offset, +*bytes) goes: in place (*m stays NULL
- * for that part) or into new clusters described by a new QCowL2Meta
- * chained on *m and registered in s->cluster_allocs.  *bytes shrinks to
- * what one host extent covers.  May wait for overlapping allocations.
+ * Find where a write of [offset, +*bytes) goes: one host-contiguous
+ * extent at *host_offset made of clusters written in place and new ones,
+ * the latter (and in-place subcluster/zero-flag changes) described by
+ * QCowL2Metas chained on *m and registered in s->cluster_allocs.  *bytes
+ * shrinks to what the extent covers.  May wait for overlapping
+ * allocations.  On error, *m may hold metas to finish with
+ * qcow2_l2meta_finish(..., false).
  */
 int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
                                          uint64_t offset, int64_t *bytes,
@@ -431,6 +438,12 @@ int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
 int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
                                              QCowL2Meta *m);
 void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m);
+/*
+ * Link (@link) or abort every meta of the chain, unregister them, wake
+ * their waiters and free them.  Returns the first error.  s->lock held.
+ */
+int coroutine_fn qcow2_l2meta_finish(BlockDriverState *bs, QCowL2Meta *m,
+                                     bool link);
 /* L2 entry for a compressed cluster of @compressed_size bytes. */
 int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
                                                        uint64_t offset,

@@ -666,6 +666,40 @@ int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t size)
     return ret < 0 ? ret : offset;
 }
 
+int64_t coroutine_fn qcow2_alloc_clusters_at(BlockDriverState *bs,
+                                             uint64_t offset,
+                                             int64_t nb_clusters)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t refcount;
+    int64_t i;
+    int ret;
+
+    if (nb_clusters == 0) {
+        return 0;
+    }
+    ret = settle_frees(bs);
+    if (ret < 0) {
+        return ret;
+    }
+    do {
+        /* as many as are free right there */
+        uint64_t index = offset >> s->cluster_bits;
+        for (i = 0; i < nb_clusters; i++) {
+            ret = qcow2_get_refcount(bs, index++, &refcount);
+            if (ret < 0) {
+                return ret;
+            }
+            if (refcount != 0) {
+                break;
+            }
+        }
+        ret = update_refcount(bs, offset, i << s->cluster_bits, 1, false,
+                              QCOW2_DISCARD_NEVER);
+    } while (ret == -EAGAIN);
+    return ret < 0 ? ret : i;
+}
+
 int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -150,13 +150,64 @@ static int coroutine_fn cow_read(BlockDriverState *bs, QCowL2Meta *m,
     }
     qemu_iovec_init_buf(&qiov, buf, r->nb_bytes);
     /* the L2 entries still point to the old data: read through ourselves */
-    return qcow2_co_preadv(bs, m->offset + r->offset, r->nb_bytes,
-                                &qiov, 0);
+    return qcow2_co_preadv(bs, m->offset + r->offset, r->nb_bytes, &qiov, 0);
+}
+
+static bool needs_cow(QCowL2Meta *m)
+{
+    return !m->skip_cow && (m->cow_start.nb_bytes || m->cow_end.nb_bytes);
+}
+
+/* Write data to the host, checked against metadata first. */
+static int coroutine_fn host_write(BlockDriverState *bs, uint64_t offset,
+                                   QEMUIOVector *qiov)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (!has_data_file(s)) {
+        ret = qcow2_pre_write_overlap_check(bs, 0, offset, qiov->size);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return bdrv_co_pwritev(s->data_file, offset, qiov->size, qiov, 0);
+}
+
+/* Copy a meta's COW regions into its new clusters (separate writes). */
+static int coroutine_fn perform_cow(BlockDriverState *bs, QCowL2Meta *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2COWRegion *regions[2] = { &m->cow_start, &m->cow_end };
+    int i, ret = 0;
+
+    if (!needs_cow(m)) {
+        return 0;
+    }
+    qcow2_cache_depends_on_flush(s->l2_cache);
+    for (i = 0; i < 2 && ret == 0; i++) {
+        Qcow2COWRegion *r = regions[i];
+        QEMUIOVector qiov;
+        void *buf;
+
+        if (!r->nb_bytes) {
+            continue;
+        }
+        buf = blk_buf_alloc(bs, r->nb_bytes);
+        ret = cow_read(bs, m, r, buf);
+        if (ret == 0) {
+            qemu_iovec_init_buf(&qiov, buf, r->nb_bytes);
+            ret = host_write(bs, m->alloc_offset + r->offset, &qiov);
+        }
+        blk_buf_free(buf);
+    }
+    return ret;
 }
 
 /*
- * Write one extent: for a new allocation, the COW regions and the guest
- * data in one request, then the L2 update.  Context: without s->lock.
+ * Write one host extent: the guest data and the COW regions of its new
+ * clusters (in one request when a single allocation surrounds the data),
+ * then the L2 updates.  Context: without s->lock.
  */
 static int coroutine_fn write_extent(BlockDriverState *bs, uint64_t host,
                                      int64_t offset, int64_t bytes,
@@ -165,63 +216,61 @@ static int coroutine_fn write_extent(BlockDriverState *bs, uint64_t host,
 {
     BDRVQcow2State *s = bs->opaque;
     uint8_t *start_buf = NULL, *end_buf = NULL;
+    QCowL2Meta *it;
     QEMUIOVector hd;
     uint64_t write_at = host;
+    bool merged = false;
     int ret = 0;
 
+    for (it = m; it; it = it->next) {
+        handle_alloc_space(bs, it);
+    }
     qemu_iovec_init(&hd, qiov->niov + 2);
-    if (m) {
-        handle_alloc_space(bs, m);
-        if (!m->skip_cow && (m->cow_start.nb_bytes || m->cow_end.nb_bytes)) {
-            if (m->cow_start.nb_bytes) {
-                start_buf = blk_buf_alloc(bs, m->cow_start.nb_bytes);
-            }
-            if (m->cow_end.nb_bytes) {
-                end_buf = blk_buf_alloc(bs, m->cow_end.nb_bytes);
-            }
+    /* one allocation around the data: copy and write in one request */
+    if (m && !m->next && needs_cow(m) &&
+        m->offset + m->cow_start.offset + m->cow_start.nb_bytes ==
+        (uint64_t)offset &&
+        m->offset + m->cow_end.offset == (uint64_t)(offset + bytes)) {
+        merged = true;
+        if (m->cow_start.nb_bytes) {
+            start_buf = blk_buf_alloc(bs, m->cow_start.nb_bytes);
             ret = cow_read(bs, m, &m->cow_start, start_buf);
-            if (ret == 0) {
-                ret = cow_read(bs, m, &m->cow_end, end_buf);
-            }
-            if (ret < 0) {
-                goto out;
-            }
-            /* the copied data must be stable before the L2 entry is */
-            qcow2_cache_depends_on_flush(s->l2_cache);
-            write_at = m->alloc_offset + m->cow_start.offset;
-            if (start_buf) {
-                qemu_iovec_add(&hd, start_buf, m->cow_start.nb_bytes);
-            }
+        }
+        if (ret == 0 && m->cow_end.nb_bytes) {
+            end_buf = blk_buf_alloc(bs, m->cow_end.nb_bytes);
+            ret = cow_read(bs, m, &m->cow_end, end_buf);
+        }
+        if (ret < 0) {
+            goto out;
+        }
+        /* the copied data must be stable before the L2 entry is */
+        qcow2_cache_depends_on_flush(s->l2_cache);
+        write_at = m->alloc_offset + m->cow_start.offset;
+        if (start_buf) {
+            qemu_iovec_add(&hd, start_buf, m->cow_start.nb_bytes);
         }
     }
     qemu_iovec_concat(&hd, qiov, qiov_offset, bytes);
     if (end_buf) {
         qemu_iovec_add(&hd, end_buf, m->cow_end.nb_bytes);
     }
-    if (!has_data_file(s)) {
-        ret = qcow2_pre_write_overlap_check(bs, 0, write_at, hd.size);
-        if (ret < 0) {
-            goto out;
-        }
+    ret = host_write(bs, write_at, &hd);
+    for (it = m; it && !merged && ret == 0; it = it->next) {
+        ret = perform_cow(bs, it);
     }
-    ret = bdrv_co_pwritev(s->data_file, write_at, hd.size, &hd, 0);
 
 out:
     qemu_iovec_destroy(&hd);
     blk_buf_free(start_buf);
     blk_buf_free(end_buf);
     if (m) {
+        int ret2;
         qemu_co_mutex_lock(&s->lock);
-        if (ret == 0 && !s->unusable) {
-            ret = qcow2_alloc_cluster_link_l2(bs, m);
-        }
-        if (ret < 0) {
-            qcow2_alloc_cluster_abort(bs, m);
-        }
-        QTAILQ_REMOVE(&s->cluster_allocs, m, next_in_flight);
-        qemu_co_queue_restart_all(&m->dependent_requests);
+        ret2 = qcow2_l2meta_finish(bs, m, ret == 0);
         qemu_co_mutex_unlock(&s->lock);
-        g_free(m);
+        if (ret == 0) {
+            ret = ret2;
+        }
     }
     return ret;
 }
@@ -272,6 +321,9 @@ int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
 
         qemu_co_mutex_lock(&s->lock);
         ret = qcow2_alloc_host_offset(bs, offset, &cur, &host, &m);
+        if (ret < 0) {
+            qcow2_l2meta_finish(bs, m, false);
+        }
         qemu_co_mutex_unlock(&s->lock);
         if (ret < 0) {
             break;
@@ -486,6 +538,10 @@ int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
 
     if (s->unusable) {
         return -ENOMEDIUM;
+    }
+    /* without the zero flag, a discard would expose the backing file */
+    if (s->version < 3 && bs->backing) {
+        return -ENOTSUP;
     }
     if (!QEMU_IS_ALIGNED(offset | bytes, s->cluster_size)) {
         /* partial clusters are ignored, except a short last one */
