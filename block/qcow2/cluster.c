@@ -1055,6 +1055,23 @@ static bool cluster_is_allocated(QCow2ClusterType t)
            t == QCOW2_CLUSTER_ZERO_ALLOC;
 }
 
+/*
+ * Punch the host ranges freed by a discard or zero write only once the L2
+ * entries that dropped them are in the file: a kill in between would
+ * otherwise leave an entry pointing at a hole (for a compressed cluster:
+ * an unreadable one).  7.2 punches first.
+ */
+static int coroutine_fn finish_discards(BlockDriverState *bs, int ret)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (ret == 0 && !QTAILQ_EMPTY(&s->discards)) {
+        ret = qcow2_cache_flush(bs, s->l2_cache);
+    }
+    qcow2_process_discards(bs, ret);
+    return ret;
+}
+
 /* Discard whole clusters in one L2 table; returns how many. */
 static int coroutine_fn discard_in_l2(BlockDriverState *bs, uint64_t offset,
                                       int64_t nb_clusters,
@@ -1128,8 +1145,7 @@ int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
         ret = 0;
     }
     s->cache_discards = false;
-    qcow2_process_discards(bs, ret);
-    return ret;
+    return finish_discards(bs, ret);
 }
 
 /* Zero whole clusters in one L2 table; returns how many. */
@@ -1258,6 +1274,5 @@ int coroutine_fn qcow2_subcluster_zeroize(BlockDriverState *bs,
     }
 out:
     s->cache_discards = false;
-    qcow2_process_discards(bs, ret);
-    return ret;
+    return finish_discards(bs, ret);
 }

@@ -599,6 +599,15 @@ static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
         }
         if (refcount == 0 && decrease) {
             s->frees_pending = true;
+            /*
+             * Stop packing compressed data into a cluster that is free now:
+             * it may become someone's data cluster.  (7.2 keeps packing
+             * there and corrupts the image; found by our crash test.)
+             */
+            if (s->free_byte_offset &&
+                start_of_cluster(s, s->free_byte_offset) == cluster_offset) {
+                s->free_byte_offset = 0;
+            }
             /* a freed table must not be served from the cache */
             qcow2_cache_discard(s->l2_cache, cluster_offset);
             qcow2_cache_discard(s->refcount_block_cache, cluster_offset);
