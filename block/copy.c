@@ -121,6 +121,17 @@ static int coroutine_fn write_buffer(CopyState *s, int64_t offset,
     return ret;
 }
 
+/* A compressed chunk: one cluster, skipped when it is all zeroes. */
+static int coroutine_fn write_compressed(CopyState *s, int64_t offset,
+                                         int64_t bytes, const uint8_t *buf)
+{
+    if (buffer_is_zero(buf, bytes)) {
+        return write_zeroes(s, offset, bytes);
+    }
+    return blk_co_pwrite(s->p->target, offset, bytes, buf,
+                         BDRV_REQ_WRITE_COMPRESSED);
+}
+
 static int coroutine_fn copy_task_func(AioTask *task)
 {
     CopyTask *t = container_of(task, CopyTask, task);
@@ -147,8 +158,13 @@ static int coroutine_fn copy_task_func(AioTask *task)
         goto out;
     }
     rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
-    ret = t->type == CHUNK_DATA ? write_buffer(s, t->offset, t->bytes, buf) :
-                                  write_zeroes(s, t->offset, t->bytes);
+    if (t->type == CHUNK_ZERO) {
+        ret = write_zeroes(s, t->offset, t->bytes);
+    } else if (s->p->compress_cluster) {
+        ret = write_compressed(s, t->offset, t->bytes, buf);
+    } else {
+        ret = write_buffer(s, t->offset, t->bytes, buf);
+    }
     if (ret < 0) {
         copy_fail(s, ret, true, t->offset);
         goto out;
@@ -224,11 +240,31 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                 break;
             }
             type = (st & BDRV_BLOCK_ZERO) ? CHUNK_ZERO : CHUNK_DATA;
+            if (p->compress_cluster) {
+                /*
+                 * Compressed: whole target clusters.  A zero run counts
+                 * only for the clusters it covers entirely; a cluster with
+                 * any data is read whole.
+                 */
+                int64_t cl = p->compress_cluster;
+                int64_t start = base + pos, end = start + run;
+                int64_t cstart = QEMU_ALIGN_DOWN(start, cl);
+                if (type == CHUNK_ZERO && start == cstart && end - start >= cl) {
+                    run = QEMU_ALIGN_DOWN(end, cl) - start;
+                } else {
+                    type = CHUNK_DATA;
+                    run = MIN(cstart + cl, base + len) - start;
+                }
+            }
             /* hand the run out in chunks (zero runs whole: no buffer) */
             while (run > 0 && res->ret == 0) {
                 CopyTask *t = g_new0(CopyTask, 1);
                 int64_t n = type == CHUNK_DATA ? MIN(run, p->buf_size) :
                             MIN(run, BDRV_REQUEST_MAX_BYTES);
+
+                if (p->compress_cluster && type == CHUNK_ZERO) {
+                    n = QEMU_ALIGN_DOWN(n, p->compress_cluster);
+                }
 
                 t->task.func = copy_task_func;
                 t->s = &s;

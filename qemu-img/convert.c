@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qemu-img convert: options, checks and messages as 7.2; the copying is
- * block/copy.c.  Targets: any format our drivers can create (raw today;
- * qcow2 output arrives with the qcow2 writer).
+ * block/copy.c.  Targets: raw and qcow2 (compressed with -c).
  */
 #include "util/osdep.h"
 #include "img.h"
@@ -30,6 +29,7 @@ typedef struct ConvertOpts {
     bool progress, quiet, force_share, in_order;
     int workers;
     int64_t min_sparse, rate_limit;
+    bool compress;
 } ConvertOpts;
 
 static int parse_options(int argc, char **argv, ConvertOpts *o)
@@ -173,10 +173,11 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         error_report("Unknown file format '%s'", o->out_fmt);
         return -1;
     }
-    if (compress) {
+    if (compress && strcmp(o->out_fmt, "qcow2")) {
         error_report("Compression not supported for this file format");
         return -1;
     }
+    o->compress = compress;
     if (backing) {
         error_report("Backing file not supported for file format '%s'",
                      o->out_fmt);
@@ -314,6 +315,15 @@ int coroutine_fn img_convert(int argc, char **argv)
                       ((!o.skip_create && bdrv_has_zero_init(blk_bs(target))) ||
                        o.target_is_zero);
     p.rate_limit = o.rate_limit;
+    if (o.compress) {
+        BlockDriverInfo bdi = { 0 };
+        if (bdrv_get_info(blk_bs(target), &bdi) < 0 ||
+            bdi.cluster_size <= 0 || bdi.cluster_size > p.buf_size) {
+            error_report("invalid cluster size");
+            goto out;
+        }
+        p.compress_cluster = bdi.cluster_size;
+    }
     p.progress = convert_progress;
 
     copy_co_run(&p, &res);

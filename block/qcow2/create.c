@@ -226,7 +226,11 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
         put_ext(hdr, &pos, QCOW2_EXT_MAGIC_DATA_FILE, o->data_file,
                 strlen(o->data_file));
     }
-    if (o->version >= 3) {
+    /*
+     * The feature table costs 392 bytes: 7.2 leaves it out of clusters
+     * of 4 KiB and less, where backing file names need the room.
+     */
+    if (o->version >= 3 && o->cluster_bits > 12) {
         uint8_t table[G_N_ELEMENTS(feature_names) * 48] = { 0 };
         for (i = 0; i < G_N_ELEMENTS(feature_names); i++) {
             table[i * 48] = feature_names[i].type;

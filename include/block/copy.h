@@ -25,6 +25,11 @@ typedef struct CopyParams {
      */
     int64_t min_sparse;
     bool target_zeroed;         /* the target already reads as zeroes */
+    /*
+     * Compressed target (-c): chunks are exactly @compress_cluster bytes,
+     * cluster-aligned, written with BDRV_REQ_WRITE_COMPRESSED; 0: off.
+     */
+    int64_t compress_cluster;
     int64_t rate_limit;         /* bytes per second written, 0: none */
     /* called after each chunk; may be NULL */
     void (*progress)(void *opaque, int64_t bytes, int64_t total);
