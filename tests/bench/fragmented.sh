@@ -12,8 +12,8 @@
 #
 #   tests/bench/fragmented.sh [SIZE] [RUNS]
 #
-# Not a test: it prints a table.  Reads only, for now: the write half of
-# the original experiment needs our qcow2 writer (issue 4).
+# Then the same with -w (in-place overwrites of the fragmented clusters).
+# Not a test: it prints a table.
 set -euo pipefail
 size=${1:-4G}
 runs=${2:-3}
@@ -51,7 +51,10 @@ measure() {
         "$@" | sed -n 's/Run completed in \([0-9.]*\) seconds./\1/p'
     done | median
 }
+for rw in read write; do
 bench_args="-c 4096 -d 1 -s 1m"
+[ $rw = write ] && bench_args="$bench_args -w"
+echo "== $rw"
 printf '%-10s %-6s %10s %10s %10s %9s %9s\n' image where "ours/1 s" "ours s" \
     "7.2 s" "pool/1" "vs 7.2"
 for where in disk tmpfs; do
@@ -67,5 +70,6 @@ for where in disk tmpfs; do
             "$t1" "$t8" "$tq" "$(echo "$t1 / $t8" | bc -l)" \
             "$(echo "$tq / $t8" | bc -l)"
     done
+done
 done
 echo "($size images, 64 KiB clusters, $(nproc) cores, median of $runs runs)"
