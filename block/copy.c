@@ -158,10 +158,20 @@ static int coroutine_fn copy_task_func(AioTask *task)
         goto out;
     }
     rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
-    if (t->type == CHUNK_ZERO) {
+    if (s->p->compress_cluster) {
+        /*
+         * The driver allocates compressed clusters in the order the
+         * writes are issued: pass the turn on as soon as ours is issued,
+         * so that the next chunks compress while this one does.
+         */
+        if (s->p->in_order) {
+            s->wr_next = t->offset + t->bytes;
+            qemu_co_queue_restart_all(&s->wr_queue);
+        }
+        ret = t->type == CHUNK_ZERO ? write_zeroes(s, t->offset, t->bytes) :
+              write_compressed(s, t->offset, t->bytes, buf);
+    } else if (t->type == CHUNK_ZERO) {
         ret = write_zeroes(s, t->offset, t->bytes);
-    } else if (s->p->compress_cluster) {
-        ret = write_compressed(s, t->offset, t->bytes, buf);
     } else {
         ret = write_buffer(s, t->offset, t->bytes, buf);
     }
@@ -169,7 +179,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
         copy_fail(s, ret, true, t->offset);
         goto out;
     }
-    if (s->p->in_order) {
+    if (s->p->in_order && !s->p->compress_cluster) {
         s->wr_next = t->offset + t->bytes;
         qemu_co_queue_restart_all(&s->wr_queue);
     }
@@ -242,29 +252,44 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
             type = (st & BDRV_BLOCK_ZERO) ? CHUNK_ZERO : CHUNK_DATA;
             if (p->compress_cluster) {
                 /*
-                 * Compressed: whole target clusters.  A zero run counts
-                 * only for the clusters it covers entirely; a cluster with
-                 * any data is read whole.
+                 * Compressed: whole target clusters, carved from this one
+                 * status answer (asking per cluster would cost a SEEK_DATA
+                 * scan each).  A zero run counts only for the clusters it
+                 * covers entirely; a cluster with any data is read whole,
+                 * even past the run's end.
                  */
-                int64_t cl = p->compress_cluster;
-                int64_t start = base + pos, end = start + run;
-                int64_t cstart = QEMU_ALIGN_DOWN(start, cl);
-                if (type == CHUNK_ZERO && start == cstart && end - start >= cl) {
-                    run = QEMU_ALIGN_DOWN(end, cl) - start;
-                } else {
-                    type = CHUNK_DATA;
-                    run = MIN(cstart + cl, base + len) - start;
+                int64_t cl = p->compress_cluster, end = pos + run;
+                while (pos < end && res->ret == 0) {
+                    int64_t start = base + pos;
+                    int64_t cstart = QEMU_ALIGN_DOWN(start, cl);
+                    CopyTask *t = g_new0(CopyTask, 1);
+                    int64_t n;
+
+                    if (type == CHUNK_ZERO && start == cstart &&
+                        end - pos >= cl) {
+                        n = MIN(QEMU_ALIGN_DOWN(base + end, cl) - start,
+                                QEMU_ALIGN_DOWN(BDRV_REQUEST_MAX_BYTES, cl));
+                        t->type = CHUNK_ZERO;
+                    } else {
+                        n = MIN(cstart + cl, base + len) - start;
+                        t->type = CHUNK_DATA;
+                    }
+                    t->task.func = copy_task_func;
+                    t->s = &s;
+                    t->src = p->src[i];
+                    t->src_offset = pos;
+                    t->offset = start;
+                    t->bytes = n;
+                    aio_task_pool_start_task(pool, &t->task);
+                    pos += n;
                 }
+                continue;
             }
             /* hand the run out in chunks (zero runs whole: no buffer) */
             while (run > 0 && res->ret == 0) {
                 CopyTask *t = g_new0(CopyTask, 1);
                 int64_t n = type == CHUNK_DATA ? MIN(run, p->buf_size) :
                             MIN(run, BDRV_REQUEST_MAX_BYTES);
-
-                if (p->compress_cluster && type == CHUNK_ZERO) {
-                    n = QEMU_ALIGN_DOWN(n, p->compress_cluster);
-                }
 
                 t->task.func = copy_task_func;
                 t->s = &s;
@@ -282,6 +307,14 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
     }
     aio_task_pool_wait_all(pool);
     aio_task_pool_free(pool);
+    if (p->compress_cluster && res->ret == 0) {
+        /* end of the compressed stream: the format may align its file */
+        int ret = blk_co_pwrite(p->target, 0, 0, NULL,
+                                BDRV_REQ_WRITE_COMPRESSED);
+        if (ret < 0) {
+            copy_fail(&s, ret, true, s.total);
+        }
+    }
     g_ptr_array_free(s.free_bufs, TRUE);
     blk_buf_free(s.zero_buf);
 }

@@ -314,6 +314,11 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
         !(bs->supported_write_flags & BDRV_REQ_WRITE_COMPRESSED)) {
         return -ENOTSUP;
     }
+    if ((flags & BDRV_REQ_WRITE_COMPRESSED) && bytes == 0) {
+        /* the end of a compressed stream: the driver may align the file */
+        return bs->drv->co_pwritev(bs, offset, 0, qiov,
+                                   BDRV_REQ_WRITE_COMPRESSED);
+    }
     ret = bdrv_check_request(offset, bytes);
     if (ret < 0 || bytes == 0) {
         return ret;

@@ -646,6 +646,7 @@ static bool coroutine_fn open_for_writing(BlockDriverState *bs, QCowHeader *h,
     s->free_cluster_index = 0;
     s->free_byte_offset = 0;
     QTAILQ_INIT(&s->cluster_allocs);
+    QTAILQ_INIT(&s->compress_fifo);
     bs->supported_write_flags = BDRV_REQ_WRITE_COMPRESSED;
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK;
 

@@ -257,7 +257,18 @@ typedef struct BDRVQcow2State {
     int use_lazy_refcounts;         /* -1 at open: as the header says */
     bool unusable;                  /* marked corrupt while open */
     int overlap_check;              /* QCOW2_OL_* checked before writes */
+    /*
+     * Compressed writes allocate in the order they were issued, whatever
+     * order their compression finishes in: the layout is that of a
+     * serial writer while compression runs on every core.
+     */
+    QTAILQ_HEAD(, Qcow2CompressTicket) compress_fifo;
 } BDRVQcow2State;
+
+typedef struct Qcow2CompressTicket {
+    Coroutine *waiter;              /* waits to reach the head */
+    QTAILQ_ENTRY(Qcow2CompressTicket) next;
+} Qcow2CompressTicket;
 
 static inline int64_t offset_into_cluster(BDRVQcow2State *s, int64_t offset)
 {

@@ -363,6 +363,28 @@ int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
 
 /* ---- compressed writes ---- */
 
+/* Wait until every compressed write issued before @t has allocated. */
+static void coroutine_fn compress_ticket_wait(BDRVQcow2State *s,
+                                              Qcow2CompressTicket *t)
+{
+    while (QTAILQ_FIRST(&s->compress_fifo) != t) {
+        t->waiter = qemu_coroutine_self();
+        qemu_coroutine_yield();
+        t->waiter = NULL;
+    }
+}
+
+static void compress_ticket_done(BDRVQcow2State *s, Qcow2CompressTicket *t)
+{
+    Qcow2CompressTicket *head;
+
+    QTAILQ_REMOVE(&s->compress_fifo, t, next);
+    head = QTAILQ_FIRST(&s->compress_fifo);
+    if (head && head->waiter) {
+        aio_co_wake(head->waiter);
+    }
+}
+
 static int coroutine_fn write_compressed_cluster(BlockDriverState *bs,
                                                  int64_t offset,
                                                  int64_t bytes,
@@ -370,26 +392,33 @@ static int coroutine_fn write_compressed_cluster(BlockDriverState *bs,
                                                  size_t qiov_offset)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint8_t *buf = blk_buf_alloc(bs, s->cluster_size);
-    uint8_t *out = g_malloc(s->cluster_size);
+    Qcow2CompressTicket ticket = { 0 };
+    uint8_t *buf, *out;
     uint64_t host;
     ssize_t len;
     int ret;
 
+    /* registered before the first yield: issue order is kept */
+    QTAILQ_INSERT_TAIL(&s->compress_fifo, &ticket, next);
+    buf = blk_buf_alloc(bs, s->cluster_size);
+    out = g_malloc(s->cluster_size);
     /* a short last cluster is padded with zeroes */
     memset(buf + bytes, 0, s->cluster_size - bytes);
     qemu_iovec_to_buf(qiov, qiov_offset, buf, bytes);
     len = qcow2_co_compress(bs, out, s->cluster_size - 1, buf,
                             s->cluster_size);
+    compress_ticket_wait(s, &ticket);
     if (len == -ENOMEM) {
-        /* incompressible: a normal cluster */
+        /* incompressible: a normal cluster, allocated in its turn */
         QEMUIOVector slice;
         qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
         ret = qcow2_co_pwritev(bs, offset, bytes, &slice, 0);
         qemu_iovec_destroy(&slice);
+        compress_ticket_done(s, &ticket);
         goto out;
     }
     if (len < 0) {
+        compress_ticket_done(s, &ticket);
         ret = -EINVAL;
         goto out;
     }
@@ -399,6 +428,7 @@ static int coroutine_fn write_compressed_cluster(BlockDriverState *bs,
         ret = qcow2_pre_write_overlap_check(bs, 0, host, len);
     }
     qemu_co_mutex_unlock(&s->lock);
+    compress_ticket_done(s, &ticket);
     if (ret == 0) {
         ret = bdrv_co_pwrite(s->data_file, host, len, out, 0);
     }
@@ -443,8 +473,8 @@ static int coroutine_fn pwritev_compressed(BlockDriverState *bs,
         if (len < 0) {
             return len;
         }
-        return bdrv_co_truncate(bs->file, len, false, PREALLOC_MODE_OFF, 0,
-                                NULL);
+        return bdrv_co_truncate(bs->file, ROUND_UP(len, BDRV_SECTOR_SIZE),
+                                false, PREALLOC_MODE_OFF, 0, NULL);
     }
     if (offset_into_cluster(s, offset) ||
         (offset_into_cluster(s, bytes) && offset + bytes != s->virtual_size)) {
