@@ -182,6 +182,7 @@ int main(int argc, char **argv)
             printf("%c %" PRId64 " %" PRId64 " %d\n", r.ops[i].kind,
                    r.ops[i].offset, r.ops[i].bytes, r.ops[i].pattern);
         }
+        g_free(r.ops);
         return 0;
     }
     r.image = argv[1];
