@@ -387,7 +387,12 @@ int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs)
     if (len < 0) {
         return (int)len;
     }
-    bs->total_bytes = len;
+    /*
+     * QEMU counts lengths in 512-byte sectors: a 1000-byte raw file is a
+     * 1 KiB image whose tail reads as zeroes (info, convert and qemu-io
+     * all see 1024 bytes).  Keep that, users' scripts see the numbers.
+     */
+    bs->total_bytes = QEMU_ALIGN_UP(len, BDRV_SECTOR_SIZE);
     return 0;
 }
 
@@ -681,9 +686,14 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
             file_ref = g_steal_pointer(&fn);
         }
     }
+    /*
+     * As QEMU's children inherit discard=unmap by default: the format
+     * driver decides which discards to pass down (qcow2's pass-discard-*),
+     * so the node below honours them whatever the top node was opened with.
+     */
     file = bdrv_co_open(file_ref ? file_ref : filename,
                         g_steal_pointer(&file_opts),
-                        flags | BDRV_O_PROTOCOL, errp);
+                        flags | BDRV_O_PROTOCOL | BDRV_O_UNMAP, errp);
     if (!file) {
         return NULL;
     }

@@ -187,7 +187,7 @@ static void bdrv_note_write_end(BlockDriverState *bs, int64_t end)
 {
     /* protocols grow when written past their end */
     if (end > bs->total_bytes && bs->drv->protocol_name) {
-        bs->total_bytes = end;
+        bs->total_bytes = QEMU_ALIGN_UP(end, BDRV_SECTOR_SIZE);
     }
 }
 
