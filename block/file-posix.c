@@ -418,7 +418,7 @@ static int raw_regular_truncate(int fd, int64_t offset, PreallocMode prealloc,
         return ret;
     }
     default:
-        error_setg(errp, "Unsupported preallocation mode '%s'",
+        error_setg(errp, "Unsupported preallocation mode: %s",
                    PreallocMode_str[prealloc]);
         return -ENOTSUP;
     }
@@ -594,11 +594,13 @@ static bool coroutine_fn raw_co_create(const char *filename, QDict *opts,
         return false;
     }
     size = QEMU_ALIGN_UP(size, BDRV_SECTOR_SIZE);
-    if (p && !prealloc_mode_parse(p, &prealloc, errp)) {
+    if (p && !prealloc_mode_parse(p, &prealloc, NULL)) {
+        /* 7.2 parses this one with qapi_enum_parse, hence the wording */
+        error_setg(errp, "invalid parameter value: %s", p);
         return false;
     }
     if (prealloc == PREALLOC_MODE_METADATA) {
-        error_setg(errp, "Unsupported preallocation mode '%s'", p);
+        error_setg(errp, "Unsupported preallocation mode: %s", p);
         return false;
     }
     if (strstart(filename, "file:", NULL)) {

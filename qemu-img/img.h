@@ -23,6 +23,7 @@ int coroutine_fn img_map(int argc, char **argv);
 int coroutine_fn img_compare(int argc, char **argv);
 int coroutine_fn img_bench(int argc, char **argv);
 int coroutine_fn img_convert(int argc, char **argv);
+int coroutine_fn img_resize(int argc, char **argv);
 
 /* Print "progname: <msg>" and the --help hint, then exit(1). */
 void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);

@@ -16,6 +16,7 @@ typedef struct ImgCmd {
 
 static const ImgCmd img_cmds[] = {
     { "bench", img_bench },
+    { "resize", img_resize },
     { "compare", img_compare },
     { "convert", img_convert },
     { "create", img_create },

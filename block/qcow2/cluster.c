@@ -948,7 +948,7 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
             old[j++] = e;
         }
         set_l2_entry(s, table, l2_index + i, host | QCOW_OFLAG_COPIED);
-        if (has_subclusters(s)) {
+        if (has_subclusters(s) && !m->prealloc) {
             uint64_t bitmap = get_l2_bitmap(s, table, l2_index + i);
             unsigned from = MAX(m->cow_start.offset,
                                 (unsigned)i << s->cluster_bits);

@@ -43,6 +43,7 @@ typedef struct Qcow2CreateOpts {
     int cluster_bits;
     int refcount_order;
     bool lazy_refcounts, extended_l2, data_file_raw;
+    PreallocMode prealloc;
     Qcow2CompressionType compression_type;
     const char *backing_file, *backing_fmt, *data_file;
 } Qcow2CreateOpts;
@@ -127,9 +128,8 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
                    "value '%s'", ctype);
         return false;
     }
-    if (prealloc && strcmp(prealloc, "off")) {
-        error_setg(errp, "preallocation=%s for qcow2 is not supported yet",
-                   prealloc);
+    o->prealloc = PREALLOC_MODE_OFF;
+    if (prealloc && !prealloc_mode_parse(prealloc, &o->prealloc, errp)) {
         return false;
     }
     if (create_opt_get(opts, "encryption") ||
@@ -142,11 +142,15 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
                    "the same time");
         return false;
     }
-    if (o->data_file_raw) {
-        /* QEMU then preallocates metadata: the allocator's job */
-        error_setg(errp, "data_file_raw=on needs metadata preallocation, "
-                   "which is not supported yet");
+    if (create_opt_get(opts, "backing_file") &&
+        o->prealloc != PREALLOC_MODE_OFF && !o->extended_l2) {
+        error_setg(errp, "Backing file and preallocation can only be used at "
+                   "the same time if extended_l2 is on");
         return false;
+    }
+    if (o->data_file_raw && o->prealloc == PREALLOC_MODE_OFF) {
+        /* the raw data file must read like the image: map it all */
+        o->prealloc = PREALLOC_MODE_METADATA;
     }
     o->size = QEMU_ALIGN_UP(o->size, BDRV_SECTOR_SIZE);
     o->backing_file = create_opt_get(opts, "backing_file");
@@ -255,6 +259,26 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
     return true;
 }
 
+/* Open the new, empty image and give it its size and preallocation. */
+static bool coroutine_fn grow_new_image(const char *filename, uint64_t size,
+                                        PreallocMode prealloc, Error **errp)
+{
+    QDict *opts = qdict_new();
+    BlockDriverState *bs;
+    BdrvChild child = { 0 };
+    int ret;
+
+    qdict_put_str(opts, "driver", "qcow2");
+    bs = bdrv_co_open(filename, opts, BDRV_O_RDWR | BDRV_O_NO_BACKING, errp);
+    if (!bs) {
+        return false;
+    }
+    child.bs = bs;
+    ret = bdrv_co_truncate(&child, size, false, prealloc, 0, errp);
+    bdrv_unref(bs);
+    return ret == 0;
+}
+
 bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
                                   Error **errp)
 {
@@ -262,8 +286,9 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
     g_autoptr(QObject) proto_opts = qdict_new();
     g_autofree uint8_t *meta = NULL;
     int64_t cluster_size, l2_size, l1_bytes, l1_clusters, refblock_entries;
-    uint64_t l1_size, l1_offset, i;
+    uint64_t l1_size, l1_offset, i, final_size;
     BlockDriverState *file;
+    bool grow;
     BdrvChild child;
     int ret;
 
@@ -282,14 +307,18 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
     l1_bytes = l1_size * L1E_SIZE;
     l1_clusters = DIV_ROUND_UP(l1_bytes, cluster_size);
     refblock_entries = cluster_size * 8 >> o.refcount_order;
-    if (3 + l1_clusters > refblock_entries) {
-        /* QEMU would add refcount blocks here: the allocator's job */
-        error_setg(errp, "Images whose metadata needs more than one refcount "
-                   "block cannot be created yet");
-        return false;
+    /*
+     * Preallocation, and L1 tables past the first refcount block, come
+     * from growing an empty image through the allocator, as 7.2 makes
+     * every image: same layout.
+     */
+    grow = o.prealloc != PREALLOC_MODE_OFF || 3 + l1_clusters > refblock_entries;
+    final_size = o.size;
+    if (grow) {
+        o.size = 0;
+        l1_size = 0;
     }
     l1_offset = l1_size ? 3 * cluster_size : 0;
-
     /* header, refcount table, one refcount block */
     meta = g_malloc0(3 * cluster_size);
     if (!build_header(meta, &o, l1_size, l1_offset, errp)) {
@@ -304,7 +333,7 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
     if (o.data_file) {
         g_autofree char *df = bdrv_path_relative_to(filename, o.data_file);
         g_autoptr(QObject) df_opts = qdict_new();
-        g_autofree char *sz = g_strdup_printf("%" PRIu64, o.size);
+        g_autofree char *sz = g_strdup_printf("%" PRIu64, final_size);
         qdict_put_str(df_opts, "size", o.data_file_raw ? sz : "0");
         if (!bdrv_co_create_file(df, df_opts, errp)) {
             return false;
@@ -331,7 +360,7 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
         error_setg_errno(errp, -ret, "Could not write qcow2 header");
         return false;
     }
-    return true;
+    return !grow || grow_new_image(filename, final_size, o.prealloc, errp);
 }
 
 /* QEMU's declaration order: "Formatting ..." prints set options in it. */

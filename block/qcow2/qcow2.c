@@ -461,9 +461,9 @@ static bool coroutine_fn open_data_file(BlockDriverState *bs, QDict *options,
         fname = bdrv_path_relative_to(bs->filename, s->image_data_file);
     }
     s->data_file = bdrv_co_open_child(fname, options, "data-file", bs,
-                                      flags | BDRV_O_PROTOCOL, errp);
+                                      flags | BDRV_O_PROTOCOL | BDRV_O_UNMAP,
+                                      errp);
     if (!s->data_file) {
-        error_prepend(errp, "Could not open data file: ");
         return false;
     }
     return true;
@@ -1031,6 +1031,11 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     int status = 0, ret;
 
     qemu_co_mutex_lock(&s->lock);
+    if (!s->metadata_preallocation_checked) {
+        s->metadata_preallocation =
+            qcow2_detect_metadata_preallocation(bs) == 1;
+        s->metadata_preallocation_checked = true;
+    }
     ret = qcow2_get_host_offset(bs, offset, &bytes, &host, &type);
     qemu_co_mutex_unlock(&s->lock);
     if (ret < 0) {
@@ -1050,6 +1055,10 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     } else if (type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
                type != QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC) {
         status |= BDRV_BLOCK_DATA;
+    }
+    if (s->metadata_preallocation && type == QCOW2_SUBCLUSTER_NORMAL) {
+        /* the file's holes are zeroes worth knowing (map, convert) */
+        status |= BDRV_BLOCK_RECURSE;
     }
     return status;
 }
@@ -1173,6 +1182,7 @@ const BlockDriver bdrv_qcow2 = {
     .co_pwrite_zeroes = qcow2_co_pwrite_zeroes,
     .co_pdiscard = qcow2_co_pdiscard,
     .co_flush_to_os = qcow2_co_flush_to_os,
+    .co_truncate = qcow2_co_truncate,
     .co_block_status = qcow2_co_block_status,
     .co_getlength = qcow2_co_getlength,
     .get_info = qcow2_get_info,

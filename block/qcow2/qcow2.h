@@ -167,6 +167,8 @@ typedef struct QCowL2Meta {
     Qcow2COWRegion cow_start;
     Qcow2COWRegion cow_end;
     bool skip_cow;              /* COW regions were zeroed on the host */
+    bool prealloc;              /* metadata preallocation: no subcluster
+                                 * allocation bits */
     CoQueue dependent_requests;
     QTAILQ_ENTRY(QCowL2Meta) next_in_flight;
     struct QCowL2Meta *next;    /* several for one request */
@@ -244,6 +246,9 @@ typedef struct BDRVQcow2State {
     uint32_t refcount_table_size;   /* entries */
     uint32_t max_refcount_table_index;
     Qcow2Cache *refcount_block_cache;
+    /* QEMU's guess whether the image was made with preallocation=metadata */
+    bool metadata_preallocation_checked;
+    bool metadata_preallocation;
     int refcount_block_bits;        /* log2(refcounts per block) */
     int64_t refcount_block_size;    /* refcounts per block */
     uint64_t refcount_max;
@@ -383,6 +388,12 @@ void qcow2_cache_clean(Qcow2Cache *c);
 /* Load the refcount table for a read-write open. */
 bool coroutine_fn qcow2_refcount_init(BlockDriverState *bs, Error **errp);
 void qcow2_refcount_close(BlockDriverState *bs);
+/*
+ * 1 if far more clusters are in use than the file has allocated (QEMU's
+ * test for metadata preallocation: the data is holes in the file), 0 if
+ * not, -errno.  Loads the refcounts of a read-only image.  s->lock held.
+ */
+int coroutine_fn qcow2_detect_metadata_preallocation(BlockDriverState *bs);
 int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
                                     int64_t cluster_index,
                                     uint64_t *refcount);
@@ -401,6 +412,9 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
 void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
                                          uint64_t l2_entry,
                                          Qcow2DiscardType type);
+/* Queue a host range for discarding (merged with its neighbours). */
+void qcow2_queue_discard(BlockDriverState *bs, uint64_t offset,
+                         uint64_t length);
 /* Discard freed host ranges queued while cache_discards was set. */
 void coroutine_fn qcow2_process_discards(BlockDriverState *bs, int ret);
 /* Refcount metadata needed for @clusters clusters (QEMU's formula). */
@@ -496,7 +510,15 @@ int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
                                  int64_t bytes, QEMUIOVector *qiov,
                                  BdrvRequestFlags flags);
 
+/* ---- resize.c ---- */
+int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
+                                   bool exact, PreallocMode prealloc,
+                                   BdrvRequestFlags flags, Error **errp);
+
 /* ---- write.c ---- */
+/* COW of one meta (no I/O lock games: the caller holds s->lock). */
+int coroutine_fn qcow2_perform_cow_locked(BlockDriverState *bs,
+                                          QCowL2Meta *m);
 int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
                                   int64_t bytes, QEMUIOVector *qiov,
                                   BdrvRequestFlags flags);

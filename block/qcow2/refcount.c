@@ -125,6 +125,42 @@ void qcow2_refcount_close(BlockDriverState *bs)
     s->refcount_table = NULL;
 }
 
+int coroutine_fn qcow2_detect_metadata_preallocation(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t file_length, allocated, real_clusters, threshold, end, i;
+    int64_t in_use = 0;
+
+    if (!s->refcount_table) {
+        /* read-only open: refcounts were not needed until now */
+        if (!qcow2_refcount_init(bs, NULL)) {
+            return -EIO;
+        }
+        s->refcount_block_cache = qcow2_cache_create(4, s->cluster_size);
+    }
+    file_length = bdrv_co_getlength(bs->file->bs);
+    if (file_length < 0) {
+        return file_length;
+    }
+    allocated = bdrv_co_get_allocated_file_size(bs->file->bs);
+    if (allocated < 0) {
+        return allocated;
+    }
+    /* in use beyond 10/9 of what the file holds (and 2 spare): holes */
+    real_clusters = allocated / s->cluster_size;
+    threshold = MAX(real_clusters * 10 / 9, real_clusters + 2);
+    end = size_to_clusters(s, file_length);
+    for (i = 0; i < end && in_use <= threshold; i++) {
+        uint64_t refcount;
+        int ret = qcow2_get_refcount(bs, i, &refcount);
+        if (ret < 0) {
+            return ret;
+        }
+        in_use += refcount != 0;
+    }
+    return in_use > threshold;
+}
+
 static void update_max_refcount_table_index(BDRVQcow2State *s)
 {
     uint32_t i = s->refcount_table_size ? s->refcount_table_size - 1 : 0;
@@ -396,7 +432,7 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
     uint32_t index = cluster_index >> s->refcount_block_bits;
-    int64_t new_block;
+    int64_t new_block, area_end;
     uint64_t blocks_used, meta_offset;
     int ret;
 
@@ -479,16 +515,17 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
                                    (new_block >> s->cluster_bits) + 1),
                                s->refcount_block_size);
     meta_offset = blocks_used * s->refcount_block_size * s->cluster_size;
-    ret = qcow2_refcount_area(bs, meta_offset, 0, false, index, new_block);
-    return ret < 0 ? ret : -EAGAIN;
+    area_end = qcow2_refcount_area(bs, meta_offset, 0, false, index,
+                                   new_block);
+    return area_end < 0 ? (int)area_end : -EAGAIN;
 
 fail:
     qcow2_cache_put(s->refcount_block_cache, block);
     return ret;
 }
 
-static void update_refcount_discard(BlockDriverState *bs, uint64_t offset,
-                                    uint64_t length)
+void qcow2_queue_discard(BlockDriverState *bs, uint64_t offset,
+                         uint64_t length)
 {
     BDRVQcow2State *s = bs->opaque;
     Qcow2DiscardRegion *d, *p, *next;
@@ -614,7 +651,7 @@ static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
         }
         rc_set(block, s->refcount_order, block_index, refcount);
         if (refcount == 0 && s->discard_passthrough[type]) {
-            update_refcount_discard(bs, cluster_offset, s->cluster_size);
+            qcow2_queue_discard(bs, cluster_offset, s->cluster_size);
         }
     }
     ret = 0;

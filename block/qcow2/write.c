@@ -204,6 +204,18 @@ static int coroutine_fn perform_cow(BlockDriverState *bs, QCowL2Meta *m)
     return ret;
 }
 
+int coroutine_fn qcow2_perform_cow_locked(BlockDriverState *bs,
+                                          QCowL2Meta *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    qemu_co_mutex_unlock(&s->lock);
+    ret = perform_cow(bs, m);
+    qemu_co_mutex_lock(&s->lock);
+    return ret;
+}
+
 /*
  * Write one host extent: the guest data and the COW regions of its new
  * clusters (in one request when a single allocation surrounds the data),
