@@ -55,6 +55,18 @@ static GPtrArray *merged_opts(const BlockDriver *drv, const BlockDriver *proto)
     return list;
 }
 
+static void print_opts_help(GPtrArray *list);
+
+void img_print_opt_list(const CreateOptDesc *opts)
+{
+    g_autoptr(GPtrArray) list = g_ptr_array_new();
+
+    for (; opts && opts->name; opts++) {
+        g_ptr_array_add(list, (gpointer)opts);
+    }
+    print_opts_help(list);
+}
+
 static void print_opts_help(GPtrArray *list)
 {
     guint i;

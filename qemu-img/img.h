@@ -8,6 +8,7 @@
 
 #include "util/osdep.h"
 #include "block/block-backend.h"
+#include "block/driver.h"
 
 typedef enum {
     OFORMAT_HUMAN,
@@ -24,6 +25,7 @@ int coroutine_fn img_compare(int argc, char **argv);
 int coroutine_fn img_bench(int argc, char **argv);
 int coroutine_fn img_convert(int argc, char **argv);
 int coroutine_fn img_resize(int argc, char **argv);
+int coroutine_fn img_amend(int argc, char **argv);
 
 /* Print "progname: <msg>" and the --help hint, then exit(1). */
 void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);
@@ -59,5 +61,8 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
                                     const char *fmt, int flags,
                                     bool writethrough, bool quiet,
                                     bool force_share);
+
+/* "  name=<type>  - help" lines of @opts, sorted by name (-o help). */
+void img_print_opt_list(const CreateOptDesc *opts);
 
 #endif /* QEMU_IMG_IMG_H */

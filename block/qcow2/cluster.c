@@ -1276,3 +1276,90 @@ out:
     s->cache_discards = false;
     return finish_discards(bs, ret);
 }
+
+/*
+ * Downgrade to v2 (amend compat=0.10): no zero flags may remain in the
+ * active L2 tables.  As 7.2: without a backing file a zero cluster just
+ * becomes unallocated; with one it gets a new cluster of zeroes; a
+ * preallocated zero cluster is zeroed in place.  Tables shared with
+ * snapshots are the caller's to refuse.
+ */
+int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint32_t i;
+    int ret;
+
+    for (i = 0; i < s->l1_size; i++) {
+        uint64_t l2_offset = s->l1_table[i] & L1E_OFFSET_MASK;
+        uint64_t *l2;
+        bool dirty = false;
+        int64_t j;
+
+        if (!l2_offset) {
+            continue;
+        }
+        ret = qcow2_cache_get(bs, s->l2_cache, l2_offset, &l2);
+        if (ret < 0) {
+            return ret;
+        }
+        for (j = 0; j < s->l2_size; j++) {
+            uint64_t entry = get_l2_entry(s, l2, j);
+            QCow2ClusterType type = cluster_type(s, entry);
+            int64_t host = entry & L2E_OFFSET_MASK;
+
+            if (type != QCOW2_CLUSTER_ZERO_PLAIN &&
+                type != QCOW2_CLUSTER_ZERO_ALLOC) {
+                continue;
+            }
+            if (type == QCOW2_CLUSTER_ZERO_PLAIN && !bs->backing) {
+                set_l2_entry(s, l2, j, 0);
+                dirty = true;
+                continue;
+            }
+            if (type == QCOW2_CLUSTER_ZERO_PLAIN) {
+                host = qcow2_alloc_clusters(bs, s->cluster_size);
+                if (host < 0) {
+                    ret = host;
+                    goto fail;
+                }
+            }
+            if (offset_into_cluster(s, host)) {
+                ret = qcow2_signal_corruption(bs, true, "Cluster allocation "
+                                              "offset %#" PRIx64 " unaligned "
+                                              "(L2 offset: %#" PRIx64 ", L2 "
+                                              "index: %#" PRIx64 ")", host,
+                                              l2_offset, (uint64_t)j);
+                goto fail;
+            }
+            ret = qcow2_pre_write_overlap_check(bs, 0, host,
+                                                s->cluster_size);
+            if (ret == 0) {
+                ret = bdrv_co_pwrite_zeroes(s->data_file, host,
+                                            s->cluster_size, 0);
+            }
+            if (ret < 0) {
+                if (type == QCOW2_CLUSTER_ZERO_PLAIN) {
+                    qcow2_free_clusters(bs, host, s->cluster_size,
+                                        QCOW2_DISCARD_ALWAYS);
+                }
+                goto fail;
+            }
+            set_l2_entry(s, l2, j, host | QCOW_OFLAG_COPIED);
+            dirty = true;
+        }
+        if (dirty) {
+            qcow2_cache_mark_dirty(s->l2_cache, l2);
+            qcow2_cache_depends_on_flush(s->l2_cache);
+        }
+        qcow2_cache_put(s->l2_cache, &l2);
+        continue;
+fail:
+        if (dirty) {
+            qcow2_cache_mark_dirty(s->l2_cache, l2);
+        }
+        qcow2_cache_put(s->l2_cache, &l2);
+        return ret;
+    }
+    return qcow2_cache_write(bs, s->l2_cache);
+}

@@ -37,6 +37,46 @@ static const struct {
     { 2, 1, "raw external data" },
 };
 
+bool qcow2_put_known_extensions(uint8_t *buf, size_t *pos, size_t size,
+                                int version, int cluster_bits,
+                                const char *backing_fmt,
+                                const char *data_file)
+{
+    size_t need = (backing_fmt ? 8 + ROUND_UP(strlen(backing_fmt), 8) : 0) +
+                  (data_file ? 8 + ROUND_UP(strlen(data_file), 8) : 0);
+    size_t i;
+
+    /*
+     * The feature table costs 392 bytes: 7.2 leaves it out of clusters
+     * of 4 KiB and less, where backing file names need the room.
+     */
+    bool table = version >= 3 && cluster_bits > 12;
+
+    need += table ? 8 + G_N_ELEMENTS(feature_names) * 48 : 0;
+    if (*pos + need + 8 > size) {
+        return false;
+    }
+    if (backing_fmt) {
+        put_ext(buf, pos, QCOW2_EXT_MAGIC_BACKING_FORMAT, backing_fmt,
+                strlen(backing_fmt));
+    }
+    if (data_file) {
+        put_ext(buf, pos, QCOW2_EXT_MAGIC_DATA_FILE, data_file,
+                strlen(data_file));
+    }
+    if (table) {
+        uint8_t t[G_N_ELEMENTS(feature_names) * 48] = { 0 };
+        for (i = 0; i < G_N_ELEMENTS(feature_names); i++) {
+            t[i * 48] = feature_names[i].type;
+            t[i * 48 + 1] = feature_names[i].bit;
+            memcpy(t + i * 48 + 2, feature_names[i].name,
+                   strlen(feature_names[i].name));
+        }
+        put_ext(buf, pos, QCOW2_EXT_MAGIC_FEATURE_TABLE, t, sizeof(t));
+    }
+    return true;
+}
+
 typedef struct Qcow2CreateOpts {
     uint64_t size;
     int version;
@@ -192,7 +232,6 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
     int64_t cluster_size = 1LL << o->cluster_bits;
     uint64_t incompat = 0;
     size_t pos;
-    size_t i;
 
     stl_be_p(hdr, QCOW_MAGIC);
     stl_be_p(hdr + 4, o->version);
@@ -222,28 +261,11 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
         hdr[104] = o->compression_type;
         pos = 112;
     }
-    if (o->backing_fmt) {
-        put_ext(hdr, &pos, QCOW2_EXT_MAGIC_BACKING_FORMAT, o->backing_fmt,
-                strlen(o->backing_fmt));
-    }
-    if (o->data_file) {
-        put_ext(hdr, &pos, QCOW2_EXT_MAGIC_DATA_FILE, o->data_file,
-                strlen(o->data_file));
-    }
-    /*
-     * The feature table costs 392 bytes: 7.2 leaves it out of clusters
-     * of 4 KiB and less, where backing file names need the room.
-     */
-    if (o->version >= 3 && o->cluster_bits > 12) {
-        uint8_t table[G_N_ELEMENTS(feature_names) * 48] = { 0 };
-        for (i = 0; i < G_N_ELEMENTS(feature_names); i++) {
-            table[i * 48] = feature_names[i].type;
-            table[i * 48 + 1] = feature_names[i].bit;
-            memcpy(table + i * 48 + 2, feature_names[i].name,
-                   strlen(feature_names[i].name));
-        }
-        put_ext(hdr, &pos, QCOW2_EXT_MAGIC_FEATURE_TABLE, table,
-                sizeof(table));
+    if (!qcow2_put_known_extensions(hdr, &pos, cluster_size, o->version,
+                                    o->cluster_bits, o->backing_fmt,
+                                    o->data_file)) {
+        error_setg(errp, "Header extensions too large");
+        return false;
     }
     pos += 8;   /* the end-of-extensions marker: 8 zero bytes */
     if (o->backing_file) {

@@ -123,6 +123,7 @@ typedef struct Qcow2Snapshot {
     uint32_t date_nsec;
     uint64_t vm_clock_nsec;
     uint64_t icount;                /* -1 when the entry does not say */
+    uint32_t extra_data_size;       /* as in the table */
 } Qcow2Snapshot;
 
 typedef struct Qcow2Bitmap {
@@ -534,6 +535,22 @@ int coroutine_fn qcow2_update_header_field(BlockDriverState *bs,
                                            size_t offset, const void *buf,
                                            size_t len);
 int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs);
+/*
+ * Append the extensions QEMU writes, in its order (backing format, data
+ * file name, the feature name table for v3 with clusters over 4 KiB) at
+ * *@pos of the @size-byte header cluster @buf.  False if they do not fit.
+ */
+bool qcow2_put_known_extensions(uint8_t *buf, size_t *pos, size_t size,
+                                int version, int cluster_bits,
+                                const char *backing_fmt,
+                                const char *data_file);
+/* Rewrite the header cluster from the state (amend), as 7.2 lays it out. */
+int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
+/* Turn the active table's zero clusters into v2 ones (cluster.c). */
+int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs);
+int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
+                                bool force, Error **errp);
+extern const CreateOptDesc qcow2_amend_opts[];
 int coroutine_fn qcow2_mark_clean(BlockDriverState *bs);
 int coroutine_fn qcow2_mark_corrupt(BlockDriverState *bs);
 

@@ -69,6 +69,7 @@ bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
         sn->vm_clock_nsec = ldq_be_p(h + 24);
         sn->vm_state_size = ldl_be_p(h + 32);
         extra = ldl_be_p(h + 36);
+        sn->extra_data_size = extra;
         sn->icount = -1;
         if (extra > MAX_SNAPSHOT_EXTRA_DATA) {
             error_setg(errp, "Too much extra metadata in snapshot table "

@@ -149,6 +149,13 @@ struct BlockDriver {
                                    Error **errp);
     /* NULL-terminated by a zero entry. */
     const CreateOptDesc *create_opts;
+    /*
+     * qemu-img amend: change format options of an open (read-write)
+     * image; @opts are validated against @amend_opts.
+     */
+    int coroutine_fn (*co_amend)(BlockDriverState *bs, QDict *opts,
+                                 bool force, Error **errp);
+    const CreateOptDesc *amend_opts;
 };
 
 /* ---- helpers for drivers (block/block.c) ---- */

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-img amend for qcow2, as 7.2 does it: upgrade (compat=1.1) first,
+ * then the data file name and data-file-raw (cleared only), the backing
+ * file check, lazy refcounts, the size (exact truncate, shrinking
+ * allowed), downgrade (compat=0.10) last.  The header is rewritten
+ * whole, in QEMU's layout, keeping extensions we do not know.
+ *
+ * Not yet: changing refcount_bits (7.2 rebuilds every refcount
+ * structure) and downgrading an image that has both zero clusters and
+ * internal snapshots; both are refused with a message saying so.
+ */
+#include "util/osdep.h"
+#include "qcow2.h"
+#include "util/bswap.h"
+#include "util/cutils.h"
+
+/* Extensions of the current header that we do not interpret, in order. */
+static int coroutine_fn unknown_extensions(BlockDriverState *bs,
+                                           uint8_t *out, size_t *len,
+                                           size_t room)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint8_t *hdr = g_malloc(s->cluster_size);
+    uint32_t hlen;
+    size_t pos;
+    int ret;
+
+    ret = bdrv_co_pread(bs->file, 0, s->cluster_size, hdr, 0);
+    if (ret < 0) {
+        return ret;
+    }
+    /* what is on disk, which an upgrade has not rewritten yet */
+    hlen = ldl_be_p(hdr + 4) >= 3 ? ldl_be_p(hdr + 100) : QCOW2_V2_HEADER_SIZE;
+    hlen = MAX(hlen, QCOW2_V2_HEADER_SIZE);
+    *len = 0;
+    for (pos = hlen; pos + 8 <= (size_t)s->cluster_size;) {
+        uint32_t magic = ldl_be_p(hdr + pos);
+        uint32_t elen = ldl_be_p(hdr + pos + 4);
+        size_t total = 8 + ROUND_UP((size_t)elen, 8);
+
+        if (magic == QCOW2_EXT_MAGIC_END ||
+            elen > s->cluster_size - pos - 8) {
+            break;
+        }
+        switch (magic) {
+        case QCOW2_EXT_MAGIC_BACKING_FORMAT:
+        case QCOW2_EXT_MAGIC_FEATURE_TABLE:
+        case QCOW2_EXT_MAGIC_DATA_FILE:
+        case QCOW2_EXT_MAGIC_BITMAPS:
+        case QCOW2_EXT_MAGIC_CRYPTO_HEADER:
+            break;
+        default:
+            if (*len + total > room) {
+                return -ENOSPC;
+            }
+            memcpy(out + *len, hdr + pos, MIN(total, s->cluster_size - pos));
+            *len += total;
+        }
+        pos += total;
+    }
+    return 0;
+}
+
+int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    size_t size = s->cluster_size, pos, unknown_len = 0;
+    g_autofree uint8_t *buf = qemu_memalign(4096, size);
+    g_autofree uint8_t *unknown = g_malloc0(size);
+    int ret;
+
+    ret = unknown_extensions(bs, unknown, &unknown_len, size);
+    if (ret < 0) {
+        return ret;
+    }
+    memset(buf, 0, size);
+    stl_be_p(buf, QCOW_MAGIC);
+    stl_be_p(buf + 4, s->version);
+    stl_be_p(buf + 20, s->cluster_bits);
+    stq_be_p(buf + 24, s->virtual_size);
+    stl_be_p(buf + 36, s->l1_size);
+    stq_be_p(buf + 40, s->l1_table_offset);
+    stq_be_p(buf + 48, s->refcount_table_offset);
+    stl_be_p(buf + 56, s->refcount_table_clusters);
+    stl_be_p(buf + 60, s->nb_snapshots);
+    stq_be_p(buf + 64, s->snapshots_offset);
+    if (s->version >= 3) {
+        stq_be_p(buf + 72, s->incompatible_features);
+        stq_be_p(buf + 80, s->compatible_features);
+        stq_be_p(buf + 88, s->autoclear_features);
+        stl_be_p(buf + 96, s->refcount_order);
+        stl_be_p(buf + 100, 112);
+        buf[104] = s->compression_type;
+        pos = 112;
+    } else {
+        pos = QCOW2_V2_HEADER_SIZE;
+    }
+    if (!qcow2_put_known_extensions(buf, &pos, size, s->version,
+                                    s->cluster_bits,
+                                    bs->backing_file ? bs->backing_format
+                                                     : NULL,
+                                    has_data_file(s) ? s->image_data_file
+                                                     : NULL) ||
+        pos + unknown_len + 8 > size) {
+        return -ENOSPC;
+    }
+    memcpy(buf + pos, unknown, unknown_len);
+    pos += unknown_len + 8;     /* and the end marker */
+    if (bs->backing_file) {
+        size_t len = strlen(bs->backing_file);
+        if (pos + len > size) {
+            return -ENOSPC;
+        }
+        memcpy(buf + pos, bs->backing_file, len);
+        stq_be_p(buf + 8, pos);
+        stl_be_p(buf + 16, len);
+    }
+    ret = bdrv_co_pwrite(bs->file, 0, size, buf, 0);
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    return ret;
+}
+
+const CreateOptDesc qcow2_amend_opts[] = {
+    { "backing_file", OPT_STRING, "File name of a base image", NULL },
+    { "backing_fmt", OPT_STRING, "Image format of the base image", NULL },
+    { "compat", OPT_STRING, "Compatibility level (v2 [0.10] or v3 [1.1])",
+      NULL },
+    { "data_file", OPT_STRING, "File name of an external data file", NULL },
+    { "data_file_raw", OPT_BOOL,
+      "The external data file must stay valid as a raw image", NULL },
+    { "encrypt.iter-time", OPT_NUMBER,
+      "Time to spend in PBKDF in milliseconds", NULL },
+    { "encrypt.keyslot", OPT_NUMBER,
+      "Select a single keyslot to modify explicitly", NULL },
+    { "encrypt.new-secret", OPT_STRING,
+      "New secret to set in the matching keyslots. Empty string to erase",
+      NULL },
+    { "encrypt.old-secret", OPT_STRING,
+      "Select all keyslots that match this password", NULL },
+    { "encrypt.state", OPT_STRING,
+      "Select new state of affected keyslots (active/inactive)", NULL },
+    { "lazy_refcounts", OPT_BOOL, "Postpone refcount updates", NULL },
+    { "refcount_bits", OPT_NUMBER, "Width of a reference count entry in bits",
+      NULL },
+    { "size", OPT_SIZE, "Virtual disk size", NULL },
+    { NULL },
+};
+
+/* True if any L2 entry of the active table has the zero flag. */
+static int coroutine_fn has_zero_clusters(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t offset = 0;
+
+    while (offset < s->virtual_size) {
+        int64_t bytes = MIN(s->virtual_size - offset, INT_MAX / 2);
+        uint64_t host;
+        QCow2SubclusterType type;
+        int ret = qcow2_get_host_offset(bs, offset, &bytes, &host, &type);
+
+        if (ret < 0) {
+            return ret;
+        }
+        if (type == QCOW2_SUBCLUSTER_ZERO_PLAIN ||
+            type == QCOW2_SUBCLUSTER_ZERO_ALLOC) {
+            return 1;
+        }
+        offset += bytes;
+    }
+    return 0;
+}
+
+static int coroutine_fn has_compressed_clusters(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t offset = 0;
+
+    while (offset < s->virtual_size) {
+        int64_t bytes = MIN(s->virtual_size - offset, INT_MAX / 2);
+        uint64_t host;
+        QCow2SubclusterType type;
+        int ret = qcow2_get_host_offset(bs, offset, &bytes, &host, &type);
+
+        if (ret < 0) {
+            return ret;
+        }
+        if (type == QCOW2_SUBCLUSTER_COMPRESSED) {
+            return 1;
+        }
+        offset += bytes;
+    }
+    return 0;
+}
+
+static int coroutine_fn upgrade(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int i, ret;
+
+    for (i = 0; i < s->nb_snapshots; i++) {
+        if (s->snapshots[i].extra_data_size < 16) {
+            /* 7.2 rewrites the snapshot table in v3 form first */
+            error_setg(errp, "Upgrading an image whose snapshots lack the "
+                       "v3 fields is not supported yet");
+            return -ENOTSUP;
+        }
+    }
+    s->version = 3;
+    ret = qcow2_rewrite_header(bs);
+    if (ret < 0) {
+        s->version = 2;
+        error_setg_errno(errp, -ret, "Failed to update the image header");
+    }
+    return ret;
+}
+
+static int coroutine_fn downgrade(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int i, ret;
+
+    if (s->refcount_order != 4) {
+        error_setg(errp, "compat=0.10 requires refcount_bits=16");
+        return -ENOTSUP;
+    }
+    if (has_data_file(s)) {
+        error_setg(errp, "Cannot downgrade an image with a data file");
+        return -ENOTSUP;
+    }
+    for (i = 0; i < s->nb_snapshots; i++) {
+        if (s->snapshots[i].vm_state_size > UINT32_MAX ||
+            s->snapshots[i].disk_size != (uint64_t)s->virtual_size) {
+            error_setg(errp, "Internal snapshots prevent downgrade of image");
+            return -ENOTSUP;
+        }
+    }
+    if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
+        ret = qcow2_mark_clean(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to make the image clean");
+            return ret;
+        }
+    }
+    if (s->incompatible_features & ~(uint64_t)QCOW2_INCOMPAT_COMPRESSION) {
+        error_setg(errp, "Cannot downgrade an image with incompatible "
+                   "features 0x%" PRIx64 " set",
+                   s->incompatible_features &
+                   ~(uint64_t)QCOW2_INCOMPAT_COMPRESSION);
+        return -ENOTSUP;
+    }
+    ret = has_zero_clusters(bs);
+    if (ret > 0 && s->nb_snapshots) {
+        /* 7.2 expands the snapshots' tables too (shared ones with care) */
+        error_setg(errp, "Downgrading an image with zero clusters and "
+                   "snapshots is not supported yet");
+        return -ENOTSUP;
+    }
+    if (ret > 0) {
+        qemu_co_mutex_lock(&s->lock);
+        ret = qcow2_expand_zero_clusters(bs);
+        qemu_co_mutex_unlock(&s->lock);
+    }
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to turn zero into data "
+                         "clusters");
+        return ret;
+    }
+    if (s->incompatible_features & QCOW2_INCOMPAT_COMPRESSION) {
+        ret = has_compressed_clusters(bs);
+        if (ret < 0) {
+            error_setg(errp, "Failed to check block status");
+            return -EINVAL;
+        }
+        if (ret) {
+            error_setg(errp, "Cannot downgrade an image with zstd compression "
+                       "type and existing compressed clusters");
+            return -ENOTSUP;
+        }
+        s->incompatible_features &= ~(uint64_t)QCOW2_INCOMPAT_COMPRESSION;
+        s->compression_type = QCOW2_COMPRESSION_TYPE_ZLIB;
+    }
+    s->compatible_features = 0;
+    s->autoclear_features = 0;
+    s->use_lazy_refcounts = false;
+    s->version = 2;
+    ret = qcow2_rewrite_header(bs);
+    if (ret < 0) {
+        s->version = 3;
+        error_setg_errno(errp, -ret, "Failed to update the image header");
+    }
+    return ret;
+}
+
+int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
+                                bool force, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int old_version = s->version, new_version = old_version;
+    const char *compat = create_opt_get(opts, "compat");
+    const char *backing_file = create_opt_get(opts, "backing_file");
+    const char *backing_fmt = create_opt_get(opts, "backing_fmt");
+    const char *data_file = create_opt_get(opts, "data_file");
+    bool lazy_refcounts = s->use_lazy_refcounts > 0, data_file_raw;
+    uint64_t new_size = 0, refcount_bits = 1ULL << s->refcount_order;
+    int ret;
+
+    (void)force;
+    if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"))) {
+        new_version = 2;
+    } else if (compat && (!strcmp(compat, "1.1") || !strcmp(compat, "v3"))) {
+        new_version = 3;
+    } else if (compat) {
+        error_setg(errp, "Unknown compatibility level %s", compat);
+        return -EINVAL;
+    }
+    if (!create_opt_get_size(opts, "size", 0, &new_size, errp) ||
+        !create_opt_get_bool(opts, "lazy_refcounts", lazy_refcounts,
+                             &lazy_refcounts, errp) ||
+        !create_opt_get_size(opts, "refcount_bits", refcount_bits,
+                             &refcount_bits, errp) ||
+        !create_opt_get_bool(opts, "data_file_raw", s->data_file_raw,
+                             &data_file_raw, errp)) {
+        return -EINVAL;
+    }
+    if (refcount_bits == 0 || refcount_bits > 64 ||
+        (refcount_bits & (refcount_bits - 1))) {
+        error_setg(errp, "Refcount width must be a power of two and may not "
+                   "exceed 64 bits");
+        return -EINVAL;
+    }
+    if (data_file && !has_data_file(s)) {
+        error_setg(errp, "data-file can only be set for images that use an "
+                   "external data file");
+        return -EINVAL;
+    }
+    if (data_file_raw && !s->data_file_raw) {
+        error_setg(errp, "data-file-raw cannot be set on existing images");
+        return -EINVAL;
+    }
+    if (qdict_get_try_str(opts, "encrypt.new-secret") ||
+        qdict_get_try_str(opts, "encrypt.old-secret") ||
+        qdict_get_try_str(opts, "encrypt.state") ||
+        qdict_get_try_str(opts, "encrypt.keyslot") ||
+        qdict_get_try_str(opts, "encrypt.iter-time")) {
+        /* we open no encrypted images, so there is none to amend */
+        error_setg(errp, "Can't amend encryption options - encryption not "
+                   "present");
+        return -EINVAL;
+    }
+
+    if (new_version > old_version) {
+        ret = upgrade(bs, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (refcount_bits != 1ULL << s->refcount_order) {
+        if (new_version < 3 && refcount_bits != 16) {
+            error_setg(errp, "Refcount widths other than 16 bits require "
+                       "compatibility level 1.1 or above (use compat=1.1 or "
+                       "greater)");
+            return -EINVAL;
+        }
+        error_setg(errp, "Changing the refcount width is not supported yet");
+        return -ENOTSUP;
+    }
+
+    /* data-file-raw blocks backing files, so it goes first */
+    if (data_file_raw) {
+        s->autoclear_features |= QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+    } else {
+        s->autoclear_features &= ~(uint64_t)QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+    }
+    s->data_file_raw = data_file_raw;
+    if (data_file) {
+        g_free(s->image_data_file);
+        s->image_data_file = *data_file ? g_strdup(data_file) : NULL;
+    }
+    ret = qcow2_rewrite_header(bs);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to update the image header");
+        return ret;
+    }
+
+    if ((backing_file || backing_fmt) &&
+        (g_strcmp0(backing_file, bs->backing_file) ||
+         g_strcmp0(backing_fmt, bs->backing_format))) {
+        error_setg(errp, "Cannot amend the backing file");
+        error_append_hint(errp, "You can use 'qemu-img rebase' instead.\n");
+        return -EINVAL;
+    }
+
+    if ((s->use_lazy_refcounts > 0) != lazy_refcounts) {
+        if (lazy_refcounts) {
+            if (new_version < 3) {
+                error_setg(errp, "Lazy refcounts only supported with "
+                           "compatibility level 1.1 and above (use compat=1.1 "
+                           "or greater)");
+                return -EINVAL;
+            }
+            s->compatible_features |= QCOW2_COMPAT_LAZY_REFCOUNTS;
+        } else {
+            ret = qcow2_mark_clean(bs);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to make the image "
+                                 "clean");
+                return ret;
+            }
+            s->compatible_features &= ~(uint64_t)QCOW2_COMPAT_LAZY_REFCOUNTS;
+        }
+        ret = qcow2_rewrite_header(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to update the image header");
+            return ret;
+        }
+        s->use_lazy_refcounts = lazy_refcounts;
+    }
+
+    if (new_size) {
+        /* amend asks for exactly this size: shrinking included */
+        ret = qcow2_co_truncate(bs, new_size, true, PREALLOC_MODE_OFF, 0,
+                                errp);
+        if (ret < 0) {
+            return ret;
+        }
+        bs->total_bytes = new_size;
+    }
+
+    if (new_version < old_version) {
+        ret = downgrade(bs, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
