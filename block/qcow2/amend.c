@@ -149,8 +149,10 @@ const CreateOptDesc qcow2_amend_opts[] = {
     { NULL },
 };
 
-/* True if any L2 entry of the active table has the zero flag. */
-static int coroutine_fn has_zero_clusters(BlockDriverState *bs)
+/* 1 if any (sub)cluster of the active table is of type @a or @b. */
+static int coroutine_fn has_clusters_of_type(BlockDriverState *bs,
+                                             QCow2SubclusterType a,
+                                             QCow2SubclusterType b)
 {
     BDRVQcow2State *s = bs->opaque;
     int64_t offset = 0;
@@ -164,30 +166,7 @@ static int coroutine_fn has_zero_clusters(BlockDriverState *bs)
         if (ret < 0) {
             return ret;
         }
-        if (type == QCOW2_SUBCLUSTER_ZERO_PLAIN ||
-            type == QCOW2_SUBCLUSTER_ZERO_ALLOC) {
-            return 1;
-        }
-        offset += bytes;
-    }
-    return 0;
-}
-
-static int coroutine_fn has_compressed_clusters(BlockDriverState *bs)
-{
-    BDRVQcow2State *s = bs->opaque;
-    int64_t offset = 0;
-
-    while (offset < s->virtual_size) {
-        int64_t bytes = MIN(s->virtual_size - offset, INT_MAX / 2);
-        uint64_t host;
-        QCow2SubclusterType type;
-        int ret = qcow2_get_host_offset(bs, offset, &bytes, &host, &type);
-
-        if (ret < 0) {
-            return ret;
-        }
-        if (type == QCOW2_SUBCLUSTER_COMPRESSED) {
+        if (type == a || type == b) {
             return 1;
         }
         offset += bytes;
@@ -251,7 +230,8 @@ static int coroutine_fn downgrade(BlockDriverState *bs, Error **errp)
                    ~(uint64_t)QCOW2_INCOMPAT_COMPRESSION);
         return -ENOTSUP;
     }
-    ret = has_zero_clusters(bs);
+    ret = has_clusters_of_type(bs, QCOW2_SUBCLUSTER_ZERO_PLAIN,
+                               QCOW2_SUBCLUSTER_ZERO_ALLOC);
     if (ret > 0 && s->nb_snapshots) {
         /* 7.2 expands the snapshots' tables too (shared ones with care) */
         error_setg(errp, "Downgrading an image with zero clusters and "
@@ -269,7 +249,8 @@ static int coroutine_fn downgrade(BlockDriverState *bs, Error **errp)
         return ret;
     }
     if (s->incompatible_features & QCOW2_INCOMPAT_COMPRESSION) {
-        ret = has_compressed_clusters(bs);
+        ret = has_clusters_of_type(bs, QCOW2_SUBCLUSTER_COMPRESSED,
+                                   QCOW2_SUBCLUSTER_COMPRESSED);
         if (ret < 0) {
             error_setg(errp, "Failed to check block status");
             return -EINVAL;
