@@ -211,7 +211,8 @@ static void bdrv_free(BlockDriverState *bs)
     BdrvChild *c;
 
     assert(bs->in_flight == 0);
-    if (bs->drv->co_inactivate && !bs->read_only) {
+    /* a failed open has nothing to write back: close cleans up alone */
+    if (bs->drv->co_inactivate && !bs->read_only && bs->opened) {
         if (qemu_in_coroutine()) {
             bs->drv->co_inactivate(bs);
         } else {
@@ -435,6 +436,7 @@ bdrv_open_driver(const BlockDriver *drv, const char *filename,
     if (!drv->co_open(bs, options, flags, errp)) {
         goto fail;
     }
+    bs->opened = true;
     if (!bdrv_check_unused(bs, options, errp)) {
         goto fail;
     }

@@ -49,6 +49,7 @@ struct BlockDriverState {
     int refcnt;
     int open_flags;
     bool read_only;
+    bool opened;                /* co_open succeeded: inactivate at close */
     /* the file name or URL as given, or a json: description */
     char *filename;
     /* backing file name and format as the image records them */
