@@ -17,6 +17,7 @@
 typedef enum {
     CHUNK_DATA,
     CHUNK_ZERO,
+    CHUNK_SKIP,                 /* left to the target's backing file */
 } ChunkType;
 
 typedef struct CopyState {
@@ -158,16 +159,18 @@ static int coroutine_fn copy_task_func(AioTask *task)
         goto out;
     }
     rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
-    if (s->p->compress_cluster) {
+    if (s->p->compress_cluster && s->p->in_order) {
         /*
          * The driver allocates compressed clusters in the order the
          * writes are issued: pass the turn on as soon as ours is issued,
          * so that the next chunks compress while this one does.
          */
-        if (s->p->in_order) {
-            s->wr_next = t->offset + t->bytes;
-            qemu_co_queue_restart_all(&s->wr_queue);
-        }
+        s->wr_next = t->offset + t->bytes;
+        qemu_co_queue_restart_all(&s->wr_queue);
+    }
+    if (t->type == CHUNK_SKIP) {
+        ret = 0;
+    } else if (s->p->compress_cluster) {
         ret = t->type == CHUNK_ZERO ? write_zeroes(s, t->offset, t->bytes) :
               write_compressed(s, t->offset, t->bytes, buf);
     } else if (t->type == CHUNK_ZERO) {
@@ -191,6 +194,20 @@ out:
         g_ptr_array_add(s->free_bufs, buf);
     }
     return ret;
+}
+
+/* What to do with a run of status @st starting at target offset @offset. */
+static ChunkType chunk_type(const CopyParams *p, int st, int64_t offset)
+{
+    if (st & BDRV_BLOCK_ZERO) {
+        /* past the backing file's end the overlay reads zeroes anyway */
+        return p->target_has_backing && p->target_backing_len >= 0 &&
+               offset >= p->target_backing_len ? CHUNK_SKIP : CHUNK_ZERO;
+    }
+    if (st & BDRV_BLOCK_DATA) {
+        return CHUNK_DATA;
+    }
+    return p->target_has_backing ? CHUNK_SKIP : CHUNK_DATA;
 }
 
 int64_t coroutine_fn copy_co_total_size(const CopyParams *p)
@@ -240,16 +257,21 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
 
         while (pos < len && res->ret == 0) {
             int64_t run;
-            int st = bdrv_co_block_status_above(bs, NULL, false, true, pos,
-                                                len - pos, &run, NULL, NULL,
-                                                NULL);
+            int st;
             ChunkType type;
 
+            /* with -B only the top layer counts: the rest is the backing's */
+            st = p->target_has_backing ?
+                 bdrv_co_block_status(bs, true, pos, len - pos, &run, NULL,
+                                      NULL) :
+                 bdrv_co_block_status_above(bs, NULL, false, true, pos,
+                                            len - pos, &run, NULL, NULL,
+                                            NULL);
             if (st < 0) {
                 copy_fail(&s, st, false, base + pos);
                 break;
             }
-            type = (st & BDRV_BLOCK_ZERO) ? CHUNK_ZERO : CHUNK_DATA;
+            type = chunk_type(p, st, base + pos);
             if (p->compress_cluster) {
                 /*
                  * Compressed: whole target clusters, carved from this one
@@ -265,11 +287,11 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                     CopyTask *t = g_new0(CopyTask, 1);
                     int64_t n;
 
-                    if (type == CHUNK_ZERO && start == cstart &&
+                    if (type != CHUNK_DATA && start == cstart &&
                         end - pos >= cl) {
                         n = MIN(QEMU_ALIGN_DOWN(base + end, cl) - start,
                                 QEMU_ALIGN_DOWN(BDRV_REQUEST_MAX_BYTES, cl));
-                        t->type = CHUNK_ZERO;
+                        t->type = type;
                     } else {
                         n = MIN(cstart + cl, base + len) - start;
                         t->type = CHUNK_DATA;
@@ -290,6 +312,7 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                 CopyTask *t = g_new0(CopyTask, 1);
                 int64_t n = type == CHUNK_DATA ? MIN(run, p->buf_size) :
                             MIN(run, BDRV_REQUEST_MAX_BYTES);
+                /* skipped runs still take their in-order turn: a no-op */
 
                 t->task.func = copy_task_func;
                 t->s = &s;

@@ -24,6 +24,7 @@ static void convert_progress(void *opaque, int64_t bytes, int64_t total)
 
 typedef struct ConvertOpts {
     const char *fmt, *out_fmt, *out_filename, *options, *snapshot;
+    const char *backing, *backing_fmt;      /* -B/-F or -o backing_file */
     const char *cache, *src_cache;
     bool image_opts, target_image_opts, skip_create, target_is_zero;
     bool progress, quiet, force_share, in_order;
@@ -31,6 +32,53 @@ typedef struct ConvertOpts {
     int64_t min_sparse, rate_limit;
     bool compress;
 } ConvertOpts;
+
+/*
+ * -B/-F and -o backing_file/backing_fmt, with 7.2's checks in its order
+ * (-B wins over -o backing_file, as 7.2's old-style options do).
+ */
+static int check_backing(ConvertOpts *o, const char *backing,
+                         const char *backing_fmt, int nsrc)
+{
+    const BlockDriver *drv = bdrv_find_format(o->out_fmt);
+    g_autoptr(QObject) opts = qdict_new();
+    QDict *parsed = opts;
+    const char *opt_backing = NULL, *opt_fmt = NULL;
+
+    if (!o->skip_create) {
+        Error *err = NULL;
+        if (o->options &&
+            !keyval_parse_into(&parsed, o->options, NULL, &err)) {
+            error_report_err(err);
+            return -1;
+        }
+        opt_backing = qdict_get_try_str(opts, "backing_file");
+        opt_fmt = qdict_get_try_str(opts, "backing_fmt");
+        if ((backing || opt_backing) && !drv->supports_backing) {
+            error_report("Backing file not supported for file format '%s'",
+                         o->out_fmt);
+            return -1;
+        }
+        if (backing_fmt && !drv->supports_backing) {
+            error_report("Backing file format not supported for file "
+                         "format '%s'", o->out_fmt);
+            return -1;
+        }
+    }
+    /* owned copies: the option string's dict goes away */
+    o->backing = g_strdup(backing ? backing : opt_backing);
+    o->backing_fmt = g_strdup(backing_fmt ? backing_fmt : opt_fmt);
+    if (nsrc > 1 && o->backing) {
+        error_report("Having a backing file for the target makes no sense "
+                     "when concatenating multiple input images");
+        return -1;
+    }
+    if (!o->skip_create && o->backing && !o->backing_fmt) {
+        error_report("Use of backing file requires explicit backing format");
+        return -1;
+    }
+    return 0;
+}
 
 static int parse_options(int argc, char **argv, ConvertOpts *o)
 {
@@ -48,11 +96,11 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         { NULL, 0, NULL, 0 }
     };
     bool compress = false, copy_range = false;
-    const char *backing = NULL;
+    const char *backing = NULL, *backing_fmt = NULL;
     g_autoptr(GString) options = g_string_new(NULL);
     int c;
 
-    while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:WUr:",
+    while ((c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
                             long_options, NULL)) != -1) {
         switch (c) {
         case 'f':
@@ -63,6 +111,9 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
             break;
         case 'B':
             backing = optarg;
+            break;
+        case 'F':
+            backing_fmt = optarg;
             break;
         case 'C':
             copy_range = true;
@@ -178,13 +229,8 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         return -1;
     }
     o->compress = compress;
-    if (backing) {
-        error_report("Backing file not supported for file format '%s'",
-                     o->out_fmt);
-        return -1;
-    }
     o->options = options->len ? g_strdup(options->str) : NULL;
-    return 0;
+    return check_backing(o, backing, backing_fmt, argc - optind - 1);
 }
 
 /* Open source @i, with -l applied as snapshot options. */
@@ -234,6 +280,12 @@ static bool coroutine_fn create_target(ConvertOpts *o, int64_t size,
         return false;
     }
     qdict_put_str(opts, "size", sz);
+    if (o->backing) {
+        qdict_put_str(opts, "backing_file", o->backing);
+    }
+    if (o->backing_fmt) {
+        qdict_put_str(opts, "backing_fmt", o->backing_fmt);
+    }
     if (!drv->co_create) {
         error_setg(errp, "Format driver '%s' does not support image creation",
                    o->out_fmt);
@@ -254,11 +306,11 @@ int coroutine_fn img_convert(int argc, char **argv)
     Error *err = NULL;
     bool wt_src, wt_dst;
     int src_flags = 0, dst_flags = BDRV_O_RDWR | BDRV_O_UNMAP;
-    int nsrc, i, ret = 1;
+    int nsrc = 0, i, ret = 1;
     int64_t total, target_len;
 
     if (parse_options(argc, argv, &o) < 0) {
-        return 1;
+        goto out;
     }
     nsrc = argc - optind - 1;
     o.out_filename = argv[argc - 1];
@@ -305,13 +357,28 @@ int coroutine_fn img_convert(int argc, char **argv)
         error_report("output file is smaller than input file");
         goto out;
     }
+    if (o.backing && o.target_is_zero) {
+        /* 7.2 says so but exits 0 without copying; we call it an error */
+        error_report("Cannot use --target-is-zero when the destination "
+                     "image has a backing file");
+        goto out;
+    }
     p.target = target;
+    p.target_has_backing = o.backing;
+    p.target_backing_len = -1;
+    if (o.backing && !o.skip_create && bdrv_backing_bs(blk_bs(target))) {
+        p.target_backing_len = bdrv_co_getlength(
+            bdrv_backing_bs(blk_bs(target)));
+        if (p.target_backing_len < 0) {
+            p.target_backing_len = -1;      /* unknown: write zero runs */
+        }
+    }
     p.workers = o.workers;
     p.in_order = o.in_order;
     p.buf_size = CONVERT_BUF_SIZE;
     p.min_sparse = o.min_sparse;
     /* a new image reads as zeroes; -S 0 asks for every byte anyway */
-    p.target_zeroed = o.min_sparse &&
+    p.target_zeroed = o.min_sparse && !o.backing &&
                       ((!o.skip_create && bdrv_has_zero_init(blk_bs(target))) ||
                        o.target_is_zero);
     p.rate_limit = o.rate_limit;
@@ -351,5 +418,7 @@ out:
         blk_unref(src[i]);
     }
     g_free((char *)o.options);
+    g_free((char *)o.backing);
+    g_free((char *)o.backing_fmt);
     return ret;
 }

@@ -177,6 +177,12 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
         error_setg(errp, "Encrypted qcow2 images are not supported");
         return false;
     }
+    if (create_opt_get(opts, "backing_fmt") &&
+        !create_opt_get(opts, "backing_file")) {
+        error_setg(errp, "Backing format cannot be used without backing "
+                   "file");
+        return false;
+    }
     if (create_opt_get(opts, "backing_file") && o->data_file_raw) {
         error_setg(errp, "Backing file and data-file-raw cannot be used at "
                    "the same time");

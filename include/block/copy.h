@@ -26,6 +26,14 @@ typedef struct CopyParams {
     int64_t min_sparse;
     bool target_zeroed;         /* the target already reads as zeroes */
     /*
+     * The target has a backing file (-B): only what the sources' top
+     * layers allocate is copied, the rest stays unallocated and reads
+     * through.  @target_backing_len: the backing file's length when the
+     * target is new (zero runs past it need no write), else -1.
+     */
+    bool target_has_backing;
+    int64_t target_backing_len;
+    /*
      * Compressed target (-c): chunks are exactly @compress_cluster bytes,
      * cluster-aligned, written with BDRV_REQ_WRITE_COMPRESSED; 0: off.
      */
