@@ -133,6 +133,53 @@ static int coroutine_fn write_compressed(CopyState *s, int64_t offset,
                          BDRV_REQ_WRITE_COMPRESSED);
 }
 
+static void coroutine_fn wait_turn(CopyState *s, CopyTask *t)
+{
+    if (s->p->in_order) {
+        while (s->wr_next != t->offset && s->res->ret == 0) {
+            qemu_co_queue_wait(&s->wr_queue, NULL);
+        }
+    }
+}
+
+static void pass_turn(CopyState *s, CopyTask *t)
+{
+    if (s->p->in_order) {
+        s->wr_next = t->offset + t->bytes;
+        qemu_co_queue_restart_all(&s->wr_queue);
+    }
+}
+
+/*
+ * -C: the chunk in one copy_file_range, in its turn.  -ENOTSUP (nothing
+ * reported) when offload cannot take it; the caller reads and writes.
+ * Like 7.2's -C, data is copied as it is, zero blocks included.
+ */
+static int coroutine_fn copy_offload(CopyState *s, CopyTask *t)
+{
+    int ret;
+
+    wait_turn(s, t);
+    if (s->res->ret) {
+        return s->res->ret;
+    }
+    rate_limit(s, t->bytes);
+    ret = bdrv_co_copy_range(blk_bs(t->src), t->src_offset,
+                             blk_bs(s->p->target), t->offset, t->bytes);
+    if (ret == -ENOTSUP) {
+        return ret;
+    }
+    if (ret < 0) {
+        copy_fail(s, ret, true, t->offset);
+        return ret;
+    }
+    pass_turn(s, t);
+    if (s->p->progress) {
+        s->p->progress(s->p->progress_opaque, t->bytes, s->total);
+    }
+    return 0;
+}
+
 static int coroutine_fn copy_task_func(AioTask *task)
 {
     CopyTask *t = container_of(task, CopyTask, task);
@@ -140,6 +187,13 @@ static int coroutine_fn copy_task_func(AioTask *task)
     uint8_t *buf = NULL;
     int ret = 0;
 
+    if (t->type == CHUNK_DATA && s->p->copy_range &&
+        !s->p->compress_cluster) {
+        ret = copy_offload(s, t);
+        if (ret != -ENOTSUP) {
+            goto out;
+        }
+    }
     if (t->type == CHUNK_DATA) {
         buf = g_ptr_array_steal_index_fast(s->free_bufs,
                                            s->free_bufs->len - 1);
@@ -149,24 +203,19 @@ static int coroutine_fn copy_task_func(AioTask *task)
             goto out;
         }
     }
-    if (s->p->in_order) {
-        while (s->wr_next != t->offset && s->res->ret == 0) {
-            qemu_co_queue_wait(&s->wr_queue, NULL);
-        }
-    }
+    wait_turn(s, t);
     if (s->res->ret) {
         ret = s->res->ret;
         goto out;
     }
     rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
-    if (s->p->compress_cluster && s->p->in_order) {
+    if (s->p->compress_cluster) {
         /*
          * The driver allocates compressed clusters in the order the
          * writes are issued: pass the turn on as soon as ours is issued,
          * so that the next chunks compress while this one does.
          */
-        s->wr_next = t->offset + t->bytes;
-        qemu_co_queue_restart_all(&s->wr_queue);
+        pass_turn(s, t);
     }
     if (t->type == CHUNK_SKIP) {
         ret = 0;
@@ -182,9 +231,8 @@ static int coroutine_fn copy_task_func(AioTask *task)
         copy_fail(s, ret, true, t->offset);
         goto out;
     }
-    if (s->p->in_order && !s->p->compress_cluster) {
-        s->wr_next = t->offset + t->bytes;
-        qemu_co_queue_restart_all(&s->wr_queue);
+    if (!s->p->compress_cluster) {
+        pass_turn(s, t);
     }
     if (s->p->progress) {
         s->p->progress(s->p->progress_opaque, t->bytes, s->total);

@@ -40,6 +40,8 @@ typedef struct RawAioReq {
     bool is_write;
     int op;                     /* for RAW_OP_* below */
     int mode;                   /* fallocate mode / ioctl */
+    int src_fd;                 /* RAW_OP_COPY_RANGE: read from here */
+    int64_t src_offset;
     BDRVRawState *s;
 } RawAioReq;
 
@@ -49,6 +51,7 @@ enum {
     RAW_OP_FALLOCATE,
     RAW_OP_ZEROES,
     RAW_OP_DISCARD,
+    RAW_OP_COPY_RANGE,
 };
 
 static int do_rw(RawAioReq *r)
@@ -86,6 +89,33 @@ static int do_rw(RawAioReq *r)
             return 0;
         }
         done += n;
+    }
+    return 0;
+}
+
+/*
+ * copy_file_range() from src_fd to fd.  -ENOTSUP when the kernel or the
+ * file systems refuse (or the source ends early): the caller copies by
+ * reading and writing instead.
+ */
+static int do_copy_range(RawAioReq *r)
+{
+    loff_t in = r->src_offset, out = r->offset;
+    int64_t left = r->bytes;
+
+    while (left > 0) {
+        ssize_t n = copy_file_range(r->src_fd, &in, r->fd, &out, left, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return errno == ENOSYS || errno == EXDEV || errno == EINVAL ||
+                   errno == EOPNOTSUPP || errno == EBADF ? -ENOTSUP : -errno;
+        }
+        if (n == 0) {
+            return -ENOTSUP;
+        }
+        left -= n;
     }
     return 0;
 }
@@ -155,6 +185,8 @@ static int raw_aio_worker(void *opaque)
         }
         return do_fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                             r->offset, r->bytes);
+    case RAW_OP_COPY_RANGE:
+        return do_copy_range(r);
     default:
         g_assert_not_reached();
     }
@@ -260,6 +292,26 @@ static int coroutine_fn raw_co_pdiscard(BlockDriverState *bs, int64_t offset,
         .bytes = bytes,
     };
 
+    return raw_thread_pool_submit(bs, &r);
+}
+
+static int coroutine_fn raw_co_copy_range_to(BlockDriverState *bs,
+                                            int64_t offset,
+                                            BlockDriverState *src,
+                                            int64_t src_offset, int64_t bytes)
+{
+    BDRVRawState *ss = src->opaque;
+    RawAioReq r = {
+        .op = RAW_OP_COPY_RANGE,
+        .offset = offset,
+        .bytes = bytes,
+        .src_fd = ss->fd,
+        .src_offset = src_offset,
+    };
+
+    if (ss->is_blockdev || ((BDRVRawState *)bs->opaque)->is_blockdev) {
+        return -ENOTSUP;
+    }
     return raw_thread_pool_submit(bs, &r);
 }
 
@@ -655,6 +707,7 @@ const BlockDriver bdrv_file = {
     .co_pwritev = raw_co_pwritev,
     .co_pwrite_zeroes = raw_co_pwrite_zeroes,
     .co_pdiscard = raw_co_pdiscard,
+    .co_copy_range_to = raw_co_copy_range_to,
     .co_flush_to_disk = raw_co_flush_to_disk,
     .co_block_status = raw_co_block_status,
     .co_truncate = raw_co_truncate,

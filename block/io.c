@@ -786,3 +786,53 @@ int coroutine_fn bdrv_co_is_allocated(BlockDriverState *bs, int64_t offset,
     }
     return !!(ret & BDRV_BLOCK_ALLOCATED);
 }
+
+int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_off,
+                                    BlockDriverState *dst, int64_t dst_off,
+                                    int64_t bytes)
+{
+    BlockDriverState *dfile = dst;
+    int64_t dmap = dst_off;
+    int ret;
+
+    if (dst->read_only) {
+        return -EPERM;
+    }
+    if (!dst->drv->co_copy_range_to) {
+        /* a format that passes through unchanged (raw, no offset) */
+        int64_t n;
+        int st = dst->drv->co_block_status ?
+                 dst->drv->co_block_status(dst, false, dst_off, bytes, &n,
+                                           &dmap, &dfile) : -ENOTSUP;
+        if (st < 0 || !(st & BDRV_BLOCK_RAW) || n < bytes ||
+            dmap != dst_off || !dfile->drv->co_copy_range_to ||
+            dfile->read_only) {
+            return -ENOTSUP;
+        }
+    }
+    while (bytes > 0) {
+        int64_t pnum, map;
+        BlockDriverState *sfile = NULL;
+        int st = bdrv_co_block_status_above(src, NULL, false, false, src_off,
+                                            bytes, &pnum, &map, &sfile,
+                                            NULL);
+        if (st < 0) {
+            return st;
+        }
+        if (!(st & BDRV_BLOCK_OFFSET_VALID) || (st & BDRV_BLOCK_ZERO) ||
+            !(st & BDRV_BLOCK_DATA) || !sfile || sfile->drv != dfile->drv) {
+            return -ENOTSUP;
+        }
+        dfile->in_flight++;
+        ret = dfile->drv->co_copy_range_to(dfile, dmap, sfile, map, pnum);
+        dfile->in_flight--;
+        if (ret < 0) {
+            return ret;
+        }
+        bdrv_note_write_end(dfile, dmap + pnum);
+        src_off += pnum;
+        dmap += pnum;
+        bytes -= pnum;
+    }
+    return 0;
+}

@@ -30,7 +30,7 @@ typedef struct ConvertOpts {
     bool progress, quiet, force_share, in_order;
     int workers;
     int64_t min_sparse, rate_limit;
-    bool compress;
+    bool compress, copy_range;
 } ConvertOpts;
 
 /*
@@ -229,6 +229,7 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         return -1;
     }
     o->compress = compress;
+    o->copy_range = copy_range;
     o->options = options->len ? g_strdup(options->str) : NULL;
     return check_backing(o, backing, backing_fmt, argc - optind - 1);
 }
@@ -382,6 +383,7 @@ int coroutine_fn img_convert(int argc, char **argv)
                       ((!o.skip_create && bdrv_has_zero_init(blk_bs(target))) ||
                        o.target_is_zero);
     p.rate_limit = o.rate_limit;
+    p.copy_range = o.copy_range;
     if (o.compress) {
         BlockDriverInfo bdi = { 0 };
         if (bdrv_get_info(blk_bs(target), &bdi) < 0 ||

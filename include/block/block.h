@@ -178,6 +178,17 @@ int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
                                             int64_t *pnum, int64_t *map,
                                             BlockDriverState **file,
                                             int *depth);
+/*
+ * Copy @bytes of @src's data at @src_off to @dst at @dst_off by offload
+ * (copy_file_range) when both ends map to files of one protocol: @src
+ * through its data extents (formats included), @dst directly or through
+ * a raw format node.  -ENOTSUP when that is not possible (compressed or
+ * zero data, other protocols): the caller reads and writes.  Context:
+ * coroutine.
+ */
+int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_off,
+                                    BlockDriverState *dst, int64_t dst_off,
+                                    int64_t bytes);
 /* 1 if allocated in @bs itself, 0 if not, -errno; *@pnum as above. */
 int coroutine_fn bdrv_co_is_allocated(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes, int64_t *pnum);

@@ -39,6 +39,11 @@ typedef struct CopyParams {
      */
     int64_t compress_cluster;
     int64_t rate_limit;         /* bytes per second written, 0: none */
+    /*
+     * -C: copy data chunks by offload (copy_file_range) where both ends
+     * are files; chunks it cannot take are read and written as usual.
+     */
+    bool copy_range;
     /* called after each chunk; may be NULL */
     void (*progress)(void *opaque, int64_t bytes, int64_t total);
     void *progress_opaque;

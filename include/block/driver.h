@@ -127,6 +127,14 @@ struct BlockDriver {
                                          BdrvRequestFlags flags);
     int coroutine_fn (*co_pdiscard)(BlockDriverState *bs, int64_t offset,
                                     int64_t bytes);
+    /*
+     * Protocols: copy @bytes from @src (a node of the same driver) at
+     * @src_offset to @bs at @offset without passing the data through us
+     * (copy_file_range).  -ENOTSUP: read and write instead.
+     */
+    int coroutine_fn (*co_copy_range_to)(BlockDriverState *bs, int64_t offset,
+                                         BlockDriverState *src,
+                                         int64_t src_offset, int64_t bytes);
     /* Flush to the OS (formats: metadata caches) then to disk (protocols). */
     int coroutine_fn (*co_flush_to_os)(BlockDriverState *bs);
     int coroutine_fn (*co_flush_to_disk)(BlockDriverState *bs);
