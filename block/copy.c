@@ -133,6 +133,22 @@ static int coroutine_fn write_compressed(CopyState *s, int64_t offset,
                          BDRV_REQ_WRITE_COMPRESSED);
 }
 
+/* --salvage: read sector by sector; unreadable sectors become zeroes. */
+static int coroutine_fn salvage_read(CopyState *s, CopyTask *t, uint8_t *buf)
+{
+    int64_t pos;
+
+    for (pos = 0; pos < t->bytes; pos += BDRV_SECTOR_SIZE) {
+        int64_t n = MIN(BDRV_SECTOR_SIZE, t->bytes - pos);
+        int ret = blk_co_pread(t->src, t->src_offset + pos, n, buf + pos, 0);
+        if (ret < 0) {
+            memset(buf + pos, 0, n);
+            s->p->salvage(s->p->progress_opaque, t->offset + pos, ret);
+        }
+    }
+    return 0;
+}
+
 static void coroutine_fn wait_turn(CopyState *s, CopyTask *t)
 {
     if (s->p->in_order) {
@@ -198,6 +214,9 @@ static int coroutine_fn copy_task_func(AioTask *task)
         buf = g_ptr_array_steal_index_fast(s->free_bufs,
                                            s->free_bufs->len - 1);
         ret = blk_co_pread(t->src, t->src_offset, t->bytes, buf, 0);
+        if (ret < 0 && s->p->salvage) {
+            ret = salvage_read(s, t, buf);
+        }
         if (ret < 0) {
             copy_fail(s, ret, false, t->offset);
             goto out;

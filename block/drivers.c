@@ -10,6 +10,7 @@ const BlockDriver *const bdrv_drivers[] = {
     &bdrv_qcow2,
     &bdrv_raw,
     &bdrv_file,
+    &bdrv_blkdebug,
     NULL,
 };
 

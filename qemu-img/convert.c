@@ -17,6 +17,12 @@
 #define CONVERT_BUF_SIZE (2 * MiB)
 #define MAX_SPARSE (16 * MiB)
 
+static void convert_salvage(void *opaque, int64_t offset, int ret)
+{
+    warn_report("error while reading offset %" PRId64 ": %s", offset,
+                strerror(-ret));
+}
+
 static void convert_progress(void *opaque, int64_t bytes, int64_t total)
 {
     qemu_progress_print(total ? (float)bytes / total * 100 : 100, 100);
@@ -30,7 +36,8 @@ typedef struct ConvertOpts {
     bool progress, quiet, force_share, in_order;
     int workers;
     int64_t min_sparse, rate_limit;
-    bool compress, copy_range;
+    bool compress, copy_range, salvage;
+    bool out_fmt_given;         /* -O: an error with --target-image-opts */
 } ConvertOpts;
 
 /*
@@ -189,8 +196,10 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         case OPT_TARGET_IS_ZERO:
             o->target_is_zero = true;
             break;
-        case OPT_OBJECT:
         case OPT_SALVAGE:
+            o->salvage = true;
+            break;
+        case OPT_OBJECT:
         case OPT_BITMAPS:
             error_report("%s is not supported yet", argv[optind - 1]);
             return -1;
@@ -217,6 +226,7 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         error_report("-o has no effect when skipping image creation");
         return -1;
     }
+    o->out_fmt_given = o->out_fmt != NULL;
     if (!o->out_fmt) {
         o->out_fmt = "raw";
     }
@@ -348,7 +358,8 @@ int coroutine_fn img_convert(int argc, char **argv)
         goto out;
     }
     target = img_open(o.target_image_opts, o.out_filename,
-                      o.target_image_opts ? NULL : o.out_fmt, dst_flags,
+                      o.target_image_opts && !o.out_fmt_given ? NULL :
+                      o.out_fmt, dst_flags,
                       wt_dst, o.quiet, false);
     if (!target) {
         goto out;
@@ -384,6 +395,7 @@ int coroutine_fn img_convert(int argc, char **argv)
                        o.target_is_zero);
     p.rate_limit = o.rate_limit;
     p.copy_range = o.copy_range;
+    p.salvage = o.salvage ? convert_salvage : NULL;
     if (o.compress) {
         BlockDriverInfo bdi = { 0 };
         if (bdrv_get_info(blk_bs(target), &bdi) < 0 ||

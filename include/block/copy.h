@@ -44,6 +44,12 @@ typedef struct CopyParams {
      * are files; chunks it cannot take are read and written as usual.
      */
     bool copy_range;
+    /*
+     * --salvage: a failed read is retried 512 bytes at a time; what still
+     * fails reads as zeroes and is reported here (target offset, -errno)
+     * instead of stopping the copy.  NULL: the first failed read stops it.
+     */
+    void (*salvage)(void *opaque, int64_t offset, int ret);
     /* called after each chunk; may be NULL */
     void (*progress)(void *opaque, int64_t bytes, int64_t total);
     void *progress_opaque;

@@ -212,5 +212,6 @@ extern const BlockDriver *const bdrv_drivers[];
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
+extern const BlockDriver bdrv_blkdebug;
 
 #endif /* BLOCK_DRIVER_H */
