@@ -8,7 +8,8 @@
 #   qemu-img bench -c 4096 -d 1 -f qcow2 -s 1m
 # on the disk with O_DIRECT (-n -t none) and on tmpfs (-t writeback), for
 # our qemu-img with the task pool limited to 1 and at its default of 8,
-# and for the system's qemu-img, in the same run.  Medians of RUNS.
+# and for the system's qemu-img, in the same run, taking turns run by
+# run.  Medians of RUNS.
 #
 #   tests/bench/fragmented.sh [SIZE] [RUNS]
 #
@@ -45,12 +46,7 @@ for order in seq reverse rand part-rand; do
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-measure() {
-    local i
-    for i in $(seq "$runs"); do
-        "$@" | sed -n 's/Run completed in \([0-9.]*\) seconds./\1/p'
-    done | median
-}
+secs() { "$@" | sed -n 's/Run completed in \([0-9.]*\) seconds./\1/p'; }
 for rw in read write; do
 bench_args="-c 4096 -d 1 -s 1m"
 [ $rw = write ] && bench_args="$bench_args -w"
@@ -62,10 +58,22 @@ for where in disk tmpfs; do
     else dir=$shm; io="-t writeback"; file_opts=""; fi
     for order in seq reverse rand part-rand; do
         f=$dir/$order.qcow2
-        t1=$(measure "$ours" bench $bench_args $io --image-opts \
-            "driver=qcow2,x-max-workers=1,file.filename=$f$file_opts")
-        t8=$(measure "$ours" bench $bench_args $io -f qcow2 "$f")
-        tq=$(measure "$theirs" bench $bench_args $io -f qcow2 "$f")
+        # the three take turns, and the one that starts a round rotates:
+        # the virtual disk's host caches favour whoever reads second
+        r1=() r8=() rq=()
+        for i in $(seq "$runs"); do
+            for k in 0 1 2; do
+                case $(( (i + k) % 3 )) in
+                0) r1+=("$(secs "$ours" bench $bench_args $io --image-opts \
+                       "driver=qcow2,x-max-workers=1,file.filename=$f$file_opts")") ;;
+                1) r8+=("$(secs "$ours" bench $bench_args $io -f qcow2 "$f")") ;;
+                2) rq+=("$(secs "$theirs" bench $bench_args $io -f qcow2 "$f")") ;;
+                esac
+            done
+        done
+        t1=$(printf '%s\n' "${r1[@]}" | median)
+        t8=$(printf '%s\n' "${r8[@]}" | median)
+        tq=$(printf '%s\n' "${rq[@]}" | median)
         printf '%-10s %-6s %10s %10s %10s %8.2fx %8.2fx\n' "$order" "$where" \
             "$t1" "$t8" "$tq" "$(echo "$t1 / $t8" | bc -l)" \
             "$(echo "$tq / $t8" | bc -l)"
