@@ -3,9 +3,9 @@
 #
 # The main job on a generated sample: an "OS disk" (an ext4 file system
 # filled from /usr/share/doc, made with mke2fs -d) compressed to qcow2 by
-# the system's qemu-img (our qcow2 writer is still to come), then
-# converted back to raw by OUR qemu-img with progress, checked with our
-# compare, and described by our info and map.
+# our qemu-img (convert -c, compressing on every core), then converted
+# back to raw with progress, checked with our compare (and the system's
+# qemu-img check when it is installed), and described by info and map.
 set -euo pipefail
 build=${BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
 img=$build/qemu-img/qemu-img
@@ -22,7 +22,15 @@ else
     find /usr/share/doc -type f | head -2000 | xargs cat 2>/dev/null |
         head -c 64M | dd of=disk.raw conv=notrunc status=none
 fi
-/usr/bin/qemu-img convert -c -O qcow2 disk.raw sample.qcow2
+echo
+echo "\$ qemu-img convert -c -O qcow2 disk.raw sample.qcow2"
+start=$(date +%s.%N)
+"$img" convert -c -O qcow2 disk.raw sample.qcow2
+echo "(took $(echo "$(date +%s.%N) - $start" | bc | cut -c1-5) s)"
+if [ -x /usr/bin/qemu-img ]; then
+    echo "\$ /usr/bin/qemu-img check sample.qcow2    # QEMU 7.2's own check"
+    /usr/bin/qemu-img check sample.qcow2
+fi
 echo
 echo "\$ qemu-img info sample.qcow2"
 "$img" info sample.qcow2
