@@ -88,6 +88,19 @@ void coroutine_fn aio_task_pool_start_task(AioTaskPool *pool, AioTask *task)
     qemu_coroutine_enter(qemu_coroutine_create(aio_task_co, task));
 }
 
+int coroutine_fn aio_task_pool_finish(AioTaskPool *pool, int ret)
+{
+    if (!pool) {
+        return ret;
+    }
+    aio_task_pool_wait_all(pool);
+    if (ret == 0) {
+        ret = aio_task_pool_status(pool);
+    }
+    aio_task_pool_free(pool);
+    return ret;
+}
+
 int aio_task_pool_status(AioTaskPool *pool)
 {
     return pool ? pool->status : 0;

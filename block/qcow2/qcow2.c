@@ -1008,14 +1008,7 @@ int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
         bytes -= cur;
         qiov_offset += cur;
     }
-    if (pool) {
-        aio_task_pool_wait_all(pool);
-        if (ret == 0) {
-            ret = aio_task_pool_status(pool);
-        }
-        aio_task_pool_free(pool);
-    }
-    return ret;
+    return aio_task_pool_finish(pool, ret);
 }
 
 static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,

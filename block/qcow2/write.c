@@ -363,14 +363,7 @@ int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
         bytes -= cur;
         qiov_offset += cur;
     }
-    if (pool) {
-        aio_task_pool_wait_all(pool);
-        if (ret == 0) {
-            ret = aio_task_pool_status(pool);
-        }
-        aio_task_pool_free(pool);
-    }
-    return ret;
+    return aio_task_pool_finish(pool, ret);
 }
 
 /* ---- compressed writes ---- */
@@ -474,7 +467,6 @@ static int coroutine_fn pwritev_compressed(BlockDriverState *bs,
     BDRVQcow2State *s = bs->opaque;
     AioTaskPool *pool = NULL;
     size_t qiov_offset = 0;
-    int ret = 0;
 
     if (has_data_file(s)) {
         return -ENOTSUP;
@@ -517,10 +509,7 @@ static int coroutine_fn pwritev_compressed(BlockDriverState *bs,
         bytes -= chunk;
         qiov_offset += chunk;
     }
-    aio_task_pool_wait_all(pool);
-    ret = aio_task_pool_status(pool);
-    aio_task_pool_free(pool);
-    return ret;
+    return aio_task_pool_finish(pool, 0);
 }
 
 /* ---- zero writes and discards ---- */

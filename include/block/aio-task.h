@@ -47,6 +47,13 @@ void coroutine_fn aio_task_pool_wait_one(AioTaskPool *pool);
 /* Wait until no task runs.  Context: the owner. */
 void coroutine_fn aio_task_pool_wait_all(AioTaskPool *pool);
 
+/*
+ * The end of a request on a pool: wait for every task, free @pool (NULL
+ * is fine: the request did not need one) and return @ret, or when @ret
+ * is 0 the first error of a task.  Context: the owner.
+ */
+int coroutine_fn aio_task_pool_finish(AioTaskPool *pool, int ret);
+
 /* 0, or the first error a task returned.  Context: any. */
 int aio_task_pool_status(AioTaskPool *pool);
 /* True when no task runs.  Context: any. */

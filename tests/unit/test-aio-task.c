@@ -134,6 +134,47 @@ static void test_stop_after_error(void)
     g_assert_cmpint(p.st.finished, ==, p.started);
 }
 
+typedef struct FinishTest {
+    int caller_ret;     /* what the owner passes to finish */
+    int task_ret;       /* what the one task returns */
+    int result;
+    Stats st;
+} FinishTest;
+
+static void coroutine_fn finish_test_co(void *opaque)
+{
+    FinishTest *f = opaque;
+    AioTaskPool *pool = aio_task_pool_new(2);
+
+    aio_task_pool_start_task(pool, &new_task(&f->st, 0, 2, f->task_ret)->task);
+    /* finish waits for the sleeping task before it frees the pool */
+    f->result = aio_task_pool_finish(pool, f->caller_ret);
+}
+
+static void coroutine_fn finish_null_co(void *opaque)
+{
+    *(int *)opaque = aio_task_pool_finish(NULL, -ENOSPC);
+}
+
+static void test_finish(void)
+{
+    FinishTest ok = { 0, 0 }, task_err = { 0, -EIO }, own_err = { -EPERM, -EIO };
+    int null_ret = 0;
+
+    aio_run_coroutine(finish_test_co, &ok);
+    g_assert_cmpint(ok.result, ==, 0);
+    g_assert_cmpint(ok.st.finished, ==, 1);
+    aio_run_coroutine(finish_test_co, &task_err);
+    g_assert_cmpint(task_err.result, ==, -EIO);
+    g_assert_cmpint(task_err.st.finished, ==, 1);
+    /* the owner's own error comes first: it happened before the wait */
+    aio_run_coroutine(finish_test_co, &own_err);
+    g_assert_cmpint(own_err.result, ==, -EPERM);
+    g_assert_cmpint(own_err.st.finished, ==, 1);
+    aio_run_coroutine(finish_null_co, &null_ret);
+    g_assert_cmpint(null_ret, ==, -ENOSPC);
+}
+
 static void test_sync_tasks(void)
 {
     PoolTest p = { .max_busy = 2, .ntasks = 100, .sleep_ms = 0,
@@ -155,5 +196,6 @@ int main(int argc, char **argv)
     g_test_add_func("/aio-task/first-error-wins", test_first_error_wins);
     g_test_add_func("/aio-task/stop-after-error", test_stop_after_error);
     g_test_add_func("/aio-task/tasks-without-yield", test_sync_tasks);
+    g_test_add_func("/aio-task/finish", test_finish);
     return g_test_run();
 }
