@@ -699,7 +699,8 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
     if (!file) {
         return NULL;
     }
-    if (!filename) {
+    if (!filename || (!file_ref && file->drv->canonical_filename)) {
+        /* a URL protocol names its node in its own canonical form */
         filename = file_ref ? file_ref : file->filename;
     }
     if (!drv) {

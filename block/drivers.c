@@ -11,6 +11,9 @@ const BlockDriver *const bdrv_drivers[] = {
     &bdrv_raw,
     &bdrv_file,
     &bdrv_blkdebug,
+#ifdef CONFIG_LIBNFS
+    &bdrv_nfs,
+#endif
     NULL,
 };
 

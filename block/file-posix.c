@@ -625,6 +625,11 @@ static void raw_close(BlockDriverState *bs)
     }
 }
 
+static int raw_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    return 0;
+}
+
 static bool raw_has_zero_init(BlockDriverState *bs)
 {
     BDRVRawState *s = bs->opaque;
@@ -714,6 +719,7 @@ const BlockDriver bdrv_file = {
     .co_getlength = raw_co_getlength,
     .co_get_allocated_file_size = raw_co_get_allocated_file_size,
     .has_zero_init = raw_has_zero_init,
+    .get_info = raw_get_info,
     .co_create = raw_co_create,
     .create_opts = raw_create_opts,
 };

@@ -212,7 +212,8 @@ static int coroutine_fn raw_fmt_co_truncate(BlockDriverState *bs,
 
 static int raw_fmt_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 {
-    return 0;
+    /* what the protocol knows (nothing for nfs: info shows no dirty flag) */
+    return bdrv_get_info(bs->file->bs, bdi);
 }
 
 static bool raw_fmt_has_zero_init(BlockDriverState *bs)

@@ -13,8 +13,12 @@ packages=(
     libzstd-dev liburing-dev
     # sanitizer runtime for `make check SANITIZE=1` (gcc's libasan/libubsan)
     libasan8 libubsan1
-    # tests: the reference oracle and helpers
-    qemu-utils bc e2fsprogs
+    # tests: the reference oracle (with its nfs/iscsi drivers) and helpers
+    qemu-utils qemu-block-extra bc e2fsprogs
+    # tests: real servers on loopback (nfs-ganesha + a private rpcbind,
+    # tgtd) and the client tools used to check them
+    nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin
+    iproute2 util-linux
     # benchmarks
     hyperfine
 )

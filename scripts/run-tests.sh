@@ -44,6 +44,11 @@ for fmt in raw qcow2; do
     BUILD_DIR=$build run_iotests "iotests -$fmt (ours)" -$fmt
     run_iotests "iotests -$fmt ($oracle)" -$fmt -oracle
 done
+# network protocols: each test starts its own server on loopback
+for proto in nfs; do
+    BUILD_DIR=$build run_iotests "iotests -$proto (ours)" -raw -$proto
+    run_iotests "iotests -$proto ($oracle)" -raw -$proto -oracle
+done
 
 echo
 echo "$pass passed, $fail failed, $skip skipped"

@@ -242,7 +242,15 @@ void aio_set_fd_handler(AioContext *ctx, int fd, IOHandler *io_read,
     } else if (!h->always_ready) {
         ev.data.ptr = h;
         if (epoll_ctl(ctx->epollfd, EPOLL_CTL_MOD, fd, &ev) < 0) {
-            g_error("epoll_ctl(MOD, %d): %s", fd, g_strerror(errno));
+            /*
+             * ENOENT: the fd was closed and its number reused (a network
+             * library reconnecting); the kernel dropped the old
+             * registration, so register the new file.
+             */
+            if (errno != ENOENT ||
+                epoll_ctl(ctx->epollfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                g_error("epoll_ctl(MOD, %d): %s", fd, g_strerror(errno));
+            }
         }
     }
     h->io_read = io_read;

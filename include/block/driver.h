@@ -94,6 +94,12 @@ struct BlockDriver {
     const char *protocol_name;
     size_t instance_size;
     bool supports_backing;
+    /*
+     * co_open replaces bs->filename by the canonical URL (QEMU's
+     * exact_filename: options that do not change what is opened are
+     * dropped); a format node on top shows that name too.
+     */
+    bool canonical_filename;
 
     /* Score 0..100 that @buf (the image start) is this format. */
     int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
@@ -213,5 +219,6 @@ extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_blkdebug;
+extern const BlockDriver bdrv_nfs;
 
 #endif /* BLOCK_DRIVER_H */

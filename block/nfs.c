@@ -1,0 +1,1160 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The "nfs" protocol: a file on an NFS server, reached with libnfs's
+ * asynchronous API, no kernel client and no page cache.
+ *
+ * Each connection is one libnfs context (one TCP connection, its own MOUNT
+ * and file handle).  Its socket is an fd handler of the AioContext that
+ * asks for the events libnfs wants and services the context when they come;
+ * libnfs's callbacks only record results and schedule the waiting
+ * coroutine (CoWaiter), never enter it.
+ *
+ * A request is cut into RPCs of the server's maximum read or write size;
+ * all of them are sent at once, spread over the connections (the least
+ * busy first), and the request completes when the last one answers.
+ * Errors: the first failed RPC's errno is the request's; a connection
+ * whose socket fails is marked dead, its RPCs fail (libnfs reports them, or
+ * we do when it cannot) and later requests on it fail at once, so a server
+ * that goes away ends a copy with an error, not a hang.
+ *
+ * URL: nfs://host[:port]/export/dir/file?uid=&gid=&tcp-syncnt=&readahead=
+ * &pagecache=&debug= as QEMU 7.2, plus nfsport=, mountport= (reach a server
+ * without a portmapper), connections= and timeout= (seconds per RPC).
+ */
+#include "util/osdep.h"
+#include "block/driver.h"
+#include "util/error.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <nfsc/libnfs.h>
+
+#define NFS_MAX_READAHEAD       (1024 * 1024)
+#define NFS_PAGE_SIZE           4096
+#define NFS_MAX_PAGECACHE       (8 * 1024 * 1024 / NFS_PAGE_SIZE)
+#define NFS_MAX_DEBUG           2
+#define NFS_MAX_CONNECTIONS     16
+/* Default per-RPC timeout: long enough for a slow link, short for a hang. */
+#define NFS_DEFAULT_TIMEOUT_S   60
+/* How often an idle-looking context is serviced for libnfs's timeouts. */
+#define NFS_TICK_NS             (500 * 1000 * 1000LL)
+
+typedef struct NFSClient NFSClient;
+
+typedef struct NFSConn {
+    NFSClient *client;
+    struct nfs_context *nfs;
+    struct nfsfh *fh;
+    int fd;                     /* registered with the AioContext, or -1 */
+    int events;                 /* POLLIN/POLLOUT registered */
+    int in_flight;              /* our RPCs not yet answered */
+    bool dead;                  /* socket failed; every new RPC fails */
+    bool wrote;                 /* unstable writes since the last COMMIT */
+    bool send_failed;           /* the last control RPC was not even sent */
+    QEMUTimer *tick;
+} NFSConn;
+
+struct NFSClient {
+    AioContext *ctx;
+    NFSConn *conns;
+    int nconns;
+    char *url;                  /* for messages */
+    uint64_t readmax;
+    uint64_t writemax;
+    int64_t size;
+    int64_t blocks;             /* st_blocks at open (512-byte units) */
+    bool has_zero_init;
+    bool cache_used;            /* libnfs readahead/pagecache enabled */
+    char *last_error;           /* printed once, not once per RPC */
+};
+
+/* One request: several RPCs, one waiting coroutine. */
+typedef struct NFSReq {
+    CoWaiter waiter;
+    int pending;                /* RPCs outstanding, +1 while issuing */
+    int ret;                    /* first error */
+    QEMUIOVector *qiov;
+} NFSReq;
+
+/* One RPC of a request. */
+typedef struct NFSRPC {
+    NFSReq *req;
+    NFSConn *conn;
+    size_t qiov_offset;         /* where its bytes are in req->qiov */
+    uint64_t bytes;
+    struct nfs_stat_64 *st;     /* fstat: where the result goes */
+    void *handle;               /* open: the file handle */
+    char *errmsg;               /* control RPCs: libnfs's text on failure */
+} NFSRPC;
+
+static void nfs_conn_set_events(NFSConn *c);
+
+/* ---- event loop glue ---- */
+
+static void nfs_conn_service(NFSConn *c, int revents)
+{
+    if (c->dead) {
+        return;
+    }
+    if (nfs_service(c->nfs, revents) < 0) {
+        /*
+         * The socket is gone and libnfs will not reconnect (autoreconnect
+         * is off): it has failed the RPCs it knew of.  Nothing more may be
+         * sent on this context.
+         */
+        c->dead = true;
+        if (c->fd >= 0) {
+            aio_set_fd_handler(c->client->ctx, c->fd, NULL, NULL, NULL);
+            c->fd = -1;
+            c->events = 0;
+        }
+        return;
+    }
+    nfs_conn_set_events(c);
+}
+
+static void nfs_conn_readable(void *opaque)
+{
+    nfs_conn_service(opaque, POLLIN);
+}
+
+static void nfs_conn_writable(void *opaque)
+{
+    nfs_conn_service(opaque, POLLOUT);
+}
+
+/* Service the context with no events: libnfs checks its RPC timeouts. */
+static void nfs_conn_tick(void *opaque)
+{
+    NFSConn *c = opaque;
+
+    nfs_conn_service(c, 0);
+    if (!c->dead && nfs_queue_length(c->nfs) > 0) {
+        timer_mod(c->tick, get_clock_ns() + NFS_TICK_NS);
+    }
+}
+
+/* Register the socket for what libnfs waits for now. */
+static void nfs_conn_set_events(NFSConn *c)
+{
+    AioContext *ctx = c->client->ctx;
+    int fd, ev;
+
+    if (c->dead) {
+        return;
+    }
+    fd = nfs_get_fd(c->nfs);
+    ev = nfs_which_events(c->nfs) & (POLLIN | POLLOUT);
+    if (fd != c->fd) {
+        if (c->fd >= 0) {
+            aio_set_fd_handler(ctx, c->fd, NULL, NULL, NULL);
+        }
+        c->fd = fd;
+        c->events = -1;
+    }
+    if (fd >= 0 && ev != c->events) {
+        aio_set_fd_handler(ctx, fd, (ev & POLLIN) ? nfs_conn_readable : NULL,
+                           (ev & POLLOUT) ? nfs_conn_writable : NULL, c);
+        c->events = ev;
+    }
+    if (nfs_queue_length(c->nfs) > 0 && !timer_pending(c->tick)) {
+        timer_mod(c->tick, get_clock_ns() + NFS_TICK_NS);
+    }
+}
+
+/* ---- completion ---- */
+
+static void nfs_req_put(NFSReq *req)
+{
+    if (--req->pending == 0) {
+        co_waiter_finish(&req->waiter, req->ret);
+    }
+}
+
+/* Print an RPC failure, naming the URL; the same text only once. */
+static void nfs_report(NFSClient *s, const char *msg)
+{
+    if (s->last_error && !strcmp(s->last_error, msg)) {
+        return;
+    }
+    g_free(s->last_error);
+    s->last_error = g_strdup(msg);
+    error_report("NFS Error: %s: %s", s->url, msg);
+}
+
+static void nfs_rpc_fail(NFSRPC *rpc, int err, const char *msg)
+{
+    NFSReq *req = rpc->req;
+
+    /*
+     * libnfs reports a lost connection (and some server errors) as
+     * EFAULT: an I/O error to us; and an RPC that timed out as EINTR.
+     */
+    if (err == -EFAULT) {
+        err = -EIO;
+    } else if (err == -EINTR) {
+        err = -ETIMEDOUT;
+    }
+    if (req->ret == 0) {
+        req->ret = err;
+    }
+    nfs_report(rpc->conn->client, msg && *msg ? msg : g_strerror(-err));
+}
+
+/* Read, write and other RPC callbacks (libnfs calls them from nfs_service). */
+static void nfs_read_cb(int status, struct nfs_context *nfs, void *data,
+                        void *opaque)
+{
+    NFSRPC *rpc = opaque;
+    NFSReq *req = rpc->req;
+
+    rpc->conn->in_flight--;
+    if (status < 0) {
+        nfs_rpc_fail(rpc, status, data);
+    } else if ((uint64_t)status > rpc->bytes) {
+        nfs_rpc_fail(rpc, -EIO, "server returned more data than asked");
+    } else {
+        qemu_iovec_from_buf(req->qiov, rpc->qiov_offset, data, status);
+        if ((uint64_t)status < rpc->bytes) {
+            /* past the end of the file: zeroes, as a local file reads */
+            qemu_iovec_memset(req->qiov, rpc->qiov_offset + status, 0,
+                              rpc->bytes - status);
+        }
+    }
+    nfs_req_put(req);
+}
+
+static void nfs_write_cb(int status, struct nfs_context *nfs, void *data,
+                         void *opaque)
+{
+    NFSRPC *rpc = opaque;
+
+    rpc->conn->in_flight--;
+    if (status < 0) {
+        nfs_rpc_fail(rpc, status, data);
+    } else if ((uint64_t)status != rpc->bytes) {
+        nfs_rpc_fail(rpc, -EIO, "short write");
+    }
+    nfs_req_put(rpc->req);
+}
+
+/* Control RPCs (mount, open, stat, commit, truncate). */
+static void nfs_generic_cb(int status, struct nfs_context *nfs, void *data,
+                           void *opaque)
+{
+    NFSRPC *rpc = opaque;
+
+    rpc->conn->in_flight--;
+    if (status < 0) {
+        /* the caller words the message: keep libnfs's text */
+        rpc->req->ret = status == -EFAULT ? -EIO : status;
+        rpc->errmsg = g_strdup(data ? (const char *)data : g_strerror(-status));
+    } else if (rpc->st) {
+        *rpc->st = *(struct nfs_stat_64 *)data;
+    } else {
+        rpc->handle = data;
+    }
+    nfs_req_put(rpc->req);
+}
+
+/* ---- issuing ---- */
+
+static void nfs_req_init(NFSReq *req, QEMUIOVector *qiov)
+{
+    *req = (NFSReq) { .pending = 1, .qiov = qiov };
+    co_waiter_init(&req->waiter);
+}
+
+static int coroutine_fn nfs_req_wait(NFSReq *req)
+{
+    nfs_req_put(req);           /* the issuer's reference */
+    return co_waiter_wait(&req->waiter);
+}
+
+/* The live connection with the fewest RPCs in flight. */
+static NFSConn *nfs_pick_conn(NFSClient *s)
+{
+    NFSConn *best = NULL;
+    int i;
+
+    for (i = 0; i < s->nconns; i++) {
+        NFSConn *c = &s->conns[i];
+        if (!c->dead && (!best || c->in_flight < best->in_flight)) {
+            best = c;
+        }
+    }
+    return best;
+}
+
+/* After a failed send: -errno for the request (libnfs's text printed). */
+static int nfs_send_failed(NFSConn *c)
+{
+    nfs_report(c->client, nfs_get_error(c->nfs));
+    return -EIO;
+}
+
+static int coroutine_fn nfs_co_preadv(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, QEMUIOVector *qiov,
+                                      BdrvRequestFlags flags)
+{
+    NFSClient *s = bs->opaque;
+    int n = DIV_ROUND_UP(bytes, s->readmax), i;
+    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, n);
+    NFSReq req;
+    int ret;
+
+    nfs_req_init(&req, qiov);
+    for (i = 0; i < n && req.ret == 0; i++) {
+        NFSRPC *rpc = &rpcs[i];
+        NFSConn *c = nfs_pick_conn(s);
+
+        if (!c) {
+            req.ret = -EIO;
+            nfs_report(s, "connection lost");
+            break;
+        }
+        rpc->req = &req;
+        rpc->conn = c;
+        rpc->qiov_offset = (uint64_t)i * s->readmax;
+        rpc->bytes = MIN(s->readmax, bytes - rpc->qiov_offset);
+        req.pending++;
+        c->in_flight++;
+        if (nfs_pread_async(c->nfs, c->fh, offset + rpc->qiov_offset,
+                            rpc->bytes, nfs_read_cb, rpc) != 0) {
+            c->in_flight--;
+            req.pending--;
+            req.ret = nfs_send_failed(c);
+            break;
+        }
+        nfs_conn_set_events(c);
+    }
+    ret = nfs_req_wait(&req);
+    return ret;
+}
+
+static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       BdrvRequestFlags flags)
+{
+    NFSClient *s = bs->opaque;
+    int n = DIV_ROUND_UP(bytes, s->writemax), i;
+    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, n);
+    g_autofree uint8_t *bounce = NULL;
+    const uint8_t *buf;
+    NFSReq req;
+    int ret;
+
+    /* libnfs 4.0 writes from one buffer: gather only when scattered */
+    if (qiov->niov == 1) {
+        buf = qiov->iov[0].iov_base;
+    } else {
+        bounce = g_try_malloc(bytes);
+        if (!bounce) {
+            return -ENOMEM;
+        }
+        qemu_iovec_to_buf(qiov, 0, bounce, bytes);
+        buf = bounce;
+    }
+
+    nfs_req_init(&req, qiov);
+    for (i = 0; i < n && req.ret == 0; i++) {
+        NFSRPC *rpc = &rpcs[i];
+        NFSConn *c = nfs_pick_conn(s);
+
+        if (!c) {
+            req.ret = -EIO;
+            nfs_report(s, "connection lost");
+            break;
+        }
+        rpc->req = &req;
+        rpc->conn = c;
+        rpc->qiov_offset = (uint64_t)i * s->writemax;
+        rpc->bytes = MIN(s->writemax, bytes - rpc->qiov_offset);
+        req.pending++;
+        c->in_flight++;
+        c->wrote = true;
+        if (nfs_pwrite_async(c->nfs, c->fh, offset + rpc->qiov_offset,
+                             rpc->bytes, buf + rpc->qiov_offset,
+                             nfs_write_cb, rpc) != 0) {
+            c->in_flight--;
+            req.pending--;
+            req.ret = nfs_send_failed(c);
+            break;
+        }
+        nfs_conn_set_events(c);
+    }
+    ret = nfs_req_wait(&req);
+    if (ret == 0 && offset + bytes > s->size) {
+        s->size = offset + bytes;
+    }
+    return ret;
+}
+
+/*
+ * Send one control RPC (@send) on @c and wait for it.  @st receives an
+ * fstat's result, *@handle an open's.  On failure, *@msg (if given)
+ * receives libnfs's text, to be g_free()d.
+ */
+typedef int NFSSendFunc(NFSConn *c, NFSRPC *rpc, void *arg);
+
+static int coroutine_fn nfs_co_call(NFSConn *c, NFSSendFunc *send, void *arg,
+                                    struct nfs_stat_64 *st, void **handle,
+                                    char **msg)
+{
+    NFSRPC rpc = { .conn = c, .st = st };
+    NFSReq req;
+    int ret;
+
+    if (c->dead) {
+        rpc.errmsg = g_strdup("connection lost");
+        ret = -EIO;
+        goto out;
+    }
+    nfs_req_init(&req, NULL);
+    rpc.req = &req;
+    req.pending++;
+    c->in_flight++;
+    c->send_failed = false;
+    if (send(c, &rpc, arg) != 0) {
+        c->send_failed = true;
+        c->in_flight--;
+        req.pending--;
+        req.ret = -EIO;
+        rpc.errmsg = g_strdup(nfs_get_error(c->nfs));
+    } else {
+        nfs_conn_set_events(c);
+    }
+    ret = nfs_req_wait(&req);
+    if (ret == 0 && handle) {
+        *handle = rpc.handle;
+    }
+out:
+    if (msg) {
+        *msg = rpc.errmsg;
+    } else {
+        g_free(rpc.errmsg);
+    }
+    return ret;
+}
+
+static int nfs_send_fsync(NFSConn *c, NFSRPC *rpc, void *arg)
+{
+    return nfs_fsync_async(c->nfs, c->fh, nfs_generic_cb, rpc);
+}
+
+static int nfs_send_ftruncate(NFSConn *c, NFSRPC *rpc, void *arg)
+{
+    return nfs_ftruncate_async(c->nfs, c->fh, *(uint64_t *)arg,
+                               nfs_generic_cb, rpc);
+}
+
+static int nfs_send_fstat(NFSConn *c, NFSRPC *rpc, void *arg)
+{
+    return nfs_fstat64_async(c->nfs, c->fh, nfs_generic_cb, rpc);
+}
+
+typedef struct NFSMountArgs {
+    const char *host;
+    const char *export;
+} NFSMountArgs;
+
+static int nfs_send_mount(NFSConn *c, NFSRPC *rpc, void *arg)
+{
+    NFSMountArgs *m = arg;
+
+    return nfs_mount_async(c->nfs, m->host, m->export, nfs_generic_cb, rpc);
+}
+
+typedef struct NFSOpenArgs {
+    const char *file;
+    int flags;
+} NFSOpenArgs;
+
+static int nfs_send_open(NFSConn *c, NFSRPC *rpc, void *arg)
+{
+    NFSOpenArgs *o = arg;
+
+    if (o->flags & O_CREAT) {
+        return nfs_create_async(c->nfs, o->file,
+                                o->flags & (O_RDWR | O_TRUNC | O_EXCL), 0600,
+                                nfs_generic_cb, rpc);
+    }
+    return nfs_open_async(c->nfs, o->file, o->flags, nfs_generic_cb, rpc);
+}
+
+static int coroutine_fn nfs_co_flush_to_disk(BlockDriverState *bs)
+{
+    NFSClient *s = bs->opaque;
+    int i, ret = 0;
+
+    /* COMMIT where unstable writes went; a dead connection lost them */
+    for (i = 0; i < s->nconns; i++) {
+        NFSConn *c = &s->conns[i];
+        g_autofree char *msg = NULL;
+        int r;
+
+        if (!c->wrote && !c->dead) {
+            continue;
+        }
+        r = nfs_co_call(c, nfs_send_fsync, NULL, NULL, NULL, &msg);
+        if (r < 0) {
+            nfs_report(s, msg ? msg : g_strerror(-r));
+            ret = ret ? ret : (r == -EFAULT ? -EIO : r);
+        } else {
+            c->wrote = false;
+        }
+    }
+    return ret;
+}
+
+static int coroutine_fn nfs_co_truncate(BlockDriverState *bs, int64_t offset,
+                                        bool exact, PreallocMode prealloc,
+                                        BdrvRequestFlags flags, Error **errp)
+{
+    NFSClient *s = bs->opaque;
+    g_autofree char *msg = NULL;
+    uint64_t size = offset;
+    NFSConn *c = nfs_pick_conn(s);
+    int ret;
+
+    if (prealloc != PREALLOC_MODE_OFF) {
+        error_setg(errp, "Unsupported preallocation mode '%s'",
+                   PreallocMode_str[prealloc]);
+        return -ENOTSUP;
+    }
+    if (!c) {
+        error_setg(errp, "Failed to truncate file: connection lost");
+        return -EIO;
+    }
+    ret = nfs_co_call(c, nfs_send_ftruncate, &size, NULL, NULL, &msg);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to truncate file");
+        return ret;
+    }
+    s->size = offset;
+    return 0;
+}
+
+static int64_t coroutine_fn nfs_co_getlength(BlockDriverState *bs)
+{
+    NFSClient *s = bs->opaque;
+
+    return s->size;
+}
+
+static int64_t coroutine_fn nfs_co_get_allocated_file_size(BlockDriverState *bs)
+{
+    NFSClient *s = bs->opaque;
+    struct nfs_stat_64 st;
+    NFSConn *c;
+    int ret;
+
+    /* read-only and cached: what open saw is still true */
+    if (bs->read_only && !(bs->open_flags & BDRV_O_NOCACHE)) {
+        return s->blocks * 512;
+    }
+    c = nfs_pick_conn(s);
+    if (!c) {
+        return -EIO;
+    }
+    ret = nfs_co_call(c, nfs_send_fstat, NULL, &st, NULL, NULL);
+    return ret < 0 ? ret : (int64_t)st.nfs_blocks * 512;
+}
+
+static bool nfs_has_zero_init(BlockDriverState *bs)
+{
+    NFSClient *s = bs->opaque;
+
+    return s->has_zero_init;
+}
+
+static void nfs_refresh_limits(BlockDriverState *bs)
+{
+    bs->bl.request_alignment = 1;
+    /* io.c may hand us big requests: we split them into RPCs ourselves */
+    bs->bl.max_transfer = 0;
+}
+
+/* ---- open, close, create ---- */
+
+typedef struct NFSOptions {
+    char *host;
+    char *path;
+    uint64_t uid, gid, syncnt, readahead, pagecache, debug;
+    uint64_t nfsport, mountport, connections, timeout;
+    bool has_uid, has_gid, has_syncnt, has_readahead, has_pagecache;
+    bool has_debug, has_nfsport, has_mountport;
+} NFSOptions;
+
+static void nfs_options_free(NFSOptions *o)
+{
+    g_free(o->host);
+    g_free(o->path);
+}
+
+static bool nfs_take_number(QDict *options, const char *key, uint64_t *val,
+                            bool *present, Error **errp)
+{
+    g_autofree char *s = bdrv_opt_take_str(options, key);
+
+    *present = s != NULL;
+    if (s && qemu_strtou64(s, NULL, 0, val) < 0) {
+        error_setg(errp, "Parameter '%s' expects a number", key);
+        return false;
+    }
+    return true;
+}
+
+static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
+{
+    g_autofree char *type = bdrv_opt_take_str(options, "server.type");
+    bool has_conns, has_timeout;
+
+    memset(o, 0, sizeof(*o));
+    o->host = bdrv_opt_take_str(options, "server.host");
+    o->path = bdrv_opt_take_str(options, "path");
+    if (!nfs_take_number(options, "user", &o->uid, &o->has_uid, errp) ||
+        !nfs_take_number(options, "group", &o->gid, &o->has_gid, errp) ||
+        !nfs_take_number(options, "tcp-syn-count", &o->syncnt,
+                         &o->has_syncnt, errp) ||
+        !nfs_take_number(options, "readahead-size", &o->readahead,
+                         &o->has_readahead, errp) ||
+        !nfs_take_number(options, "page-cache-size", &o->pagecache,
+                         &o->has_pagecache, errp) ||
+        !nfs_take_number(options, "debug", &o->debug, &o->has_debug, errp) ||
+        !nfs_take_number(options, "nfsport", &o->nfsport, &o->has_nfsport,
+                         errp) ||
+        !nfs_take_number(options, "mountport", &o->mountport,
+                         &o->has_mountport, errp) ||
+        !nfs_take_number(options, "connections", &o->connections, &has_conns,
+                         errp) ||
+        !nfs_take_number(options, "timeout", &o->timeout, &has_timeout,
+                         errp)) {
+        return false;
+    }
+    /* in the order QEMU's option visitor meets them */
+    if (!type) {
+        error_setg(errp, "Parameter 'server.type' is missing");
+        return false;
+    }
+    if (strcmp(type, "inet")) {
+        error_setg(errp, "Parameter 'server.type' does not accept value '%s'",
+                   type);
+        return false;
+    }
+    if (!o->host) {
+        error_setg(errp, "Parameter 'server.host' is missing");
+        return false;
+    }
+    if (!o->path) {
+        error_setg(errp, "Parameter 'path' is missing");
+        return false;
+    }
+    if (!strrchr(o->path, '/')) {
+        error_setg(errp, "Invalid URL specified");
+        return false;
+    }
+    if (!has_conns) {
+        o->connections = 1;
+    }
+    if (o->connections < 1 || o->connections > NFS_MAX_CONNECTIONS) {
+        error_setg(errp, "Parameter 'connections' must be between 1 and %d",
+                   NFS_MAX_CONNECTIONS);
+        return false;
+    }
+    if (!has_timeout) {
+        o->timeout = NFS_DEFAULT_TIMEOUT_S;
+    }
+    if (o->timeout > 3600) {
+        error_setg(errp, "Parameter 'timeout' must be at most 3600 seconds");
+        return false;
+    }
+    if (o->nfsport > 65535 || o->mountport > 65535) {
+        error_setg(errp, "Parameter '%s' must be a port number",
+                   o->nfsport > 65535 ? "nfsport" : "mountport");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The canonical URL: QEMU's form (host, path, uid and gid when not 0),
+ * plus our options that decide how the server is reached.
+ */
+static char *nfs_make_url(const NFSOptions *o)
+{
+    GString *url = g_string_new("nfs://");
+    char sep = '?';
+    bool v6 = strchr(o->host, ':') != NULL;
+
+    g_string_append_printf(url, "%s%s%s%s", v6 ? "[" : "", o->host,
+                           v6 ? "]" : "", o->path);
+#define NFS_URL_PARAM(cond, name, val) \
+    if (cond) { \
+        g_string_append_printf(url, "%c%s=%" PRIu64, sep, name, val); \
+        sep = '&'; \
+    }
+    NFS_URL_PARAM(o->uid, "uid", o->uid);
+    NFS_URL_PARAM(o->gid, "gid", o->gid);
+    NFS_URL_PARAM(o->has_nfsport, "nfsport", o->nfsport);
+    NFS_URL_PARAM(o->has_mountport, "mountport", o->mountport);
+    NFS_URL_PARAM(o->connections != 1, "connections", o->connections);
+    NFS_URL_PARAM(o->timeout != NFS_DEFAULT_TIMEOUT_S, "timeout", o->timeout);
+#undef NFS_URL_PARAM
+    return g_string_free(url, false);
+}
+
+/* Settings libnfs takes on a fresh context, before mount. */
+static bool nfs_conn_configure(NFSConn *c, const NFSOptions *o, int flags,
+                               Error **errp)
+{
+    NFSClient *s = c->client;
+
+    if (o->has_nfsport || o->has_mountport) {
+        /*
+         * libnfs 4.0 sets these ports only while parsing a URL: let it
+         * parse one that carries just them.
+         */
+        g_autofree char *url = NULL;
+        struct nfs_url *u;
+
+        url = g_strdup_printf("nfs://localhost/d/f?%s%.0" PRIu64 "%s%s%.0"
+                              PRIu64,
+                              o->has_nfsport ? "nfsport=" : "",
+                              o->has_nfsport ? o->nfsport : 0,
+                              o->has_nfsport && o->has_mountport ? "&" : "",
+                              o->has_mountport ? "mountport=" : "",
+                              o->has_mountport ? o->mountport : 0);
+        u = nfs_parse_url_full(c->nfs, url);
+        if (!u) {
+            error_setg(errp, "Failed to set the NFS ports: %s",
+                       nfs_get_error(c->nfs));
+            return false;
+        }
+        nfs_destroy_url(u);
+    }
+    if (o->has_uid) {
+        nfs_set_uid(c->nfs, o->uid);
+    }
+    if (o->has_gid) {
+        nfs_set_gid(c->nfs, o->gid);
+    }
+    if (o->has_syncnt) {
+        nfs_set_tcp_syncnt(c->nfs, o->syncnt);
+    }
+    if (o->has_readahead) {
+        uint64_t ra = o->readahead;
+
+        if (flags & BDRV_O_NOCACHE) {
+            error_setg(errp, "Cannot enable NFS readahead if cache.direct = on");
+            return false;
+        }
+        if (ra > NFS_MAX_READAHEAD) {
+            if (c == &s->conns[0]) {
+                warn_report("Truncating NFS readahead size to %d",
+                            NFS_MAX_READAHEAD);
+            }
+            ra = NFS_MAX_READAHEAD;
+        }
+        nfs_set_readahead(c->nfs, ra);
+        nfs_set_pagecache_ttl(c->nfs, 0);
+        s->cache_used = true;
+    }
+    if (o->has_pagecache) {
+        uint64_t pc = o->pagecache;
+
+        if (flags & BDRV_O_NOCACHE) {
+            error_setg(errp, "Cannot enable NFS pagecache if cache.direct = on");
+            return false;
+        }
+        if (pc > NFS_MAX_PAGECACHE) {
+            if (c == &s->conns[0]) {
+                warn_report("Truncating NFS pagecache size to %d pages",
+                            NFS_MAX_PAGECACHE);
+            }
+            pc = NFS_MAX_PAGECACHE;
+        }
+        nfs_set_pagecache(c->nfs, pc);
+        nfs_set_pagecache_ttl(c->nfs, 0);
+        s->cache_used = true;
+    }
+    if (o->has_debug) {
+        uint64_t d = o->debug;
+
+        if (d > NFS_MAX_DEBUG) {
+            if (c == &s->conns[0]) {
+                warn_report("Limiting NFS debug level to %d", NFS_MAX_DEBUG);
+            }
+            d = NFS_MAX_DEBUG;
+        }
+        nfs_set_debug(c->nfs, d);
+    }
+    /* fail, do not retry forever, when the server goes away */
+    nfs_set_autoreconnect(c->nfs, 0);
+    if (o->timeout) {
+        nfs_set_timeout(c->nfs, o->timeout * 1000);
+    }
+    return true;
+}
+
+/* Mount and open (or create) the file on connection @c. */
+static bool coroutine_fn nfs_conn_open(NFSConn *c, const NFSOptions *o,
+                                       int open_flags, int flags,
+                                       Error **errp)
+{
+    NFSClient *s = c->client;
+    g_autofree char *export = g_strdup(o->path);
+    char *slash = strrchr(export, '/');
+    g_autofree char *file = g_strdup(slash);
+    g_autofree char *msg = NULL;
+    NFSMountArgs margs;
+    NFSOpenArgs oargs = { .file = file, .flags = open_flags };
+    void *res = NULL;
+    int ret;
+
+    *slash = '\0';
+    margs = (NFSMountArgs) { .host = o->host, .export = export };
+    c->fd = -1;
+    c->tick = aio_timer_new(s->ctx, nfs_conn_tick, c);
+    c->nfs = nfs_init_context();
+    if (!c->nfs) {
+        error_setg(errp, "Failed to init NFS context");
+        return false;
+    }
+    if (!nfs_conn_configure(c, o, flags, errp)) {
+        return false;
+    }
+    ret = nfs_co_call(c, nfs_send_mount, &margs, NULL, NULL, &msg);
+    if (ret < 0) {
+        /* worded as libnfs's synchronous calls, which QEMU uses */
+        error_setg(errp, "Failed to mount nfs share: %s%s",
+                   c->send_failed ? "nfs_mount_async failed. " : "mount_cb: ",
+                   msg);
+        return false;
+    }
+    g_clear_pointer(&msg, g_free);
+    ret = nfs_co_call(c, nfs_send_open, &oargs, NULL, &res, &msg);
+    if (ret < 0) {
+        if (open_flags & O_CREAT) {
+            error_setg(errp, "Failed to create file: creat call failed with "
+                       "\"%s\"", msg);
+        } else {
+            error_setg(errp, "Failed to open file : open call failed with "
+                       "\"%s\"", msg);
+        }
+        return false;
+    }
+    c->fh = res;
+    return true;
+}
+
+static void nfs_conn_close(NFSConn *c)
+{
+    if (c->tick) {
+        timer_del(c->tick);
+        timer_free(c->tick);
+        c->tick = NULL;
+    }
+    if (c->nfs) {
+        if (c->fd >= 0) {
+            aio_set_fd_handler(c->client->ctx, c->fd, NULL, NULL, NULL);
+            c->fd = -1;
+        }
+        /*
+         * nfs_close would wait for the server; the file handle is freed
+         * with the context, and NFSv3 has no open state to release.
+         */
+        nfs_destroy_context(c->nfs);
+        c->nfs = NULL;
+    }
+}
+
+static void nfs_client_close(NFSClient *s)
+{
+    int i;
+
+    for (i = 0; i < s->nconns; i++) {
+        nfs_conn_close(&s->conns[i]);
+    }
+    g_free(s->conns);
+    s->conns = NULL;
+    s->nconns = 0;
+    g_free(s->url);
+    s->url = NULL;
+    g_free(s->last_error);
+    s->last_error = NULL;
+}
+
+static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
+                                         int open_flags, int flags,
+                                         Error **errp)
+{
+    NFSOptions o;
+    struct nfs_stat_64 st;
+    g_autofree char *msg = NULL;
+    bool ok = false;
+    int i, ret;
+
+    if (!nfs_take_options(options, &o, errp)) {
+        goto out;
+    }
+    s->ctx = qemu_get_current_aio_context();
+    s->url = nfs_make_url(&o);
+    s->conns = g_new0(NFSConn, o.connections);
+    for (i = 0; i < (int)o.connections; i++) {
+        s->conns[i].client = s;
+        s->conns[i].fd = -1;
+    }
+    s->nconns = o.connections;
+    for (i = 0; i < s->nconns; i++) {
+        /* the first connection creates the file, the others open it */
+        if (!nfs_conn_open(&s->conns[i], &o, i ? open_flags & ~(O_CREAT | O_TRUNC)
+                                                 : open_flags,
+                           flags, errp)) {
+            goto out;
+        }
+    }
+    ret = nfs_co_call(&s->conns[0], nfs_send_fstat, NULL, &st, NULL, &msg);
+    if (ret < 0) {
+        error_setg(errp, "Failed to fstat file: fstat call failed with "
+                   "\"%s\"", msg);
+        goto out;
+    }
+    s->readmax = nfs_get_readmax(s->conns[0].nfs);
+    s->writemax = nfs_get_writemax(s->conns[0].nfs);
+    if (!s->readmax || !s->writemax) {
+        s->readmax = s->writemax = 32768;   /* NFSv3 minimum, to be safe */
+    }
+    if (st.nfs_size > INT64_MAX) {
+        error_setg(errp, "File too large");
+        goto out;
+    }
+    s->size = st.nfs_size;
+    s->blocks = st.nfs_blocks;
+    s->has_zero_init = S_ISREG(st.nfs_mode);
+    ok = true;
+out:
+    if (!ok) {
+        nfs_client_close(s);
+    }
+    nfs_options_free(&o);
+    return ok;
+}
+
+static bool coroutine_fn nfs_co_open(BlockDriverState *bs, QDict *options,
+                                     int flags, Error **errp)
+{
+    NFSClient *s = bs->opaque;
+
+    if (!nfs_client_open(s, options, (flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY,
+                         flags, errp)) {
+        return false;
+    }
+    g_free(bs->filename);
+    bs->filename = g_strdup(s->url);
+    return true;
+}
+
+static void nfs_file_close(BlockDriverState *bs)
+{
+    nfs_client_close(bs->opaque);
+}
+
+/* ---- URL parsing ---- */
+
+static bool nfs_has_filename_options_conflict(QDict *options, Error **errp)
+{
+    static const char *const keys[] = {
+        "host", "path", "user", "group", "tcp-syn-count", "readahead-size",
+        "page-cache-size", "debug", "nfsport", "mountport", "connections",
+        "timeout", NULL,
+    };
+    size_t n;
+    int i;
+
+    for (n = 0; n < qdict_size(options); n++) {
+        const char *key = qdict_key_at(options, n);
+
+        for (i = 0; keys[i]; i++) {
+            if (!strcmp(key, keys[i])) {
+                break;
+            }
+        }
+        if (keys[i] || strstart(key, "server.", NULL)) {
+            error_setg(errp, "Option %s cannot be used with a filename", key);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* QEMU's names for the URL's query parameters, and ours. */
+static const struct {
+    const char *query;
+    const char *option;
+} nfs_query_params[] = {
+    { "uid", "user" },
+    { "gid", "group" },
+    { "tcp-syncnt", "tcp-syn-count" },
+    { "readahead", "readahead-size" },
+    { "readahead-size", "readahead-size" },
+    { "pagecache", "page-cache-size" },
+    { "page-cache-size", "page-cache-size" },
+    { "debug", "debug" },
+    { "nfsport", "nfsport" },
+    { "mountport", "mountport" },
+    { "connections", "connections" },
+    { "timeout", "timeout" },
+};
+
+static bool nfs_parse_uri(const char *filename, QDict *options, Error **errp)
+{
+    const char *p, *host_end, *path, *query;
+    g_autofree char *host = NULL;
+    g_autofree char *path_str = NULL;
+    g_auto(GStrv) params = NULL;
+    int i;
+
+    if (!strstart(filename, "nfs://", &p)) {
+        error_setg(errp, "URI scheme must be 'nfs'");
+        return false;
+    }
+    path = strchr(p, '/');
+    query = strchr(p, '?');
+    if (query && (!path || query < path)) {
+        path = NULL;
+    }
+    host_end = path ? path : (query ? query : p + strlen(p));
+    /* drop userinfo; keep [v6] literals whole; a :port is ignored, as QEMU */
+    {
+        const char *at = memchr(p, '@', host_end - p);
+        const char *h = at ? at + 1 : p;
+        const char *colon;
+
+        if (*h == '[') {
+            const char *rb = memchr(h, ']', host_end - h);
+            if (!rb) {
+                error_setg(errp, "Invalid URI specified");
+                return false;
+            }
+            host = g_strndup(h + 1, rb - h - 1);
+        } else {
+            colon = memchr(h, ':', host_end - h);
+            host = g_strndup(h, (colon ? colon : host_end) - h);
+        }
+    }
+    if (!*host) {
+        error_setg(errp, "missing hostname in URI");
+        return false;
+    }
+    if (!path) {
+        error_setg(errp, "missing file path in URI");
+        return false;
+    }
+    {
+        g_autofree char *raw = query ? g_strndup(path, query - path)
+                                     : g_strdup(path);
+        path_str = g_uri_unescape_string(raw, NULL);
+    }
+    if (!path_str) {
+        error_setg(errp, "Invalid URI specified");
+        return false;
+    }
+
+    if (query && query[1]) {
+        params = g_strsplit(query + 1, "&", -1);
+    }
+    for (i = 0; params && params[i]; i++) {
+        char *eq = strchr(params[i], '=');
+        uint64_t val;
+        size_t j;
+
+        if (!*params[i]) {
+            continue;
+        }
+        if (!eq) {
+            error_setg(errp, "Value for NFS parameter expected: %s",
+                       params[i]);
+            return false;
+        }
+        *eq = '\0';
+        if (qemu_strtou64(eq + 1, NULL, 0, &val) < 0) {
+            error_setg(errp, "Illegal value for NFS parameter: %s", params[i]);
+            return false;
+        }
+        for (j = 0; j < G_N_ELEMENTS(nfs_query_params); j++) {
+            if (!strcmp(params[i], nfs_query_params[j].query)) {
+                qdict_put_str(options, nfs_query_params[j].option, eq + 1);
+                break;
+            }
+        }
+        if (j == G_N_ELEMENTS(nfs_query_params)) {
+            error_setg(errp, "Unknown NFS parameter name: %s", params[i]);
+            return false;
+        }
+    }
+    qdict_put_str(options, "server.host", host);
+    qdict_put_str(options, "server.type", "inet");
+    qdict_put_str(options, "path", path_str);
+    return true;
+}
+
+static bool nfs_parse_filename(const char *filename, QDict *options,
+                               Error **errp)
+{
+    if (nfs_has_filename_options_conflict(options, errp)) {
+        return false;
+    }
+    return nfs_parse_uri(filename, options, errp);
+}
+
+static bool coroutine_fn nfs_co_create(const char *filename, QDict *opts,
+                                       Error **errp)
+{
+    NFSClient s = { 0 };
+    g_autoptr(QObject) options = qdict_new();
+    g_autofree char *msg = NULL;
+    uint64_t size;
+    int ret;
+
+    if (!create_opt_get_size(opts, "size", 0, &size, errp)) {
+        return false;
+    }
+    size = QEMU_ALIGN_UP(size, BDRV_SECTOR_SIZE);
+    if (!nfs_parse_uri(filename, options, errp) ||
+        !nfs_client_open(&s, options, O_RDWR | O_CREAT | O_TRUNC, 0, errp)) {
+        return false;
+    }
+    ret = nfs_co_call(&s.conns[0], nfs_send_ftruncate, &size, NULL, NULL, &msg);
+    if (ret < 0) {
+        error_setg(errp, "Failed to truncate file: %s", msg);
+    }
+    nfs_client_close(&s);
+    return ret == 0;
+}
+
+static const CreateOptDesc nfs_create_opts[] = {
+    { "size", OPT_SIZE, "Virtual disk size", NULL },
+    { NULL },
+};
+
+const BlockDriver bdrv_nfs = {
+    .format_name = "nfs",
+    .protocol_name = "nfs",
+    .instance_size = sizeof(NFSClient),
+    .canonical_filename = true,
+    .parse_filename = nfs_parse_filename,
+    .co_open = nfs_co_open,
+    .close = nfs_file_close,
+    .refresh_limits = nfs_refresh_limits,
+    .co_preadv = nfs_co_preadv,
+    .co_pwritev = nfs_co_pwritev,
+    .co_flush_to_disk = nfs_co_flush_to_disk,
+    .co_truncate = nfs_co_truncate,
+    .co_getlength = nfs_co_getlength,
+    .co_get_allocated_file_size = nfs_co_get_allocated_file_size,
+    .has_zero_init = nfs_has_zero_init,
+    .co_create = nfs_co_create,
+    .create_opts = nfs_create_opts,
+};
