@@ -849,6 +849,11 @@ static bool coroutine_fn nfs_conn_open(NFSConn *c, const NFSOptions *o,
     return true;
 }
 
+static void nfs_close_cb(int status, struct nfs_context *nfs, void *data,
+                         void *opaque)
+{
+}
+
 static void nfs_conn_close(NFSConn *c)
 {
     if (c->tick) {
@@ -862,9 +867,13 @@ static void nfs_conn_close(NFSConn *c)
             c->fd = -1;
         }
         /*
-         * nfs_close would wait for the server; the file handle is freed
-         * with the context, and NFSv3 has no open state to release.
+         * NFSv3 has no open state on the server: closing only frees the
+         * handle, at once, so nothing is waited for.
          */
+        if (c->fh) {
+            nfs_close_async(c->nfs, c->fh, nfs_close_cb, NULL);
+            c->fh = NULL;
+        }
         nfs_destroy_context(c->nfs);
         c->nfs = NULL;
     }
