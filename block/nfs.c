@@ -37,6 +37,13 @@
 #define NFS_MAX_CONNECTIONS     16
 /* Default per-RPC timeout: long enough for a slow link, short for a hang. */
 #define NFS_DEFAULT_TIMEOUT_S   60
+/*
+ * Data RPCs in flight per connection.  One 1 MiB RPC nearly fills a 1 ms
+ * link already; more only make the server's threads fight over the socket
+ * (measured: see docs/performance.md, "NFS").
+ */
+#define NFS_DEFAULT_DEPTH       4
+#define NFS_MAX_DEPTH           64
 /* How often an idle-looking context is serviced for libnfs's timeouts. */
 #define NFS_TICK_NS             (500 * 1000 * 1000LL)
 
@@ -67,6 +74,10 @@ struct NFSClient {
     bool has_zero_init;
     bool cache_used;            /* libnfs readahead/pagecache enabled */
     char *last_error;           /* printed once, not once per RPC */
+    int depth;                  /* data RPCs in flight per connection */
+    CoQueue slot_waiters;       /* requests waiting for a free RPC slot */
+    QEMUBH *slot_bh;            /* wakes them, outside libnfs's callbacks */
+    int slots_freed;            /* since slot_bh last ran */
 };
 
 /* One request: several RPCs, one waiting coroutine. */
@@ -89,6 +100,7 @@ typedef struct NFSRPC {
 } NFSRPC;
 
 static void nfs_conn_set_events(NFSConn *c);
+static void nfs_wake_slot_waiters(NFSClient *s, int n);
 
 /* ---- event loop glue ---- */
 
@@ -109,6 +121,8 @@ static void nfs_conn_service(NFSConn *c, int revents)
             c->fd = -1;
             c->events = 0;
         }
+        /* requests waiting for this connection's slots pick another one */
+        nfs_wake_slot_waiters(c->client, NFS_MAX_DEPTH * NFS_MAX_CONNECTIONS);
         return;
     }
     nfs_conn_set_events(c);
@@ -199,7 +213,47 @@ static void nfs_rpc_fail(NFSRPC *rpc, int err, const char *msg)
     if (req->ret == 0) {
         req->ret = err;
     }
+    /*
+     * With autoreconnect off, libnfs fails the RPCs of a connection whose
+     * socket broke as "Failed to reconnect async": it did not try.  Say
+     * what happened, in the words used when a request finds no live
+     * connection, so a lost server gives one message, not two.
+     */
+    if (msg && strstr(msg, "Failed to reconnect async")) {
+        msg = "connection lost";
+    }
     nfs_report(rpc->conn->client, msg && *msg ? msg : g_strerror(-err));
+}
+
+/* Let up to @n waiting requests look for a slot again (from a BH). */
+static void nfs_wake_slot_waiters(NFSClient *s, int n)
+{
+    if (s->slot_bh && !qemu_co_queue_empty(&s->slot_waiters)) {
+        s->slots_freed += n;
+        qemu_bh_schedule(s->slot_bh);
+    }
+}
+
+/* An RPC answered: its slot is free for a waiting request. */
+static void nfs_rpc_done(NFSConn *c)
+{
+    c->in_flight--;
+    nfs_wake_slot_waiters(c->client, 1);
+}
+
+static void nfs_slot_bh(void *opaque)
+{
+    NFSClient *s = opaque;
+    int n = s->slots_freed;
+
+    /*
+     * One waiter per freed slot: a woken request that finds no slot (one
+     * issued in between took it) queues again, behind the others.
+     */
+    s->slots_freed = 0;
+    while (n-- > 0 && qemu_co_queue_next(&s->slot_waiters)) {
+        /* entered at once: it issued its RPC or queued again */
+    }
 }
 
 /* Read, write and other RPC callbacks (libnfs calls them from nfs_service). */
@@ -209,7 +263,7 @@ static void nfs_read_cb(int status, struct nfs_context *nfs, void *data,
     NFSRPC *rpc = opaque;
     NFSReq *req = rpc->req;
 
-    rpc->conn->in_flight--;
+    nfs_rpc_done(rpc->conn);
     if (status < 0) {
         nfs_rpc_fail(rpc, status, data);
     } else if ((uint64_t)status > rpc->bytes) {
@@ -230,7 +284,7 @@ static void nfs_write_cb(int status, struct nfs_context *nfs, void *data,
 {
     NFSRPC *rpc = opaque;
 
-    rpc->conn->in_flight--;
+    nfs_rpc_done(rpc->conn);
     if (status < 0) {
         nfs_rpc_fail(rpc, status, data);
     } else if ((uint64_t)status != rpc->bytes) {
@@ -245,7 +299,7 @@ static void nfs_generic_cb(int status, struct nfs_context *nfs, void *data,
 {
     NFSRPC *rpc = opaque;
 
-    rpc->conn->in_flight--;
+    nfs_rpc_done(rpc->conn);
     if (status < 0) {
         /* the caller words the message: keep libnfs's text */
         rpc->req->ret = status == -EFAULT ? -EIO : status;
@@ -287,6 +341,21 @@ static NFSConn *nfs_pick_conn(NFSClient *s)
     return best;
 }
 
+/*
+ * The connection for the next data RPC: the least busy live one, once it
+ * has a free slot (waiting for one if all are at their depth).  NULL when
+ * every connection is dead.
+ */
+static NFSConn *coroutine_fn nfs_co_get_slot(NFSClient *s)
+{
+    NFSConn *c;
+
+    while ((c = nfs_pick_conn(s)) && c->in_flight >= s->depth) {
+        qemu_co_queue_wait(&s->slot_waiters, NULL);
+    }
+    return c;
+}
+
 /* After a failed send: -errno for the request (libnfs's text printed). */
 static int nfs_send_failed(NFSConn *c)
 {
@@ -307,7 +376,7 @@ static int coroutine_fn nfs_co_preadv(BlockDriverState *bs, int64_t offset,
     nfs_req_init(&req, qiov);
     for (i = 0; i < n && req.ret == 0; i++) {
         NFSRPC *rpc = &rpcs[i];
-        NFSConn *c = nfs_pick_conn(s);
+        NFSConn *c = nfs_co_get_slot(s);
 
         if (!c) {
             req.ret = -EIO;
@@ -360,7 +429,7 @@ static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
     nfs_req_init(&req, qiov);
     for (i = 0; i < n && req.ret == 0; i++) {
         NFSRPC *rpc = &rpcs[i];
-        NFSConn *c = nfs_pick_conn(s);
+        NFSConn *c = nfs_co_get_slot(s);
 
         if (!c) {
             req.ret = -EIO;
@@ -582,7 +651,7 @@ typedef struct NFSOptions {
     char *host;
     char *path;
     uint64_t uid, gid, syncnt, readahead, pagecache, debug;
-    uint64_t nfsport, mountport, connections, timeout;
+    uint64_t nfsport, mountport, connections, timeout, depth;
     bool has_uid, has_gid, has_syncnt, has_readahead, has_pagecache;
     bool has_debug, has_nfsport, has_mountport;
 } NFSOptions;
@@ -609,7 +678,7 @@ static bool nfs_take_number(QDict *options, const char *key, uint64_t *val,
 static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
 {
     g_autofree char *type = bdrv_opt_take_str(options, "server.type");
-    bool has_conns, has_timeout;
+    bool has_conns, has_timeout, has_depth;
 
     memset(o, 0, sizeof(*o));
     o->host = bdrv_opt_take_str(options, "server.host");
@@ -630,6 +699,8 @@ static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
         !nfs_take_number(options, "connections", &o->connections, &has_conns,
                          errp) ||
         !nfs_take_number(options, "timeout", &o->timeout, &has_timeout,
+                         errp) ||
+        !nfs_take_number(options, "queue-depth", &o->depth, &has_depth,
                          errp)) {
         return false;
     }
@@ -661,6 +732,14 @@ static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
     if (o->connections < 1 || o->connections > NFS_MAX_CONNECTIONS) {
         error_setg(errp, "Parameter 'connections' must be between 1 and %d",
                    NFS_MAX_CONNECTIONS);
+        return false;
+    }
+    if (!has_depth) {
+        o->depth = NFS_DEFAULT_DEPTH;
+    }
+    if (o->depth < 1 || o->depth > NFS_MAX_DEPTH) {
+        error_setg(errp, "Parameter 'queue-depth' must be between 1 and %d",
+                   NFS_MAX_DEPTH);
         return false;
     }
     if (!has_timeout) {
@@ -701,6 +780,7 @@ static char *nfs_make_url(const NFSOptions *o)
     NFS_URL_PARAM(o->has_mountport, "mountport", o->mountport);
     NFS_URL_PARAM(o->connections != 1, "connections", o->connections);
     NFS_URL_PARAM(o->timeout != NFS_DEFAULT_TIMEOUT_S, "timeout", o->timeout);
+    NFS_URL_PARAM(o->depth != NFS_DEFAULT_DEPTH, "queue-depth", o->depth);
 #undef NFS_URL_PARAM
     return g_string_free(url, false);
 }
@@ -893,6 +973,10 @@ static void nfs_client_close(NFSClient *s)
     s->url = NULL;
     g_free(s->last_error);
     s->last_error = NULL;
+    if (s->slot_bh) {
+        qemu_bh_delete(s->slot_bh);
+        s->slot_bh = NULL;
+    }
 }
 
 static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
@@ -910,6 +994,9 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
     }
     s->ctx = qemu_get_current_aio_context();
     s->url = nfs_make_url(&o);
+    s->depth = o.depth;
+    qemu_co_queue_init(&s->slot_waiters);
+    s->slot_bh = aio_bh_new(s->ctx, nfs_slot_bh, s);
     s->conns = g_new0(NFSConn, o.connections);
     for (i = 0; i < (int)o.connections; i++) {
         s->conns[i].client = s;
@@ -977,7 +1064,7 @@ static bool nfs_has_filename_options_conflict(QDict *options, Error **errp)
     static const char *const keys[] = {
         "host", "path", "user", "group", "tcp-syn-count", "readahead-size",
         "page-cache-size", "debug", "nfsport", "mountport", "connections",
-        "timeout", NULL,
+        "timeout", "queue-depth", NULL,
     };
     size_t n;
     int i;
@@ -1015,6 +1102,7 @@ static const struct {
     { "mountport", "mountport" },
     { "connections", "connections" },
     { "timeout", "timeout" },
+    { "queue-depth", "queue-depth" },
 };
 
 static bool nfs_parse_uri(const char *filename, QDict *options, Error **errp)
