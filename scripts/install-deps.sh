@@ -18,7 +18,7 @@ packages=(
     # tests: real servers on loopback (nfs-ganesha + a private rpcbind,
     # tgtd) and the client tools used to check them
     nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin
-    iproute2 util-linux
+    iproute2 util-linux iputils-ping
     # benchmarks
     hyperfine
 )
