@@ -644,6 +644,24 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
     return true;
 }
 
+/*
+ * The name of a format node over a node named json:{...}: QEMU's
+ * json:{"driver": FORMAT, "file": {...}}, members in QEMU's order.
+ */
+static char *bdrv_json_wrap_name(const BlockDriver *drv, const char *child)
+{
+    g_autoptr(QObject) top = qdict_new();
+    QObject *file = json_parse(child + strlen("json:"), NULL);
+    GString *out = g_string_new("json:");
+
+    qdict_put_str(top, "driver", drv->format_name);
+    if (file) {
+        qdict_put_obj(top, "file", file);
+    }
+    json_write(out, top, JSON_QEMU_ORDER, 0);
+    return g_string_free(out, false);
+}
+
 BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
                                             QDict *options, int flags,
                                             Error **errp)
@@ -656,6 +674,7 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
     BlockDriverState *file, *bs;
     g_autoptr(QObject) backing_opts = NULL;
     g_autofree char *backing_ref = NULL;
+    g_autofree char *json_name = NULL;
     bool probed = false;
 
     if (filename && g_str_has_prefix(filename, "json:")) {
@@ -713,6 +732,10 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
     }
     if (probed && drv == &bdrv_raw) {
         qdict_put_str(opts, "x-probed", "on");
+    }
+    if (!file_ref && file->drv->json_filename) {
+        json_name = bdrv_json_wrap_name(drv, file->filename);
+        filename = json_name;
     }
     backing_opts = qdict_extract_subdict(opts, "backing");
     backing_ref = bdrv_opt_take_str(opts, "backing");

@@ -14,6 +14,9 @@ const BlockDriver *const bdrv_drivers[] = {
 #ifdef CONFIG_LIBNFS
     &bdrv_nfs,
 #endif
+#ifdef CONFIG_LIBISCSI
+    &bdrv_iscsi,
+#endif
     NULL,
 };
 

@@ -438,7 +438,12 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
         return ret;
     }
     flags &= ~BDRV_REQ_ZERO_WRITE;
-    if (!(bs->open_flags & BDRV_O_UNMAP)) {
+    /*
+     * A node decides for the nodes below it (QEMU checks discard=unmap on
+     * the child a driver writes to); the user's own request to the top
+     * node keeps its flag.
+     */
+    if (child->parent && !(bs->open_flags & BDRV_O_UNMAP)) {
         flags &= ~BDRV_REQ_MAY_UNMAP;
     }
     start = QEMU_ALIGN_UP(offset, align);

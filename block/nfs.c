@@ -9,9 +9,10 @@
  * libnfs's callbacks only record results and schedule the waiting
  * coroutine (CoWaiter), never enter it.
  *
- * A request is cut into RPCs of the server's maximum read or write size;
- * all of them are sent at once, spread over the connections (the least
- * busy first), and the request completes when the last one answers.
+ * A request is cut into RPCs of the server's maximum read or write size,
+ * spread over the connections (the least busy first), at most queue-depth
+ * in flight on each (more waits for a slot); the request completes when
+ * the last one answers.
  * Errors: the first failed RPC's errno is the request's; a connection
  * whose socket fails is marked dead, its RPCs fail (libnfs reports them, or
  * we do when it cannot) and later requests on it fail at once, so a server
@@ -19,7 +20,8 @@
  *
  * URL: nfs://host[:port]/export/dir/file?uid=&gid=&tcp-syncnt=&readahead=
  * &pagecache=&debug= as QEMU 7.2, plus nfsport=, mountport= (reach a server
- * without a portmapper), connections= and timeout= (seconds per RPC).
+ * without a portmapper), connections=, queue-depth= and timeout= (seconds
+ * per RPC).
  */
 #include "util/osdep.h"
 #include "block/driver.h"

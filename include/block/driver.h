@@ -100,6 +100,12 @@ struct BlockDriver {
      * dropped); a format node on top shows that name too.
      */
     bool canonical_filename;
+    /*
+     * co_open names the node json:{...} with its options, as QEMU does for
+     * drivers whose options no URL expresses (iscsi); a format node on top
+     * is then named json:{"driver": FORMAT, "file": {...}}.
+     */
+    bool json_filename;
 
     /* Score 0..100 that @buf (the image start) is this format. */
     int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
@@ -220,5 +226,6 @@ extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_blkdebug;
 extern const BlockDriver bdrv_nfs;
+extern const BlockDriver bdrv_iscsi;
 
 #endif /* BLOCK_DRIVER_H */
