@@ -16,6 +16,7 @@ BUILD := build-san
 MESON_EXTRA := -Db_sanitize=address,undefined -Db_lundef=false
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS := detect_leaks=1
+export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 else
 BUILD := build
 MESON_EXTRA :=

@@ -41,12 +41,14 @@
 /* Default seconds without progress before a session is given up. */
 #define ISCSI_DEFAULT_TIMEOUT_S 60
 #define ISCSI_TICK_NS           (1000 * 1000 * 1000LL)
+#define ISCSI_BACKOFF_NS        (100 * 1000 * 1000LL)
 #define ISCSI_NOP_TICKS         5       /* a NOP-Out every 5 ticks */
 #define ISCSI_MAX_NOP_FAILURES  3
 #define ISCSI_RETRIES           5       /* BUSY, TASK SET FULL, UNIT ATTENTION */
 #define ISCSI_DEFAULT_INITIATOR "iqn.2008-11.org.linux-kvm"
 
 typedef struct ISCSIClient ISCSIClient;
+typedef struct ISCSICmd ISCSICmd;
 
 typedef struct ISCSISession {
     ISCSIClient *client;
@@ -58,6 +60,9 @@ typedef struct ISCSISession {
     QEMUTimer *tick;
     int ticks;
     bool dead;                  /* given up: every new command fails */
+    bool backoff;               /* libiscsi cannot reconnect right now */
+    bool timed_out;             /* a command timed out: give up at once */
+    QTAILQ_HEAD(, ISCSICmd) cmds;       /* sent, not answered */
     struct ISCSIReq *connect_req;       /* while logging in */
     bool connecting;
     char *connect_error;
@@ -83,6 +88,7 @@ struct ISCSIClient {
     QEMUBH *slot_bh;
     int slots_freed;
     char *last_error;
+    char *portal;               /* for messages */
 };
 
 /* One request: several commands, one waiting coroutine. */
@@ -93,14 +99,15 @@ struct ISCSIReq {
     int ret;
 };
 
-typedef struct ISCSICmd {
+struct ISCSICmd {
+    QTAILQ_ENTRY(ISCSICmd) next;
     ISCSIReq *req;
     ISCSISession *sess;
     struct scsi_task *task;     /* the answered task, ours to free */
     QEMUIOVector qiov;          /* this command's slice of the request */
     int status;
     uint64_t lba;
-} ISCSICmd;
+};
 
 static void iscsi_sess_set_events(ISCSISession *s);
 static void iscsi_req_put(struct ISCSIReq *req);
@@ -127,6 +134,8 @@ static void iscsi_report(ISCSIClient *c, const char *fmt, ...)
 
 /* ---- event loop glue ---- */
 
+static void iscsi_sess_backoff(ISCSISession *s);
+
 static void iscsi_sess_service(ISCSISession *s, int revents)
 {
     if (s->dead) {
@@ -150,10 +159,25 @@ static void iscsi_sess_service(ISCSISession *s, int revents)
             }
             return;
         }
-        /* libiscsi reconnects by itself; the watchdog bounds the wait */
-        s->events = -1;
+        /*
+         * libiscsi reconnects by itself (the watchdog bounds the wait); until
+         * the next tick the dead socket must not wake us in a loop.
+         */
+        iscsi_sess_backoff(s);
+        return;
     }
     iscsi_sess_set_events(s);
+}
+
+static void iscsi_sess_backoff(ISCSISession *s)
+{
+    if (s->fd >= 0) {
+        aio_set_fd_handler(s->client->ctx, s->fd, NULL, NULL, NULL);
+        s->fd = -1;
+    }
+    s->events = -1;
+    s->backoff = true;
+    timer_mod(s->tick, get_clock_ns() + ISCSI_BACKOFF_NS);
 }
 
 static void iscsi_sess_readable(void *opaque)
@@ -171,7 +195,7 @@ static void iscsi_sess_set_events(ISCSISession *s)
     AioContext *ctx = s->client->ctx;
     int fd, ev;
 
-    if (s->dead) {
+    if (s->dead || s->backoff) {
         return;
     }
     fd = iscsi_get_fd(s->iscsi);
@@ -194,21 +218,32 @@ static void iscsi_sess_set_events(ISCSISession *s)
  * Give up a session: its commands fail (libiscsi calls them back as
  * cancelled) and no new one is sent on it.
  */
+static void iscsi_cmd_done(ISCSICmd *cmd, int status, struct scsi_task *task);
+
 static void iscsi_sess_give_up(ISCSISession *s, const char *why)
 {
     ISCSIClient *c = s->client;
+    ISCSICmd *cmd;
 
     if (s->dead) {
         return;
     }
-    iscsi_report(c, "iSCSI: %s: %s", iscsi_get_target_address(s->iscsi)
-                 ? iscsi_get_target_address(s->iscsi) : "target", why);
+    iscsi_report(c, "iSCSI: %s: %s", c->portal, why);
     if (s->fd >= 0) {
         aio_set_fd_handler(c->ctx, s->fd, NULL, NULL, NULL);
         s->fd = -1;
     }
-    iscsi_scsi_cancel_all_tasks(s->iscsi);
     s->dead = true;
+    /*
+     * Destroying the context ends every command libiscsi still holds
+     * (whether or not it calls them back, it never will again); those it
+     * did not call back fail here.
+     */
+    iscsi_destroy_context(s->iscsi);
+    s->iscsi = NULL;
+    while ((cmd = QTAILQ_FIRST(&s->cmds))) {
+        iscsi_cmd_done(cmd, SCSI_STATUS_CANCELLED, NULL);
+    }
     iscsi_wake_slot_waiters(c, ISCSI_MAX_DEPTH * ISCSI_MAX_SESSIONS);
 }
 
@@ -221,14 +256,27 @@ static void iscsi_sess_tick(void *opaque)
     if (s->dead) {
         return;
     }
-    iscsi_service(s->iscsi, 0);         /* libiscsi's command timeouts */
+    s->backoff = false;
+    iscsi_sess_service(s, 0);           /* libiscsi's command timeouts */
     if (s->dead) {
+        return;
+    }
+    if (s->timed_out) {
+        g_autofree char *why = g_strdup_printf(
+            "a command got no answer in %" PRId64 " s, giving up",
+            c->timeout_ns / 1000000000);
+
+        iscsi_sess_give_up(s, why);
         return;
     }
     if (s->in_flight == 0) {
         s->last_progress = now;
     } else if (c->timeout_ns && now - s->last_progress > c->timeout_ns) {
-        iscsi_sess_give_up(s, "no answer from the target, giving up");
+        g_autofree char *why = g_strdup_printf(
+            "no answer from the target for %" PRId64 " s, giving up",
+            c->timeout_ns / 1000000000);
+
+        iscsi_sess_give_up(s, why);
         return;
     }
     if (++s->ticks % ISCSI_NOP_TICKS == 0) {
@@ -240,7 +288,9 @@ static void iscsi_sess_tick(void *opaque)
         }
     }
     iscsi_sess_set_events(s);
-    timer_mod(s->tick, now + ISCSI_TICK_NS);
+    if (!s->backoff) {
+        timer_mod(s->tick, now + ISCSI_TICK_NS);
+    }
 }
 
 /* ---- completion ---- */
@@ -348,17 +398,30 @@ static int iscsi_status_errno(int status, struct scsi_task *task)
     }
 }
 
-static void iscsi_cmd_cb(struct iscsi_context *iscsi, int status,
-                         void *command_data, void *opaque)
+static void iscsi_cmd_done(ISCSICmd *cmd, int status, struct scsi_task *task)
 {
-    ISCSICmd *cmd = opaque;
-
+    QTAILQ_REMOVE(&cmd->sess->cmds, cmd, next);
+    if (status == SCSI_STATUS_TIMEOUT && !cmd->sess->timed_out) {
+        /*
+         * The target let a command run past the timeout: the others will
+         * not fare better.  Give the session up from the timer, outside
+         * libiscsi's callback.
+         */
+        cmd->sess->timed_out = true;
+        timer_mod(cmd->sess->tick, get_clock_ns());
+    }
     cmd->sess->in_flight--;
     cmd->sess->last_progress = get_clock_ns();
     cmd->status = status;
-    cmd->task = command_data;
+    cmd->task = task;
     iscsi_wake_slot_waiters(cmd->sess->client, 1);
     iscsi_req_put(cmd->req);
+}
+
+static void iscsi_cmd_cb(struct iscsi_context *iscsi, int status,
+                         void *command_data, void *opaque)
+{
+    iscsi_cmd_done(opaque, status, command_data);
 }
 
 /* ---- issuing ---- */
@@ -418,6 +481,7 @@ static bool coroutine_fn iscsi_cmd_send(ISCSIClient *c, ISCSIReq *req,
         req->ret = req->ret ?: -ENOMEM;
         return false;
     }
+    QTAILQ_INSERT_TAIL(&s->cmds, cmd, next);
     iscsi_sess_set_events(s);
     return true;
 }
@@ -470,6 +534,10 @@ static char *iscsi_cmd_error(ISCSICmd *cmd)
     }
     if (cmd->status == SCSI_STATUS_TIMEOUT) {
         return g_strdup("command timed out");
+    }
+    if (!cmd->sess || !cmd->sess->iscsi) {
+        /* never sent (every session lost), or its session was given up */
+        return g_strdup("the session with the target is lost");
     }
     return g_strdup(iscsi_get_error(cmd->sess->iscsi));
 }
@@ -551,8 +619,11 @@ static int coroutine_fn iscsi_co_rw(BlockDriverState *bs, int64_t offset,
                        ret == 0) {
                 g_autofree char *why = iscsi_cmd_error(cmd);
 
-                iscsi_report(c, "iSCSI %s16 failed at lba %" PRIu64 ": %s",
-                             write ? "WRITE" : "READ", cmd->lba, why);
+                /* a session given up was reported once, not per command */
+                if (cmd->status != SCSI_STATUS_CANCELLED) {
+                    iscsi_report(c, "iSCSI %s16 failed at lba %" PRIu64 ": %s",
+                                 write ? "WRITE" : "READ", cmd->lba, why);
+                }
                 ret = r;
             }
             if (cmd->task) {
@@ -1098,6 +1169,8 @@ static void iscsi_client_close(ISCSIClient *c)
     c->zeroblock = NULL;
     g_free(c->last_error);
     c->last_error = NULL;
+    g_free(c->portal);
+    c->portal = NULL;
     if (c->slot_bh) {
         qemu_bh_delete(c->slot_bh);
         c->slot_bh = NULL;
@@ -1278,6 +1351,7 @@ static bool coroutine_fn iscsi_client_open(ISCSIClient *c, QDict *options,
         goto out;
     }
     c->ctx = qemu_get_current_aio_context();
+    c->portal = g_strdup(o.portal);
     c->lun = o.lun;
     c->depth = o.depth;
     c->timeout_ns = o.timeout * 1000 * 1000 * 1000LL;
@@ -1288,6 +1362,7 @@ static bool coroutine_fn iscsi_client_open(ISCSIClient *c, QDict *options,
     for (i = 0; i < (int)o.sessions; i++) {
         c->sess[i].client = c;
         c->sess[i].fd = -1;
+        QTAILQ_INIT(&c->sess[i].cmds);
     }
     c->nsess = o.sessions;
     for (i = 0; i < c->nsess; i++) {

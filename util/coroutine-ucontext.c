@@ -41,6 +41,8 @@ typedef struct CoroutineUContext {
 /* Per thread: the leader stands for the thread's own (non-coroutine) stack. */
 static __thread CoroutineUContext leader;
 static __thread Coroutine *current;
+/* Who is creating a coroutine: its trampoline returns to that stack. */
+static __thread CoroutineUContext *creator;
 
 static void start_switch_fiber(void **fake_stack_save, const void *bottom,
                                size_t size)
@@ -90,9 +92,13 @@ static void coroutine_trampoline(int i0, int i1)
 
     finish_switch_fiber(NULL);
 
-    /* Save this frame as the resume point, then return to the creator. */
+    /*
+     * Save this frame as the resume point, then return to the creator,
+     * telling ASan which stack that is (the creator may be a coroutine).
+     */
     if (!sigsetjmp(self->env, 0)) {
-        start_switch_fiber(&fake_stack_save, leader.stack, leader.stack_size);
+        start_switch_fiber(&fake_stack_save, creator->stack,
+                           creator->stack_size);
         siglongjmp(*(sigjmp_buf *)co->entry_arg, 1);
     }
     finish_switch_fiber(fake_stack_save);
@@ -140,6 +146,8 @@ Coroutine *qemu_coroutine_new(void)
      * needs saving here, and ASan warns on every process that calls
      * swapcontext() (the switches are annotated for it instead).
      */
+    creator = container_of(qemu_coroutine_backend_self(), CoroutineUContext,
+                           base);
     if (!sigsetjmp(old_env, 0)) {
         start_switch_fiber(&fake_stack_save, co->stack, co->stack_size);
         setcontext(&uc);
