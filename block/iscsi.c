@@ -1116,6 +1116,8 @@ static bool coroutine_fn iscsi_sess_open(ISCSISession *s,
     s->connecting = true;
     if (iscsi_full_connect_async(s->iscsi, o->portal, o->lun,
                                  iscsi_connect_cb, s) != 0) {
+        s->connect_error = g_strdup_printf("Failed to start full connect %s",
+                                           iscsi_get_error(s->iscsi));
         s->connect_req = NULL;
         req.pending--;
         req.ret = -EIO;
