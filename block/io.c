@@ -725,7 +725,8 @@ out:
     if (file) {
         *file = local_file;
     }
-    return ret & ~(BDRV_BLOCK_RAW | BDRV_BLOCK_RECURSE);
+    /* an error from the node below stays that errno, not a masked one */
+    return ret < 0 ? ret : ret & ~(BDRV_BLOCK_RAW | BDRV_BLOCK_RECURSE);
 }
 
 int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,

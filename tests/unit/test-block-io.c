@@ -237,6 +237,85 @@ static void test_serialising(void)
     bdrv_unref(t.bs);
 }
 
+/*
+ * Block status through a pass-through node (BDRV_BLOCK_RAW, as raw answers)
+ * onto a protocol whose status fails: the caller gets the protocol's
+ * errno itself.  (The flags io.c strips from an answer once masked a
+ * negative errno into another: -EIO came out as -EBADFD.)
+ */
+static int coroutine_fn fail_block_status(BlockDriverState *bs,
+                                          bool want_zero, int64_t offset,
+                                          int64_t bytes, int64_t *pnum,
+                                          int64_t *map,
+                                          BlockDriverState **file)
+{
+    return -EIO;
+}
+
+static int coroutine_fn pass_block_status(BlockDriverState *bs,
+                                          bool want_zero, int64_t offset,
+                                          int64_t bytes, int64_t *pnum,
+                                          int64_t *map,
+                                          BlockDriverState **file)
+{
+    *pnum = bytes;
+    *map = offset;
+    *file = bs->opaque;
+    return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
+}
+
+static const BlockDriver bdrv_fail_status = {
+    .format_name = "test-fail-status",
+    .protocol_name = "test-fail-status",
+    .co_block_status = fail_block_status,
+    .co_getlength = mem_getlength,
+};
+
+static const BlockDriver bdrv_pass_status = {
+    .format_name = "test-pass-status",
+    .co_block_status = pass_block_status,
+    .co_getlength = mem_getlength,
+};
+
+static BlockDriverState *new_status_bs(const BlockDriver *drv, void *opaque)
+{
+    BlockDriverState *bs = g_new0(BlockDriverState, 1);
+
+    bs->drv = drv;
+    bs->opaque = opaque;
+    bs->ctx = qemu_get_aio_context();
+    bs->refcnt = 1;
+    bs->filename = g_strdup(drv->format_name);
+    QTAILQ_INIT(&bs->children);
+    QTAILQ_INIT(&bs->tracked_requests);
+    bs->bl.request_alignment = 512;
+    bs->total_bytes = MEM_SIZE;
+    return bs;
+}
+
+static void coroutine_fn status_error_co(void *opaque)
+{
+    BlockDriverState *top = opaque;
+    int64_t pnum = -1;
+
+    g_assert_cmpint(bdrv_co_block_status(top, true, 0, MEM_SIZE, &pnum, NULL,
+                                         NULL), ==, -EIO);
+    g_assert_cmpint(bdrv_co_block_status_above(top, NULL, false, true, 4096,
+                                               MEM_SIZE - 4096, &pnum, NULL,
+                                               NULL, NULL), ==, -EIO);
+}
+
+static void test_status_error(void)
+{
+    BlockDriverState *bottom = new_status_bs(&bdrv_fail_status, NULL);
+    BlockDriverState *top = new_status_bs(&bdrv_pass_status, bottom);
+
+    aio_run_coroutine(status_error_co, top);
+    top->opaque = NULL;
+    bdrv_unref(top);
+    bdrv_unref(bottom);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -244,5 +323,6 @@ int main(int argc, char **argv)
     g_test_add_func("/block-io/unaligned-rmw", test_unaligned);
     g_test_add_func("/block-io/split-and-zero-fallback", test_split_zero);
     g_test_add_func("/block-io/serialising-rmw", test_serialising);
+    g_test_add_func("/block-io/status-error-through-raw", test_status_error);
     return g_test_run();
 }
