@@ -34,7 +34,7 @@
 #include <iscsi/scsi-lowlevel.h>
 
 #define ISCSI_MAX_SESSIONS      16
-#define ISCSI_DEFAULT_DEPTH     16
+#define ISCSI_DEFAULT_DEPTH     32
 #define ISCSI_MAX_DEPTH         128
 /* Bytes per READ/WRITE(16): small enough that several R2Ts overlap. */
 #define ISCSI_CMD_BYTES         (256 * 1024)
