@@ -61,7 +61,10 @@ typedef struct ISCSISession {
     int ticks;
     bool dead;                  /* given up: every new command fails */
     bool backoff;               /* libiscsi cannot reconnect right now */
-    bool timed_out;             /* a command timed out: give up at once */
+    bool timed_out;             /* a command timed out: abort the task set */
+    bool tmf_sent;              /* ABORT TASK SET awaits its answer */
+    bool tmf_failed;
+    int64_t tmf_deadline;
     QTAILQ_HEAD(, ISCSICmd) cmds;       /* sent, not answered */
     struct ISCSIReq *connect_req;       /* while logging in */
     bool connecting;
@@ -234,6 +237,7 @@ static void iscsi_sess_give_up(ISCSISession *s, const char *why)
         s->fd = -1;
     }
     s->dead = true;
+    s->tmf_sent = false;
     /*
      * Destroying the context ends every command libiscsi still holds
      * (whether or not it calls them back, it never will again); those it
@@ -245,6 +249,24 @@ static void iscsi_sess_give_up(ISCSISession *s, const char *why)
         iscsi_cmd_done(cmd, SCSI_STATUS_CANCELLED, NULL);
     }
     iscsi_wake_slot_waiters(c, ISCSI_MAX_DEPTH * ISCSI_MAX_SESSIONS);
+}
+
+static void iscsi_tmf_cb(struct iscsi_context *iscsi, int status,
+                         void *command_data, void *opaque)
+{
+    ISCSISession *s = opaque;
+
+    if (!s->tmf_sent) {
+        return;                 /* destroyed with the context */
+    }
+    s->tmf_sent = false;
+    if (status != SCSI_STATUS_GOOD) {
+        s->tmf_failed = true;
+        timer_mod(s->tick, get_clock_ns());
+        return;
+    }
+    warn_report("iSCSI: %s: commands timed out; the target aborted them, "
+                "sending them again", s->client->portal);
 }
 
 static void iscsi_sess_tick(void *opaque)
@@ -261,10 +283,26 @@ static void iscsi_sess_tick(void *opaque)
     if (s->dead) {
         return;
     }
-    if (s->timed_out) {
+    if (s->timed_out && !s->tmf_sent) {
+        /*
+         * A command got no answer in time: ask the target to abort what
+         * this session has running on the LUN (so nothing stale lands
+         * later).  Answered, the target is alive and the timed-out
+         * commands are sent again; unanswered in time, it is given up.
+         */
+        s->timed_out = false;
+        if (iscsi_task_mgmt_abort_task_set_async(s->iscsi, c->lun,
+                                                 iscsi_tmf_cb, s) == 0) {
+            s->tmf_sent = true;
+            s->tmf_deadline = now + c->timeout_ns;
+        } else {
+            s->tmf_failed = true;
+        }
+    }
+    if (s->tmf_failed || (s->tmf_sent && now > s->tmf_deadline)) {
         g_autofree char *why = g_strdup_printf(
-            "a command got no answer in %" PRId64 " s, giving up",
-            c->timeout_ns / 1000000000);
+            "a command got no answer in %" PRId64 " s, nor did the abort "
+            "of its task set; giving up", c->timeout_ns / 1000000000);
 
         iscsi_sess_give_up(s, why);
         return;
@@ -369,10 +407,16 @@ static int iscsi_sense_errno(const struct scsi_sense *sense)
     }
 }
 
-/* Worth sending again: the target is busy or reports a unit attention. */
+/*
+ * Worth sending again: the target is busy, reports a unit attention, or
+ * the command timed out or was aborted (the session's task management
+ * decides whether the target is still there; if not, the resent command
+ * fails with the session).
+ */
 static bool iscsi_status_retryable(int status, struct scsi_task *task)
 {
     return status == SCSI_STATUS_BUSY || status == SCSI_STATUS_TASK_SET_FULL ||
+           status == SCSI_STATUS_TIMEOUT || status == SCSI_STATUS_TASK_ABORTED ||
            (status == SCSI_STATUS_CHECK_CONDITION && task &&
             task->sense.key == SCSI_SENSE_UNIT_ATTENTION);
 }
@@ -387,6 +431,7 @@ static int iscsi_status_errno(int status, struct scsi_task *task)
     case SCSI_STATUS_CHECK_CONDITION:
         return task ? -(iscsi_sense_errno(&task->sense) ?: EIO) : -EIO;
     case SCSI_STATUS_TIMEOUT:
+    case SCSI_STATUS_CANCELLED:     /* its session was given up: a timeout */
         return -ETIMEDOUT;
     case SCSI_STATUS_BUSY:
     case SCSI_STATUS_TASK_SET_FULL:
@@ -401,12 +446,8 @@ static int iscsi_status_errno(int status, struct scsi_task *task)
 static void iscsi_cmd_done(ISCSICmd *cmd, int status, struct scsi_task *task)
 {
     QTAILQ_REMOVE(&cmd->sess->cmds, cmd, next);
-    if (status == SCSI_STATUS_TIMEOUT && !cmd->sess->timed_out) {
-        /*
-         * The target let a command run past the timeout: the others will
-         * not fare better.  Give the session up from the timer, outside
-         * libiscsi's callback.
-         */
+    if (status == SCSI_STATUS_TIMEOUT && !cmd->sess->tmf_sent) {
+        /* task management from the timer, outside libiscsi's callback */
         cmd->sess->timed_out = true;
         timer_mod(cmd->sess->tick, get_clock_ns());
     }
@@ -462,8 +503,9 @@ static bool coroutine_fn iscsi_cmd_send(ISCSIClient *c, ISCSIReq *req,
     ISCSISession *s = iscsi_co_get_slot(c);
 
     if (!s) {
+        /* every session was given up, each for a timeout */
         iscsi_report(c, "iSCSI: the session with the target is lost");
-        req->ret = req->ret ?: -EIO;
+        req->ret = req->ret ?: -ETIMEDOUT;
         return false;
     }
     cmd->req = req;
