@@ -1148,8 +1148,11 @@ static bool coroutine_fn iscsi_sess_open(ISCSISession *s,
         return false;
     }
     iscsi_set_timeout(s->iscsi, o->timeout);
-    /* reconnect a dropped session, a few times, not forever */
-    iscsi_set_reconnect_max_retries(s->iscsi, 3);
+    /*
+     * libiscsi reconnects a dropped session as often as it takes: the
+     * timeout (no progress for that long) is what bounds the wait.
+     */
+    iscsi_set_reconnect_max_retries(s->iscsi, -1);
     s->tick = aio_timer_new(c->ctx, iscsi_sess_tick, s);
 
     iscsi_req_init(&req);
