@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
     # build
     gcc meson ninja-build pkg-config
-    libglib2.0-dev zlib1g-dev libaio-dev libiscsi-dev libnfs-dev
+    libglib2.0-dev zlib1g-dev libdeflate-dev libaio-dev libiscsi-dev libnfs-dev
     libzstd-dev liburing-dev
     # sanitizer runtime for `make check SANITIZE=1` (gcc's libasan/libubsan)
     libasan8 libubsan1
