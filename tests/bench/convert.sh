@@ -144,7 +144,7 @@ for r in rows:
     if key not in cases:
         cases.append(key)
 with open(sys.argv[2], 'w') as f:
-    f.write('case ours 7.2 7.2-W\n')
+    f.write('# case ours 7.2 7.2-W\n')
     for place, case in cases:
         v = {r['variant']: r['median_s'] for r in rows
              if r['place'] == place and r['case'] == case}
@@ -159,6 +159,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set ylabel "seconds (median)"
 set logscale y
+set yrange [0.005:*]
 set xtics rotate by -30
 set key top left
 set title "qemu-img convert: ours vs 7.2 ($size, $runs runs)"
