@@ -228,13 +228,11 @@ static int coroutine_fn copy_task_func(AioTask *task)
         goto out;
     }
     rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
-    if (s->p->compress_cluster || s->p->turn_at_issue) {
+    if (s->p->compress_cluster) {
         /*
          * The driver allocates compressed clusters in the order the
-         * writes are issued (and a raw target allocates nothing): pass
-         * the turn on as soon as ours is issued, so that the next chunks
-         * compress or write while this one does.  The next writer runs
-         * only when this coroutine yields, inside its write, once issued.
+         * writes are issued: pass the turn on as soon as ours is issued,
+         * so that the next chunks compress while this one does.
          */
         pass_turn(s, t);
     }
@@ -252,7 +250,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
         copy_fail(s, ret, true, t->offset);
         goto out;
     }
-    if (!s->p->compress_cluster && !s->p->turn_at_issue) {
+    if (!s->p->compress_cluster) {
         pass_turn(s, t);
     }
     if (s->p->progress) {

@@ -387,7 +387,6 @@ int coroutine_fn img_convert(int argc, char **argv)
     }
     p.workers = o.workers;
     p.in_order = o.in_order;
-    p.turn_at_issue = !strcmp(blk_bs(target)->drv->format_name, "raw");
     p.buf_size = CONVERT_BUF_SIZE;
     p.min_sparse = o.min_sparse;
     /* a new image reads as zeroes; -S 0 asks for every byte anyway */

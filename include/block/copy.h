@@ -18,12 +18,6 @@ typedef struct CopyParams {
     BlockBackend *target;
     int workers;                /* chunks in flight, >= 1 */
     bool in_order;              /* writes in offset order (not -W) */
-    /*
-     * With in_order: the next chunk may be written once this one's write
-     * is issued, not completed (targets that allocate nothing themselves,
-     * raw: issue order is all that order means for them).
-     */
-    bool turn_at_issue;
     int64_t buf_size;           /* bytes per chunk and per buffer */
     /*
      * Zero detection granularity in bytes (-S); 0: write every byte,
