@@ -421,6 +421,19 @@ static bool iscsi_status_retryable(int status, struct scsi_task *task)
             task->sense.key == SCSI_SENSE_UNIT_ATTENTION);
 }
 
+/*
+ * A command worth sending again: see above; also one libiscsi cancelled
+ * on a session still alive (the answer to an ABORT TASK SET cancels what
+ * the target aborted), unlike one cancelled because its session was given
+ * up.
+ */
+static bool iscsi_cmd_retryable(ISCSICmd *cmd)
+{
+    return iscsi_status_retryable(cmd->status, cmd->task) ||
+           (cmd->status == SCSI_STATUS_CANCELLED && cmd->sess &&
+            !cmd->sess->dead);
+}
+
 /* -errno for a finished command's @status (0 for GOOD). */
 static int iscsi_status_errno(int status, struct scsi_task *task)
 {
@@ -547,8 +560,7 @@ static int coroutine_fn iscsi_co_cmd(ISCSIClient *c, ISCSICmd *cmd,
         if (ret < 0) {
             return ret;
         }
-        if (tries < ISCSI_RETRIES &&
-            iscsi_status_retryable(cmd->status, cmd->task)) {
+        if (tries < ISCSI_RETRIES && iscsi_cmd_retryable(cmd)) {
             if (cmd->task) {
                 scsi_free_scsi_task(cmd->task);
                 cmd->task = NULL;
@@ -653,8 +665,7 @@ static int coroutine_fn iscsi_co_rw(BlockDriverState *bs, int64_t offset,
             if (!cmd->task && cmd->status == SCSI_STATUS_GOOD) {
                 continue;
             }
-            if (tries < ISCSI_RETRIES &&
-                iscsi_status_retryable(cmd->status, cmd->task)) {
+            if (tries < ISCSI_RETRIES && iscsi_cmd_retryable(cmd)) {
                 again = true;
                 cmd->sess = NULL;
             } else if ((r = iscsi_status_errno(cmd->status, cmd->task)) < 0 &&
