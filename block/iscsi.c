@@ -27,6 +27,7 @@
 #include "util/osdep.h"
 #include "block/driver.h"
 #include "util/error.h"
+#include "util/co-slots.h"
 #include "util/json.h"
 
 #include <poll.h>
@@ -87,9 +88,7 @@ struct ISCSIClient {
     uint64_t cmd_bytes;         /* data bytes per READ/WRITE command */
     int64_t timeout_ns;         /* 0: never give up */
     int depth;
-    CoQueue slot_waiters;
-    QEMUBH *slot_bh;
-    int slots_freed;
+    CoSlotWaiters slot_waiters; /* requests waiting for a free slot */
     char *last_error;
     char *portal;               /* for messages */
 };
@@ -114,7 +113,6 @@ struct ISCSICmd {
 
 static void iscsi_sess_set_events(ISCSISession *s);
 static void iscsi_req_put(struct ISCSIReq *req);
-static void iscsi_wake_slot_waiters(ISCSIClient *c, int n);
 
 /* Print a failure once per distinct text (a dying target fails many). */
 static void iscsi_report(ISCSIClient *c, const char *fmt, ...)
@@ -248,7 +246,8 @@ static void iscsi_sess_give_up(ISCSISession *s, const char *why)
     while ((cmd = QTAILQ_FIRST(&s->cmds))) {
         iscsi_cmd_done(cmd, SCSI_STATUS_CANCELLED, NULL);
     }
-    iscsi_wake_slot_waiters(c, ISCSI_MAX_DEPTH * ISCSI_MAX_SESSIONS);
+    co_slot_waiters_wake(&c->slot_waiters,
+                         ISCSI_MAX_DEPTH * ISCSI_MAX_SESSIONS);
 }
 
 static void iscsi_tmf_cb(struct iscsi_context *iscsi, int status,
@@ -352,25 +351,6 @@ static int coroutine_fn iscsi_req_wait(ISCSIReq *req)
     return co_waiter_wait(&req->waiter);
 }
 
-static void iscsi_wake_slot_waiters(ISCSIClient *c, int n)
-{
-    if (c->slot_bh && !qemu_co_queue_empty(&c->slot_waiters)) {
-        c->slots_freed += n;
-        qemu_bh_schedule(c->slot_bh);
-    }
-}
-
-static void iscsi_slot_bh(void *opaque)
-{
-    ISCSIClient *c = opaque;
-    int n = c->slots_freed;
-
-    c->slots_freed = 0;
-    while (n-- > 0 && qemu_co_queue_next(&c->slot_waiters)) {
-        /* entered at once: it sent its command or queued again */
-    }
-}
-
 /* SCSI sense to errno, as the kernel's SCSI layer and QEMU map them. */
 static int iscsi_sense_errno(const struct scsi_sense *sense)
 {
@@ -468,7 +448,7 @@ static void iscsi_cmd_done(ISCSICmd *cmd, int status, struct scsi_task *task)
     cmd->sess->last_progress = get_clock_ns();
     cmd->status = status;
     cmd->task = task;
-    iscsi_wake_slot_waiters(cmd->sess->client, 1);
+    co_slot_waiters_wake(&cmd->sess->client->slot_waiters, 1);
     iscsi_req_put(cmd->req);
 }
 
@@ -500,7 +480,7 @@ static ISCSISession *coroutine_fn iscsi_co_get_slot(ISCSIClient *c)
     ISCSISession *s;
 
     while ((s = iscsi_pick_sess(c)) && s->in_flight >= c->depth) {
-        qemu_co_queue_wait(&c->slot_waiters, NULL);
+        co_slot_waiters_wait(&c->slot_waiters);
     }
     return s;
 }
@@ -1229,10 +1209,7 @@ static void iscsi_client_close(ISCSIClient *c)
     c->last_error = NULL;
     g_free(c->portal);
     c->portal = NULL;
-    if (c->slot_bh) {
-        qemu_bh_delete(c->slot_bh);
-        c->slot_bh = NULL;
-    }
+    co_slot_waiters_destroy(&c->slot_waiters);
 }
 
 static struct scsi_task *iscsi_send_inquiry(ISCSISession *s, ISCSICmd *cmd,
@@ -1414,8 +1391,7 @@ static bool coroutine_fn iscsi_client_open(ISCSIClient *c, QDict *options,
     c->depth = o.depth;
     c->timeout_ns = o.timeout * 1000 * 1000 * 1000LL;
     c->has_write_same = true;
-    qemu_co_queue_init(&c->slot_waiters);
-    c->slot_bh = aio_bh_new(c->ctx, iscsi_slot_bh, c);
+    co_slot_waiters_init(&c->slot_waiters, c->ctx);
     c->sess = g_new0(ISCSISession, o.sessions);
     for (i = 0; i < (int)o.sessions; i++) {
         c->sess[i].client = c;

@@ -26,6 +26,7 @@
 #include "util/osdep.h"
 #include "block/driver.h"
 #include "util/error.h"
+#include "util/co-slots.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -77,9 +78,7 @@ struct NFSClient {
     bool cache_used;            /* libnfs readahead/pagecache enabled */
     char *last_error;           /* printed once, not once per RPC */
     int depth;                  /* data RPCs in flight per connection */
-    CoQueue slot_waiters;       /* requests waiting for a free RPC slot */
-    QEMUBH *slot_bh;            /* wakes them, outside libnfs's callbacks */
-    int slots_freed;            /* since slot_bh last ran */
+    CoSlotWaiters slot_waiters; /* requests waiting for a free RPC slot */
 };
 
 /* One request: several RPCs, one waiting coroutine. */
@@ -102,7 +101,6 @@ typedef struct NFSRPC {
 } NFSRPC;
 
 static void nfs_conn_set_events(NFSConn *c);
-static void nfs_wake_slot_waiters(NFSClient *s, int n);
 
 /* ---- event loop glue ---- */
 
@@ -124,7 +122,8 @@ static void nfs_conn_service(NFSConn *c, int revents)
             c->events = 0;
         }
         /* requests waiting for this connection's slots pick another one */
-        nfs_wake_slot_waiters(c->client, NFS_MAX_DEPTH * NFS_MAX_CONNECTIONS);
+        co_slot_waiters_wake(&c->client->slot_waiters,
+                             NFS_MAX_DEPTH * NFS_MAX_CONNECTIONS);
         return;
     }
     nfs_conn_set_events(c);
@@ -227,35 +226,11 @@ static void nfs_rpc_fail(NFSRPC *rpc, int err, const char *msg)
     nfs_report(rpc->conn->client, msg && *msg ? msg : g_strerror(-err));
 }
 
-/* Let up to @n waiting requests look for a slot again (from a BH). */
-static void nfs_wake_slot_waiters(NFSClient *s, int n)
-{
-    if (s->slot_bh && !qemu_co_queue_empty(&s->slot_waiters)) {
-        s->slots_freed += n;
-        qemu_bh_schedule(s->slot_bh);
-    }
-}
-
 /* An RPC answered: its slot is free for a waiting request. */
 static void nfs_rpc_done(NFSConn *c)
 {
     c->in_flight--;
-    nfs_wake_slot_waiters(c->client, 1);
-}
-
-static void nfs_slot_bh(void *opaque)
-{
-    NFSClient *s = opaque;
-    int n = s->slots_freed;
-
-    /*
-     * One waiter per freed slot: a woken request that finds no slot (one
-     * issued in between took it) queues again, behind the others.
-     */
-    s->slots_freed = 0;
-    while (n-- > 0 && qemu_co_queue_next(&s->slot_waiters)) {
-        /* entered at once: it issued its RPC or queued again */
-    }
+    co_slot_waiters_wake(&c->client->slot_waiters, 1);
 }
 
 /* Read, write and other RPC callbacks (libnfs calls them from nfs_service). */
@@ -353,7 +328,7 @@ static NFSConn *coroutine_fn nfs_co_get_slot(NFSClient *s)
     NFSConn *c;
 
     while ((c = nfs_pick_conn(s)) && c->in_flight >= s->depth) {
-        qemu_co_queue_wait(&s->slot_waiters, NULL);
+        co_slot_waiters_wait(&s->slot_waiters);
     }
     return c;
 }
@@ -975,10 +950,7 @@ static void nfs_client_close(NFSClient *s)
     s->url = NULL;
     g_free(s->last_error);
     s->last_error = NULL;
-    if (s->slot_bh) {
-        qemu_bh_delete(s->slot_bh);
-        s->slot_bh = NULL;
-    }
+    co_slot_waiters_destroy(&s->slot_waiters);
 }
 
 static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
@@ -997,8 +969,7 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
     s->ctx = qemu_get_current_aio_context();
     s->url = nfs_make_url(&o);
     s->depth = o.depth;
-    qemu_co_queue_init(&s->slot_waiters);
-    s->slot_bh = aio_bh_new(s->ctx, nfs_slot_bh, s);
+    co_slot_waiters_init(&s->slot_waiters, s->ctx);
     s->conns = g_new0(NFSConn, o.connections);
     for (i = 0; i < (int)o.connections; i++) {
         s->conns[i].client = s;
