@@ -277,6 +277,17 @@ static ChunkType chunk_type(const CopyParams *p, int st, int64_t offset)
     return p->target_has_backing ? CHUNK_SKIP : CHUNK_DATA;
 }
 
+/* The source's status at @pos: with -B only the top layer counts. */
+static int coroutine_fn copy_status(const CopyParams *p,
+                                    BlockDriverState *bs, int64_t pos,
+                                    int64_t bytes, int64_t *run)
+{
+    return p->target_has_backing ?
+           bdrv_co_block_status(bs, true, pos, bytes, run, NULL, NULL) :
+           bdrv_co_block_status_above(bs, NULL, false, true, pos, bytes, run,
+                                      NULL, NULL, NULL);
+}
+
 int64_t coroutine_fn copy_co_total_size(const CopyParams *p)
 {
     int64_t total = 0;
@@ -322,23 +333,47 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
         BlockDriverState *bs = blk_bs(p->src[i]);
         int64_t len = blk_co_getlength(p->src[i]), pos = 0;
 
+        int64_t next_run = 0;      /* status already known past pos */
+        ChunkType next_type = CHUNK_DATA;
+
         while (pos < len && res->ret == 0) {
             int64_t run;
-            int st;
             ChunkType type;
 
-            /* with -B only the top layer counts: the rest is the backing's */
-            st = p->target_has_backing ?
-                 bdrv_co_block_status(bs, true, pos, len - pos, &run, NULL,
-                                      NULL) :
-                 bdrv_co_block_status_above(bs, NULL, false, true, pos,
-                                            len - pos, &run, NULL, NULL,
-                                            NULL);
-            if (st < 0) {
-                copy_fail(&s, st, false, base + pos);
-                break;
+            if (next_run) {
+                run = next_run;
+                type = next_type;
+                next_run = 0;
+            } else {
+                int st = copy_status(p, bs, pos, len - pos, &run);
+                if (st < 0) {
+                    copy_fail(&s, st, false, base + pos);
+                    break;
+                }
+                type = chunk_type(p, st, base + pos);
             }
-            type = chunk_type(p, st, base + pos);
+            /*
+             * Runs of the same kind are one chunk even where the source
+             * maps them to scattered places (a fragmented qcow2 answers
+             * per host extent): the format's own read splits the chunk
+             * into parallel requests, and the target gets one write
+             * instead of one per cluster.
+             */
+            while (type == CHUNK_DATA && run < p->buf_size &&
+                   pos + run < len) {
+                int64_t more;
+                int st = copy_status(p, bs, pos + run, len - pos - run,
+                                     &more);
+                if (st < 0) {
+                    break;          /* reported when the cursor gets there */
+                }
+                if (chunk_type(p, st, base + pos + run) != CHUNK_DATA) {
+                    next_run = more;
+                    next_type = chunk_type(p, st, base + pos + run);
+                    break;
+                }
+                run += more;
+            }
             if (p->compress_cluster) {
                 /*
                  * Compressed: whole target clusters, carved from this one
