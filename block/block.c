@@ -59,12 +59,14 @@ bool bdrv_parse_cache_mode(const char *mode, int *flags, bool *writethrough)
 
 bool bdrv_parse_aio(const char *mode, int *flags)
 {
-    *flags &= ~(BDRV_O_NATIVE_AIO | BDRV_O_IO_URING);
+    *flags &= ~(BDRV_O_NATIVE_AIO | BDRV_O_IO_URING | BDRV_O_AIO_THREADS);
     if (!strcmp(mode, "native")) {
         *flags |= BDRV_O_NATIVE_AIO;
     } else if (!strcmp(mode, "io_uring")) {
         *flags |= BDRV_O_IO_URING;
-    } else if (strcmp(mode, "threads") != 0) {
+    } else if (!strcmp(mode, "threads")) {
+        *flags |= BDRV_O_AIO_THREADS;
+    } else {
         return false;
     }
     return true;

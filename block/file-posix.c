@@ -608,6 +608,18 @@ static bool coroutine_fn raw_co_open(BlockDriverState *bs, QDict *options,
         return false;
     }
     s->is_blockdev = S_ISBLK(st.st_mode);
+    if (!(aio_flags & (BDRV_O_NATIVE_AIO | BDRV_O_IO_URING |
+                       BDRV_O_AIO_THREADS)) &&
+        (S_ISREG(st.st_mode) || s->is_blockdev)) {
+        /*
+         * No aio= given: io_uring where the kernel has it.  Reads served
+         * from the page cache complete inside the submitting call, with
+         * no hop to a worker thread and back; anything slower completes
+         * asynchronously as with the thread pool.  aio=threads keeps the
+         * thread pool (the only mode of 7.2's default).
+         */
+        s->use_io_uring = aio_get_linux_io_uring(bs->ctx, NULL) != NULL;
+    }
     s->has_punch_hole = true;
     s->has_zero_range = true;
     bs->has_variable_length = s->is_blockdev;

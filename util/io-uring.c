@@ -30,24 +30,40 @@ struct LuringState {
     CoQueue free_slots;
 };
 
-static void luring_completion(void *opaque)
+/*
+ * Hand the ring's completions to their coroutines.  The caller's own
+ * request (@self) is only marked done: it has not yielded.
+ */
+static void luring_reap(LuringState *s, Coroutine *self)
 {
-    LuringState *s = opaque;
     struct io_uring_cqe *cqe;
-    uint64_t v;
+    bool any = false;
 
-    if (read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
-        return;
-    }
     while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
         LuringRequest *req = io_uring_cqe_get_data(cqe);
         req->ret = cqe->res;
         req->done = true;
         io_uring_cqe_seen(&s->ring, cqe);
         s->in_flight--;
-        aio_co_wake(req->co);
+        any = true;
+        if (req->co != self) {
+            aio_co_wake(req->co);
+        }
     }
-    qemu_co_queue_restart_all(&s->free_slots);
+    if (any) {
+        qemu_co_queue_restart_all(&s->free_slots);
+    }
+}
+
+static void luring_completion(void *opaque)
+{
+    LuringState *s = opaque;
+    uint64_t v;
+
+    if (read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+        return;
+    }
+    luring_reap(s, NULL);
 }
 
 LuringState *luring_init(AioContext *ctx, Error **errp)
@@ -63,6 +79,12 @@ LuringState *luring_init(AioContext *ctx, Error **errp)
         return NULL;
     }
     s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /*
+     * Every completion signals the eventfd.  (Not the _async variant:
+     * completions the kernel posts from task work, as for buffered reads
+     * of a block device, would then never be signalled.)  What completes
+     * inside the submitting call is reaped right there anyway.
+     */
     if (s->efd < 0 || io_uring_register_eventfd(&s->ring, s->efd) < 0) {
         error_setg_errno(errp, errno, "failed to register io_uring eventfd");
         if (s->efd >= 0) {
@@ -112,6 +134,7 @@ static int coroutine_fn luring_co_run(LuringState *s, struct io_uring_sqe *sqe,
         return ret;
     }
     s->in_flight++;
+    luring_reap(s, req->co);
     while (!req->done) {
         qemu_coroutine_yield();
     }

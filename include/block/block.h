@@ -36,6 +36,7 @@ typedef struct BdrvChild BdrvChild;
 #define BDRV_O_UNMAP        0x4000  /* discard=unmap */
 #define BDRV_O_PROTOCOL     0x8000  /* open a protocol node, no probing */
 #define BDRV_O_NO_IO        0x10000 /* metadata only (info, measure) */
+#define BDRV_O_AIO_THREADS  0x20000 /* aio=threads named: no io_uring */
 
 /* Request flags. */
 typedef enum {
