@@ -333,15 +333,17 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
         BlockDriverState *bs = blk_bs(p->src[i]);
         int64_t len = blk_co_getlength(p->src[i]), pos = 0;
 
-        int64_t next_run = 0;      /* status already known past pos */
+        /* a status answer already in hand: [next_pos, next_pos + next_run) */
+        int64_t next_pos = 0, next_run = 0;
         ChunkType next_type = CHUNK_DATA;
 
         while (pos < len && res->ret == 0) {
             int64_t run;
             ChunkType type;
 
-            if (next_run) {
-                run = next_run;
+            if (pos >= next_pos && pos < next_pos + next_run) {
+                /* (-c may have read on past the answer's start) */
+                run = next_pos + next_run - pos;
                 type = next_type;
                 next_run = 0;
             } else {
@@ -368,6 +370,7 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                     break;          /* reported when the cursor gets there */
                 }
                 if (chunk_type(p, st, base + pos + run) != CHUNK_DATA) {
+                    next_pos = pos + run;
                     next_run = more;
                     next_type = chunk_type(p, st, base + pos + run);
                     break;
