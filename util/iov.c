@@ -189,6 +189,21 @@ bool qemu_iovec_is_zero(QEMUIOVector *qiov, size_t offset, size_t bytes)
     return true;
 }
 
+void *qemu_iovec_contiguous(QEMUIOVector *qiov, size_t offset, size_t bytes)
+{
+    int i;
+
+    for (i = 0; i < qiov->niov; i++) {
+        size_t len = qiov->iov[i].iov_len;
+        if (offset < len) {
+            return len - offset >= bytes ?
+                   (char *)qiov->iov[i].iov_base + offset : NULL;
+        }
+        offset -= len;
+    }
+    return NULL;
+}
+
 bool qemu_iovec_is_aligned(QEMUIOVector *qiov, size_t align)
 {
     int i;

@@ -870,15 +870,17 @@ static int coroutine_fn read_compressed(BlockDriverState *bs,
     BDRVQcow2State *s = bs->opaque;
     uint64_t coffset;
     int csize, ret;
-    uint8_t *in, *out;
+    uint8_t *in, *out, *direct;
 
     qcow2_parse_compressed_l2_entry(bs, l2_entry, &coffset, &csize);
     in = g_try_malloc(csize);
-    out = blk_buf_alloc(bs, s->cluster_size);
     if (!in) {
-        blk_buf_free(out);
         return -ENOMEM;
     }
+    /* a whole cluster into one buffer (convert's case): decompress there */
+    direct = bytes == s->cluster_size ?
+             qemu_iovec_contiguous(qiov, qiov_offset, bytes) : NULL;
+    out = direct ? direct : blk_buf_alloc(bs, s->cluster_size);
     ret = bdrv_co_pread(bs->file, coffset, csize, in, 0);
     if (ret == 0) {
         ret = qcow2_co_decompress(bs, out, s->cluster_size, in, csize);
@@ -886,12 +888,14 @@ static int coroutine_fn read_compressed(BlockDriverState *bs,
             ret = -EIO;
         }
     }
-    if (ret == 0) {
+    if (ret == 0 && !direct) {
         qemu_iovec_from_buf(qiov, qiov_offset, out + offset_in_cluster,
                             bytes);
     }
     g_free(in);
-    blk_buf_free(out);
+    if (!direct) {
+        blk_buf_free(out);
+    }
     return ret;
 }
 

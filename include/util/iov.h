@@ -53,6 +53,12 @@ size_t qemu_iovec_memset(QEMUIOVector *qiov, size_t offset, int fillc,
                          size_t bytes);
 /* True when @bytes from @offset are all zero. */
 bool qemu_iovec_is_zero(QEMUIOVector *qiov, size_t offset, size_t bytes);
+/*
+ * The address of @bytes from @offset when one element holds all of them
+ * (so that a producer can write straight into the caller's memory); NULL
+ * when they span elements.
+ */
+void *qemu_iovec_contiguous(QEMUIOVector *qiov, size_t offset, size_t bytes);
 /* True when every base and length is a multiple of @align. */
 bool qemu_iovec_is_aligned(QEMUIOVector *qiov, size_t align);
 

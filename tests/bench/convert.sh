@@ -17,6 +17,7 @@
 # raw -> qcow2 -c with zlib and with zstd (output sizes compared too).
 #
 #   tests/bench/convert.sh [SIZE=4G] [RUNS=5] [WHERE="tmpfs disk"]
+#   CASES=REGEX runs only the cases whose name matches (e.g. CASES='zlib')
 #
 # Prints a table per place; CSV to $BENCH_CSV (default: convert.csv in the
 # current directory) and, when gnuplot is installed, a PNG next to it.
@@ -84,12 +85,15 @@ for where in $where_list; do
     fi
     dirs+=("$d")
     make_corpus "$d"
+    # let the corpus's writeback settle before anything is timed
+    sync; sleep 5
     echo "== $where: $size OS disk ($(du -h "$d/os.qcow2" | cut -f1) as qcow2," \
          "zlib $(du -h "$d/os-zlib.qcow2" | cut -f1), zstd $(du -h "$d/os-zstd.qcow2" | cut -f1))," \
          "medians of $runs runs"
     printf '%-15s %-12s %9s %9s %12s %9s\n' case variant "median s" "RSS MiB" "out MiB" "vs best"
     for c in "${cases[@]}"; do
         IFS='|' read -r name src sfmt ofmt extra <<<"$c"
+        [[ "$name" =~ ${CASES:-.} ]] || continue
         declare -A t=() rss=() out=()
         nv=${#variants[@]}
         for r in $(seq 1 "$runs"); do

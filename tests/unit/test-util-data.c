@@ -9,6 +9,25 @@
 #include "util/json.h"
 #include "util/keyval.h"
 
+/* Contiguous only when one element holds the whole range. */
+static void test_iov_contiguous(void)
+{
+    char a[100], b[50];
+    QEMUIOVector q;
+
+    qemu_iovec_init(&q, 2);
+    qemu_iovec_add(&q, a, sizeof(a));
+    qemu_iovec_add(&q, b, sizeof(b));
+    g_assert_true(qemu_iovec_contiguous(&q, 0, 100) == a);
+    g_assert_true(qemu_iovec_contiguous(&q, 10, 90) == a + 10);
+    g_assert_null(qemu_iovec_contiguous(&q, 10, 91));   /* spans a and b */
+    g_assert_true(qemu_iovec_contiguous(&q, 100, 50) == b);
+    g_assert_true(qemu_iovec_contiguous(&q, 120, 30) == b + 20);
+    g_assert_null(qemu_iovec_contiguous(&q, 120, 31));  /* past the end */
+    g_assert_null(qemu_iovec_contiguous(&q, 150, 1));
+    qemu_iovec_destroy(&q);
+}
+
 static void test_iov_slice(void)
 {
     char a[4] = "abcd", b[3] = "efg", c[5] = "hijkl";
@@ -160,6 +179,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/iov/slice", test_iov_slice);
+    g_test_add_func("/iov/contiguous", test_iov_contiguous);
     g_test_add_func("/json/roundtrip", test_json_roundtrip);
     g_test_add_func("/json/qemu-order", test_json_qemu_order);
     g_test_add_func("/json/errors", test_json_errors);
