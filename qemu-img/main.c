@@ -132,6 +132,7 @@ int main(int argc, char **argv)
     const char *cmdname;
     int c;
 
+    qemu_tune_malloc();
     error_init(argv[0]);
     bdrv_set_warning_handler(print_block_warning);
     qemu_get_aio_context();

@@ -309,6 +309,7 @@ int main(int argc, char **argv)
 {
     QemuIoMain m = { .argc = argc, .argv = argv };
 
+    qemu_tune_malloc();
     error_init(argv[0]);
     bdrv_set_warning_handler(print_block_warning);
     qemu_get_aio_context();

@@ -58,6 +58,13 @@ int qemu_get_ncpus(void);
 void *qemu_memalign(size_t alignment, size_t size);
 void qemu_vfree(void *ptr);
 
+/*
+ * Process-wide malloc tuning for the tools, called first thing in main():
+ * freed heap memory is kept for reuse instead of being returned to the
+ * kernel at once (see cutils.c).
+ */
+void qemu_tune_malloc(void);
+
 /* Returns true when @len bytes at @buf are all zero.  Vectorised. */
 bool buffer_is_zero(const void *buf, size_t len);
 
