@@ -590,7 +590,7 @@ ThreadPool *aio_get_thread_pool(AioContext *ctx)
 ThreadPool *aio_get_compute_pool(AioContext *ctx)
 {
     if (!ctx->compute_pool) {
-        ctx->compute_pool = thread_pool_new(ctx, MAX(qemu_get_ncpus(), 4));
+        ctx->compute_pool = thread_pool_new(ctx, qemu_get_ncpus());
     }
     return ctx->compute_pool;
 }

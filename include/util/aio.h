@@ -87,8 +87,11 @@ void aio_run_coroutine(CoroutineEntry *entry, void *opaque);
  * The context's thread pools, created on first use:
  * - the I/O pool runs blocking system calls (up to 64 workers, like QEMU,
  *   so a deep queue of file requests really is in flight);
- * - the compute pool runs CPU work such as (de)compression (number of
- *   cores, at least 4 workers).
+ * - the compute pool runs CPU work such as (de)compression, one worker
+ *   per core: more only switch between each other and keep more
+ *   (de)compression contexts in memory (on 2 cores, 2 workers against 4:
+ *   convert -c zlib 2.37 s against 2.60 s, -c zstd 1.37 s against 1.58 s,
+ *   14 MiB against 16 MiB peak).
  */
 ThreadPool *aio_get_thread_pool(AioContext *ctx);
 ThreadPool *aio_get_compute_pool(AioContext *ctx);

@@ -225,7 +225,7 @@ static void test_pool_limit(void)
 static void test_pool_default_sizes(void)
 {
     g_assert_cmpint(thread_pool_max_threads(aio_get_compute_pool(ctx)), ==,
-                    MAX(qemu_get_ncpus(), 4));
+                    qemu_get_ncpus());
     g_assert_cmpint(thread_pool_max_threads(aio_get_thread_pool(ctx)), ==, 64);
 }
 
