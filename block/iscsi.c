@@ -29,6 +29,7 @@
 #include "util/error.h"
 #include "util/co-slots.h"
 #include "util/json.h"
+#include "util/secret.h"
 
 #include <poll.h>
 #include <iscsi/iscsi.h>
@@ -1035,9 +1036,17 @@ static bool iscsi_take_options(QDict *options, ISCSIOptions *o, Error **errp)
         error_setg(errp, "Unknown transport: %s", o->transport);
         return false;
     }
-    if (secret) {
-        error_setg(errp, "No secret with id '%s'", secret);
+    /* 7.2 looks at the password only for CHAP, i.e. with a user */
+    if (o->user && secret && o->password) {
+        error_setg(errp, "'password' and 'password-secret' properties are "
+                   "mutually exclusive");
         return false;
+    }
+    if (o->user && secret) {
+        o->password = qemu_secret_lookup(secret, errp);
+        if (!o->password) {
+            return false;
+        }
     }
     if (o->user && !o->password) {
         error_setg(errp, "CHAP username specified but no password was given");

@@ -10,6 +10,7 @@
 #include "img.h"
 #include "util/keyval.h"
 #include "util/progress.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -141,8 +142,10 @@ int coroutine_fn img_amend(int argc, char **argv)
             quiet = true;
             break;
         case OPT_OBJECT:
-            error_report("--object is not supported yet");
-            return 1;
+            if (!qemu_object_add_cmdline(optarg)) {
+                return 1;
+            }
+            break;
         case OPT_IMAGE_OPTS:
             image_opts = true;
             break;

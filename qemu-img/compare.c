@@ -11,6 +11,7 @@
 #include "block/driver.h"
 #include "util/cutils.h"
 #include "util/progress.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -260,8 +261,10 @@ int coroutine_fn img_compare(int argc, char **argv)
             image_opts = true;
             break;
         case OPT_OBJECT:
-            error_report("--object is not supported yet");
-            return 2;
+            if (!qemu_object_add_cmdline(optarg)) {
+                return 2;
+            }
+            break;
         default:
             img_common_option(c, argv);
         }

@@ -10,6 +10,7 @@
 #include "util/cutils.h"
 #include "util/keyval.h"
 #include "util/progress.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -200,6 +201,10 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
             o->salvage = true;
             break;
         case OPT_OBJECT:
+            if (!qemu_object_add_cmdline(optarg)) {
+                return -1;
+            }
+            break;
         case OPT_BITMAPS:
             error_report("%s is not supported yet", argv[optind - 1]);
             return -1;

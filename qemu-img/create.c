@@ -7,6 +7,7 @@
 #include "img.h"
 #include "block/driver.h"
 #include "util/keyval.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -275,8 +276,10 @@ int coroutine_fn img_create(int argc, char **argv)
         case 'u':
             break;
         case 'O' + 256:
-            error_report("--object is not supported yet");
-            return 1;
+            if (!qemu_object_add_cmdline(optarg)) {
+                return 1;
+            }
+            break;
         default:
             img_common_option(c, argv);
         }

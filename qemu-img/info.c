@@ -9,6 +9,7 @@
 #include "block/driver.h"
 #include "util/cutils.h"
 #include "util/json.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -249,8 +250,10 @@ int coroutine_fn img_info(int argc, char **argv)
             image_opts = true;
             break;
         case OPT_OBJECT:
-            error_report("--object is not supported yet");
-            return 1;
+            if (!qemu_object_add_cmdline(optarg)) {
+                return 1;
+            }
+            break;
         default:
             img_common_option(c, argv);
         }

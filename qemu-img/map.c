@@ -7,6 +7,7 @@
 #include "util/osdep.h"
 #include "img.h"
 #include "block/driver.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -167,8 +168,10 @@ int coroutine_fn img_map(int argc, char **argv)
             image_opts = true;
             break;
         case OPT_OBJECT:
-            error_report("--object is not supported yet");
-            return 1;
+            if (!qemu_object_add_cmdline(optarg)) {
+                return 1;
+            }
+            break;
         default:
             img_common_option(c, argv);
         }

@@ -11,6 +11,7 @@
 #include "img.h"
 #include "block/driver.h"
 #include "util/cutils.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -55,8 +56,10 @@ int coroutine_fn img_resize(int argc, char **argv)
             quiet = true;
             break;
         case OPT_OBJECT:
-            error_report("--object is not supported yet");
-            return 1;
+            if (!qemu_object_add_cmdline(optarg)) {
+                return 1;
+            }
+            break;
         case OPT_IMAGE_OPTS:
             image_opts = true;
             break;

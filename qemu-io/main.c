@@ -9,6 +9,7 @@
 #include "qemu-io.h"
 #include "util/aio.h"
 #include "util/keyval.h"
+#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -245,9 +246,11 @@ static void coroutine_fn qemuio_main(void *opaque)
         case 'T':
             break;
         case OPTION_OBJECT:
-            error_report("--object is not supported yet");
-            m->exit_code = 1;
-            return;
+            if (!qemu_object_add_cmdline(optarg)) {
+                m->exit_code = 1;
+                return;
+            }
+            break;
         case OPTION_IMAGE_OPTS:
             image_opts = true;
             break;
