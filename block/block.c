@@ -798,6 +798,12 @@ bool bdrv_has_zero_init(BlockDriverState *bs)
     return bs->drv->has_zero_init ? bs->drv->has_zero_init(bs) : false;
 }
 
+int bdrv_persistent_bitmap_count(BlockDriverState *bs)
+{
+    return bs->drv->persistent_bitmap_count ?
+           bs->drv->persistent_bitmap_count(bs) : -ENOTSUP;
+}
+
 /* ---- create ---- */
 
 static bool opt_known(const CreateOptDesc *list, const char *name)

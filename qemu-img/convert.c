@@ -39,6 +39,7 @@ typedef struct ConvertOpts {
     int64_t min_sparse, rate_limit;
     bool compress, copy_range, salvage;
     bool out_fmt_given;         /* -O: an error with --target-image-opts */
+    bool bitmaps, skip_broken_bitmaps;
 } ConvertOpts;
 
 /*
@@ -91,7 +92,7 @@ static int check_backing(ConvertOpts *o, const char *backing,
 static int parse_options(int argc, char **argv, ConvertOpts *o)
 {
     enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS, OPT_TARGET_IMAGE_OPTS,
-           OPT_SALVAGE, OPT_TARGET_IS_ZERO, OPT_BITMAPS };
+           OPT_SALVAGE, OPT_TARGET_IS_ZERO, OPT_BITMAPS, OPT_SKIP_BROKEN };
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
         { "object", required_argument, NULL, OPT_OBJECT },
@@ -101,6 +102,7 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         { "salvage", no_argument, NULL, OPT_SALVAGE },
         { "target-is-zero", no_argument, NULL, OPT_TARGET_IS_ZERO },
         { "bitmaps", no_argument, NULL, OPT_BITMAPS },
+        { "skip-broken-bitmaps", no_argument, NULL, OPT_SKIP_BROKEN },
         { NULL, 0, NULL, 0 }
     };
     bool compress = false, copy_range = false;
@@ -206,14 +208,21 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
             }
             break;
         case OPT_BITMAPS:
-            error_report("%s is not supported yet", argv[optind - 1]);
-            return -1;
+            o->bitmaps = true;
+            break;
+        case OPT_SKIP_BROKEN:
+            o->skip_broken_bitmaps = true;
+            break;
         default:
             img_common_option(c, argv);
         }
     }
     if (o->quiet) {
         o->progress = false;
+    }
+    if (o->skip_broken_bitmaps && !o->bitmaps) {
+        error_report("Use of --skip-broken-bitmaps requires --bitmaps");
+        return -1;
     }
     if (argc - optind < 2) {
         error_report("Must specify image file name");    /* no hint, as 7.2 */
@@ -247,6 +256,34 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
     o->copy_range = copy_range;
     o->options = options->len ? g_strdup(options->str) : NULL;
     return check_backing(o, backing, backing_fmt, argc - optind - 1);
+}
+
+/*
+ * --bitmaps, before anything is written: one source that can hold
+ * bitmaps (7.2's checks and words).  Copying bitmaps into the target is
+ * not implemented: a source that has any is refused here, so a convert
+ * never ends without the bitmaps it was asked to carry.
+ */
+static bool check_source_bitmaps(BlockBackend **src, int nsrc,
+                                 const char *filename)
+{
+    int n;
+
+    if (nsrc > 1) {
+        error_report("Copying bitmaps only possible with single source");
+        return false;
+    }
+    n = bdrv_persistent_bitmap_count(blk_bs(src[0]));
+    if (n == -ENOTSUP) {
+        error_report("Source lacks bitmap support");
+        return false;
+    }
+    if (n > 0) {
+        error_report("%s: copying its %d persistent bitmap%s is not "
+                     "supported yet", filename, n, n == 1 ? "" : "s");
+        return false;
+    }
+    return true;
 }
 
 /* Open source @i, with -l applied as snapshot options. */
@@ -348,6 +385,9 @@ int coroutine_fn img_convert(int argc, char **argv)
             goto out;
         }
     }
+    if (o.bitmaps && !check_source_bitmaps(src, nsrc, argv[optind])) {
+        goto out;
+    }
     p.src = src;
     p.nsrc = nsrc;
     total = copy_co_total_size(&p);
@@ -367,6 +407,12 @@ int coroutine_fn img_convert(int argc, char **argv)
                       o.out_fmt, dst_flags,
                       wt_dst, o.quiet, false);
     if (!target) {
+        goto out;
+    }
+    if (o.bitmaps &&
+        bdrv_persistent_bitmap_count(blk_bs(target)) == -ENOTSUP) {
+        error_report("Format driver '%s' does not support bitmaps",
+                     bdrv_get_format_name(blk_bs(target)));
         goto out;
     }
     target_len = blk_co_getlength(target);

@@ -1060,6 +1060,16 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     return status;
 }
 
+static int qcow2_persistent_bitmap_count(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (s->version < 3) {
+        return -ENOTSUP;
+    }
+    return s->has_bitmaps ? s->nb_bitmaps : 0;
+}
+
 static int64_t coroutine_fn qcow2_co_getlength(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -1183,6 +1193,7 @@ const BlockDriver bdrv_qcow2 = {
     .co_amend = qcow2_co_amend,
     .amend_opts = qcow2_amend_opts,
     .co_block_status = qcow2_co_block_status,
+    .persistent_bitmap_count = qcow2_persistent_bitmap_count,
     .co_getlength = qcow2_co_getlength,
     .get_info = qcow2_get_info,
     .get_specific_info = qcow2_get_specific_info,

@@ -206,6 +206,8 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp);
 /* True if a newly created image of this node reads as zeroes. */
 bool bdrv_has_zero_init(BlockDriverState *bs);
+/* Persistent dirty bitmaps in @bs's image, or -ENOTSUP if it can hold none. */
+int bdrv_persistent_bitmap_count(BlockDriverState *bs);
 
 /*
  * Create an image: @drv's create with @opts (flat dict of option

@@ -162,6 +162,11 @@ struct BlockDriver {
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
     QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
     bool (*has_zero_init)(BlockDriverState *bs);
+    /*
+     * Persistent dirty bitmaps stored in the image: how many, or -ENOTSUP
+     * when the image cannot hold any (NULL: never).
+     */
+    int (*persistent_bitmap_count)(BlockDriverState *bs);
     /* Internal snapshots (see bdrv_snapshot_list), or NULL. */
     QObject *(*snapshot_list)(BlockDriverState *bs);
 
