@@ -38,6 +38,7 @@ typedef struct CopyState {
     uint8_t *zero_buf;          /* for -S 0 zero chunks */
     int64_t written;            /* for the rate limit */
     int64_t start_ns;
+    int64_t *src_base;          /* target offset where each source starts */
 } CopyState;
 
 typedef struct CopyTask {
@@ -48,6 +49,7 @@ typedef struct CopyTask {
     int64_t offset;             /* in the target */
     int64_t bytes;
     ChunkType type;
+    bool span;                  /* -c: a cluster across a source boundary */
 } CopyTask;
 
 static void copy_fail(CopyState *s, int ret, bool write, int64_t offset)
@@ -141,6 +143,39 @@ static int coroutine_fn write_compressed(CopyState *s, int64_t offset,
                          BDRV_REQ_WRITE_COMPRESSED);
 }
 
+/*
+ * Read @n bytes at @pos of chunk @t into @buf.  A span chunk reads from
+ * every source its target range covers, in turn.
+ */
+static int coroutine_fn read_chunk(CopyState *s, CopyTask *t, int64_t pos,
+                                   int64_t n, uint8_t *buf)
+{
+    int64_t off = t->offset + pos;
+    int i = 0;
+
+    if (!t->span) {
+        return blk_co_pread(t->src, t->src_offset + pos, n, buf, 0);
+    }
+    while (n > 0) {
+        int64_t end, len;
+        int ret;
+
+        while (i + 1 < s->p->nsrc && s->src_base[i + 1] <= off) {
+            i++;
+        }
+        end = i + 1 < s->p->nsrc ? s->src_base[i + 1] : s->total;
+        len = MIN(n, end - off);
+        ret = blk_co_pread(s->p->src[i], off - s->src_base[i], len, buf, 0);
+        if (ret < 0) {
+            return ret;
+        }
+        off += len;
+        buf += len;
+        n -= len;
+    }
+    return 0;
+}
+
 /* --salvage: read sector by sector; unreadable sectors become zeroes. */
 static int coroutine_fn salvage_read(CopyState *s, CopyTask *t, uint8_t *buf)
 {
@@ -148,7 +183,7 @@ static int coroutine_fn salvage_read(CopyState *s, CopyTask *t, uint8_t *buf)
 
     for (pos = 0; pos < t->bytes; pos += BDRV_SECTOR_SIZE) {
         int64_t n = MIN(BDRV_SECTOR_SIZE, t->bytes - pos);
-        int ret = blk_co_pread(t->src, t->src_offset + pos, n, buf + pos, 0);
+        int ret = read_chunk(s, t, pos, n, buf + pos);
         if (ret < 0) {
             memset(buf + pos, 0, n);
             s->p->salvage(s->p->progress_opaque, t->offset + pos, ret);
@@ -221,7 +256,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
     if (t->type == CHUNK_DATA) {
         buf = g_ptr_array_steal_index_fast(s->free_bufs,
                                            s->free_bufs->len - 1);
-        ret = blk_co_pread(t->src, t->src_offset, t->bytes, buf, 0);
+        ret = read_chunk(s, t, 0, t->bytes, buf);
         if (ret < 0 && s->p->salvage) {
             ret = salvage_read(s, t, buf);
         }
@@ -315,7 +350,7 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
 {
     CopyState s = { .p = p, .res = res };
     AioTaskPool *pool;
-    int64_t base = 0;
+    int64_t base = 0, covered = 0;
     int i;
 
     memset(res, 0, sizeof(*res));
@@ -335,11 +370,19 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
         memset(s.zero_buf, 0, p->buf_size);
     }
     s.start_ns = get_clock_ns();
+    s.src_base = g_new(int64_t, p->nsrc);
+    for (i = 0; i < p->nsrc; i++) {
+        s.src_base[i] = base;
+        base += blk_co_getlength(p->src[i]);
+    }
+    base = 0;
     pool = aio_task_pool_new(p->workers);
 
     for (i = 0; i < p->nsrc && res->ret == 0; i++) {
         BlockDriverState *bs = blk_bs(p->src[i]);
-        int64_t len = blk_co_getlength(p->src[i]), pos = 0;
+        int64_t len = blk_co_getlength(p->src[i]);
+        /* -c: what a cluster across the previous boundary already took */
+        int64_t pos = MAX(0, covered - base);
 
         /* a status answer already in hand: [next_pos, next_pos + next_run) */
         int64_t next_pos = 0, next_run = 0;
@@ -407,8 +450,14 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                                 QEMU_ALIGN_DOWN(BDRV_REQUEST_MAX_BYTES, cl));
                         t->type = type;
                     } else {
-                        n = MIN(cstart + cl, base + len) - start;
+                        /*
+                         * The whole cluster, even across the end of this
+                         * source: one compressed write of data from both
+                         * (7.2 does the same).
+                         */
+                        n = MIN(cstart + cl, s.total) - start;
                         t->type = CHUNK_DATA;
+                        t->span = start + n > base + len;
                     }
                     t->task.func = copy_task_func;
                     t->s = &s;
@@ -418,6 +467,7 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                     t->bytes = n;
                     aio_task_pool_start_task(pool, &t->task);
                     pos += n;
+                    covered = start + n;
                 }
                 continue;
             }
@@ -454,4 +504,5 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
     }
     g_ptr_array_free(s.free_bufs, TRUE);
     blk_buf_free(s.zero_buf);
+    g_free(s.src_base);
 }
