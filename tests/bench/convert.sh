@@ -49,7 +49,7 @@ make_corpus() {     # DIR
     "$theirs" create -q -f qcow2 "$d/empty.qcow2" 100G
     "$theirs" create -q -f qcow2 "$d/frag.qcow2" "$size"
     { seq 0 $((bytes / 65536 - 1)) | shuf --random-source=<(yes 42) |
-        awk '{ printf "write -q -P %d %d 64k\n", $1 % 251 + 1, $1 * 65536 }'
+        awk '{ printf "write -q -P %d %.0f 64k\n", $1 % 251 + 1, $1 * 65536 }'
       echo quit; } | "$real_io" -f qcow2 "$d/frag.qcow2" >/dev/null
     python3 - "$d/zeros.raw" "$mib" <<'PY'
 import os, sys

@@ -37,7 +37,7 @@ offsets() {     # order -> one offset per line
         for g in $(seq 0 $((n / 16 - 1))); do
             seq $((g * 16)) $((g * 16 + 15)) | shuf --random-source=<(yes $g)
         done ;;
-    esac | awk '{ printf "write -q -P 0xff %d 64k\n", $1 * 65536 }'
+    esac | awk '{ printf "write -q -P 0xff %.0f 64k\n", $1 * 65536 }'
 }
 for order in seq reverse rand part-rand; do
     "$theirs" create -q -f qcow2 "$disk/$order.qcow2" "$size"
