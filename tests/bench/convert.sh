@@ -90,7 +90,7 @@ for where in $where_list; do
     echo "== $where: $size OS disk ($(du -h "$d/os.qcow2" | cut -f1) as qcow2," \
          "zlib $(du -h "$d/os-zlib.qcow2" | cut -f1), zstd $(du -h "$d/os-zstd.qcow2" | cut -f1))," \
          "medians of $runs runs"
-    printf '%-15s %-12s %9s %9s %12s %9s\n' case variant "median s" "RSS MiB" "out MiB" "vs best"
+    printf '%-15s %-12s %9s %7s %9s %12s %9s\n' case variant "median s" "min s" "RSS MiB" "out MiB" "vs best"
     for c in "${cases[@]}"; do
         IFS='|' read -r name src sfmt ofmt extra <<<"$c"
         [[ "$name" =~ ${CASES:-.} ]] || continue
@@ -123,7 +123,8 @@ for where in $where_list; do
         for v in "${variants[@]}"; do
             label=${v%%|*}
             m=$(echo "${t[$label]}" | median)
-            printf '%-15s %-12s %9.2f %9.1f %12.1f %8.2fx\n' "$name" "$label" "$m" \
+            mn=$(echo "${t[$label]}" | tr ' ' '\n' | grep . | sort -g | head -1)
+            printf '%-15s %-12s %9.2f %7.2f %9.1f %12.1f %8.2fx\n' "$name" "$label" "$m" "$mn" \
                 "$(echo "${rss[$label]} / 1024" | bc -l)" \
                 "$(echo "${out[$label]} / 1048576" | bc -l)" \
                 "$(echo "$best / $m" | bc -l)"
@@ -134,41 +135,5 @@ for where in $where_list; do
     rm -rf "$d"
 done
 
-if ! command -v gnuplot >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q gnuplot-nox >/dev/null 2>&1 || true
-fi
-if command -v gnuplot >/dev/null; then
-    png=${csv%.csv}.png
-    python3 - "$csv" "${csv%.csv}.dat" <<'PY'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-cases, places = [], []
-for r in rows:
-    key = (r['place'], r['case'])
-    if key not in cases:
-        cases.append(key)
-with open(sys.argv[2], 'w') as f:
-    f.write('# case ours 7.2 7.2-W\n')
-    for place, case in cases:
-        v = {r['variant']: r['median_s'] for r in rows
-             if r['place'] == place and r['case'] == case}
-        f.write('"%s %s" %s %s %s\n' % (place, case.replace(' ', '_'),
-                v.get('ours', '?'), v.get('7.2', '?'), v.get('7.2 -m 8 -W', '?')))
-PY
-    gnuplot <<EOF
-set terminal png size 1400,600
-set output "$png"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set ylabel "seconds (median)"
-set logscale y
-set yrange [0.005:*]
-set xtics rotate by -30
-set key top left
-set title "qemu-img convert: ours vs 7.2 ($size, $runs runs)"
-plot "${csv%.csv}.dat" using 2:xtic(1) title "ours", '' using 3 title "7.2", '' using 4 title "7.2 -m 8 -W"
-EOF
-    echo "plot: $png"
-fi
+"$here/tests/bench/convert-plot.sh" "$csv" "qemu-img convert: ours vs 7.2 ($size, $runs runs)"
 echo "csv: $csv"
