@@ -38,7 +38,7 @@ typedef struct CopyState {
     uint8_t *zero_buf;          /* for -S 0 zero chunks */
     int64_t written;            /* for the rate limit */
     int64_t start_ns;
-    int64_t *src_base;          /* target offset where each source starts */
+    int64_t *src_base;          /* where each source starts; [nsrc]: total */
 } CopyState;
 
 typedef struct CopyTask {
@@ -160,10 +160,10 @@ static int coroutine_fn read_chunk(CopyState *s, CopyTask *t, int64_t pos,
         int64_t end, len;
         int ret;
 
-        while (i + 1 < s->p->nsrc && s->src_base[i + 1] <= off) {
+        while (s->src_base[i + 1] <= off) {
             i++;
         }
-        end = i + 1 < s->p->nsrc ? s->src_base[i + 1] : s->total;
+        end = s->src_base[i + 1];
         len = MIN(n, end - off);
         ret = blk_co_pread(s->p->src[i], off - s->src_base[i], len, buf, 0);
         if (ret < 0) {
@@ -350,15 +350,23 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
 {
     CopyState s = { .p = p, .res = res };
     AioTaskPool *pool;
-    int64_t base = 0, covered = 0;
+    int64_t covered = 0;
     int i;
 
     memset(res, 0, sizeof(*res));
-    s.total = copy_co_total_size(p);
-    if (s.total < 0) {
-        res->ret = (int)s.total;
-        return;
+    /* where each source starts in the target; [nsrc]: the total */
+    s.src_base = g_new(int64_t, p->nsrc + 1);
+    s.src_base[0] = 0;
+    for (i = 0; i < p->nsrc; i++) {
+        int64_t len = blk_co_getlength(p->src[i]);
+        if (len < 0) {
+            res->ret = (int)len;
+            g_free(s.src_base);
+            return;
+        }
+        s.src_base[i + 1] = s.src_base[i] + len;
     }
+    s.total = s.src_base[p->nsrc];
     qemu_co_queue_init(&s.wr_queue);
     s.free_bufs = g_ptr_array_new_with_free_func(blk_buf_free);
     for (i = 0; i < p->workers; i++) {
@@ -370,17 +378,11 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
         memset(s.zero_buf, 0, p->buf_size);
     }
     s.start_ns = get_clock_ns();
-    s.src_base = g_new(int64_t, p->nsrc);
-    for (i = 0; i < p->nsrc; i++) {
-        s.src_base[i] = base;
-        base += blk_co_getlength(p->src[i]);
-    }
-    base = 0;
     pool = aio_task_pool_new(p->workers);
 
     for (i = 0; i < p->nsrc && res->ret == 0; i++) {
         BlockDriverState *bs = blk_bs(p->src[i]);
-        int64_t len = blk_co_getlength(p->src[i]);
+        int64_t base = s.src_base[i], len = s.src_base[i + 1] - base;
         /* -c: what a cluster across the previous boundary already took */
         int64_t pos = MAX(0, covered - base);
 
@@ -490,7 +492,6 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                 run -= n;
             }
         }
-        base += len;
     }
     aio_task_pool_wait_all(pool);
     aio_task_pool_free(pool);
