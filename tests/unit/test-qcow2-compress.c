@@ -15,6 +15,15 @@
 
 #define CLUSTER 65536
 
+/* A node with just what (de)compression looks at: its type, its context. */
+static void node_init(BlockDriverState *bs, BDRVQcow2State *s,
+                      Qcow2CompressionType type)
+{
+    s->compression_type = type;
+    bs->opaque = s;
+    bs->ctx = qemu_get_aio_context();
+}
+
 /* Raw deflate of @len bytes of @src with QEMU's settings; returns size. */
 static size_t deflate_raw(const uint8_t *src, size_t len, uint8_t *dst,
                           size_t cap)
@@ -67,9 +76,7 @@ static void test_zlib_cases(void)
     g_autofree uint8_t *out = g_malloc(CLUSTER);
     size_t i, n;
 
-    s->compression_type = QCOW2_COMPRESSION_TYPE_ZLIB;
-    bs.opaque = s;
-    bs.ctx = qemu_get_aio_context();
+    node_init(&bs, s, QCOW2_COMPRESSION_TYPE_ZLIB);
     for (i = 0; i < CLUSTER + 8192; i++) {
         data[i] = (i * 7 + i / 300) & 0xff;
     }
@@ -157,9 +164,7 @@ static void test_deflate_read_by_qemu(void)
     ssize_t n;
     int i;
 
-    s->compression_type = QCOW2_COMPRESSION_TYPE_ZLIB;
-    bs.opaque = s;
-    bs.ctx = qemu_get_aio_context();
+    node_init(&bs, s, QCOW2_COMPRESSION_TYPE_ZLIB);
     for (i = 0; i < CLUSTER; i++) {
         data[i] = g_rand_int(r);
     }
@@ -198,9 +203,7 @@ static void test_zstd_context_reuse(void)
     ssize_t n, n2;
     int i;
 
-    s->compression_type = QCOW2_COMPRESSION_TYPE_ZSTD;
-    bs.opaque = s;
-    bs.ctx = qemu_get_aio_context();
+    node_init(&bs, s, QCOW2_COMPRESSION_TYPE_ZSTD);
     for (i = 0; i < CLUSTER; i++) {
         rnd[i] = g_rand_int(r);
         data[i] = (i / 100) & 0x1f;
