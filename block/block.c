@@ -798,10 +798,67 @@ bool bdrv_has_zero_init(BlockDriverState *bs)
     return bs->drv->has_zero_init ? bs->drv->has_zero_init(bs) : false;
 }
 
-int bdrv_persistent_bitmap_count(BlockDriverState *bs)
+/* ---- persistent bitmaps ---- */
+
+int coroutine_fn bdrv_co_bitmap_list(BlockDriverState *bs, BdrvBitmap **list,
+                                     Error **errp)
 {
-    return bs->drv->persistent_bitmap_count ?
-           bs->drv->persistent_bitmap_count(bs) : -ENOTSUP;
+    *list = NULL;
+    return bs->drv->co_bitmap_list ? bs->drv->co_bitmap_list(bs, list, errp)
+                                   : -ENOTSUP;
+}
+
+void bdrv_bitmap_list_free(BdrvBitmap *list, int n)
+{
+    for (int i = 0; list && i < n; i++) {
+        g_free(list[i].name);
+    }
+    g_free(list);
+}
+
+int coroutine_fn bdrv_co_bitmap_read(BlockDriverState *bs, int index,
+                                     uint64_t offset, uint64_t bytes,
+                                     uint8_t *buf, Error **errp)
+{
+    if (!bs->drv->co_bitmap_read) {
+        error_setg(errp, "Format driver '%s' does not support bitmaps",
+                   bs->drv->format_name);
+        return -ENOTSUP;
+    }
+    return bs->drv->co_bitmap_read(bs, index, offset, bytes, buf, errp);
+}
+
+bool coroutine_fn bdrv_co_bitmaps_copy(BlockDriverState *dst,
+                                       BlockDriverState *src,
+                                       const BdrvBitmap *list, int n,
+                                       Error **errp)
+{
+    int64_t dst_len, src_len;
+
+    if (n == 0) {
+        return true;
+    }
+    if (!dst->drv->co_bitmaps_store) {
+        error_setg(errp, "Format driver '%s' does not support bitmaps",
+                   dst->drv->format_name);
+        return false;
+    }
+    dst_len = bdrv_co_getlength(dst);
+    src_len = bdrv_co_getlength(src);
+    if (dst_len < 0 || src_len < 0) {
+        error_setg_errno(errp, -(dst_len < 0 ? dst_len : src_len),
+                         "Failed to populate bitmap %s: Cannot get size",
+                         list[n - 1].name);
+        return false;
+    }
+    if (dst_len != src_len) {
+        error_setg(errp, "Failed to populate bitmap %s: Bitmaps are of "
+                   "different sizes (destination size is %" PRId64
+                   ", source size is %" PRId64 ") and can't be merged",
+                   list[n - 1].name, dst_len, src_len);
+        return false;
+    }
+    return dst->drv->co_bitmaps_store(dst, src, list, n, errp);
 }
 
 /* ---- create ---- */

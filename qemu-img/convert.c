@@ -259,31 +259,86 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
 }
 
 /*
- * --bitmaps, before anything is written: one source that can hold
- * bitmaps (7.2's checks and words).  Copying bitmaps into the target is
- * not implemented: a source that has any is refused here, so a convert
- * never ends without the bitmaps it was asked to carry.
+ * --bitmaps, before anything is written (7.2's checks, words and order):
+ * one source that can hold bitmaps, and none of its bitmaps inconsistent
+ * unless --skip-broken-bitmaps.  7.2 goes through its bitmaps last to
+ * first (its list is built by inserting at the head), so the first
+ * complaint names the last bad one.
  */
-static bool check_source_bitmaps(BlockBackend **src, int nsrc,
-                                 const char *filename)
+static bool coroutine_fn check_source_bitmaps(BlockBackend **src, int nsrc,
+                                              const char *filename,
+                                              bool skip_broken)
 {
-    int n;
+    BdrvBitmap *list = NULL;
+    Error *err = NULL;
+    int n, i;
+    bool ok = true;
 
     if (nsrc > 1) {
         error_report("Copying bitmaps only possible with single source");
         return false;
     }
-    n = bdrv_persistent_bitmap_count(blk_bs(src[0]));
-    if (n == -ENOTSUP) {
+    n = bdrv_co_bitmap_list(blk_bs(src[0]), &list, &err);
+    if (n == -ENOTSUP && !err) {
         error_report("Source lacks bitmap support");
         return false;
     }
-    if (n > 0) {
-        error_report("%s: copying its %d persistent bitmap%s is not "
-                     "supported yet", filename, n, n == 1 ? "" : "s");
+    if (n < 0) {
+        error_prepend(&err, "%s: ", filename);
+        error_report_err(err);
         return false;
     }
-    return true;
+    for (i = n - 1; i >= 0 && !skip_broken; i--) {
+        if (list[i].inconsistent) {
+            error_report("Cannot copy inconsistent bitmap '%s'",
+                         list[i].name);
+            fprintf(stderr, "Try --skip-broken-bitmaps, or use 'qemu-img "
+                         "bitmap --remove' to delete it\n");
+            ok = false;
+            break;
+        }
+    }
+    bdrv_bitmap_list_free(list, n);
+    return ok;
+}
+
+/*
+ * After the data: the source's consistent bitmaps into the target,
+ * inconsistent ones skipped with a warning (the check above let them
+ * through only with --skip-broken-bitmaps).
+ */
+static bool coroutine_fn copy_bitmaps(BlockBackend *src, BlockBackend *dst,
+                                      const char *filename)
+{
+    BdrvBitmap *list = NULL;
+    Error *err = NULL;
+    int n, i, kept = 0;
+    bool ok;
+
+    n = bdrv_co_bitmap_list(blk_bs(src), &list, &err);
+    if (n < 0) {
+        error_prepend(&err, "%s: ", filename);
+        error_report_err(err);
+        return false;
+    }
+    for (i = n - 1; i >= 0; i--) {
+        if (list[i].inconsistent) {
+            warn_report("Skipping inconsistent bitmap '%s'", list[i].name);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (!list[i].inconsistent) {
+            BdrvBitmap keep = list[i];
+            list[i] = list[kept];
+            list[kept++] = keep;
+        }
+    }
+    ok = bdrv_co_bitmaps_copy(blk_bs(dst), blk_bs(src), list, kept, &err);
+    if (!ok) {
+        error_report_err(err);
+    }
+    bdrv_bitmap_list_free(list, n);
+    return ok;
 }
 
 /* Open source @i, with -l applied as snapshot options. */
@@ -385,7 +440,8 @@ int coroutine_fn img_convert(int argc, char **argv)
             goto out;
         }
     }
-    if (o.bitmaps && !check_source_bitmaps(src, nsrc, argv[optind])) {
+    if (o.bitmaps && !check_source_bitmaps(src, nsrc, argv[optind],
+                                           o.skip_broken_bitmaps)) {
         goto out;
     }
     p.src = src;
@@ -409,11 +465,16 @@ int coroutine_fn img_convert(int argc, char **argv)
     if (!target) {
         goto out;
     }
-    if (o.bitmaps &&
-        bdrv_persistent_bitmap_count(blk_bs(target)) == -ENOTSUP) {
-        error_report("Format driver '%s' does not support bitmaps",
-                     bdrv_get_format_name(blk_bs(target)));
-        goto out;
+    if (o.bitmaps) {
+        BdrvBitmap *list = NULL;
+        int n = bdrv_co_bitmap_list(blk_bs(target), &list, NULL);
+
+        bdrv_bitmap_list_free(list, n);
+        if (n == -ENOTSUP) {
+            error_report("Format driver '%s' does not support bitmaps",
+                         bdrv_get_format_name(blk_bs(target)));
+            goto out;
+        }
     }
     target_len = blk_co_getlength(target);
     if (o.skip_create && target_len < total) {
@@ -472,6 +533,9 @@ int coroutine_fn img_convert(int argc, char **argv)
         error_report("error while %s at byte %" PRId64 ": %s",
                      res.write_failed ? "writing" : "reading",
                      res.error_offset, strerror(-res.ret));
+        goto out;
+    }
+    if (o.bitmaps && !copy_bitmaps(src[0], target, argv[optind])) {
         goto out;
     }
     qemu_progress_print(100, 0);

@@ -68,6 +68,8 @@ int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs)
     size_t size = s->cluster_size, pos, unknown_len = 0;
     g_autofree uint8_t *buf = qemu_memalign(4096, size);
     g_autofree uint8_t *unknown = g_malloc0(size);
+    bool bitmaps = s->version >= 3 && s->has_bitmaps &&
+                   (s->autoclear_features & QCOW2_AUTOCLEAR_BITMAPS);
     int ret;
 
     ret = unknown_extensions(bs, unknown, &unknown_len, size);
@@ -102,8 +104,18 @@ int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs)
                                                      : NULL,
                                     has_data_file(s) ? s->image_data_file
                                                      : NULL) ||
-        pos + unknown_len + 8 > size) {
+        pos + (bitmaps ? 32 : 0) + unknown_len + 8 > size) {
         return -ENOSPC;
+    }
+    if (bitmaps) {
+        /* after the feature table, as QEMU orders them */
+        stl_be_p(buf + pos, QCOW2_EXT_MAGIC_BITMAPS);
+        stl_be_p(buf + pos + 4, 24);
+        stl_be_p(buf + pos + 8, s->nb_bitmaps);
+        stl_be_p(buf + pos + 12, 0);
+        stq_be_p(buf + pos + 16, s->bitmap_directory_size);
+        stq_be_p(buf + pos + 24, s->bitmap_directory_offset);
+        pos += 32;
     }
     memcpy(buf + pos, unknown, unknown_len);
     pos += unknown_len + 8;     /* and the end marker */

@@ -282,8 +282,13 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
         if (s->bitmap_directory_size - pos < 24 + (uint64_t)extra + name_size) {
             goto broken;
         }
+        s->bitmaps[i].table_offset = ldq_be_p(e);
+        s->bitmaps[i].table_size = ldl_be_p(e + 8);
         s->bitmaps[i].flags = ldl_be_p(e + 12);
+        s->bitmaps[i].type = e[16];
         s->bitmaps[i].granularity_bits = e[17];
+        s->bitmaps[i].name_size = name_size;
+        s->bitmaps[i].extra_data_size = extra;
         s->bitmaps[i].name = g_strndup((char *)e + 24 + extra, name_size);
         pos += ROUND_UP(24 + extra + name_size, 8);
     }
@@ -1060,16 +1065,6 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     return status;
 }
 
-static int qcow2_persistent_bitmap_count(BlockDriverState *bs)
-{
-    BDRVQcow2State *s = bs->opaque;
-
-    if (s->version < 3) {
-        return -ENOTSUP;
-    }
-    return s->has_bitmaps ? s->nb_bitmaps : 0;
-}
-
 static int64_t coroutine_fn qcow2_co_getlength(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -1193,7 +1188,9 @@ const BlockDriver bdrv_qcow2 = {
     .co_amend = qcow2_co_amend,
     .amend_opts = qcow2_amend_opts,
     .co_block_status = qcow2_co_block_status,
-    .persistent_bitmap_count = qcow2_persistent_bitmap_count,
+    .co_bitmap_list = qcow2_co_bitmap_list,
+    .co_bitmap_read = qcow2_co_bitmap_read,
+    .co_bitmaps_store = qcow2_co_bitmaps_store,
     .co_getlength = qcow2_co_getlength,
     .get_info = qcow2_get_info,
     .get_specific_info = qcow2_get_specific_info,

@@ -126,14 +126,30 @@ typedef struct Qcow2Snapshot {
     uint32_t extra_data_size;       /* as in the table */
 } Qcow2Snapshot;
 
+/* A bitmap directory entry as read (checked by bitmap.c before use). */
 typedef struct Qcow2Bitmap {
     char *name;
+    uint64_t table_offset;
+    uint32_t table_size;            /* entries */
     uint32_t flags;                 /* BME_FLAG_* */
+    uint8_t type;
     int granularity_bits;
+    uint16_t name_size;
+    uint32_t extra_data_size;
 } Qcow2Bitmap;
 
 #define BME_FLAG_IN_USE (1U << 0)
 #define BME_FLAG_AUTO   (1U << 1)
+#define BME_RESERVED_FLAGS 0xfffffffcU
+#define BME_TYPE_DIRTY_TRACKING 1
+#define BME_MIN_GRANULARITY_BITS 9
+#define BME_MAX_GRANULARITY_BITS 31
+#define BME_MAX_NAME_SIZE 1023
+#define BME_MAX_TABLE_SIZE 0x8000000U
+#define BME_MAX_PHYS_SIZE 0x20000000U     /* bytes of one bitmap's data */
+#define BME_TABLE_ENTRY_OFFSET_MASK 0x00fffffffffffe00ULL
+#define BME_TABLE_ENTRY_ALL_ONES 1ULL
+#define BME_TABLE_ENTRY_RESERVED_MASK 0xff000000000001feULL
 #define QCOW2_MAX_BITMAPS 65535
 #define QCOW2_MAX_BITMAP_DIRECTORY_SIZE (1024 * QCOW2_MAX_BITMAPS)
 
@@ -546,6 +562,17 @@ bool qcow2_put_known_extensions(uint8_t *buf, size_t *pos, size_t size,
                                 const char *data_file);
 /* Rewrite the header cluster from the state (amend), as 7.2 lays it out. */
 int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
+
+/* ---- bitmap.c: persistent dirty bitmaps (BlockDriver callbacks) ---- */
+int coroutine_fn qcow2_co_bitmap_list(BlockDriverState *bs,
+                                      BdrvBitmap **list, Error **errp);
+int coroutine_fn qcow2_co_bitmap_read(BlockDriverState *bs, int index,
+                                      uint64_t offset, uint64_t bytes,
+                                      uint8_t *buf, Error **errp);
+bool coroutine_fn qcow2_co_bitmaps_store(BlockDriverState *bs,
+                                         BlockDriverState *src,
+                                         const BdrvBitmap *list, int n,
+                                         Error **errp);
 /* Turn the active table's zero clusters into v2 ones (cluster.c). */
 int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs);
 int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,

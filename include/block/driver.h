@@ -163,10 +163,19 @@ struct BlockDriver {
     QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
     bool (*has_zero_init)(BlockDriverState *bs);
     /*
-     * Persistent dirty bitmaps stored in the image: how many, or -ENOTSUP
-     * when the image cannot hold any (NULL: never).
+     * Persistent dirty bitmaps (NULL: the format has none): list, read
+     * and store as bdrv_co_bitmap_list(), bdrv_co_bitmap_read() and
+     * bdrv_co_bitmaps_copy() describe; store has checked the sizes.
      */
-    int (*persistent_bitmap_count)(BlockDriverState *bs);
+    int coroutine_fn (*co_bitmap_list)(BlockDriverState *bs,
+                                       BdrvBitmap **list, Error **errp);
+    int coroutine_fn (*co_bitmap_read)(BlockDriverState *bs, int index,
+                                       uint64_t offset, uint64_t bytes,
+                                       uint8_t *buf, Error **errp);
+    bool coroutine_fn (*co_bitmaps_store)(BlockDriverState *bs,
+                                          BlockDriverState *src,
+                                          const BdrvBitmap *list, int n,
+                                          Error **errp);
     /* Internal snapshots (see bdrv_snapshot_list), or NULL. */
     QObject *(*snapshot_list)(BlockDriverState *bs);
 
