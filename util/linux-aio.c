@@ -2,8 +2,13 @@
 /*
  * Linux AIO engine.  Each request is an iocb on the submitting coroutine's
  * stack tagged with that coroutine; the eventfd handler reaps completions
- * with io_getevents() and wakes the coroutines.  At most MAX_EVENTS
- * requests are in flight; further submitters wait in a CoQueue.
+ * and wakes the coroutines.  At most MAX_EVENTS requests are in flight;
+ * further submitters wait in a CoQueue.
+ *
+ * Completions are read from the context's ring, which the kernel maps
+ * into our memory (the io_context_t is its address), without a system
+ * call; io_getevents() only when the ring's header is not the layout we
+ * know (its magic number, no incompatible features).
  */
 #include "util/osdep.h"
 #include "util/linux-aio.h"
@@ -21,13 +26,46 @@ typedef struct LaioRequest {
     bool done;
 } LaioRequest;
 
+/* The kernel's completion ring, as mapped at the io_context_t. */
+typedef struct AioRing {
+    unsigned id;
+    unsigned nr;            /* io_events in the ring */
+    unsigned head;          /* next to consume: ours to move */
+    unsigned tail;          /* next to fill: the kernel's */
+    unsigned magic;
+    unsigned compat_features;
+    unsigned incompat_features;
+    unsigned header_length;
+    struct io_event io_events[];
+} AioRing;
+
+#define AIO_RING_MAGIC 0xa10a10a1
+
 struct LinuxAioState {
     AioContext *ctx;
     io_context_t io_ctx;
     int efd;
+    bool user_ring;         /* reap from the ring, not io_getevents() */
     int in_flight;
     CoQueue free_slots;     /* submitters waiting for in_flight < MAX */
 };
+
+/* Up to @max completed events out of the ring, as io_getevents() would. */
+static int ring_take(LinuxAioState *s, struct io_event *events, int max)
+{
+    AioRing *ring = (AioRing *)s->io_ctx;
+    unsigned head = ring->head;
+    unsigned tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+    int n = 0;
+
+    while (head != tail && n < max) {
+        events[n++] = ring->io_events[head];
+        head = head + 1 == ring->nr ? 0 : head + 1;
+    }
+    /* the events are copied out before the kernel may reuse the slots */
+    __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+    return n;
+}
 
 static void laio_completion(void *opaque)
 {
@@ -41,7 +79,8 @@ static void laio_completion(void *opaque)
         return;
     }
     do {
-        n = io_getevents(s->io_ctx, 0, G_N_ELEMENTS(events), events, &zero);
+        n = s->user_ring ? ring_take(s, events, G_N_ELEMENTS(events)) :
+            io_getevents(s->io_ctx, 0, G_N_ELEMENTS(events), events, &zero);
         for (i = 0; i < n; i++) {
             LaioRequest *req = container_of(events[i].obj, LaioRequest, iocb);
             req->ret = (int64_t)events[i].res;
@@ -71,6 +110,12 @@ LinuxAioState *laio_init(AioContext *ctx, Error **errp)
         close(s->efd);
         g_free(s);
         return NULL;
+    }
+    {
+        AioRing *ring = (AioRing *)s->io_ctx;
+        s->user_ring = ring->magic == AIO_RING_MAGIC &&
+                       ring->incompat_features == 0 && ring->nr > 0 &&
+                       ring->header_length == sizeof(*ring);
     }
     qemu_co_queue_init(&s->free_slots);
     aio_set_fd_handler(ctx, s->efd, laio_completion, NULL, s);
