@@ -263,64 +263,56 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
  * one source that can hold bitmaps, and none of its bitmaps inconsistent
  * unless --skip-broken-bitmaps.  7.2 goes through its bitmaps last to
  * first (its list is built by inserting at the head), so the first
- * complaint names the last bad one.
+ * complaint names the last bad one.  The checked list goes to
+ * copy_bitmaps() in *@list, *@n (the source is read-only meanwhile).
  */
 static bool coroutine_fn check_source_bitmaps(BlockBackend **src, int nsrc,
                                               const char *filename,
-                                              bool skip_broken)
+                                              bool skip_broken,
+                                              BdrvBitmap **list, int *n)
 {
-    BdrvBitmap *list = NULL;
     Error *err = NULL;
-    int n, i;
-    bool ok = true;
+    int i;
 
     if (nsrc > 1) {
         error_report("Copying bitmaps only possible with single source");
         return false;
     }
-    n = bdrv_co_bitmap_list(blk_bs(src[0]), &list, &err);
-    if (n == -ENOTSUP && !err) {
+    *n = bdrv_co_bitmap_list(blk_bs(src[0]), list, &err);
+    if (*n == -ENOTSUP && !err) {
         error_report("Source lacks bitmap support");
         return false;
     }
-    if (n < 0) {
+    if (*n < 0) {
         error_prepend(&err, "%s: ", filename);
         error_report_err(err);
         return false;
     }
-    for (i = n - 1; i >= 0 && !skip_broken; i--) {
-        if (list[i].inconsistent) {
+    for (i = *n - 1; i >= 0 && !skip_broken; i--) {
+        if ((*list)[i].inconsistent) {
             error_report("Cannot copy inconsistent bitmap '%s'",
-                         list[i].name);
+                         (*list)[i].name);
             fprintf(stderr, "Try --skip-broken-bitmaps, or use 'qemu-img "
                          "bitmap --remove' to delete it\n");
-            ok = false;
-            break;
+            return false;
         }
     }
-    bdrv_bitmap_list_free(list, n);
-    return ok;
+    return true;
 }
 
 /*
- * After the data: the source's consistent bitmaps into the target,
- * inconsistent ones skipped with a warning (the check above let them
- * through only with --skip-broken-bitmaps).
+ * After the data: the source's consistent bitmaps (@list, @n from the
+ * check above, reordered here) into the target, inconsistent ones
+ * skipped with a warning (the check let them through only with
+ * --skip-broken-bitmaps).
  */
 static bool coroutine_fn copy_bitmaps(BlockBackend *src, BlockBackend *dst,
-                                      const char *filename)
+                                      BdrvBitmap *list, int n)
 {
-    BdrvBitmap *list = NULL;
     Error *err = NULL;
-    int n, i, kept = 0;
+    int i, kept = 0;
     bool ok;
 
-    n = bdrv_co_bitmap_list(blk_bs(src), &list, &err);
-    if (n < 0) {
-        error_prepend(&err, "%s: ", filename);
-        error_report_err(err);
-        return false;
-    }
     for (i = n - 1; i >= 0; i--) {
         if (list[i].inconsistent) {
             warn_report("Skipping inconsistent bitmap '%s'", list[i].name);
@@ -337,7 +329,6 @@ static bool coroutine_fn copy_bitmaps(BlockBackend *src, BlockBackend *dst,
     if (!ok) {
         error_report_err(err);
     }
-    bdrv_bitmap_list_free(list, n);
     return ok;
 }
 
@@ -416,6 +407,8 @@ int coroutine_fn img_convert(int argc, char **argv)
     int src_flags = 0, dst_flags = BDRV_O_RDWR | BDRV_O_UNMAP;
     int nsrc = 0, i, ret = 1;
     int64_t total, target_len;
+    BdrvBitmap *bitmaps = NULL;     /* --bitmaps: the source's, checked */
+    int nbitmaps = 0;
 
     if (parse_options(argc, argv, &o) < 0) {
         goto out;
@@ -441,7 +434,8 @@ int coroutine_fn img_convert(int argc, char **argv)
         }
     }
     if (o.bitmaps && !check_source_bitmaps(src, nsrc, argv[optind],
-                                           o.skip_broken_bitmaps)) {
+                                           o.skip_broken_bitmaps,
+                                           &bitmaps, &nbitmaps)) {
         goto out;
     }
     p.src = src;
@@ -535,13 +529,14 @@ int coroutine_fn img_convert(int argc, char **argv)
                      res.error_offset, strerror(-res.ret));
         goto out;
     }
-    if (o.bitmaps && !copy_bitmaps(src[0], target, argv[optind])) {
+    if (o.bitmaps && !copy_bitmaps(src[0], target, bitmaps, nbitmaps)) {
         goto out;
     }
     qemu_progress_print(100, 0);
     ret = 0;
 out:
     qemu_progress_end();
+    bdrv_bitmap_list_free(bitmaps, nbitmaps);
     blk_unref(target);
     for (i = 0; src && i < nsrc; i++) {
         blk_unref(src[i]);
