@@ -192,6 +192,7 @@ static BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename)
     bs->bl.request_alignment = 1;
     QTAILQ_INIT(&bs->children);
     QTAILQ_INIT(&bs->tracked_requests);
+    QTAILQ_INIT(&bs->dirty_bitmaps);
     return bs;
 }
 
@@ -224,6 +225,7 @@ static void bdrv_free(BlockDriverState *bs)
     if (bs->drv->close) {
         bs->drv->close(bs);
     }
+    bdrv_dirty_bitmap_release_all(bs);
     while ((c = QTAILQ_FIRST(&bs->children))) {
         bdrv_unref_child(bs, c);
     }
@@ -800,65 +802,49 @@ bool bdrv_has_zero_init(BlockDriverState *bs)
 
 /* ---- persistent bitmaps ---- */
 
-int coroutine_fn bdrv_co_bitmap_list(BlockDriverState *bs, BdrvBitmap **list,
-                                     Error **errp)
+bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs)
 {
-    *list = NULL;
-    return bs->drv->co_bitmap_list ? bs->drv->co_bitmap_list(bs, list, errp)
-                                   : -ENOTSUP;
+    return bs->drv->supports_bitmaps && bs->drv->supports_bitmaps(bs);
 }
 
-void bdrv_bitmap_list_free(BdrvBitmap *list, int n)
+BdrvDirtyBitmap *bdrv_create_persistent_bitmap(BlockDriverState *bs,
+                                               const char *name,
+                                               uint64_t granularity,
+                                               bool enabled, Error **errp)
 {
-    for (int i = 0; list && i < n; i++) {
-        g_free(list[i].name);
+    BdrvDirtyBitmap *bm;
+
+    if (bdrv_dirty_bitmap_find(bs, name)) {
+        error_setg(errp, "Bitmap already exists: %s", name);
+        return NULL;
     }
-    g_free(list);
-}
-
-int coroutine_fn bdrv_co_bitmap_read(BlockDriverState *bs, int index,
-                                     uint64_t offset, uint64_t bytes,
-                                     uint8_t *buf, Error **errp)
-{
-    if (!bs->drv->co_bitmap_read) {
+    if (!bdrv_supports_persistent_bitmaps(bs)) {
         error_setg(errp, "Format driver '%s' does not support bitmaps",
                    bs->drv->format_name);
-        return -ENOTSUP;
+        return NULL;
     }
-    return bs->drv->co_bitmap_read(bs, index, offset, bytes, buf, errp);
+    if (bs->read_only) {
+        error_setg(errp, "Image is read-only");
+        return NULL;
+    }
+    if (!bs->drv->can_store_bitmap(bs, name, granularity, errp)) {
+        return NULL;
+    }
+    bm = bdrv_dirty_bitmap_create(bs, name, granularity, bs->total_bytes,
+                                  errp);
+    if (bm) {
+        bdrv_dirty_bitmap_set_persistent(bm, true);
+        bdrv_dirty_bitmap_set_enabled(bm, enabled);
+    }
+    return bm;
 }
 
-bool coroutine_fn bdrv_co_bitmaps_copy(BlockDriverState *dst,
-                                       BlockDriverState *src,
-                                       const BdrvBitmap *list, int n,
-                                       Error **errp)
+bool coroutine_fn bdrv_co_store_bitmaps(BlockDriverState *bs, Error **errp)
 {
-    int64_t dst_len, src_len;
-
-    if (n == 0) {
+    if (!bs->drv->co_store_bitmaps || bs->read_only) {
         return true;
     }
-    if (!dst->drv->co_bitmaps_store) {
-        error_setg(errp, "Format driver '%s' does not support bitmaps",
-                   dst->drv->format_name);
-        return false;
-    }
-    dst_len = bdrv_co_getlength(dst);
-    src_len = bdrv_co_getlength(src);
-    if (dst_len < 0 || src_len < 0) {
-        error_setg_errno(errp, -(dst_len < 0 ? dst_len : src_len),
-                         "Failed to populate bitmap %s: Cannot get size",
-                         list[n - 1].name);
-        return false;
-    }
-    if (dst_len != src_len) {
-        error_setg(errp, "Failed to populate bitmap %s: Bitmaps are of "
-                   "different sizes (destination size is %" PRId64
-                   ", source size is %" PRId64 ") and can't be merged",
-                   list[n - 1].name, dst_len, src_len);
-        return false;
-    }
-    return dst->drv->co_bitmaps_store(dst, src, list, n, errp);
+    return bs->drv->co_store_bitmaps(bs, errp);
 }
 
 /* ---- create ---- */

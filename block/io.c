@@ -291,6 +291,19 @@ static int coroutine_fn bdrv_padded_pwritev(BlockDriverState *bs,
     return ret;
 }
 
+/*
+ * Before a change to @bs: bitmaps stored as consistent while the node
+ * stays writable are marked in use again first (driver.h,
+ * bitmaps_stored), so a crash cannot leave them claiming to be current.
+ */
+static int coroutine_fn bitmaps_before_change(BlockDriverState *bs)
+{
+    if (bs->bitmaps_stored && bs->drv->co_bitmaps_in_use) {
+        return bs->drv->co_bitmaps_in_use(bs);
+    }
+    return 0;
+}
+
 int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
                                  int64_t bytes, QEMUIOVector *qiov,
                                  BdrvRequestFlags flags)
@@ -324,6 +337,10 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
         return ret;
     }
     assert(qiov->size >= (size_t)bytes);
+    ret = bitmaps_before_change(bs);
+    if (ret < 0) {
+        return ret;
+    }
 
     bs->in_flight++;
     aligned = QEMU_IS_ALIGNED(offset, align) && QEMU_IS_ALIGNED(bytes, align);
@@ -336,6 +353,8 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     } else {
         ret = bdrv_padded_pwritev(bs, offset, bytes, qiov, flags);
     }
+    /* even a failed write may have changed some of the range */
+    bdrv_set_dirty(bs, offset, bytes);
     tracked_request_end(bs, &req);
     bs->in_flight--;
     return ret;
@@ -452,9 +471,12 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
         /* no whole block inside: write zero data through the RMW path */
         start = end = offset + bytes;
     }
+    ret = bitmaps_before_change(bs);
+    if (ret < 0) {
+        return ret;
+    }
 
     bs->in_flight++;
-    ret = 0;
     if (offset < start) {
         int64_t n = MIN(start, offset + bytes) - offset;
         void *zeroes = g_malloc0(n);
@@ -474,6 +496,7 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
         ret = bdrv_co_pwrite(child, end, n, zeroes, flags & BDRV_REQ_FUA);
         g_free(zeroes);
     }
+    bdrv_set_dirty(bs, offset, bytes);
     bs->in_flight--;
     return ret;
 }
@@ -507,9 +530,12 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     max = MAX(QEMU_ALIGN_DOWN(max, align), align);
     start = QEMU_ALIGN_UP(offset, align);
     end = QEMU_ALIGN_DOWN(offset + bytes, align);
+    ret = bitmaps_before_change(bs);
+    if (ret < 0) {
+        return ret;
+    }
 
     bs->in_flight++;
-    ret = 0;
     while (start < end && ret == 0) {
         int64_t num = MIN(end - start, max);
         ret = bs->drv->co_pdiscard(bs, start, num);
@@ -518,6 +544,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
         }
         start += num;
     }
+    bdrv_set_dirty(bs, offset, bytes);
     bs->in_flight--;
     return ret;
 }
@@ -578,6 +605,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                                   BdrvRequestFlags flags, Error **errp)
 {
     BlockDriverState *bs = child->bs;
+    BdrvDirtyBitmap *bm;
     int ret;
 
     if (!bs->drv) {
@@ -600,9 +628,29 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
         error_setg(errp, "Image format driver does not support resize");
         return -ENOTSUP;
     }
+    /* bitmaps follow the new size; one whose bits are unusable cannot */
+    for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        if (bdrv_dirty_bitmap_inconsistent(bm)) {
+            error_setg(errp, "Bitmap '%s' is inconsistent and cannot be used",
+                       bdrv_dirty_bitmap_name(bm));
+            error_append_hint(errp, "Try block-dirty-bitmap-remove to delete "
+                              "this bitmap from disk\n");
+            return -ENOTSUP;
+        }
+    }
+    ret = bitmaps_before_change(bs);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not mark the bitmaps in use");
+        return ret;
+    }
     bs->in_flight++;
     ret = bs->drv->co_truncate(bs, offset, exact, prealloc, flags, errp);
     if (ret == 0) {
+        for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+             bm = bdrv_dirty_bitmap_next(bs, bm)) {
+            bdrv_dirty_bitmap_truncate(bm, offset);
+        }
         ret = bdrv_co_refresh_total_bytes(bs);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Could not refresh total sector "
@@ -816,6 +864,10 @@ int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_off,
             return -ENOTSUP;
         }
     }
+    ret = bitmaps_before_change(dst);
+    if (ret < 0) {
+        return ret;
+    }
     while (bytes > 0) {
         int64_t pnum, map;
         BlockDriverState *sfile = NULL;
@@ -836,7 +888,9 @@ int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_off,
             return ret;
         }
         bdrv_note_write_end(dfile, dmap + pnum);
+        bdrv_set_dirty(dst, dst_off, pnum);
         src_off += pnum;
+        dst_off += pnum;
         dmap += pnum;
         bytes -= pnum;
     }

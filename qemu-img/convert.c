@@ -258,40 +258,50 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
     return check_backing(o, backing, backing_fmt, argc - optind - 1);
 }
 
+/* The persistent bitmaps of @bs in the image's order; free the array. */
+static BdrvDirtyBitmap **persistent_bitmaps(BlockDriverState *bs, int *n)
+{
+    BdrvDirtyBitmap **list = g_new(BdrvDirtyBitmap *,
+                                   bdrv_dirty_bitmap_count_all(bs) + 1);
+    BdrvDirtyBitmap *bm;
+
+    *n = 0;
+    for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        if (bdrv_dirty_bitmap_persistent(bm)) {
+            list[(*n)++] = bm;
+        }
+    }
+    return list;
+}
+
 /*
  * --bitmaps, before anything is written (7.2's checks, words and order):
  * one source that can hold bitmaps, and none of its bitmaps inconsistent
  * unless --skip-broken-bitmaps.  7.2 goes through its bitmaps last to
  * first (its list is built by inserting at the head), so the first
- * complaint names the last bad one.  The checked list goes to
- * copy_bitmaps() in *@list, *@n (the source is read-only meanwhile).
+ * complaint names the last bad one.  The bitmaps themselves were loaded
+ * and checked when the source was opened.
  */
-static bool coroutine_fn check_source_bitmaps(BlockBackend **src, int nsrc,
-                                              const char *filename,
-                                              bool skip_broken,
-                                              BdrvBitmap **list, int *n)
+static bool check_source_bitmaps(BlockBackend **src, int nsrc,
+                                 bool skip_broken)
 {
-    Error *err = NULL;
-    int i;
+    g_autofree BdrvDirtyBitmap **list = NULL;
+    int i, n;
 
     if (nsrc > 1) {
         error_report("Copying bitmaps only possible with single source");
         return false;
     }
-    *n = bdrv_co_bitmap_list(blk_bs(src[0]), list, &err);
-    if (*n == -ENOTSUP && !err) {
+    if (!bdrv_supports_persistent_bitmaps(blk_bs(src[0]))) {
         error_report("Source lacks bitmap support");
         return false;
     }
-    if (*n < 0) {
-        error_prepend(&err, "%s: ", filename);
-        error_report_err(err);
-        return false;
-    }
-    for (i = *n - 1; i >= 0 && !skip_broken; i--) {
-        if ((*list)[i].inconsistent) {
+    list = persistent_bitmaps(blk_bs(src[0]), &n);
+    for (i = n - 1; i >= 0 && !skip_broken; i--) {
+        if (bdrv_dirty_bitmap_inconsistent(list[i])) {
             error_report("Cannot copy inconsistent bitmap '%s'",
-                         (*list)[i].name);
+                         bdrv_dirty_bitmap_name(list[i]));
             fprintf(stderr, "Try --skip-broken-bitmaps, or use 'qemu-img "
                          "bitmap --remove' to delete it\n");
             return false;
@@ -301,35 +311,79 @@ static bool coroutine_fn check_source_bitmaps(BlockBackend **src, int nsrc,
 }
 
 /*
- * After the data: the source's consistent bitmaps (@list, @n from the
- * check above, reordered here) into the target, inconsistent ones
- * skipped with a warning (the check let them through only with
- * --skip-broken-bitmaps).
+ * After the data: the source's consistent bitmaps into the target, new
+ * ones after those it has, inconsistent ones skipped with a warning (the
+ * check let them through only with --skip-broken-bitmaps).  7.2 adds and
+ * fills them one by one, last to first, and keeps those added before a
+ * failure; here all are checked first (same order, same messages) and
+ * none is added unless all can be.  Then they are written to the image,
+ * so that a failure fails the convert.
  */
-static bool coroutine_fn copy_bitmaps(BlockBackend *src, BlockBackend *dst,
-                                      BdrvBitmap *list, int n)
+static bool coroutine_fn copy_bitmaps(BlockBackend *src, BlockBackend *dst)
 {
+    BlockDriverState *sbs = blk_bs(src), *dbs = blk_bs(dst);
+    g_autofree BdrvDirtyBitmap **list = NULL;
+    g_autofree BdrvDirtyBitmap **made = NULL;
     Error *err = NULL;
-    int i, kept = 0;
-    bool ok;
+    int i, n = 0, nmade = 0;
 
+    list = persistent_bitmaps(sbs, &n);
+    made = g_new0(BdrvDirtyBitmap *, n + 1);
     for (i = n - 1; i >= 0; i--) {
-        if (list[i].inconsistent) {
-            warn_report("Skipping inconsistent bitmap '%s'", list[i].name);
+        const char *name = bdrv_dirty_bitmap_name(list[i]);
+        uint64_t gran = bdrv_dirty_bitmap_granularity(list[i]);
+
+        if (bdrv_dirty_bitmap_inconsistent(list[i])) {
+            warn_report("Skipping inconsistent bitmap '%s'", name);
+            continue;
+        }
+        if (bdrv_dirty_bitmap_find(dbs, name)) {
+            error_report("Failed to create bitmap %s: Bitmap already "
+                         "exists: %s", name, name);
+            return false;
+        }
+        if (!dbs->drv->can_store_bitmap(dbs, name, gran, &err)) {
+            error_prepend(&err, "Failed to create bitmap %s: ", name);
+            error_report_err(err);
+            return false;
+        }
+        if (dbs->total_bytes != bdrv_dirty_bitmap_size(list[i])) {
+            error_report("Failed to populate bitmap %s: Bitmaps are of "
+                         "different sizes (destination size is %" PRId64
+                         ", source size is %" PRId64 ") and can't be merged",
+                         name, dbs->total_bytes,
+                         bdrv_dirty_bitmap_size(list[i]));
+            return false;
         }
     }
     for (i = 0; i < n; i++) {
-        if (!list[i].inconsistent) {
-            BdrvBitmap keep = list[i];
-            list[i] = list[kept];
-            list[kept++] = keep;
+        BdrvDirtyBitmap *bm;
+
+        if (bdrv_dirty_bitmap_inconsistent(list[i])) {
+            continue;
+        }
+        bm = bdrv_create_persistent_bitmap(
+            dbs, bdrv_dirty_bitmap_name(list[i]),
+            bdrv_dirty_bitmap_granularity(list[i]),
+            bdrv_dirty_bitmap_enabled(list[i]), &err);
+        if (bm) {
+            made[nmade++] = bm;
+        }
+        if (!bm || !bdrv_dirty_bitmap_merge(bm, list[i], &err)) {
+            error_prepend(&err, "Failed to populate bitmap %s: ",
+                          bdrv_dirty_bitmap_name(list[i]));
+            error_report_err(err);
+            while (nmade > 0) {
+                bdrv_dirty_bitmap_release(dbs, made[--nmade]);
+            }
+            return false;
         }
     }
-    ok = bdrv_co_bitmaps_copy(blk_bs(dst), blk_bs(src), list, kept, &err);
-    if (!ok) {
+    if (!bdrv_co_store_bitmaps(dbs, &err)) {
         error_report_err(err);
+        return false;
     }
-    return ok;
+    return true;
 }
 
 /* Open source @i, with -l applied as snapshot options. */
@@ -407,8 +461,6 @@ int coroutine_fn img_convert(int argc, char **argv)
     int src_flags = 0, dst_flags = BDRV_O_RDWR | BDRV_O_UNMAP;
     int nsrc = 0, i, ret = 1;
     int64_t total, target_len;
-    BdrvBitmap *bitmaps = NULL;     /* --bitmaps: the source's, checked */
-    int nbitmaps = 0;
 
     if (parse_options(argc, argv, &o) < 0) {
         goto out;
@@ -433,9 +485,8 @@ int coroutine_fn img_convert(int argc, char **argv)
             goto out;
         }
     }
-    if (o.bitmaps && !check_source_bitmaps(src, nsrc, argv[optind],
-                                           o.skip_broken_bitmaps,
-                                           &bitmaps, &nbitmaps)) {
+    if (o.bitmaps && !check_source_bitmaps(src, nsrc,
+                                           o.skip_broken_bitmaps)) {
         goto out;
     }
     p.src = src;
@@ -460,11 +511,7 @@ int coroutine_fn img_convert(int argc, char **argv)
         goto out;
     }
     if (o.bitmaps) {
-        BdrvBitmap *list = NULL;
-        int n = bdrv_co_bitmap_list(blk_bs(target), &list, NULL);
-
-        bdrv_bitmap_list_free(list, n);
-        if (n == -ENOTSUP) {
+        if (!bdrv_supports_persistent_bitmaps(blk_bs(target))) {
             error_report("Format driver '%s' does not support bitmaps",
                          bdrv_get_format_name(blk_bs(target)));
             goto out;
@@ -529,14 +576,13 @@ int coroutine_fn img_convert(int argc, char **argv)
                      res.error_offset, strerror(-res.ret));
         goto out;
     }
-    if (o.bitmaps && !copy_bitmaps(src[0], target, bitmaps, nbitmaps)) {
+    if (o.bitmaps && !copy_bitmaps(src[0], target)) {
         goto out;
     }
     qemu_progress_print(100, 0);
     ret = 0;
 out:
     qemu_progress_end();
-    bdrv_bitmap_list_free(bitmaps, nbitmaps);
     blk_unref(target);
     for (i = 0; src && i < nsrc; i++) {
         blk_unref(src[i]);

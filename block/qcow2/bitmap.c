@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * qcow2 persistent dirty bitmaps: listing and reading them (a source of
- * convert --bitmaps) and storing new ones (its target).
+ * qcow2 persistent dirty bitmaps: loaded at open, stored back at close.
  *
- * The bitmap directory was read at open (qcow2.c) without judging it;
- * every field is checked here, with QEMU's limits, before it is used:
- * a directory entry or a table entry (of a consistent bitmap) that
- * breaks them fails the listing, so convert refuses before it creates
- * anything; reads check the entries they use again.  Stored bitmaps are written whole
- * (data clusters, then each table, then the directory), flushed, and
- * only then made visible by the header extension and the autoclear
- * bit; a crash before that leaves leaked clusters and no bitmap.
+ * Open (every open, as 7.2): the bitmap directory read by qcow2.c is
+ * checked entry by entry with QEMU's limits; each bitmap becomes a
+ * persistent BdrvDirtyBitmap of the node (block/dirty-bitmap.c), its
+ * table checked and its data read, or, flagged in-use, an inconsistent
+ * one with no data.  A bitmap that breaks the rules fails the open.  A
+ * writable open then flags the consistent ones in-use in the image:
+ * autoclear bit off, directory rewritten in place, autoclear bit on,
+ * each step flushed, so a torn directory is never trusted and a crash
+ * while open leaves them inconsistent, never stale.
  *
- * Read-write opens drop the bitmaps an image already has (qcow2.c:
- * the autoclear bit goes, as a program without bitmap support must
- * do), so storing never meets an existing directory.
+ * Store (close, or bdrv_co_store_bitmaps()): every consistent persistent
+ * bitmap is written whole (data clusters, its table) to new clusters,
+ * then a new directory, a flush, the header pointing at it, and only
+ * then the old tables, data and directory are freed; a failure frees
+ * the new clusters and leaves the old directory (in-use flags and all).
+ * Inconsistent bitmaps keep their old entries untouched.  After a store
+ * the node stays writable with bs->bitmaps_stored set: the next change
+ * goes through qcow2_co_bitmaps_in_use() first.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
@@ -59,155 +64,289 @@ static bool table_entry_ok(BDRVQcow2State *s, uint64_t entry)
                       offset_into_cluster(s, data)));
 }
 
-/* Check every entry of consistent bitmap @b's table, a cluster at a time. */
-static int coroutine_fn check_table(BlockDriverState *bs,
-                                    const Qcow2Bitmap *b, Error **errp)
+/* The table of @b, checked, in host order; NULL with @errp set. */
+static uint64_t *coroutine_fn read_table(BlockDriverState *bs,
+                                         const Qcow2Bitmap *b, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t per = s->cluster_size / 8, i, j;
-    g_autofree uint64_t *t = g_malloc(s->cluster_size);
+    g_autofree uint64_t *t = g_new(uint64_t, b->table_size);
+    uint32_t i;
     int ret;
 
-    for (i = 0; i < b->table_size; i += per) {
-        uint64_t n = MIN(per, b->table_size - i);
-
-        ret = bdrv_co_pread(bs->file, b->table_offset + i * 8, n * 8, t, 0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not read the table of "
-                             "bitmap '%s' at offset %" PRIu64, b->name,
-                             b->table_offset + i * 8);
-            return ret;
-        }
-        for (j = 0; j < n; j++) {
-            if (!table_entry_ok(s, be64toh(t[j]))) {
-                error_setg(errp, "Bitmap '%s': invalid table entry 0x%016"
-                           PRIx64 " at offset %" PRIu64, b->name,
-                           be64toh(t[j]), b->table_offset + (i + j) * 8);
-                return -EINVAL;
-            }
+    ret = bdrv_co_pread(bs->file, b->table_offset, b->table_size * 8ULL, t,
+                        0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not read bitmap_table table "
+                         "from image for bitmap '%s' at offset %" PRIu64,
+                         b->name, b->table_offset);
+        return NULL;
+    }
+    for (i = 0; i < b->table_size; i++) {
+        t[i] = be64toh(t[i]);
+        if (!table_entry_ok(s, t[i])) {
+            error_setg(errp, "Could not read bitmap_table table from image "
+                       "for bitmap '%s': invalid entry 0x%016" PRIx64
+                       " at offset %" PRIu64, b->name, t[i],
+                       b->table_offset + (uint64_t)i * 8);
+            return NULL;
         }
     }
-    return 0;
+    return g_steal_pointer(&t);
 }
 
-int coroutine_fn qcow2_co_bitmap_list(BlockDriverState *bs,
-                                      BdrvBitmap **list, Error **errp)
+/* Fill @bm from the image: @b is consistent and its table checked. */
+static bool coroutine_fn load_data(BlockDriverState *bs, const Qcow2Bitmap *b,
+                                   BdrvDirtyBitmap *bm, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
-    BdrvBitmap *l;
-    int i, j;
+    uint64_t size = bdrv_dirty_bitmap_data_size(bm);
+    uint64_t need = DIV_ROUND_UP(size, s->cluster_size), i;
+    g_autofree uint64_t *t = NULL;
+    g_autofree uint8_t *buf = NULL;
 
-    if (s->version < 3) {
-        return -ENOTSUP;
+    if (b->table_size != need) {
+        error_setg(errp, "Could not read bitmap '%s' from image: bitmap "
+                   "table has %" PRIu32 " entries, the disk needs %" PRIu64,
+                   b->name, b->table_size, need);
+        return false;
     }
-    if (!s->has_bitmaps) {
+    t = read_table(bs, b, errp);
+    if (!t) {
+        return false;
+    }
+    buf = qemu_memalign(4096, s->cluster_size);
+    for (i = 0; i < need; i++) {
+        uint64_t pos = i << s->cluster_bits;
+        uint64_t n = MIN((uint64_t)s->cluster_size, size - pos);
+        uint64_t data = t[i] & BME_TABLE_ENTRY_OFFSET_MASK;
+        int ret;
+
+        if (!data) {
+            if (t[i] & BME_TABLE_ENTRY_ALL_ONES) {
+                bdrv_dirty_bitmap_deserialize_ones(bm, pos, n);
+            }
+            continue;
+        }
+        ret = bdrv_co_pread(bs->file, data, s->cluster_size, buf, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not read bitmap '%s' from "
+                             "image at offset %" PRIu64, b->name, data);
+            return false;
+        }
+        bdrv_dirty_bitmap_deserialize(bm, pos, n, buf);
+    }
+    return true;
+}
+
+/* The directory of @n entries as the image holds it, @size bytes. */
+static uint8_t *build_directory(const Qcow2Bitmap *list, int n,
+                                uint64_t size)
+{
+    uint8_t *dir = qemu_memalign(4096, size);
+    uint64_t pos = 0;
+
+    memset(dir, 0, size);
+    for (int i = 0; i < n; i++) {
+        uint8_t *e = dir + pos;
+
+        stq_be_p(e, list[i].table_offset);
+        stl_be_p(e + 8, list[i].table_size);
+        stl_be_p(e + 12, list[i].flags);
+        e[16] = list[i].type;
+        e[17] = list[i].granularity_bits;
+        stw_be_p(e + 18, list[i].name_size);
+        stl_be_p(e + 20, list[i].extra_data_size);
+        memcpy(e + BME_ENTRY_HEADER + list[i].extra_data_size, list[i].name,
+               list[i].name_size);
+        pos += ROUND_UP(BME_ENTRY_HEADER + list[i].extra_data_size +
+                        list[i].name_size, 8);
+    }
+    return dir;
+}
+
+static uint64_t directory_size(const Qcow2Bitmap *list, int n)
+{
+    uint64_t size = 0;
+
+    for (int i = 0; i < n; i++) {
+        size += ROUND_UP(BME_ENTRY_HEADER + list[i].extra_data_size +
+                         list[i].name_size, 8);
+    }
+    return size;
+}
+
+static int coroutine_fn write_autoclear(BlockDriverState *bs, uint64_t v)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint8_t buf[8];
+    int ret;
+
+    stq_be_p(buf, v);
+    ret = qcow2_update_header_field(bs, offsetof(QCowHeader,
+                                                 autoclear_features),
+                                    buf, sizeof(buf));
+    if (ret == 0) {
+        s->autoclear_features = v;
+    }
+    return ret;
+}
+
+/*
+ * Flag every consistent bitmap in-use in the image, the directory
+ * rewritten in place between autoclear bit off and on.  Lock held (or
+ * still opening).
+ */
+static int coroutine_fn mark_in_use(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint8_t *dir = NULL;
+    bool change = false;
+    int i, ret;
+
+    for (i = 0; i < s->nb_bitmaps; i++) {
+        change |= !(s->bitmaps[i].flags & BME_FLAG_IN_USE);
+        s->bitmaps[i].flags |= BME_FLAG_IN_USE;
+    }
+    if (!change) {
         return 0;
+    }
+    ret = write_autoclear(bs, s->autoclear_features &
+                              ~(uint64_t)QCOW2_AUTOCLEAR_BITMAPS);
+    if (ret < 0) {
+        return ret;
+    }
+    dir = build_directory(s->bitmaps, s->nb_bitmaps,
+                          s->bitmap_directory_size);
+    ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_BITMAP_DIRECTORY,
+                                        s->bitmap_directory_offset,
+                                        s->bitmap_directory_size);
+    if (ret == 0) {
+        ret = bdrv_co_pwrite(bs->file, s->bitmap_directory_offset,
+                             s->bitmap_directory_size, dir, 0);
+    }
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    if (ret < 0) {
+        /* the autoclear bit stays off: the bitmaps are lost, not wrong */
+        return ret;
+    }
+    return write_autoclear(bs, s->autoclear_features |
+                               QCOW2_AUTOCLEAR_BITMAPS);
+}
+
+bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool consistent = false;
+    int i, ret;
+
+    if (!s->has_bitmaps) {
+        return true;
     }
     for (i = 0; i < s->nb_bitmaps; i++) {
         const Qcow2Bitmap *b = &s->bitmaps[i];
+        BdrvDirtyBitmap *bm;
 
         if (b->extra_data_size) {
             error_setg(errp, "Bitmap extra data is not supported");
-            return -ENOTSUP;
+            return false;
         }
         if (!entry_is_sane(s, b)) {
             error_setg(errp, "Bitmap '%s' doesn't satisfy the constraints",
                        b->name);
-            return -EINVAL;
+            return false;
         }
-        if (!(b->flags & BME_FLAG_IN_USE) &&
-            b->table_size != DIV_ROUND_UP(bitmap_data_bytes(
-                    s->virtual_size, b->granularity_bits), s->cluster_size)) {
-            error_setg(errp, "Could not read bitmap '%s' from image: bitmap "
-                       "table has %" PRIu32 " entries, the disk needs %"
-                       PRIu64, b->name, b->table_size,
-                       DIV_ROUND_UP(bitmap_data_bytes(s->virtual_size,
-                                                      b->granularity_bits),
-                                    s->cluster_size));
-            return -EINVAL;
+        bm = bdrv_dirty_bitmap_create(bs, b->name, 1ULL << b->granularity_bits,
+                                      s->virtual_size, errp);
+        if (!bm) {
+            return false;
         }
-        for (j = 0; j < i; j++) {
-            if (!strcmp(s->bitmaps[j].name, b->name)) {
-                error_setg(errp, "Bitmap already exists: %s", b->name);
-                return -EINVAL;
-            }
+        bdrv_dirty_bitmap_set_persistent(bm, true);
+        bdrv_dirty_bitmap_set_enabled(bm, b->flags & BME_FLAG_AUTO);
+        if (b->flags & BME_FLAG_IN_USE) {
+            /* its data was not saved: nothing to read */
+            bdrv_dirty_bitmap_set_inconsistent(bm);
+            continue;
         }
-        if (!(b->flags & BME_FLAG_IN_USE)) {
-            int ret = check_table(bs, b, errp);
-            if (ret < 0) {
-                return ret;
-            }
+        if (!load_data(bs, b, bm, errp)) {
+            return false;
+        }
+        consistent = true;
+    }
+    if (s->writable && consistent) {
+        ret = mark_in_use(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Can't update bitmap directory");
+            return false;
         }
     }
-    l = g_new0(BdrvBitmap, s->nb_bitmaps);
-    for (i = 0; i < s->nb_bitmaps; i++) {
-        l[i].name = g_strdup(s->bitmaps[i].name);
-        l[i].granularity = 1ULL << s->bitmaps[i].granularity_bits;
-        l[i].enabled = s->bitmaps[i].flags & BME_FLAG_AUTO;
-        l[i].inconsistent = s->bitmaps[i].flags & BME_FLAG_IN_USE;
-        l[i].index = i;
-    }
-    *list = l;
-    return s->nb_bitmaps;
+    return true;
 }
 
-int coroutine_fn qcow2_co_bitmap_read(BlockDriverState *bs, int index,
-                                      uint64_t offset, uint64_t bytes,
-                                      uint8_t *buf, Error **errp)
+bool qcow2_supports_bitmaps(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
-    const Qcow2Bitmap *b;
-    uint64_t end = offset + bytes;
-    int ret;
 
-    if (index < 0 || index >= s->nb_bitmaps || !s->has_bitmaps ||
-        (s->bitmaps[index].flags & BME_FLAG_IN_USE)) {
-        error_setg(errp, "No consistent bitmap number %d", index);
-        return -EINVAL;
-    }
-    b = &s->bitmaps[index];
-    if (end < offset ||
-        end > (uint64_t)b->table_size * s->cluster_size) {
-        error_setg(errp, "Bitmap '%s': bytes %" PRIu64 "..%" PRIu64
-                   " are beyond its data", b->name, offset, end);
-        return -EINVAL;
-    }
-    while (offset < end) {
-        uint64_t idx = offset >> s->cluster_bits;
-        uint64_t within = offset_into_cluster(s, offset);
-        uint64_t n = MIN(s->cluster_size - within, end - offset);
-        uint64_t entry, data;
+    return s->version >= 3;
+}
 
-        ret = bdrv_co_pread(bs->file, b->table_offset + idx * 8, 8, &entry,
-                            0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not read the bitmap's "
-                             "table at offset %" PRIu64,
-                             b->table_offset + idx * 8);
-            return ret;
-        }
-        entry = be64toh(entry);
-        data = entry & BME_TABLE_ENTRY_OFFSET_MASK;
-        if (!table_entry_ok(s, entry)) {
-            error_setg(errp, "Bitmap '%s': invalid table entry 0x%016"
-                       PRIx64 " at offset %" PRIu64, b->name, entry,
-                       b->table_offset + idx * 8);
-            return -EINVAL;
-        }
-        if (!data) {
-            memset(buf, (entry & BME_TABLE_ENTRY_ALL_ONES) ? 0xff : 0, n);
-        } else {
-            ret = bdrv_co_pread(bs->file, data + within, n, buf, 0);
-            if (ret < 0) {
-                error_setg_errno(errp, -ret, "Could not read the bitmap's "
-                                 "data at offset %" PRIu64, data + within);
-                return ret;
-            }
-        }
-        buf += n;
-        offset += n;
+/* Would a new bitmap @name with @granularity fit?  7.2's checks. */
+bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
+                            uint64_t granularity, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int gbits = ctz64(granularity);
+    uint64_t bytes;
+    int n = 0;
+    uint64_t dir = 0;
+    BdrvDirtyBitmap *bm;
+
+    if (s->version < 3) {
+        error_setg(errp, "Cannot store dirty bitmaps in qcow2 v2 files");
+        return false;
     }
-    return 0;
+    if (granularity != 1ULL << gbits || gbits > BME_MAX_GRANULARITY_BITS) {
+        error_setg(errp, "Granularity exceeds maximum (%llu bytes)",
+                   1ULL << BME_MAX_GRANULARITY_BITS);
+        return false;
+    }
+    if (gbits < BME_MIN_GRANULARITY_BITS) {
+        error_setg(errp, "Granularity is under minimum (%llu bytes)",
+                   1ULL << BME_MIN_GRANULARITY_BITS);
+        return false;
+    }
+    bytes = bitmap_data_bytes(s->virtual_size, gbits);
+    if (bytes > BME_MAX_PHYS_SIZE ||
+        bytes > (uint64_t)BME_MAX_TABLE_SIZE * s->cluster_size) {
+        error_setg(errp, "Too much space will be occupied by the bitmap. "
+                   "Use larger granularity");
+        return false;
+    }
+    if (strlen(name) > BME_MAX_NAME_SIZE) {
+        error_setg(errp, "Name length exceeds maximum (%u characters)",
+                   BME_MAX_NAME_SIZE);
+        return false;
+    }
+    for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        if (bdrv_dirty_bitmap_persistent(bm)) {
+            n++;
+            dir += ROUND_UP(BME_ENTRY_HEADER +
+                            strlen(bdrv_dirty_bitmap_name(bm)), 8);
+        }
+    }
+    if (n >= QCOW2_MAX_BITMAPS) {
+        error_setg(errp, "Maximum number of persistent bitmaps is already "
+                   "reached");
+        return false;
+    }
+    if (dir + ROUND_UP(BME_ENTRY_HEADER + strlen(name), 8) >
+        QCOW2_MAX_BITMAP_DIRECTORY_SIZE) {
+        error_setg(errp, "Not enough space in the bitmap directory");
+        return false;
+    }
+    return true;
 }
 
 /* Clusters allocated by one store, freed again if it fails. */
@@ -235,19 +374,13 @@ static int64_t coroutine_fn alloc_and_write(BlockDriverState *bs,
     return ret < 0 ? ret : off;
 }
 
-/*
- * Write bitmap @b of @src (@bytes of data) as data clusters and a
- * table; the table's offset in *@table_offset, its entries in
- * *@table_size.
- */
+/* Write @bm's data clusters and table; fill @e's table fields. */
 static bool coroutine_fn store_one(BlockDriverState *bs, Allocs *a,
-                                   BlockDriverState *src, const BdrvBitmap *b,
-                                   uint64_t bits, uint8_t *cluster,
-                                   uint64_t *table_offset,
-                                   uint32_t *table_size, Error **errp)
+                                   BdrvDirtyBitmap *bm, Qcow2Bitmap *e,
+                                   uint8_t *cluster, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t bytes = DIV_ROUND_UP(bits, 8);
+    uint64_t bytes = bdrv_dirty_bitmap_data_size(bm);
     uint64_t n = DIV_ROUND_UP(bytes, s->cluster_size), i;
     uint64_t table_bytes = ROUND_UP(n * 8, s->cluster_size);
     g_autofree uint64_t *table = qemu_memalign(4096, table_bytes);
@@ -258,180 +391,274 @@ static bool coroutine_fn store_one(BlockDriverState *bs, Allocs *a,
         uint64_t pos = i << s->cluster_bits;
         uint64_t len = MIN((uint64_t)s->cluster_size, bytes - pos);
 
-        memset(cluster + len, 0, s->cluster_size - len);
-        if (bdrv_co_bitmap_read(src, b->index, pos, len, cluster, errp) < 0) {
-            error_prepend(errp, "Failed to populate bitmap %s: ", b->name);
-            return false;
-        }
-        if (pos + len == bytes && (bits & 7)) {
-            /* the tail bits past the disk's end must be zero */
-            cluster[len - 1] &= (1U << (bits & 7)) - 1;
-        }
-        if (buffer_is_zero(cluster, s->cluster_size)) {
+        if (bdrv_dirty_bitmap_data_is_zero(bm, pos, len)) {
             continue;
         }
+        memset(cluster + len, 0, s->cluster_size - len);
+        bdrv_dirty_bitmap_serialize(bm, pos, len, cluster);
         off = alloc_and_write(bs, a, cluster, s->cluster_size);
         if (off < 0) {
-            error_setg_errno(errp, -off, "Failed to write bitmap '%s'",
-                             b->name);
+            error_setg_errno(errp, -off, "Failed to write bitmap '%s' to "
+                             "file", e->name);
             return false;
         }
         table[i] = htobe64(off);
     }
     off = alloc_and_write(bs, a, table, table_bytes);
     if (off < 0) {
-        error_setg_errno(errp, -off, "Failed to write the table of bitmap "
-                         "'%s'", b->name);
+        error_setg_errno(errp, -off, "Failed to write bitmap '%s' to file",
+                         e->name);
         return false;
     }
-    *table_offset = off;
-    *table_size = n;
+    e->table_offset = off;
+    e->table_size = n;
     return true;
 }
 
-bool coroutine_fn qcow2_co_bitmaps_store(BlockDriverState *bs,
-                                         BlockDriverState *src,
-                                         const BdrvBitmap *list, int n,
-                                         Error **errp)
+/* Free the clusters of an old entry's table and data (best effort). */
+static void coroutine_fn free_old(BlockDriverState *bs, const Qcow2Bitmap *b)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint64_t *t = read_table(bs, b, NULL);
+
+    for (uint32_t i = 0; t && i < b->table_size; i++) {
+        uint64_t data = t[i] & BME_TABLE_ENTRY_OFFSET_MASK;
+        if (data) {
+            qcow2_free_clusters(bs, data, s->cluster_size, QCOW2_DISCARD_OTHER);
+        }
+    }
+    if (t) {
+        qcow2_free_clusters(bs, b->table_offset, b->table_size * 8ULL,
+                            QCOW2_DISCARD_OTHER);
+    }
+}
+
+static const Qcow2Bitmap *find_entry(BDRVQcow2State *s, const char *name)
+{
+    for (int i = 0; i < s->nb_bitmaps; i++) {
+        if (!strcmp(s->bitmaps[i].name, name)) {
+            return &s->bitmaps[i];
+        }
+    }
+    return NULL;
+}
+
+static bool wants_store(BdrvDirtyBitmap *bm)
+{
+    return bdrv_dirty_bitmap_persistent(bm) &&
+           !bdrv_dirty_bitmap_inconsistent(bm);
+}
+
+/* Anything the image does not hold as it should?  (co_inactivate) */
+static bool needs_store(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    BdrvDirtyBitmap *bm;
+
+    for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        if (wants_store(bm) &&
+            (!bs->bitmaps_stored || !find_entry(s, bdrv_dirty_bitmap_name(bm)))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void free_list(Qcow2Bitmap *list, int n)
+{
+    for (int i = 0; list && i < n; i++) {
+        g_free(list[i].name);
+    }
+    g_free(list);
+}
+
+/* Store every consistent persistent bitmap (header comment).  Locked. */
+static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     Allocs a = { g_array_new(false, false, sizeof(int64_t)),
                  g_array_new(false, false, sizeof(uint64_t)) };
     g_autofree uint8_t *cluster = qemu_memalign(4096, s->cluster_size);
     g_autofree uint8_t *dir = NULL;
-    Qcow2Bitmap *stored = g_new0(Qcow2Bitmap, n);
-    uint64_t dir_size = 0, pos = 0, dir_bytes;
+    int total = bdrv_dirty_bitmap_count_all(bs) + s->nb_bitmaps;
+    Qcow2Bitmap *list = g_new0(Qcow2Bitmap, MAX(total, 1));
+    BdrvDirtyBitmap **of = g_new0(BdrvDirtyBitmap *, MAX(total, 1));
+    BdrvDirtyBitmap *bm;
+    uint64_t dir_size, dir_bytes;
+    uint64_t old_offset = s->bitmap_directory_offset;
+    uint64_t old_size = s->bitmap_directory_size;
+    bool had = s->has_bitmaps, ok = false;
+    int old_n = had ? s->nb_bitmaps : 0;
+    Qcow2Bitmap *old_list;
     int64_t dir_offset;
-    bool ok = false;
-    int i, ret;
+    int n = 0, i, ret;
 
-    if (s->version < 3 || s->has_bitmaps || s->unusable) {
-        error_setg(errp, s->version < 3 ? "Format driver 'qcow2' does not "
-                   "support bitmaps in compat=0.10 images" :
-                   s->unusable ? "Image is corrupt" :
-                   "Adding bitmaps to an image that has some is not "
-                   "supported");
+    if (s->unusable || s->version < 3) {
+        error_setg(errp, s->unusable ? "Image is corrupt" :
+                   "Cannot store dirty bitmaps in qcow2 v2 files");
         goto out;
+    }
+    /* the image's entries in their order, then the node's new bitmaps */
+    for (i = 0; i < old_n; i++) {
+        list[n] = s->bitmaps[i];
+        list[n].name = g_strdup(s->bitmaps[i].name);
+        bm = bdrv_dirty_bitmap_find(bs, list[n].name);
+        of[n++] = bm && wants_store(bm) ? bm : NULL;
+    }
+    for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        const char *name = bdrv_dirty_bitmap_name(bm);
+
+        if (!wants_store(bm) || (had && find_entry(s, name))) {
+            continue;
+        }
+        list[n].name = g_strdup(name);
+        list[n].name_size = strlen(name);
+        list[n].type = BME_TYPE_DIRTY_TRACKING;
+        of[n++] = bm;
     }
     if (n > QCOW2_MAX_BITMAPS) {
-        error_setg(errp, "Failed to create bitmap %s: Maximum number of "
-                   "persistent bitmaps is already reached", list[0].name);
+        error_setg(errp, "Too many persistent bitmaps");
         goto out;
     }
-    /* QEMU's limits, checked for all before anything is written */
-    for (i = n - 1; i >= 0; i--) {
-        int gbits = ctz64(list[i].granularity);
-        uint64_t bytes = bitmap_data_bytes(s->virtual_size, gbits);
-        size_t name_len = strlen(list[i].name);
-
-        if (list[i].granularity != 1ULL << gbits ||
-            gbits < BME_MIN_GRANULARITY_BITS ||
-            gbits > BME_MAX_GRANULARITY_BITS) {
-            error_setg(errp, "Failed to create bitmap %s: Granularity %"
-                       PRIu64 " is not a power of two in [512, 2 GiB]",
-                       list[i].name, list[i].granularity);
-            goto out;
-        }
-        if (bytes > BME_MAX_PHYS_SIZE ||
-            DIV_ROUND_UP(bytes, s->cluster_size) > BME_MAX_TABLE_SIZE) {
-            error_setg(errp, "Failed to create bitmap %s: Too much space "
-                       "will be occupied by the bitmap. Use larger "
-                       "granularity", list[i].name);
-            goto out;
-        }
-        if (name_len == 0 || name_len > BME_MAX_NAME_SIZE) {
-            error_setg(errp, "Failed to create bitmap %s: Name length "
-                       "exceeds maximum (%u characters)", list[i].name,
-                       BME_MAX_NAME_SIZE);
-            goto out;
-        }
-        dir_size += ROUND_UP(BME_ENTRY_HEADER + name_len, 8);
-        if (dir_size > QCOW2_MAX_BITMAP_DIRECTORY_SIZE) {
-            error_setg(errp, "Failed to create bitmap %s: Not enough space "
-                       "in the bitmap directory", list[i].name);
-            goto out;
-        }
-        stored[i].name = g_strdup(list[i].name);
-        stored[i].name_size = name_len;
-        stored[i].granularity_bits = gbits;
-        stored[i].type = BME_TYPE_DIRTY_TRACKING;
-        stored[i].flags = list[i].enabled ? BME_FLAG_AUTO : 0;
-    }
-
-    qemu_co_mutex_lock(&s->lock);
-    for (i = 0; i < n; i++) {
-        uint64_t bits = DIV_ROUND_UP(s->virtual_size,
-                                     1ULL << stored[i].granularity_bits);
-        if (!store_one(bs, &a, src, &list[i], bits, cluster,
-                       &stored[i].table_offset, &stored[i].table_size,
-                       errp)) {
-            qemu_co_mutex_unlock(&s->lock);
-            goto out;
-        }
-    }
-    dir_bytes = ROUND_UP(dir_size, s->cluster_size);
-    dir = qemu_memalign(4096, dir_bytes);
-    memset(dir, 0, dir_bytes);
-    for (i = 0; i < n; i++) {
-        uint8_t *e = dir + pos;
-
-        stq_be_p(e, stored[i].table_offset);
-        stl_be_p(e + 8, stored[i].table_size);
-        stl_be_p(e + 12, stored[i].flags);
-        e[16] = stored[i].type;
-        e[17] = stored[i].granularity_bits;
-        stw_be_p(e + 18, stored[i].name_size);
-        stl_be_p(e + 20, 0);
-        memcpy(e + BME_ENTRY_HEADER, stored[i].name, stored[i].name_size);
-        pos += ROUND_UP(BME_ENTRY_HEADER + stored[i].name_size, 8);
-    }
-    dir_offset = alloc_and_write(bs, &a, dir, dir_bytes);
-    qemu_co_mutex_unlock(&s->lock);
-    if (dir_offset < 0) {
-        error_setg_errno(errp, -dir_offset, "Failed to write the bitmap "
-                         "directory");
+    dir_size = directory_size(list, n);
+    if (dir_size > QCOW2_MAX_BITMAP_DIRECTORY_SIZE) {
+        error_setg(errp, "Bitmap directory is too large");
         goto out;
     }
-
+    for (i = 0; i < n; i++) {
+        if (!of[i]) {
+            continue;
+        }
+        list[i].granularity_bits = ctz64(bdrv_dirty_bitmap_granularity(of[i]));
+        list[i].flags = bdrv_dirty_bitmap_enabled(of[i]) ? BME_FLAG_AUTO : 0;
+        list[i].extra_data_size = 0;
+        if (!store_one(bs, &a, of[i], &list[i], cluster, errp)) {
+            goto out;
+        }
+    }
+    if (n) {
+        dir_bytes = ROUND_UP(dir_size, s->cluster_size);
+        dir = build_directory(list, n, dir_bytes);
+        dir_offset = alloc_and_write(bs, &a, dir, dir_bytes);
+        if (dir_offset < 0) {
+            error_setg_errno(errp, -dir_offset, "Failed to update bitmap "
+                             "extension");
+            goto out;
+        }
+    } else {
+        dir_offset = 0;
+    }
     /* refcounts and everything above on disk before the header points */
-    ret = bdrv_co_flush(bs);
+    ret = qcow2_write_caches(bs);
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
     if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to flush the bitmaps");
+        error_setg_errno(errp, -ret, "Failed to update bitmap extension");
         goto out;
     }
-    qemu_co_mutex_lock(&s->lock);
     s->bitmap_directory_offset = dir_offset;
-    s->bitmap_directory_size = dir_size;
+    s->bitmap_directory_size = n ? dir_size : 0;
     s->nb_bitmaps = n;
-    s->has_bitmaps = true;
-    s->autoclear_features |= QCOW2_AUTOCLEAR_BITMAPS;
-    g_free(s->bitmaps);
-    s->bitmaps = g_steal_pointer(&stored);
-    ret = qcow2_rewrite_header(bs);
-    qemu_co_mutex_unlock(&s->lock);
-    if (ret < 0) {
-        /* the header may or may not say so now: leave the clusters */
-        error_setg_errno(errp, -ret, "Failed to update the image header");
-        g_array_set_size(a.offsets, 0);
-        goto out;
+    s->has_bitmaps = n > 0;
+    if (n) {
+        s->autoclear_features |= QCOW2_AUTOCLEAR_BITMAPS;
+    } else {
+        s->autoclear_features &= ~(uint64_t)QCOW2_AUTOCLEAR_BITMAPS;
     }
+    ret = qcow2_rewrite_header(bs);
+    /* the state now describes the new list, whatever the header says */
+    old_list = s->bitmaps;
+    s->bitmaps = g_steal_pointer(&list);
+    if (ret < 0) {
+        /* it may or may not point at the new clusters: leak the old */
+        error_setg_errno(errp, -ret, "Failed to update bitmap extension");
+        free_list(old_list, old_n);
+        goto done;
+    }
+    /* the rewritten bitmaps' old clusters, then the old directory */
+    for (i = 0; i < old_n; i++) {
+        if (of[i]) {
+            free_old(bs, &old_list[i]);
+        }
+    }
+    if (had && old_size) {
+        qcow2_free_clusters(bs, old_offset, ROUND_UP(old_size,
+                                                     s->cluster_size),
+                            QCOW2_DISCARD_OTHER);
+    }
+    free_list(old_list, old_n);
+    bs->bitmaps_stored = true;
     ok = true;
+    goto done;
 
 out:
-    if (!ok) {
-        qemu_co_mutex_lock(&s->lock);
-        for (guint k = 0; k < a.offsets->len; k++) {
-            qcow2_free_clusters(bs, g_array_index(a.offsets, int64_t, k),
-                                g_array_index(a.sizes, uint64_t, k),
-                                QCOW2_DISCARD_OTHER);
-        }
-        qemu_co_mutex_unlock(&s->lock);
+    for (guint k = 0; k < a.offsets->len; k++) {
+        qcow2_free_clusters(bs, g_array_index(a.offsets, int64_t, k),
+                            g_array_index(a.sizes, uint64_t, k),
+                            QCOW2_DISCARD_OTHER);
     }
-    for (i = 0; stored && i < n; i++) {
-        g_free(stored[i].name);
-    }
-    g_free(stored);
+    free_list(list, n);
+done:
+    g_free(of);
     g_array_free(a.offsets, true);
     g_array_free(a.sizes, true);
     return ok;
+}
+
+bool coroutine_fn qcow2_co_store_bitmaps(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool ok = true;
+
+    qemu_co_mutex_lock(&s->lock);
+    if (needs_store(bs)) {
+        ok = store_locked(bs, errp);
+        /* reported by the caller: close does not try again */
+        s->bitmaps_failed = !ok;
+    }
+    qemu_co_mutex_unlock(&s->lock);
+    return ok;
+}
+
+int coroutine_fn qcow2_co_bitmaps_in_use(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret = 0;
+
+    qemu_co_mutex_lock(&s->lock);
+    if (bs->bitmaps_stored) {
+        ret = mark_in_use(bs);
+        if (ret == 0) {
+            bs->bitmaps_stored = false;
+        }
+    }
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
+}
+
+bool coroutine_fn qcow2_store_bitmaps_on_close(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Error *err = NULL;
+
+    /* a v2 image (downgraded by amend) cannot keep them */
+    if (s->version < 3 || s->bitmaps_failed || !needs_store(bs)) {
+        return true;
+    }
+    if (!store_locked(bs, &err)) {
+        BlockDriverState *named = bs;
+
+        /* a node opened from options has no name: its file's */
+        while (!named->filename[0] && named->file) {
+            named = named->file->bs;
+        }
+        error_report_err(err);
+        error_report("Persistent bitmaps are lost for node '%s'",
+                     named->filename);
+        return false;
+    }
+    return true;
 }

@@ -656,10 +656,11 @@ static bool coroutine_fn open_for_writing(BlockDriverState *bs, QCowHeader *h,
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK;
 
     /*
-     * Autoclear bits we do not maintain must go before the first change
-     * (bitmaps would go stale); data-file-raw we keep true.
+     * Autoclear bits we do not maintain must go before the first change;
+     * data-file-raw we keep true, bitmaps bitmap.c keeps current.
      */
-    keep = s->autoclear_features & QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+    keep = s->autoclear_features & (QCOW2_AUTOCLEAR_DATA_FILE_RAW |
+                                    QCOW2_AUTOCLEAR_BITMAPS);
     if (s->version >= 3 && s->autoclear_features != keep) {
         uint8_t buf[8];
         stq_be_p(buf, keep);
@@ -671,8 +672,6 @@ static bool coroutine_fn open_for_writing(BlockDriverState *bs, QCowHeader *h,
             return false;
         }
         s->autoclear_features = keep;
-        s->has_bitmaps = false;
-        s->nb_bitmaps = 0;
     }
     return true;
 }
@@ -838,7 +837,11 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
             return false;
         }
     }
-    return read_bitmap_directory(bs, errp);
+    if (!read_bitmap_directory(bs, errp)) {
+        return false;
+    }
+    /* the bitmaps describe the active disk, not a snapshot's */
+    return sn_id || sn_name || qcow2_load_bitmaps(bs, errp);
 }
 
 static void qcow2_close(BlockDriverState *bs)
@@ -1188,9 +1191,10 @@ const BlockDriver bdrv_qcow2 = {
     .co_amend = qcow2_co_amend,
     .amend_opts = qcow2_amend_opts,
     .co_block_status = qcow2_co_block_status,
-    .co_bitmap_list = qcow2_co_bitmap_list,
-    .co_bitmap_read = qcow2_co_bitmap_read,
-    .co_bitmaps_store = qcow2_co_bitmaps_store,
+    .supports_bitmaps = qcow2_supports_bitmaps,
+    .can_store_bitmap = qcow2_can_store_bitmap,
+    .co_store_bitmaps = qcow2_co_store_bitmaps,
+    .co_bitmaps_in_use = qcow2_co_bitmaps_in_use,
     .co_getlength = qcow2_co_getlength,
     .get_info = qcow2_get_info,
     .get_specific_info = qcow2_get_specific_info,

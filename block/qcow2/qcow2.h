@@ -248,6 +248,7 @@ typedef struct BDRVQcow2State {
     uint64_t bitmap_directory_size;
     uint64_t bitmap_directory_offset;
     Qcow2Bitmap *bitmaps;           /* nb_bitmaps entries once read */
+    bool bitmaps_failed;            /* a store failed: close skips it */
     char *image_data_file;          /* external data file name, or NULL */
     BdrvChild *data_file;           /* == bs->file without one */
     bool data_file_raw;
@@ -563,16 +564,18 @@ bool qcow2_put_known_extensions(uint8_t *buf, size_t *pos, size_t size,
 /* Rewrite the header cluster from the state (amend), as 7.2 lays it out. */
 int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
 
-/* ---- bitmap.c: persistent dirty bitmaps (BlockDriver callbacks) ---- */
-int coroutine_fn qcow2_co_bitmap_list(BlockDriverState *bs,
-                                      BdrvBitmap **list, Error **errp);
-int coroutine_fn qcow2_co_bitmap_read(BlockDriverState *bs, int index,
-                                      uint64_t offset, uint64_t bytes,
-                                      uint8_t *buf, Error **errp);
-bool coroutine_fn qcow2_co_bitmaps_store(BlockDriverState *bs,
-                                         BlockDriverState *src,
-                                         const BdrvBitmap *list, int n,
-                                         Error **errp);
+/* ---- bitmap.c: persistent dirty bitmaps ---- */
+/* At open, after the directory was read: the node's bitmaps. */
+bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp);
+bool qcow2_supports_bitmaps(BlockDriverState *bs);
+bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
+                            uint64_t granularity, Error **errp);
+bool coroutine_fn qcow2_co_store_bitmaps(BlockDriverState *bs, Error **errp);
+int coroutine_fn qcow2_co_bitmaps_in_use(BlockDriverState *bs);
+/* co_inactivate, lock held: store what changed; errors reported. */
+bool coroutine_fn qcow2_store_bitmaps_on_close(BlockDriverState *bs);
+/* Write the L2 and refcount caches (write.c); lock held. */
+int coroutine_fn qcow2_write_caches(BlockDriverState *bs);
 /* Turn the active table's zero clusters into v2 ones (cluster.c). */
 int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs);
 int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,

@@ -590,7 +590,7 @@ int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
 
 /* ---- flush and close ---- */
 
-static int coroutine_fn write_caches(BlockDriverState *bs)
+int coroutine_fn qcow2_write_caches(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
     int ret;
@@ -614,7 +614,7 @@ int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs)
         return 0;
     }
     qemu_co_mutex_lock(&s->lock);
-    ret = write_caches(bs);
+    ret = qcow2_write_caches(bs);
     qemu_co_mutex_unlock(&s->lock);
     return ret;
 }
@@ -628,7 +628,8 @@ int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs)
         return 0;
     }
     qemu_co_mutex_lock(&s->lock);
-    ret = write_caches(bs);
+    qcow2_store_bitmaps_on_close(bs);
+    ret = qcow2_write_caches(bs);
     if (ret < 0) {
         bdrv_warn("Failed to flush the L2 table cache: %s", strerror(-ret));
     } else {

@@ -207,47 +207,27 @@ QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp);
 /* True if a newly created image of this node reads as zeroes. */
 bool bdrv_has_zero_init(BlockDriverState *bs);
 /*
- * A persistent dirty bitmap stored in an image.  @index is its place in
- * the image's own list, what bdrv_co_bitmap_read() takes.
+ * Persistent dirty bitmaps (block/dirty-bitmap.h for the bitmaps
+ * themselves).  A format that keeps them (qcow2 v3) loads the image's
+ * bitmaps at open into the node's list, marked persistent, and stores
+ * them back at close.
+ *
+ * bdrv_supports_persistent_bitmaps: whether @bs's image can hold them.
+ * bdrv_create_persistent_bitmap: a new persistent bitmap on @bs covering
+ * its disk, clean; NULL with @errp set if the name is taken or the image
+ * cannot hold it (7.2's reasons: granularity, size, name length, count,
+ * directory space).
+ * bdrv_co_store_bitmaps: write @bs's persistent bitmaps to the image now
+ * (what close would do), so that a failure can be reported; true if
+ * there was nothing to write.  Context: coroutine.
  */
-typedef struct BdrvBitmap {
-    char *name;
-    uint64_t granularity;       /* bytes of the disk per bit */
-    bool enabled;               /* "auto": every write to the disk marks it */
-    bool inconsistent;          /* "in-use": it was not saved correctly */
-    int index;
-} BdrvBitmap;
-
-/*
- * The persistent bitmaps of @bs's image in the image's order: their
- * number (*@list then holds them; free with bdrv_bitmap_list_free()),
- * -ENOTSUP if the image cannot hold bitmaps (@errp untouched), or
- * another -errno with @errp set (a bitmap directory that breaks the
- * format's rules).  Context: coroutine.
- */
-int coroutine_fn bdrv_co_bitmap_list(BlockDriverState *bs, BdrvBitmap **list,
-                                     Error **errp);
-void bdrv_bitmap_list_free(BdrvBitmap *list, int n);
-/*
- * Bytes [@offset, @offset + @bytes) of the data of consistent bitmap
- * @index: bit n of the bitmap, for the disk's bytes [n * granularity,
- * (n + 1) * granularity), is bit n % 8 of byte n / 8.  0 or -errno with
- * @errp set.  Context: coroutine.
- */
-int coroutine_fn bdrv_co_bitmap_read(BlockDriverState *bs, int index,
-                                     uint64_t offset, uint64_t bytes,
-                                     uint8_t *buf, Error **errp);
-/*
- * Store in @dst the @n consistent bitmaps of @src listed in @list (from
- * bdrv_co_bitmap_list(@src)): same names, granularity, enabled state and
- * bits.  Nothing is stored unless all can be; both disks must have the
- * same size (7.2's messages, naming the last of @list: convert handles
- * them last to first).  Context: coroutine.
- */
-bool coroutine_fn bdrv_co_bitmaps_copy(BlockDriverState *dst,
-                                       BlockDriverState *src,
-                                       const BdrvBitmap *list, int n,
-                                       Error **errp);
+bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs);
+struct BdrvDirtyBitmap *bdrv_create_persistent_bitmap(BlockDriverState *bs,
+                                                      const char *name,
+                                                      uint64_t granularity,
+                                                      bool enabled,
+                                                      Error **errp);
+bool coroutine_fn bdrv_co_store_bitmaps(BlockDriverState *bs, Error **errp);
 
 /*
  * Create an image: @drv's create with @opts (flat dict of option

@@ -12,6 +12,7 @@
 #include "util/aio.h"
 #include "util/queue.h"
 #include "block/block.h"
+#include "block/dirty-bitmap.h"
 
 /* Limits, in bytes, filled at open by the driver's refresh_limits. */
 typedef struct BlockLimits {
@@ -71,6 +72,15 @@ struct BlockDriverState {
 
     QTAILQ_HEAD(, BdrvTrackedRequest) tracked_requests;
     int64_t in_flight;
+
+    /* dirty bitmaps (block/dirty-bitmap.c), in creation order */
+    QTAILQ_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;
+    /*
+     * The image's persistent bitmaps were stored and marked consistent
+     * while the node stays writable: before the next change, the driver's
+     * co_bitmaps_in_use marks them in use again (block/io.c).
+     */
+    bool bitmaps_stored;
 };
 
 /* Create/amend option types, as QEMU prints them in -o help. */
@@ -163,19 +173,20 @@ struct BlockDriver {
     QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
     bool (*has_zero_init)(BlockDriverState *bs);
     /*
-     * Persistent dirty bitmaps (NULL: the format has none): list, read
-     * and store as bdrv_co_bitmap_list(), bdrv_co_bitmap_read() and
-     * bdrv_co_bitmaps_copy() describe; store has checked the sizes.
+     * Persistent dirty bitmaps (NULL: the format keeps none); see
+     * bdrv_supports_persistent_bitmaps() and friends in block.h.  The
+     * driver loads them at open, stores them in co_inactivate.
+     * can_store_bitmap: may a new one of @granularity named @name be
+     * added?  co_store_bitmaps: write them all now, consistent, and set
+     * bs->bitmaps_stored.  co_bitmaps_in_use: mark them in use in the
+     * image again and clear bs->bitmaps_stored.
      */
-    int coroutine_fn (*co_bitmap_list)(BlockDriverState *bs,
-                                       BdrvBitmap **list, Error **errp);
-    int coroutine_fn (*co_bitmap_read)(BlockDriverState *bs, int index,
-                                       uint64_t offset, uint64_t bytes,
-                                       uint8_t *buf, Error **errp);
-    bool coroutine_fn (*co_bitmaps_store)(BlockDriverState *bs,
-                                          BlockDriverState *src,
-                                          const BdrvBitmap *list, int n,
+    bool (*supports_bitmaps)(BlockDriverState *bs);
+    bool (*can_store_bitmap)(BlockDriverState *bs, const char *name,
+                             uint64_t granularity, Error **errp);
+    bool coroutine_fn (*co_store_bitmaps)(BlockDriverState *bs,
                                           Error **errp);
+    int coroutine_fn (*co_bitmaps_in_use)(BlockDriverState *bs);
     /* Internal snapshots (see bdrv_snapshot_list), or NULL. */
     QObject *(*snapshot_list)(BlockDriverState *bs);
 

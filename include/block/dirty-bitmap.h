@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Dirty bitmaps: one bit per @granularity bytes of a node's disk, set by
+ * every write, write-zeroes and discard that reaches the node while the
+ * bitmap is enabled (block/io.c calls bdrv_set_dirty()).  A format that
+ * keeps bitmaps in the image (qcow2) creates them at open, marked
+ * persistent, and writes them back at close or on
+ * bdrv_co_store_bitmaps().
+ *
+ * The bits are held in the image's serialized order (bit n is bit n % 8
+ * of byte n / 8), in 4 KiB chunks allocated on the first set bit, so a
+ * clean bitmap costs no memory whatever the disk's size.  Bits past the
+ * disk's end are never set.
+ *
+ * All calls run in the node's AioContext (main loop thread); none
+ * yields.
+ */
+#ifndef BLOCK_DIRTY_BITMAP_H
+#define BLOCK_DIRTY_BITMAP_H
+
+#include "util/osdep.h"
+#include "block/block.h"
+
+typedef struct BdrvDirtyBitmap BdrvDirtyBitmap;
+
+/*
+ * A new, clean, enabled, non-persistent bitmap on @bs covering @size
+ * bytes, appended to its list; NULL with @errp set if @bs has one named
+ * @name ("Bitmap already exists: NAME") or @granularity is not a power
+ * of two of at least 512.  Freed by bdrv_dirty_bitmap_release() or when
+ * @bs closes.
+ */
+BdrvDirtyBitmap *bdrv_dirty_bitmap_create(BlockDriverState *bs,
+                                          const char *name,
+                                          uint64_t granularity, int64_t size,
+                                          Error **errp);
+void bdrv_dirty_bitmap_release(BlockDriverState *bs, BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_release_all(BlockDriverState *bs);
+
+BdrvDirtyBitmap *bdrv_dirty_bitmap_find(BlockDriverState *bs,
+                                        const char *name);
+/* In creation order: @bm NULL gives the first; NULL after the last. */
+BdrvDirtyBitmap *bdrv_dirty_bitmap_next(BlockDriverState *bs,
+                                        BdrvDirtyBitmap *bm);
+int bdrv_dirty_bitmap_count_all(BlockDriverState *bs);
+
+const char *bdrv_dirty_bitmap_name(const BdrvDirtyBitmap *bm);
+uint64_t bdrv_dirty_bitmap_granularity(const BdrvDirtyBitmap *bm);
+int64_t bdrv_dirty_bitmap_size(const BdrvDirtyBitmap *bm);
+bool bdrv_dirty_bitmap_enabled(const BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_enabled(BdrvDirtyBitmap *bm, bool enabled);
+bool bdrv_dirty_bitmap_persistent(const BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_persistent(BdrvDirtyBitmap *bm, bool persistent);
+/* Inconsistent: its stored bits are unusable; never tracked or stored. */
+bool bdrv_dirty_bitmap_inconsistent(const BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_inconsistent(BdrvDirtyBitmap *bm);
+
+/* Set the bits covering bytes [@offset, @offset + @bytes), clipped. */
+void bdrv_dirty_bitmap_set_range(BdrvDirtyBitmap *bm, int64_t offset,
+                                 int64_t bytes);
+void bdrv_dirty_bitmap_clear(BdrvDirtyBitmap *bm);
+bool bdrv_dirty_bitmap_get(const BdrvDirtyBitmap *bm, int64_t offset);
+/* Number of set bits. */
+uint64_t bdrv_dirty_bitmap_count(const BdrvDirtyBitmap *bm);
+
+/*
+ * The serialized form: bdrv_dirty_bitmap_data_size() bytes.  Serialize
+ * copies bytes [@pos, @pos + @len) out; deserialize overwrites them (bits
+ * past the disk's end ignored); deserialize_ones sets all their bits.
+ * Ranges must lie within the data.
+ */
+uint64_t bdrv_dirty_bitmap_data_size(const BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_serialize(const BdrvDirtyBitmap *bm, uint64_t pos,
+                                 uint64_t len, uint8_t *buf);
+bool bdrv_dirty_bitmap_data_is_zero(const BdrvDirtyBitmap *bm, uint64_t pos,
+                                    uint64_t len);
+void bdrv_dirty_bitmap_deserialize(BdrvDirtyBitmap *bm, uint64_t pos,
+                                   uint64_t len, const uint8_t *buf);
+void bdrv_dirty_bitmap_deserialize_ones(BdrvDirtyBitmap *bm, uint64_t pos,
+                                        uint64_t len);
+
+/*
+ * OR @src into @dst (any granularities: a set source bit dirties every
+ * destination bit it overlaps).  False with 7.2's message if the sizes
+ * differ.
+ */
+bool bdrv_dirty_bitmap_merge(BdrvDirtyBitmap *dst, const BdrvDirtyBitmap *src,
+                             Error **errp);
+/* Follow a resize: bits past a smaller @size are dropped. */
+void bdrv_dirty_bitmap_truncate(BdrvDirtyBitmap *bm, int64_t size);
+
+/* block/io.c: a request changed bytes [@offset, +@bytes) of @bs. */
+void bdrv_set_dirty(BlockDriverState *bs, int64_t offset, int64_t bytes);
+
+#endif
