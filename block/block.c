@@ -814,20 +814,16 @@ BdrvDirtyBitmap *bdrv_create_persistent_bitmap(BlockDriverState *bs,
 {
     BdrvDirtyBitmap *bm;
 
-    if (bdrv_dirty_bitmap_find(bs, name)) {
-        error_setg(errp, "Bitmap already exists: %s", name);
-        return NULL;
-    }
-    if (!bdrv_supports_persistent_bitmaps(bs)) {
-        error_setg(errp, "Format driver '%s' does not support bitmaps",
-                   bs->drv->format_name);
-        return NULL;
-    }
-    if (bs->read_only) {
-        error_setg(errp, "Image is read-only");
+    /* 7.2's order: storable first, then the name */
+    if (!bs->drv->can_store_bitmap || bs->read_only) {
+        error_setg(errp, "Can't store persistent bitmaps to %s: %s",
+                   bs->filename, bs->read_only ? "Image is read-only" :
+                   "Operation not supported");
         return NULL;
     }
     if (!bs->drv->can_store_bitmap(bs, name, granularity, errp)) {
+        error_prepend(errp, "Can't make bitmap '%s' persistent in '%s': ",
+                      name, bs->filename);
         return NULL;
     }
     bm = bdrv_dirty_bitmap_create(bs, name, granularity, bs->total_bytes,

@@ -17,6 +17,7 @@ typedef struct ImgCmd {
 static const ImgCmd img_cmds[] = {
     { "amend", img_amend },
     { "bench", img_bench },
+    { "bitmap", img_bitmap },
     { "resize", img_resize },
     { "compare", img_compare },
     { "convert", img_convert },
@@ -47,6 +48,7 @@ void img_help(void)
 "Command syntax:\n"
 "  amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] [--force] -o options filename\n"
 "  bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename\n"
+"  bitmap (--merge SOURCE | --add | --remove | --clear | --enable | --disable)... [-b source_file [-F source_fmt]] [-g granularity] [--object objectdef] [--image-opts | -f fmt] filename bitmap\n"
 "  compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2\n"
 "  convert [--object objectdef] [--image-opts] [--target-image-opts] [--target-is-zero] [--bitmaps] [-U] [-C] [-c] [-p] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-r rate_limit] [-m num_coroutines] [-W] [--salvage] filename [filename2 [...]] output_filename\n"
 "  create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n"
@@ -81,6 +83,14 @@ void img_help(void)
 "  '-p' show progress of command (only certain commands)\n"
 "  '-q' use Quiet mode - do not print any output (except errors)\n"
 "  '--output' takes the format in which the output must be done (human or json)\n"
+"\n"
+"Parameters to bitmap subcommand:\n"
+"  'bitmap' is the name of the bitmap to manipulate, through one or more\n"
+"       actions from '--add', '--remove', '--clear', '--enable', '--disable',\n"
+"       or '--merge source'\n"
+"  '-g granularity' sets the granularity for '--add' actions\n"
+"  '-b source' and '-F src_fmt' tell '--merge' actions to find the source\n"
+"       bitmaps from an alternative file\n"
 "\n"
 "Parameters to convert subcommand:\n"
 "  '-m' specifies how many coroutines work in parallel during the convert\n"

@@ -458,8 +458,14 @@ static bool needs_store(BlockDriverState *bs)
     for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
          bm = bdrv_dirty_bitmap_next(bs, bm)) {
         if (wants_store(bm) &&
-            (!bs->bitmaps_stored || !find_entry(s, bdrv_dirty_bitmap_name(bm)))) {
+            (!bs->bitmaps_stored ||
+             !find_entry(s, bdrv_dirty_bitmap_name(bm)))) {
             return true;
+        }
+    }
+    for (int i = 0; s->has_bitmaps && i < s->nb_bitmaps; i++) {
+        if (!bdrv_dirty_bitmap_find(bs, s->bitmaps[i].name)) {
+            return true;            /* removed */
         }
     }
     return false;
@@ -501,10 +507,14 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
     }
     /* the image's entries in their order, then the node's new bitmaps */
     for (i = 0; i < old_n; i++) {
+        bm = bdrv_dirty_bitmap_find(bs, s->bitmaps[i].name);
+        if (!bm) {
+            /* released from the node: it leaves the image */
+            continue;
+        }
         list[n] = s->bitmaps[i];
         list[n].name = g_strdup(s->bitmaps[i].name);
-        bm = bdrv_dirty_bitmap_find(bs, list[n].name);
-        of[n++] = bm && wants_store(bm) ? bm : NULL;
+        of[n++] = wants_store(bm) ? bm : NULL;
     }
     for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
          bm = bdrv_dirty_bitmap_next(bs, bm)) {
@@ -578,9 +588,11 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
         free_list(old_list, old_n);
         goto done;
     }
-    /* the rewritten bitmaps' old clusters, then the old directory */
+    /* the rewritten or removed bitmaps' old clusters, then the directory */
     for (i = 0; i < old_n; i++) {
-        if (of[i]) {
+        const Qcow2Bitmap *now = find_entry(s, old_list[i].name);
+
+        if (!now || now->table_offset != old_list[i].table_offset) {
             free_old(bs, &old_list[i]);
         }
     }

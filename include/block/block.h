@@ -217,6 +217,8 @@ bool bdrv_has_zero_init(BlockDriverState *bs);
  * its disk, clean; NULL with @errp set if the name is taken or the image
  * cannot hold it (7.2's reasons: granularity, size, name length, count,
  * directory space).
+ * A persistent bitmap released from the node (bdrv_dirty_bitmap_release)
+ * leaves the image when the bitmaps are next stored.
  * bdrv_co_store_bitmaps: write @bs's persistent bitmaps to the image now
  * (what close would do), so that a failure can be reported; true if
  * there was nothing to write.  Context: coroutine.
