@@ -75,8 +75,10 @@ static bool coroutine_fn blkdebug_co_open(BlockDriverState *bs,
 {
     BDRVBlkdebugState *s = bs->opaque;
     g_autofree char *config = bdrv_opt_take_str(options, "config");
-    g_autofree char *fname = bdrv_opt_take_str(options, "filename");
     int i;
+
+    /* a "filename" option is accepted and ignored (image.* names it) */
+    g_free(bdrv_opt_take_str(options, "filename"));
 
     if (config && *config) {
         error_setg(errp, "blkdebug: config files are not supported");
