@@ -222,8 +222,9 @@ static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
 }
 
 /*
- * Read the bitmap directory for `info`.  Bitmaps only count when the
- * autoclear bit says the last writer knew about them.
+ * Read the bitmap directory (for `info`, and for bitmap.c to check and
+ * load).  Bitmaps only count when the autoclear bit says the last
+ * writer knew about them.
  */
 static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
                                                Error **errp)

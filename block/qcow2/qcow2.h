@@ -247,7 +247,7 @@ typedef struct BDRVQcow2State {
     int nb_bitmaps;
     uint64_t bitmap_directory_size;
     uint64_t bitmap_directory_offset;
-    Qcow2Bitmap *bitmaps;           /* nb_bitmaps entries once read */
+    Qcow2Bitmap *bitmaps;           /* the directory as in the image */
     bool bitmaps_failed;            /* a store failed: close skips it */
     char *image_data_file;          /* external data file name, or NULL */
     BdrvChild *data_file;           /* == bs->file without one */
