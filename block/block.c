@@ -807,6 +807,28 @@ bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs)
     return bs->drv->supports_bitmaps && bs->drv->supports_bitmaps(bs);
 }
 
+bool bdrv_can_create_persistent_bitmap(BlockDriverState *bs, const char *name,
+                                       uint64_t granularity, Error **errp)
+{
+    /* 7.2's order: storable first, then the name */
+    if (!bs->drv->can_store_bitmap || bs->read_only) {
+        error_setg(errp, "Can't store persistent bitmaps to %s: %s",
+                   bs->filename, bs->read_only ? "Image is read-only" :
+                   "Operation not supported");
+        return false;
+    }
+    if (!bs->drv->can_store_bitmap(bs, name, granularity, errp)) {
+        error_prepend(errp, "Can't make bitmap '%s' persistent in '%s': ",
+                      name, bs->filename);
+        return false;
+    }
+    if (bdrv_dirty_bitmap_find(bs, name)) {
+        error_setg(errp, "Bitmap already exists: %s", name);
+        return false;
+    }
+    return true;
+}
+
 BdrvDirtyBitmap *bdrv_create_persistent_bitmap(BlockDriverState *bs,
                                                const char *name,
                                                uint64_t granularity,
@@ -814,16 +836,7 @@ BdrvDirtyBitmap *bdrv_create_persistent_bitmap(BlockDriverState *bs,
 {
     BdrvDirtyBitmap *bm;
 
-    /* 7.2's order: storable first, then the name */
-    if (!bs->drv->can_store_bitmap || bs->read_only) {
-        error_setg(errp, "Can't store persistent bitmaps to %s: %s",
-                   bs->filename, bs->read_only ? "Image is read-only" :
-                   "Operation not supported");
-        return NULL;
-    }
-    if (!bs->drv->can_store_bitmap(bs, name, granularity, errp)) {
-        error_prepend(errp, "Can't make bitmap '%s' persistent in '%s': ",
-                      name, bs->filename);
+    if (!bdrv_can_create_persistent_bitmap(bs, name, granularity, errp)) {
         return NULL;
     }
     bm = bdrv_dirty_bitmap_create(bs, name, granularity, bs->total_bytes,

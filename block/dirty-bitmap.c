@@ -170,6 +170,18 @@ void bdrv_dirty_bitmap_set_inconsistent(BdrvDirtyBitmap *bm)
     bm->inconsistent = true;
 }
 
+bool bdrv_dirty_bitmap_check_usable(const BdrvDirtyBitmap *bm, Error **errp)
+{
+    if (bm->inconsistent) {
+        error_setg(errp, "Bitmap '%s' is inconsistent and cannot be used",
+                   bm->name);
+        error_append_hint(errp, "Try block-dirty-bitmap-remove to delete "
+                          "this bitmap from disk\n");
+        return false;
+    }
+    return true;
+}
+
 static uint8_t *chunk_of(BdrvDirtyBitmap *bm, uint64_t byte)
 {
     uint8_t **c = &bm->chunks[byte / CHUNK];
@@ -336,13 +348,22 @@ void bdrv_dirty_bitmap_deserialize_ones(BdrvDirtyBitmap *bm, uint64_t pos,
     set_bits(bm, first, n);
 }
 
+bool bdrv_dirty_bitmap_sizes_match(int64_t dst_size, int64_t src_size,
+                                   Error **errp)
+{
+    if (dst_size != src_size) {
+        error_setg(errp, "Bitmaps are of different sizes (destination size "
+                   "is %" PRId64 ", source size is %" PRId64 ") and can't be "
+                   "merged", dst_size, src_size);
+        return false;
+    }
+    return true;
+}
+
 bool bdrv_dirty_bitmap_merge(BdrvDirtyBitmap *dst, const BdrvDirtyBitmap *src,
                              Error **errp)
 {
-    if (dst->size != src->size) {
-        error_setg(errp, "Bitmaps are of different sizes (destination size "
-                   "is %" PRId64 ", source size is %" PRId64 ") and can't be "
-                   "merged", dst->size, src->size);
+    if (!bdrv_dirty_bitmap_sizes_match(dst->size, src->size, errp)) {
         return false;
     }
     for (uint64_t i = 0; i < src->nchunks; i++) {

@@ -631,11 +631,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
     /* bitmaps follow the new size; one whose bits are unusable cannot */
     for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
          bm = bdrv_dirty_bitmap_next(bs, bm)) {
-        if (bdrv_dirty_bitmap_inconsistent(bm)) {
-            error_setg(errp, "Bitmap '%s' is inconsistent and cannot be used",
-                       bdrv_dirty_bitmap_name(bm));
-            error_append_hint(errp, "Try block-dirty-bitmap-remove to delete "
-                              "this bitmap from disk\n");
+        if (!bdrv_dirty_bitmap_check_usable(bm, errp)) {
             return -ENOTSUP;
         }
     }

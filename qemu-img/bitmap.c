@@ -64,14 +64,7 @@ static BdrvDirtyBitmap *lookup(BlockDriverState *bs, const char *name,
         error_setg(errp, "Dirty bitmap '%s' not found", name);
         return NULL;
     }
-    if (!any && bdrv_dirty_bitmap_inconsistent(bm)) {
-        error_setg(errp, "Bitmap '%s' is inconsistent and cannot be used",
-                   name);
-        error_append_hint(errp, "Try block-dirty-bitmap-remove to delete "
-                          "this bitmap from disk\n");
-        return NULL;
-    }
-    return bm;
+    return any || bdrv_dirty_bitmap_check_usable(bm, errp) ? bm : NULL;
 }
 
 static bool run_action(const BitmapAction *a, BlockDriverState *bs,

@@ -337,22 +337,16 @@ static bool coroutine_fn copy_bitmaps(BlockBackend *src, BlockBackend *dst)
             warn_report("Skipping inconsistent bitmap '%s'", name);
             continue;
         }
-        if (bdrv_dirty_bitmap_find(dbs, name)) {
-            error_report("Failed to create bitmap %s: Bitmap already "
-                         "exists: %s", name, name);
-            return false;
-        }
-        if (!dbs->drv->can_store_bitmap(dbs, name, gran, &err)) {
+        if (!bdrv_can_create_persistent_bitmap(dbs, name, gran, &err)) {
             error_prepend(&err, "Failed to create bitmap %s: ", name);
             error_report_err(err);
             return false;
         }
-        if (dbs->total_bytes != bdrv_dirty_bitmap_size(list[i])) {
-            error_report("Failed to populate bitmap %s: Bitmaps are of "
-                         "different sizes (destination size is %" PRId64
-                         ", source size is %" PRId64 ") and can't be merged",
-                         name, dbs->total_bytes,
-                         bdrv_dirty_bitmap_size(list[i]));
+        if (!bdrv_dirty_bitmap_sizes_match(dbs->total_bytes,
+                                           bdrv_dirty_bitmap_size(list[i]),
+                                           &err)) {
+            error_prepend(&err, "Failed to populate bitmap %s: ", name);
+            error_report_err(err);
             return false;
         }
     }
@@ -510,12 +504,10 @@ int coroutine_fn img_convert(int argc, char **argv)
     if (!target) {
         goto out;
     }
-    if (o.bitmaps) {
-        if (!bdrv_supports_persistent_bitmaps(blk_bs(target))) {
-            error_report("Format driver '%s' does not support bitmaps",
-                         bdrv_get_format_name(blk_bs(target)));
-            goto out;
-        }
+    if (o.bitmaps && !bdrv_supports_persistent_bitmaps(blk_bs(target))) {
+        error_report("Format driver '%s' does not support bitmaps",
+                     bdrv_get_format_name(blk_bs(target)));
+        goto out;
     }
     target_len = blk_co_getlength(target);
     if (o.skip_create && target_len < total) {

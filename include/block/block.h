@@ -213,10 +213,12 @@ bool bdrv_has_zero_init(BlockDriverState *bs);
  * them back at close.
  *
  * bdrv_supports_persistent_bitmaps: whether @bs's image can hold them.
+ * bdrv_can_create_persistent_bitmap: whether the next call would succeed;
+ * false with @errp set if the image cannot hold it (7.2's reasons and
+ * words: granularity, size, name length, count, directory space) or the
+ * name is taken.
  * bdrv_create_persistent_bitmap: a new persistent bitmap on @bs covering
- * its disk, clean; NULL with @errp set if the name is taken or the image
- * cannot hold it (7.2's reasons: granularity, size, name length, count,
- * directory space).
+ * its disk, clean; NULL with @errp set as above.
  * A persistent bitmap released from the node (bdrv_dirty_bitmap_release)
  * leaves the image when the bitmaps are next stored.
  * bdrv_co_store_bitmaps: write @bs's persistent bitmaps to the image now
@@ -224,6 +226,8 @@ bool bdrv_has_zero_init(BlockDriverState *bs);
  * there was nothing to write.  Context: coroutine.
  */
 bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs);
+bool bdrv_can_create_persistent_bitmap(BlockDriverState *bs, const char *name,
+                                       uint64_t granularity, Error **errp);
 struct BdrvDirtyBitmap *bdrv_create_persistent_bitmap(BlockDriverState *bs,
                                                       const char *name,
                                                       uint64_t granularity,

@@ -54,6 +54,8 @@ void bdrv_dirty_bitmap_set_persistent(BdrvDirtyBitmap *bm, bool persistent);
 /* Inconsistent: its stored bits are unusable; never tracked or stored. */
 bool bdrv_dirty_bitmap_inconsistent(const BdrvDirtyBitmap *bm);
 void bdrv_dirty_bitmap_set_inconsistent(BdrvDirtyBitmap *bm);
+/* False, with 7.2's message and hint, if @bm is inconsistent. */
+bool bdrv_dirty_bitmap_check_usable(const BdrvDirtyBitmap *bm, Error **errp);
 
 /* Set the bits covering bytes [@offset, @offset + @bytes), clipped. */
 void bdrv_dirty_bitmap_set_range(BdrvDirtyBitmap *bm, int64_t offset,
@@ -79,10 +81,13 @@ void bdrv_dirty_bitmap_deserialize(BdrvDirtyBitmap *bm, uint64_t pos,
 void bdrv_dirty_bitmap_deserialize_ones(BdrvDirtyBitmap *bm, uint64_t pos,
                                         uint64_t len);
 
+/* False, with 7.2's message, unless bitmaps of these sizes can merge. */
+bool bdrv_dirty_bitmap_sizes_match(int64_t dst_size, int64_t src_size,
+                                   Error **errp);
 /*
  * OR @src into @dst (any granularities: a set source bit dirties every
- * destination bit it overlaps).  False with 7.2's message if the sizes
- * differ.
+ * destination bit it overlaps).  False as bdrv_dirty_bitmap_sizes_match()
+ * if the sizes differ.
  */
 bool bdrv_dirty_bitmap_merge(BdrvDirtyBitmap *dst, const BdrvDirtyBitmap *src,
                              Error **errp);
