@@ -26,8 +26,6 @@
 #include "util/bswap.h"
 #include "util/cutils.h"
 
-#define BME_ENTRY_HEADER 24
-
 /* Bytes of bitmap data for a disk of @len bytes. */
 static uint64_t bitmap_data_bytes(uint64_t len, int granularity_bits)
 {
@@ -158,8 +156,7 @@ static uint8_t *build_directory(const Qcow2Bitmap *list, int n,
         stl_be_p(e + 20, list[i].extra_data_size);
         memcpy(e + BME_ENTRY_HEADER + list[i].extra_data_size, list[i].name,
                list[i].name_size);
-        pos += ROUND_UP(BME_ENTRY_HEADER + list[i].extra_data_size +
-                        list[i].name_size, 8);
+        pos += qcow2_bitmap_entry_bytes(list[i].extra_data_size, list[i].name_size);
     }
     return dir;
 }
@@ -169,8 +166,7 @@ static uint64_t directory_size(const Qcow2Bitmap *list, int n)
     uint64_t size = 0;
 
     for (int i = 0; i < n; i++) {
-        size += ROUND_UP(BME_ENTRY_HEADER + list[i].extra_data_size +
-                         list[i].name_size, 8);
+        size += qcow2_bitmap_entry_bytes(list[i].extra_data_size, list[i].name_size);
     }
     return size;
 }
@@ -332,8 +328,7 @@ bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
          bm = bdrv_dirty_bitmap_next(bs, bm)) {
         if (bdrv_dirty_bitmap_persistent(bm)) {
             n++;
-            dir += ROUND_UP(BME_ENTRY_HEADER +
-                            strlen(bdrv_dirty_bitmap_name(bm)), 8);
+            dir += qcow2_bitmap_entry_bytes(0, strlen(bdrv_dirty_bitmap_name(bm)));
         }
     }
     if (n >= QCOW2_MAX_BITMAPS) {
@@ -341,7 +336,7 @@ bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
                    "reached");
         return false;
     }
-    if (dir + ROUND_UP(BME_ENTRY_HEADER + strlen(name), 8) >
+    if (dir + qcow2_bitmap_entry_bytes(0, strlen(name)) >
         QCOW2_MAX_BITMAP_DIRECTORY_SIZE) {
         error_setg(errp, "Not enough space in the bitmap directory");
         return false;

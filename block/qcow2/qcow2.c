@@ -275,12 +275,13 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
         uint32_t name_size, extra;
         uint8_t *e = dir + pos;
 
-        if (s->bitmap_directory_size - pos < 24) {
+        if (s->bitmap_directory_size - pos < BME_ENTRY_HEADER) {
             goto broken;
         }
         name_size = lduw_be_p(e + 18);
         extra = ldl_be_p(e + 20);
-        if (s->bitmap_directory_size - pos < 24 + (uint64_t)extra + name_size) {
+        if (s->bitmap_directory_size - pos <
+            BME_ENTRY_HEADER + (uint64_t)extra + name_size) {
             goto broken;
         }
         s->bitmaps[i].table_offset = ldq_be_p(e);
@@ -290,8 +291,9 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
         s->bitmaps[i].granularity_bits = e[17];
         s->bitmaps[i].name_size = name_size;
         s->bitmaps[i].extra_data_size = extra;
-        s->bitmaps[i].name = g_strndup((char *)e + 24 + extra, name_size);
-        pos += ROUND_UP(24 + extra + name_size, 8);
+        s->bitmaps[i].name = g_strndup((char *)e + BME_ENTRY_HEADER + extra,
+                                       name_size);
+        pos += qcow2_bitmap_entry_bytes(extra, name_size);
     }
     return true;
 

@@ -138,6 +138,13 @@ typedef struct Qcow2Bitmap {
     uint32_t extra_data_size;
 } Qcow2Bitmap;
 
+#define BME_ENTRY_HEADER 24               /* fixed part of a directory entry */
+/* Bytes of one directory entry, padded to 8 as the spec asks. */
+static inline uint64_t qcow2_bitmap_entry_bytes(uint64_t extra_data_size,
+                                                uint64_t name_size)
+{
+    return ROUND_UP(BME_ENTRY_HEADER + extra_data_size + name_size, 8);
+}
 #define BME_FLAG_IN_USE (1U << 0)
 #define BME_FLAG_AUTO   (1U << 1)
 #define BME_RESERVED_FLAGS 0xfffffffcU
