@@ -105,7 +105,7 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         { "skip-broken-bitmaps", no_argument, NULL, OPT_SKIP_BROKEN },
         { NULL, 0, NULL, 0 }
     };
-    bool compress = false, copy_range = false;
+    bool compress = false, copy_range = false, sparse_given = false;
     const char *backing = NULL, *backing_fmt = NULL;
     g_autoptr(GString) options = g_string_new(NULL);
     int c;
@@ -152,6 +152,7 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
                 return -1;
             }
             o->min_sparse = sval;
+            sparse_given = true;
             break;
         }
         case 'p':
@@ -224,20 +225,33 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         error_report("Use of --skip-broken-bitmaps requires --bitmaps");
         return -1;
     }
-    if (argc - optind < 2) {
-        error_report("Must specify image file name");    /* no hint, as 7.2 */
-        return -1;
-    }
+    /* 7.2's checks, in its order */
     if (copy_range && compress) {
         error_report("Cannot enable copy offloading when -c is used");
+        return -1;
+    }
+    if (copy_range && sparse_given) {
+        error_report("Cannot enable copy offloading when -S is used");
+        return -1;
+    }
+    if (copy_range && o->salvage) {
+        error_report("Cannot use copy offloading in salvaging mode");
+        return -1;
+    }
+    if (o->target_image_opts && !o->skip_create) {
+        error_report("--target-image-opts requires use of -n flag");
+        return -1;
+    }
+    if (o->skip_create && options->len) {
+        error_report("-o has no effect when skipping image creation");
         return -1;
     }
     if (o->target_is_zero && !o->skip_create) {
         error_report("--target-is-zero requires use of -n flag");
         return -1;
     }
-    if (o->skip_create && options->len) {
-        error_report("-o has no effect when skipping image creation");
+    if (argc - optind < 2) {
+        error_report("Must specify image file name");    /* no hint, as 7.2 */
         return -1;
     }
     o->out_fmt_given = o->out_fmt != NULL;
@@ -246,10 +260,6 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
     }
     if (!bdrv_find_format(o->out_fmt)) {
         error_report("Unknown file format '%s'", o->out_fmt);
-        return -1;
-    }
-    if (compress && strcmp(o->out_fmt, "qcow2")) {
-        error_report("Compression not supported for this file format");
         return -1;
     }
     o->compress = compress;
@@ -273,6 +283,47 @@ static BdrvDirtyBitmap **persistent_bitmaps(BlockDriverState *bs, int *n)
         }
     }
     return list;
+}
+
+/*
+ * -c, before the target is created (7.2's checks and words): a format
+ * that writes compressed clusters, neither encrypted nor preallocated.
+ * The target is checked again once open (its format may come from
+ * --target-image-opts or -n).
+ */
+static bool check_compress(ConvertOpts *o)
+{
+    g_autoptr(QObject) opts = qdict_new();
+    QDict *parsed = opts;
+    const char *prealloc;
+    bool encrypt = false;
+    Error *err = NULL;
+
+    if (o->skip_create) {
+        return true;
+    }
+    if (!bdrv_find_format(o->out_fmt)->supports_compression) {
+        error_report("Compression not supported for this file format");
+        return false;
+    }
+    if (o->options &&
+        (!keyval_parse_into(&parsed, o->options, NULL, &err) ||
+         !create_opt_get_bool(parsed, "encryption", false, &encrypt, &err))) {
+        error_report_err(err);
+        return false;
+    }
+    if (encrypt || create_opt_get(parsed, "encrypt.format")) {
+        error_report("Compression and encryption not supported at the same "
+                     "time");
+        return false;
+    }
+    prealloc = create_opt_get(parsed, "preallocation");
+    if (prealloc && strcmp(prealloc, "off")) {
+        error_report("Compression and preallocation not supported at the "
+                     "same time");
+        return false;
+    }
+    return true;
 }
 
 /*
@@ -479,6 +530,9 @@ int coroutine_fn img_convert(int argc, char **argv)
             goto out;
         }
     }
+    if (o.compress && !check_compress(&o)) {
+        goto out;
+    }
     if (o.bitmaps && !check_source_bitmaps(src, nsrc,
                                            o.skip_broken_bitmaps)) {
         goto out;
@@ -507,6 +561,10 @@ int coroutine_fn img_convert(int argc, char **argv)
     if (o.bitmaps && !bdrv_supports_persistent_bitmaps(blk_bs(target))) {
         error_report("Format driver '%s' does not support bitmaps",
                      bdrv_get_format_name(blk_bs(target)));
+        goto out;
+    }
+    if (o.compress && !blk_bs(target)->drv->supports_compression) {
+        error_report("Compression not supported for this file format");
         goto out;
     }
     target_len = blk_co_getlength(target);

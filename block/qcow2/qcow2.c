@@ -1180,6 +1180,7 @@ const BlockDriver bdrv_qcow2 = {
     .format_name = "qcow2",
     .instance_size = sizeof(BDRVQcow2State),
     .supports_backing = true,
+    .supports_compression = true,
     .probe = qcow2_probe,
     .co_open = qcow2_co_open,
     .close = qcow2_close,

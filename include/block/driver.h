@@ -104,6 +104,8 @@ struct BlockDriver {
     const char *protocol_name;
     size_t instance_size;
     bool supports_backing;
+    /* takes BDRV_REQ_WRITE_COMPRESSED (QEMU's block_driver_can_compress) */
+    bool supports_compression;
     /*
      * co_open replaces bs->filename by the canonical URL (QEMU's
      * exact_filename: options that do not change what is opened are
