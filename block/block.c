@@ -780,6 +780,16 @@ BdrvChild *coroutine_fn bdrv_co_open_child(const char *filename,
 
 /* ---- info ---- */
 
+int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res,
+                               int fix)
+{
+    memset(res, 0, sizeof(*res));
+    if (!bs->drv->co_check) {
+        return -ENOTSUP;
+    }
+    return bs->drv->co_check(bs, res, fix);
+}
+
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 {
     memset(bdi, 0, sizeof(*bdi));

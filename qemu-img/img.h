@@ -24,6 +24,7 @@ int coroutine_fn img_map(int argc, char **argv);
 int coroutine_fn img_compare(int argc, char **argv);
 int coroutine_fn img_bench(int argc, char **argv);
 int coroutine_fn img_bitmap(int argc, char **argv);
+int coroutine_fn img_check(int argc, char **argv);
 int coroutine_fn img_convert(int argc, char **argv);
 int coroutine_fn img_resize(int argc, char **argv);
 int coroutine_fn img_amend(int argc, char **argv);

@@ -628,7 +628,8 @@ static bool coroutine_fn open_for_writing(BlockDriverState *bs, QCowHeader *h,
     uint64_t keep;
     int ret;
 
-    if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
+    if ((s->incompatible_features & QCOW2_INCOMPAT_DIRTY) &&
+        !(bs->open_flags & BDRV_O_CHECK)) {
         error_setg(errp, "qcow2: Image is dirty (lazy refcounts were in "
                    "use); repair it with 'qemu-img check -r all' first");
         return false;
@@ -727,7 +728,7 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
         return false;
     }
     if ((h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) &&
-        (flags & BDRV_O_RDWR)) {
+        (flags & BDRV_O_RDWR) && !(flags & BDRV_O_CHECK)) {
         error_setg(errp, "qcow2: Image is corrupt; cannot be opened "
                    "read/write");
         return false;
@@ -1186,6 +1187,7 @@ const BlockDriver bdrv_qcow2 = {
     .close = qcow2_close,
     .refresh_limits = qcow2_refresh_limits,
     .co_inactivate = qcow2_co_inactivate,
+    .co_check = qcow2_co_check,
     .co_preadv = qcow2_co_preadv,
     .co_pwritev = qcow2_co_pwritev,
     .co_pwrite_zeroes = qcow2_co_pwrite_zeroes,

@@ -44,6 +44,9 @@
 #define QCOW_OFLAG_ZERO      (1ULL << 0)
 #define L1E_RESERVED_MASK    0x7f000000000001ffULL
 #define L2E_STD_RESERVED_MASK 0x3f000000000001feULL
+#define REFTABLE_ENTRY_SIZE 8
+#define REFT_OFFSET_MASK     0xfffffffffffffe00ULL
+#define REFT_RESERVED_MASK   0x1ffULL
 
 #define QCOW2_SUBCLUSTERS_PER_CLUSTER 32
 /* Extents of one request read at once, as QEMU's QCOW2_MAX_WORKERS. */
@@ -249,6 +252,7 @@ typedef struct BDRVQcow2State {
     Qcow2Snapshot *snapshots;
     int nb_snapshots;
     uint64_t snapshots_offset;
+    uint64_t snapshots_size;        /* bytes of the snapshot table */
 
     bool has_bitmaps;
     int nb_bitmaps;
@@ -419,6 +423,13 @@ void qcow2_refcount_close(BlockDriverState *bs);
  * not, -errno.  Loads the refcounts of a read-only image.  s->lock held.
  */
 int coroutine_fn qcow2_detect_metadata_preallocation(BlockDriverState *bs);
+/* Load the refcount table of a read-only image; false on failure. */
+bool coroutine_fn qcow2_refcounts_load(BlockDriverState *bs);
+/* Add (@decrease: subtract) @addend to one cluster's refcount. */
+int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
+                                               int64_t cluster_index,
+                                               uint64_t addend, bool decrease,
+                                               Qcow2DiscardType type);
 int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
                                     int64_t cluster_index,
                                     uint64_t *refcount);
@@ -599,6 +610,10 @@ extern const CreateOptDesc qcow2_create_opts[];
 /* ---- snapshot.c ---- */
 /* Read the snapshot table; false + errp on a malformed one. */
 bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp);
+/* qemu-img check (check.c): @fix is BDRV_FIX_LEAKS | BDRV_FIX_ERRORS. */
+int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
+                                int fix);
+int coroutine_fn qcow2_mark_consistent(BlockDriverState *bs);
 void qcow2_free_snapshots(BDRVQcow2State *s);
 
 #endif /* BLOCK_QCOW2_QCOW2_H */

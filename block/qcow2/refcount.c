@@ -22,8 +22,6 @@
 #include "qcow2.h"
 #include "util/bswap.h"
 
-#define REFTABLE_ENTRY_SIZE 8
-#define REFT_OFFSET_MASK 0xfffffffffffffe00ULL
 #define QCOW_MAX_CLUSTER_OFFSET ((1ULL << 56) - 1)
 
 /* ---- refcount entries of every width ---- */
@@ -125,18 +123,28 @@ void qcow2_refcount_close(BlockDriverState *bs)
     s->refcount_table = NULL;
 }
 
+bool coroutine_fn qcow2_refcounts_load(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (!s->refcount_table) {
+        /* read-only open: refcounts were not needed until now */
+        if (!qcow2_refcount_init(bs, NULL)) {
+            return false;
+        }
+        s->refcount_block_cache = qcow2_cache_create(4, s->cluster_size);
+    }
+    return true;
+}
+
 int coroutine_fn qcow2_detect_metadata_preallocation(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
     int64_t file_length, allocated, real_clusters, threshold, end, i;
     int64_t in_use = 0;
 
-    if (!s->refcount_table) {
-        /* read-only open: refcounts were not needed until now */
-        if (!qcow2_refcount_init(bs, NULL)) {
-            return -EIO;
-        }
-        s->refcount_block_cache = qcow2_cache_create(4, s->cluster_size);
+    if (!qcow2_refcounts_load(bs)) {
+        return -EIO;
     }
     file_length = bdrv_co_getlength(bs->file->bs);
     if (file_length < 0) {
@@ -675,6 +683,17 @@ fail:
  * file: otherwise a kill could leave the old L2 entry on disk pointing at
  * the new owner's data.
  */
+int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
+                                               int64_t cluster_index,
+                                               uint64_t addend, bool decrease,
+                                               Qcow2DiscardType type)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    return update_refcount(bs, cluster_index << s->cluster_bits, 1, addend,
+                           decrease, type);
+}
+
 static int coroutine_fn settle_frees(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -114,6 +114,7 @@ bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
         }
         offset += entry_len;
     }
+    s->snapshots_size = table_size;
     return true;
 
 fail:

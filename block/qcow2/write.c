@@ -79,6 +79,23 @@ int coroutine_fn qcow2_mark_clean(BlockDriverState *bs)
     return ret;
 }
 
+/* Clear the corrupt bit (after a repair that left no corruption). */
+int coroutine_fn qcow2_mark_consistent(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (!(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
+        return 0;
+    }
+    ret = write_incompatible_features(bs, s->incompatible_features &
+                                      ~QCOW2_INCOMPAT_CORRUPT);
+    if (ret == 0) {
+        s->incompatible_features &= ~QCOW2_INCOMPAT_CORRUPT;
+    }
+    return ret;
+}
+
 int coroutine_fn qcow2_mark_corrupt(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;

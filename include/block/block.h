@@ -37,6 +37,8 @@ typedef struct BdrvChild BdrvChild;
 #define BDRV_O_PROTOCOL     0x8000  /* open a protocol node, no probing */
 #define BDRV_O_NO_IO        0x10000 /* metadata only (info, measure) */
 #define BDRV_O_AIO_THREADS  0x20000 /* aio=threads named: no io_uring */
+#define BDRV_O_CHECK        0x40000 /* for qemu-img check: open what needs
+                                       repair (dirty, corrupt) */
 
 /* Request flags. */
 typedef enum {
@@ -202,6 +204,22 @@ typedef struct BlockDriverInfo {
 
 /* Returns 0, or -ENOTSUP when the driver has no information. */
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+/*
+ * qemu-img check.  The driver prints what it finds (stderr, QEMU's words)
+ * and counts it here; @fix asks it to repair leaks and/or errors.
+ */
+#define BDRV_FIX_LEAKS  1
+#define BDRV_FIX_ERRORS 2
+typedef struct BdrvCheckResult {
+    int64_t corruptions, leaks, check_errors;
+    int64_t corruptions_fixed, leaks_fixed;
+    int64_t image_end_offset;
+    int64_t total_clusters, allocated_clusters;
+    int64_t fragmented_clusters, compressed_clusters;
+} BdrvCheckResult;
+/* 0, -ENOTSUP when the format has no check, or -errno (check failed). */
+int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res,
+                               int fix);
 /* Format-specific information for `info`, a new QDict, or NULL. */
 QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp);
 /* True if a newly created image of this node reads as zeroes. */

@@ -201,6 +201,9 @@ struct BlockDriver {
      * qemu-img amend: change format options of an open (read-write)
      * image; @opts are validated against @amend_opts.
      */
+    /* qemu-img check (block.h, bdrv_co_check) */
+    int coroutine_fn (*co_check)(BlockDriverState *bs, BdrvCheckResult *res,
+                                 int fix);
     int coroutine_fn (*co_amend)(BlockDriverState *bs, QDict *opts,
                                  bool force, Error **errp);
     const CreateOptDesc *amend_opts;

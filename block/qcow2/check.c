@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-img check for qcow2: every cluster the metadata references is
+ * counted in memory (the header, the L1 tables of the image and of its
+ * snapshots, their L2 tables and data, the snapshot table, the refcount
+ * table and blocks, the bitmap directory, tables and data) and the counts
+ * compared with the refcounts on disk.  A count above the reference is a
+ * leak (space wasted), below it an error (a later allocation would
+ * overwrite data).  Then the COPIED flags are compared with the refcounts.
+ *
+ * What is printed, and in which order, is QEMU 7.2's (the iotests compare
+ * it with the real qemu-img), as are the repairs -r leaks and -r all make:
+ * refcounts set to the references, COPIED flags set to the refcounts,
+ * misaligned preallocated clusters turned into zero clusters.  Images
+ * whose refcount structure is itself broken (a referenced cluster with
+ * refcount 0, a bad refcount block) need the structure rebuilt, which is
+ * not implemented: -r all says so and fails.
+ */
+#include "util/osdep.h"
+#include "qcow2.h"
+#include "util/bswap.h"
+
+enum {
+    CHECK_FRAG_INFO = 1,        /* count allocation for the summary */
+};
+
+typedef struct CheckState {
+    BlockDriverState *bs;
+    BdrvCheckResult *res;
+    int fix;
+    bool rebuild;               /* the refcount structure itself is bad */
+    uint64_t *refs;             /* references per cluster, computed */
+    int64_t nb_clusters;        /* entries of @refs */
+    int64_t file_len;
+} CheckState;
+
+static bool grow_refs(CheckState *c, int64_t n)
+{
+    uint64_t *p;
+
+    if (n <= c->nb_clusters) {
+        return true;
+    }
+    p = g_try_renew(uint64_t, c->refs, n);
+    if (!p) {
+        return false;
+    }
+    memset(p + c->nb_clusters, 0, (n - c->nb_clusters) * sizeof(*p));
+    c->refs = p;
+    c->nb_clusters = n;
+    return true;
+}
+
+/* One more reference to every cluster of [offset, +size). */
+static int count_range(CheckState *c, int64_t offset, int64_t size)
+{
+    BDRVQcow2State *s = c->bs->opaque;
+    uint64_t start, last, k;
+
+    if (size <= 0) {
+        return 0;
+    }
+    /* the last cluster may be partly past the end of the file, no more */
+    if (offset + size - c->file_len >= s->cluster_size) {
+        fprintf(stderr, "ERROR: counting reference for region exceeding the "
+                "end of the file by one cluster or more: offset 0x%" PRIx64
+                " size 0x%" PRIx64 "\n", offset, size);
+        c->res->corruptions++;
+        return 0;
+    }
+    start = start_of_cluster(s, offset) >> s->cluster_bits;
+    last = start_of_cluster(s, offset + size - 1) >> s->cluster_bits;
+    for (k = start; k <= last; k++) {
+        if (!grow_refs(c, k + 1)) {
+            c->res->check_errors++;
+            return -ENOMEM;
+        }
+        if (c->refs[k] == s->refcount_max) {
+            fprintf(stderr, "ERROR: overflow cluster offset=0x%" PRIx64 "\n",
+                    k << s->cluster_bits);
+            fprintf(stderr, "Use qemu-img amend to increase the refcount entry "
+                    "width or qemu-img convert to create a clean copy if the "
+                    "image cannot be opened for writing\n");
+            c->res->corruptions++;
+            continue;
+        }
+        c->refs[k]++;
+    }
+    return 0;
+}
+
+typedef enum {
+    CL_UNALLOCATED,
+    CL_ZERO_PLAIN,
+    CL_ZERO_ALLOC,
+    CL_NORMAL,
+    CL_COMPRESSED,
+} ClusterKind;
+
+static ClusterKind cluster_kind(BDRVQcow2State *s, uint64_t l2_entry)
+{
+    if (l2_entry & QCOW_OFLAG_COMPRESSED) {
+        return CL_COMPRESSED;
+    }
+    if ((l2_entry & QCOW_OFLAG_ZERO) && !has_subclusters(s)) {
+        return (l2_entry & L2E_OFFSET_MASK) ? CL_ZERO_ALLOC : CL_ZERO_PLAIN;
+    }
+    if (!(l2_entry & L2E_OFFSET_MASK)) {
+        /* a raw external data file maps every cluster at its own offset */
+        return has_data_file(s) && s->data_file_raw &&
+               (l2_entry & QCOW_OFLAG_COPIED) ? CL_NORMAL : CL_UNALLOCATED;
+    }
+    return CL_NORMAL;
+}
+
+/*
+ * -r all on a misaligned cluster without data: make the entry a zero
+ * cluster (zero subclusters), written through at once.  0 when fixed.
+ */
+static int zero_l2_entry(CheckState *c, uint64_t l2_offset, uint64_t *l2,
+                         int i, bool active, bool *overlap)
+{
+    BlockDriverState *bs = c->bs;
+    BDRVQcow2State *s = bs->opaque;
+    int words = s->l2_entry_size / 8;
+    uint64_t entry_offset = l2_offset + (uint64_t)i * s->l2_entry_size;
+    int ret;
+
+    if (has_subclusters(s)) {
+        uint64_t bitmap = get_l2_bitmap(s, l2, i);
+        bitmap = (bitmap | (bitmap << 32)) & QCOW_L2_BITMAP_ALL_ZEROES;
+        set_l2_bitmap(s, l2, i, bitmap);
+        set_l2_entry(s, l2, i, 0);
+    } else {
+        set_l2_entry(s, l2, i, QCOW_OFLAG_ZERO);
+    }
+    ret = qcow2_pre_write_overlap_check(bs, active ? QCOW2_OL_ACTIVE_L2 : 0,
+                                        entry_offset, s->l2_entry_size);
+    *overlap = ret < 0;
+    if (ret < 0) {
+        fprintf(stderr, "ERROR: Overlap check failed\n");
+        goto fail;
+    }
+    ret = bdrv_co_pwrite(bs->file, entry_offset, s->l2_entry_size,
+                         &l2[i * words], 0);
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    if (ret < 0) {
+        fprintf(stderr, "ERROR: Failed to overwrite L2 table entry: %s\n",
+                strerror(-ret));
+        goto fail;
+    }
+    qcow2_cache_discard(s->l2_cache, l2_offset);
+    c->res->corruptions--;
+    c->res->corruptions_fixed++;
+    return 0;
+
+fail:
+    c->res->check_errors++;
+    return ret;
+}
+
+/* The clusters one L2 table references, and its entries' sanity. */
+static int count_l2(CheckState *c, uint64_t l2_offset, int flags, bool active)
+{
+    BlockDriverState *bs = c->bs;
+    BDRVQcow2State *s = bs->opaque;
+    BdrvCheckResult *res = c->res;
+    size_t bytes = s->l2_size * s->l2_entry_size;
+    g_autofree uint64_t *l2 = g_malloc(bytes);
+    uint64_t next_contiguous = 0;
+    int64_t i;
+    int ret;
+
+    ret = bdrv_co_pread(bs->file, l2_offset, bytes, l2, 0);
+    if (ret < 0) {
+        fprintf(stderr, "ERROR: I/O error in check_refcounts_l2\n");
+        res->check_errors++;
+        return ret;
+    }
+    for (i = 0; i < s->l2_size; i++) {
+        uint64_t entry = get_l2_entry(s, l2, i);
+        uint64_t bitmap = get_l2_bitmap(s, l2, i);
+        ClusterKind kind = cluster_kind(s, entry);
+        uint64_t offset = entry & L2E_OFFSET_MASK;
+
+        if (kind != CL_COMPRESSED && (entry & L2E_STD_RESERVED_MASK)) {
+            fprintf(stderr, "ERROR found l2 entry with reserved bits set: "
+                    "%" PRIx64 "\n", entry);
+            res->corruptions++;
+        }
+        switch (kind) {
+        case CL_COMPRESSED: {
+            uint64_t coffset;
+            int csize;
+
+            if (entry & QCOW_OFLAG_COPIED) {
+                fprintf(stderr, "ERROR: coffset=0x%" PRIx64 ": copied flag "
+                        "must never be set for compressed clusters\n",
+                        entry & s->cluster_offset_mask);
+                entry &= ~QCOW_OFLAG_COPIED;
+                res->corruptions++;
+            }
+            if (has_data_file(s)) {
+                fprintf(stderr, "ERROR compressed cluster %d with data file, "
+                        "entry=0x%" PRIx64 "\n", (int)i, entry);
+                res->corruptions++;
+                break;
+            }
+            if (bitmap) {
+                fprintf(stderr, "ERROR compressed cluster %d with non-zero "
+                        "subcluster allocation bitmap, entry=0x%" PRIx64 "\n",
+                        (int)i, entry);
+                res->corruptions++;
+                break;
+            }
+            qcow2_parse_compressed_l2_entry(bs, entry, &coffset, &csize);
+            ret = count_range(c, coffset, csize);
+            if (ret < 0) {
+                return ret;
+            }
+            if (flags & CHECK_FRAG_INFO) {
+                /* compressed clusters count as fragmented, as in QEMU */
+                res->allocated_clusters++;
+                res->compressed_clusters++;
+                res->fragmented_clusters++;
+            }
+            break;
+        }
+        case CL_ZERO_ALLOC:
+        case CL_NORMAL:
+            if ((bitmap >> 32) & bitmap) {
+                res->corruptions++;
+                fprintf(stderr, "ERROR offset=%" PRIx64 ": Allocated cluster "
+                        "has corrupted subcluster allocation bitmap\n", offset);
+            }
+            if (offset_into_cluster(s, offset)) {
+                bool has_data = has_subclusters(s) ?
+                                (bitmap & QCOW_L2_BITMAP_ALL_ALLOC) :
+                                !(entry & QCOW_OFLAG_ZERO);
+                res->corruptions++;
+                if (has_data) {
+                    fprintf(stderr, "ERROR offset=%" PRIx64 ": Data cluster is "
+                            "not properly aligned; L2 entry corrupted.\n",
+                            offset);
+                } else {
+                    bool overlap = false;
+                    fprintf(stderr, "%s offset=%" PRIx64 ": Preallocated "
+                            "cluster is not properly aligned; L2 entry "
+                            "corrupted.\n", c->fix & BDRV_FIX_ERRORS ?
+                            "Repairing" : "ERROR", offset);
+                    if (c->fix & BDRV_FIX_ERRORS) {
+                        ret = zero_l2_entry(c, l2_offset, l2, i, active,
+                                            &overlap);
+                        if (overlap) {
+                            return ret;     /* give up on this table */
+                        }
+                        if (ret == 0) {
+                            continue;       /* nothing left to count */
+                        }
+                    }
+                }
+            }
+            if (flags & CHECK_FRAG_INFO) {
+                res->allocated_clusters++;
+                if (next_contiguous && offset != next_contiguous) {
+                    res->fragmented_clusters++;
+                }
+                next_contiguous = offset + s->cluster_size;
+            }
+            if (!has_data_file(s)) {
+                ret = count_range(c, offset, s->cluster_size);
+                if (ret < 0) {
+                    return ret;
+                }
+            }
+            break;
+        case CL_ZERO_PLAIN:
+            break;
+        case CL_UNALLOCATED:
+            if (bitmap & QCOW_L2_BITMAP_ALL_ALLOC) {
+                res->corruptions++;
+                fprintf(stderr, "ERROR: Unallocated cluster has non-zero "
+                        "subcluster allocation map\n");
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+/* An L1 table, its L2 tables and everything they reference. */
+static int count_l1(CheckState *c, uint64_t l1_offset, uint32_t l1_size,
+                    int flags, bool active)
+{
+    BlockDriverState *bs = c->bs;
+    BDRVQcow2State *s = bs->opaque;
+    size_t bytes = (size_t)l1_size * L1E_SIZE;
+    g_autofree uint64_t *l1 = NULL;
+    uint32_t i;
+    int ret;
+
+    if (!l1_size) {
+        return 0;
+    }
+    ret = count_range(c, l1_offset, bytes);
+    if (ret < 0) {
+        return ret;
+    }
+    l1 = g_try_malloc(bytes);
+    if (!l1) {
+        c->res->check_errors++;
+        return -ENOMEM;
+    }
+    ret = bdrv_co_pread(bs->file, l1_offset, bytes, l1, 0);
+    if (ret < 0) {
+        fprintf(stderr, "ERROR: I/O error in check_refcounts_l1\n");
+        c->res->check_errors++;
+        return ret;
+    }
+    for (i = 0; i < l1_size; i++) {
+        uint64_t entry = be64toh(l1[i]);
+        uint64_t l2_offset = entry & L1E_OFFSET_MASK;
+
+        if (!entry) {
+            continue;
+        }
+        if (entry & L1E_RESERVED_MASK) {
+            fprintf(stderr, "ERROR found L1 entry with reserved bits set: "
+                    "%" PRIx64 "\n", entry);
+            c->res->corruptions++;
+        }
+        ret = count_range(c, l2_offset, s->cluster_size);
+        if (ret < 0) {
+            return ret;
+        }
+        if (offset_into_cluster(s, l2_offset)) {
+            fprintf(stderr, "ERROR l2_offset=%" PRIx64 ": Table is not "
+                    "cluster aligned; L1 entry corrupted\n", l2_offset);
+            c->res->corruptions++;
+        }
+        ret = count_l2(c, l2_offset, flags, active);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+/* The bitmap directory, each bitmap's table and its data clusters. */
+static int count_bitmaps(CheckState *c)
+{
+    BlockDriverState *bs = c->bs;
+    BDRVQcow2State *s = bs->opaque;
+    int i, ret;
+
+    if (!s->has_bitmaps || !s->nb_bitmaps) {
+        return 0;
+    }
+    ret = count_range(c, s->bitmap_directory_offset, s->bitmap_directory_size);
+    if (ret < 0) {
+        return ret;
+    }
+    for (i = 0; i < s->nb_bitmaps; i++) {
+        Qcow2Bitmap *bm = &s->bitmaps[i];
+        size_t bytes = (size_t)bm->table_size * 8;
+        g_autofree uint64_t *table = NULL;
+        uint32_t j;
+
+        ret = count_range(c, bm->table_offset, bytes);
+        if (ret < 0) {
+            return ret;
+        }
+        table = g_try_malloc(MAX(bytes, 1));
+        if (!table) {
+            c->res->check_errors++;
+            return -ENOMEM;
+        }
+        ret = bdrv_co_pread(bs->file, bm->table_offset, bytes, table, 0);
+        if (ret < 0) {
+            c->res->corruptions++;
+            break;
+        }
+        for (j = 0; j < bm->table_size; j++) {
+            uint64_t entry = be64toh(table[j]);
+            uint64_t offset = entry & BME_TABLE_ENTRY_OFFSET_MASK;
+
+            if ((entry & BME_TABLE_ENTRY_RESERVED_MASK) ||
+                offset_into_cluster(s, offset) ||
+                (!offset && (entry & ~BME_TABLE_ENTRY_ALL_ONES))) {
+                c->res->corruptions++;
+                continue;
+            }
+            if (offset) {
+                ret = count_range(c, offset, s->cluster_size);
+                if (ret < 0) {
+                    return ret;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* The refcount blocks themselves: each referenced once, from the table. */
+static int count_refblocks(CheckState *c)
+{
+    BDRVQcow2State *s = c->bs->opaque;
+    uint32_t i;
+    int ret;
+
+    for (i = 0; i < s->refcount_table_size; i++) {
+        uint64_t offset = s->refcount_table[i] & REFT_OFFSET_MASK;
+        uint64_t cluster = offset >> s->cluster_bits;
+
+        if (s->refcount_table[i] & REFT_RESERVED_MASK) {
+            fprintf(stderr, "ERROR refcount table entry %" PRIu32 " has "
+                    "reserved bits set\n", i);
+            c->res->corruptions++;
+            c->rebuild = true;
+            continue;
+        }
+        if (offset_into_cluster(s, offset)) {
+            fprintf(stderr, "ERROR refcount block %" PRIu32 " is not cluster "
+                    "aligned; refcount table entry corrupted\n", i);
+            c->res->corruptions++;
+            c->rebuild = true;
+            continue;
+        }
+        if ((int64_t)cluster >= size_to_clusters(s, c->file_len)) {
+            /*
+             * 7.2's -r all grows the file to hold it, which leaves a
+             * refcount structure to rebuild; we stop at that point.
+             */
+            c->res->corruptions++;
+            fprintf(stderr, "ERROR refcount block %" PRIu32 " is outside "
+                    "image\n", i);
+            if (c->fix & BDRV_FIX_ERRORS) {
+                c->rebuild = true;
+            }
+            continue;
+        }
+        if (offset) {
+            ret = count_range(c, offset, s->cluster_size);
+            if (ret < 0) {
+                return ret;
+            }
+            if (c->refs[cluster] != 1) {
+                fprintf(stderr, "ERROR refcount block %" PRIu32
+                        " refcount=%" PRIu64 "\n", i, c->refs[cluster]);
+                c->res->corruptions++;
+                c->rebuild = true;
+            }
+        }
+    }
+    return 0;
+}
+
+static int count_references(CheckState *c)
+{
+    BlockDriverState *bs = c->bs;
+    BDRVQcow2State *s = bs->opaque;
+    int i, ret;
+
+    ret = count_range(c, 0, s->cluster_size);               /* header */
+    if (ret == 0) {
+        ret = count_l1(c, s->l1_table_offset, s->l1_size, CHECK_FRAG_INFO,
+                       true);
+    }
+    for (i = 0; ret == 0 && i < s->nb_snapshots; i++) {
+        Qcow2Snapshot *sn = &s->snapshots[i];
+        ret = count_l1(c, sn->l1_table_offset, sn->l1_size, 0, false);
+    }
+    if (ret == 0) {
+        ret = count_range(c, s->snapshots_offset, s->snapshots_size);
+    }
+    if (ret == 0) {
+        ret = count_range(c, s->refcount_table_offset,
+                          (int64_t)s->refcount_table_size *
+                          REFTABLE_ENTRY_SIZE);
+    }
+    if (ret == 0) {
+        ret = count_bitmaps(c);
+    }
+    if (ret == 0) {
+        ret = count_refblocks(c);
+    }
+    return ret;
+}
+
+/*
+ * The refcounts on disk against the references counted; with @fix,
+ * leaks (refcount too high) and errors (too low but not 0) are set right.
+ */
+static void compare_refcounts(CheckState *c, int fix, int64_t *highest)
+{
+    BlockDriverState *bs = c->bs;
+    BdrvCheckResult *res = c->res;
+    int64_t i;
+
+    *highest = 0;
+    for (i = 0; i < c->nb_clusters; i++) {
+        uint64_t on_disk, counted = c->refs[i];
+        int64_t *fixed = NULL;
+        int ret = qcow2_get_refcount(bs, i, &on_disk);
+
+        if (ret < 0) {
+            fprintf(stderr, "Can't get refcount for cluster %" PRId64 ": %s\n",
+                    i, strerror(-ret));
+            res->check_errors++;
+            continue;
+        }
+        if (on_disk || counted) {
+            *highest = i;
+        }
+        if (on_disk == counted) {
+            continue;
+        }
+        if (on_disk == 0) {
+            c->rebuild = true;
+        } else if (on_disk > counted && (fix & BDRV_FIX_LEAKS)) {
+            fixed = &res->leaks_fixed;
+        } else if (on_disk < counted && (fix & BDRV_FIX_ERRORS)) {
+            fixed = &res->corruptions_fixed;
+        }
+        fprintf(stderr, "%s cluster %" PRId64 " refcount=%" PRIu64
+                " reference=%" PRIu64 "\n",
+                fixed ? "Repairing" : on_disk < counted ? "ERROR" : "Leaked",
+                i, on_disk, counted);
+        if (fixed) {
+            bool decrease = on_disk > counted;
+            ret = qcow2_update_cluster_refcount(bs, i, decrease ?
+                                                on_disk - counted :
+                                                counted - on_disk, decrease,
+                                                QCOW2_DISCARD_ALWAYS);
+            if (ret >= 0) {
+                (*fixed)++;
+                continue;
+            }
+        }
+        if (on_disk < counted) {
+            res->corruptions++;
+        } else {
+            res->leaks++;
+        }
+    }
+}
+
+/* The COPIED flags of the active tables against the refcounts. */
+static int check_copied_flags(CheckState *c)
+{
+    BlockDriverState *bs = c->bs;
+    BDRVQcow2State *s = bs->opaque;
+    BdrvCheckResult *res = c->res;
+    size_t bytes = s->l2_size * s->l2_entry_size;
+    g_autofree uint64_t *l2 = g_malloc(bytes);
+    bool repair;
+    uint32_t i;
+    int ret;
+
+    if (c->fix & BDRV_FIX_ERRORS) {
+        repair = true;
+    } else if (c->fix & BDRV_FIX_LEAKS) {
+        /* only when the refcounts are now known to be right */
+        repair = !res->check_errors && !res->corruptions && !res->leaks;
+    } else {
+        repair = false;
+    }
+    for (i = 0; i < s->l1_size; i++) {
+        uint64_t l1_entry = s->l1_table[i];
+        uint64_t l2_offset = l1_entry & L1E_OFFSET_MASK;
+        uint64_t refcount;
+        int dirty = 0;
+        int64_t j;
+
+        if (!l2_offset) {
+            continue;
+        }
+        if (qcow2_get_refcount(bs, l2_offset >> s->cluster_bits,
+                               &refcount) < 0) {
+            continue;       /* reported by compare_refcounts() */
+        }
+        if ((refcount == 1) != !!(l1_entry & QCOW_OFLAG_COPIED)) {
+            res->corruptions++;
+            fprintf(stderr, "%s OFLAG_COPIED L2 cluster: l1_index=%" PRIu32
+                    " l1_entry=%" PRIx64 " refcount=%" PRIu64 "\n",
+                    repair ? "Repairing" : "ERROR", i, l1_entry, refcount);
+            if (repair) {
+                s->l1_table[i] = refcount == 1 ?
+                                 l1_entry | QCOW_OFLAG_COPIED :
+                                 l1_entry & ~QCOW_OFLAG_COPIED;
+                ret = qcow2_write_l1_entry(bs, i);
+                if (ret < 0) {
+                    res->check_errors++;
+                    return ret;
+                }
+                res->corruptions--;
+                res->corruptions_fixed++;
+            }
+        }
+        ret = bdrv_co_pread(bs->file, l2_offset, bytes, l2, 0);
+        if (ret < 0) {
+            fprintf(stderr, "ERROR: Could not read L2 table: %s\n",
+                    strerror(-ret));
+            res->check_errors++;
+            return ret;
+        }
+        for (j = 0; j < s->l2_size; j++) {
+            uint64_t entry = get_l2_entry(s, l2, j);
+            ClusterKind kind = cluster_kind(s, entry);
+
+            if (kind != CL_NORMAL && kind != CL_ZERO_ALLOC) {
+                continue;
+            }
+            if (has_data_file(s)) {
+                refcount = 1;
+            } else if (qcow2_get_refcount(bs, (entry & L2E_OFFSET_MASK) >>
+                                          s->cluster_bits, &refcount) < 0) {
+                continue;
+            }
+            if ((refcount == 1) != !!(entry & QCOW_OFLAG_COPIED)) {
+                res->corruptions++;
+                fprintf(stderr, "%s OFLAG_COPIED data cluster: l2_entry=%"
+                        PRIx64 " refcount=%" PRIu64 "\n",
+                        repair ? "Repairing" : "ERROR", entry, refcount);
+                if (repair) {
+                    set_l2_entry(s, l2, j, refcount == 1 ?
+                                 entry | QCOW_OFLAG_COPIED :
+                                 entry & ~QCOW_OFLAG_COPIED);
+                    dirty++;
+                }
+            }
+        }
+        if (dirty) {
+            ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_ACTIVE_L2,
+                                                l2_offset, s->cluster_size);
+            if (ret < 0) {
+                fprintf(stderr, "ERROR: Could not write L2 table; metadata "
+                        "overlap check failed: %s\n", strerror(-ret));
+                res->check_errors++;
+                return ret;
+            }
+            ret = bdrv_co_pwrite(bs->file, l2_offset, s->cluster_size, l2, 0);
+            if (ret < 0) {
+                fprintf(stderr, "ERROR: Could not write L2 table: %s\n",
+                        strerror(-ret));
+                res->check_errors++;
+                return ret;
+            }
+            qcow2_cache_discard(s->l2_cache, l2_offset);
+            res->corruptions -= dirty;
+            res->corruptions_fixed += dirty;
+        }
+    }
+    return 0;
+}
+
+static int check_refcounts(CheckState *c)
+{
+    BlockDriverState *bs = c->bs;
+    BDRVQcow2State *s = bs->opaque;
+    BdrvCheckResult *res = c->res, before;
+    int64_t highest;
+    int ret;
+
+    c->file_len = bdrv_co_getlength(bs->file->bs);
+    if (c->file_len < 0) {
+        res->check_errors++;
+        return c->file_len;
+    }
+    if (size_to_clusters(s, c->file_len) > INT_MAX) {
+        res->check_errors++;
+        return -EFBIG;
+    }
+    if (!grow_refs(c, size_to_clusters(s, c->file_len))) {
+        res->check_errors++;
+        return -ENOMEM;
+    }
+    res->total_clusters = size_to_clusters(s, s->virtual_size);
+    ret = count_references(c);
+    if (ret < 0) {
+        return ret;
+    }
+    /* compared once to learn what is wrong, again to repair it */
+    before = *res;
+    compare_refcounts(c, 0, &highest);
+    if (c->rebuild && (c->fix & BDRV_FIX_ERRORS)) {
+        fprintf(stderr, "ERROR the refcount structure needs rebuilding, which "
+                "this qemu-img cannot do yet\n");
+        res->check_errors++;
+        return -EIO;
+    } else if (c->fix) {
+        if (c->rebuild) {
+            fprintf(stderr, "ERROR need to rebuild refcount structures\n");
+            res->check_errors++;
+            return -EIO;
+        }
+        if (res->leaks || res->corruptions) {
+            *res = before;
+            compare_refcounts(c, c->fix, &highest);
+        }
+    }
+    ret = check_copied_flags(c);
+    if (ret < 0) {
+        return ret;
+    }
+    res->image_end_offset = (highest + 1) * s->cluster_size;
+    return 0;
+}
+
+int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
+                                int fix)
+{
+    BDRVQcow2State *s = bs->opaque;
+    CheckState c = { .bs = bs, .res = res, .fix = fix };
+    int ret;
+
+    qemu_co_mutex_lock(&s->lock);
+    if (!qcow2_refcounts_load(bs)) {
+        res->check_errors++;
+        ret = -EIO;
+        goto out;
+    }
+    ret = check_refcounts(&c);
+    if (ret == 0 && fix && !res->check_errors && !res->corruptions) {
+        ret = qcow2_write_caches(bs);
+        if (ret == 0) {
+            ret = qcow2_mark_clean(bs);
+        }
+        if (ret == 0) {
+            ret = qcow2_mark_consistent(bs);
+        }
+    }
+out:
+    qemu_co_mutex_unlock(&s->lock);
+    g_free(c.refs);
+    return ret;
+}
