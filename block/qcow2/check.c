@@ -117,8 +117,9 @@ static ClusterKind cluster_kind(BDRVQcow2State *s, uint64_t l2_entry)
  * -r all on a misaligned cluster without data: make the entry a zero
  * cluster (zero subclusters), written through at once.  0 when fixed.
  */
-static int zero_l2_entry(CheckState *c, uint64_t l2_offset, uint64_t *l2,
-                         int i, bool active, bool *overlap)
+static int coroutine_fn zero_l2_entry(CheckState *c, uint64_t l2_offset,
+                                      uint64_t *l2, int i, bool active,
+                                      bool *overlap)
 {
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
@@ -162,7 +163,8 @@ fail:
 }
 
 /* The clusters one L2 table references, and its entries' sanity. */
-static int count_l2(CheckState *c, uint64_t l2_offset, int flags, bool active)
+static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
+                                 int flags, bool active)
 {
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
@@ -291,8 +293,8 @@ static int count_l2(CheckState *c, uint64_t l2_offset, int flags, bool active)
 }
 
 /* An L1 table, its L2 tables and everything they reference. */
-static int count_l1(CheckState *c, uint64_t l1_offset, uint32_t l1_size,
-                    int flags, bool active)
+static int coroutine_fn count_l1(CheckState *c, uint64_t l1_offset,
+                                 uint32_t l1_size, int flags, bool active)
 {
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
@@ -349,7 +351,7 @@ static int count_l1(CheckState *c, uint64_t l1_offset, uint32_t l1_size,
 }
 
 /* The bitmap directory, each bitmap's table and its data clusters. */
-static int count_bitmaps(CheckState *c)
+static int coroutine_fn count_bitmaps(CheckState *c)
 {
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
@@ -404,7 +406,7 @@ static int count_bitmaps(CheckState *c)
 }
 
 /* The refcount blocks themselves: each referenced once, from the table. */
-static int count_refblocks(CheckState *c)
+static int coroutine_fn count_refblocks(CheckState *c)
 {
     BDRVQcow2State *s = c->bs->opaque;
     uint32_t i;
@@ -457,7 +459,7 @@ static int count_refblocks(CheckState *c)
     return 0;
 }
 
-static int count_references(CheckState *c)
+static int coroutine_fn count_references(CheckState *c)
 {
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
@@ -493,7 +495,8 @@ static int count_references(CheckState *c)
  * The refcounts on disk against the references counted; with @fix,
  * leaks (refcount too high) and errors (too low but not 0) are set right.
  */
-static void compare_refcounts(CheckState *c, int fix, int64_t *highest)
+static void coroutine_fn compare_refcounts(CheckState *c, int fix,
+                                           int64_t *highest)
 {
     BlockDriverState *bs = c->bs;
     BdrvCheckResult *res = c->res;
@@ -548,7 +551,7 @@ static void compare_refcounts(CheckState *c, int fix, int64_t *highest)
 }
 
 /* The COPIED flags of the active tables against the refcounts. */
-static int check_copied_flags(CheckState *c)
+static int coroutine_fn check_copied_flags(CheckState *c)
 {
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
@@ -656,7 +659,7 @@ static int check_copied_flags(CheckState *c)
     return 0;
 }
 
-static int check_refcounts(CheckState *c)
+static int coroutine_fn check_refcounts(CheckState *c)
 {
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
