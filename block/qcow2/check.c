@@ -89,30 +89,6 @@ static int count_range(CheckState *c, int64_t offset, int64_t size)
     return 0;
 }
 
-typedef enum {
-    CL_UNALLOCATED,
-    CL_ZERO_PLAIN,
-    CL_ZERO_ALLOC,
-    CL_NORMAL,
-    CL_COMPRESSED,
-} ClusterKind;
-
-static ClusterKind cluster_kind(BDRVQcow2State *s, uint64_t l2_entry)
-{
-    if (l2_entry & QCOW_OFLAG_COMPRESSED) {
-        return CL_COMPRESSED;
-    }
-    if ((l2_entry & QCOW_OFLAG_ZERO) && !has_subclusters(s)) {
-        return (l2_entry & L2E_OFFSET_MASK) ? CL_ZERO_ALLOC : CL_ZERO_PLAIN;
-    }
-    if (!(l2_entry & L2E_OFFSET_MASK)) {
-        /* a raw external data file maps every cluster at its own offset */
-        return has_data_file(s) && s->data_file_raw &&
-               (l2_entry & QCOW_OFLAG_COPIED) ? CL_NORMAL : CL_UNALLOCATED;
-    }
-    return CL_NORMAL;
-}
-
 /*
  * -r all on a misaligned cluster without data: make the entry a zero
  * cluster (zero subclusters), written through at once.  0 when fixed.
@@ -184,16 +160,17 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
     for (i = 0; i < s->l2_size; i++) {
         uint64_t entry = get_l2_entry(s, l2, i);
         uint64_t bitmap = get_l2_bitmap(s, l2, i);
-        ClusterKind kind = cluster_kind(s, entry);
+        QCow2ClusterType kind = qcow2_cluster_type(s, entry);
         uint64_t offset = entry & L2E_OFFSET_MASK;
 
-        if (kind != CL_COMPRESSED && (entry & L2E_STD_RESERVED_MASK)) {
+        if (kind != QCOW2_CLUSTER_COMPRESSED &&
+            (entry & L2E_STD_RESERVED_MASK)) {
             fprintf(stderr, "ERROR found l2 entry with reserved bits set: "
                     "%" PRIx64 "\n", entry);
             res->corruptions++;
         }
         switch (kind) {
-        case CL_COMPRESSED: {
+        case QCOW2_CLUSTER_COMPRESSED: {
             uint64_t coffset;
             int csize;
 
@@ -230,8 +207,8 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
             }
             break;
         }
-        case CL_ZERO_ALLOC:
-        case CL_NORMAL:
+        case QCOW2_CLUSTER_ZERO_ALLOC:
+        case QCOW2_CLUSTER_NORMAL:
             if ((bitmap >> 32) & bitmap) {
                 res->corruptions++;
                 fprintf(stderr, "ERROR offset=%" PRIx64 ": Allocated cluster "
@@ -278,9 +255,9 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
                 }
             }
             break;
-        case CL_ZERO_PLAIN:
+        case QCOW2_CLUSTER_ZERO_PLAIN:
             break;
-        case CL_UNALLOCATED:
+        case QCOW2_CLUSTER_UNALLOCATED:
             if (bitmap & QCOW_L2_BITMAP_ALL_ALLOC) {
                 res->corruptions++;
                 fprintf(stderr, "ERROR: Unallocated cluster has non-zero "
@@ -611,9 +588,10 @@ static int coroutine_fn check_copied_flags(CheckState *c)
         }
         for (j = 0; j < s->l2_size; j++) {
             uint64_t entry = get_l2_entry(s, l2, j);
-            ClusterKind kind = cluster_kind(s, entry);
+            QCow2ClusterType kind = qcow2_cluster_type(s, entry);
 
-            if (kind != CL_NORMAL && kind != CL_ZERO_ALLOC) {
+            if (kind != QCOW2_CLUSTER_NORMAL &&
+                kind != QCOW2_CLUSTER_ZERO_ALLOC) {
                 continue;
             }
             if (has_data_file(s)) {

@@ -15,15 +15,7 @@
 #include "qcow2.h"
 #include "util/bswap.h"
 
-typedef enum {
-    QCOW2_CLUSTER_UNALLOCATED,
-    QCOW2_CLUSTER_ZERO_PLAIN,
-    QCOW2_CLUSTER_ZERO_ALLOC,
-    QCOW2_CLUSTER_NORMAL,
-    QCOW2_CLUSTER_COMPRESSED,
-} QCow2ClusterType;
-
-static QCow2ClusterType cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
+QCow2ClusterType qcow2_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
 {
     if (l2_entry & QCOW_OFLAG_COMPRESSED) {
         return QCOW2_CLUSTER_COMPRESSED;
@@ -49,7 +41,7 @@ static QCow2SubclusterType subcluster_type(BDRVQcow2State *s,
                                            uint64_t l2_entry,
                                            uint64_t l2_bitmap, int sc_index)
 {
-    QCow2ClusterType type = cluster_type(s, l2_entry);
+    QCow2ClusterType type = qcow2_cluster_type(s, l2_entry);
     uint64_t alloc = 1ULL << sc_index;
     uint64_t zero = alloc << 32;
 
@@ -462,7 +454,7 @@ static int coroutine_fn get_cluster_table(BlockDriverState *bs,
 /* Does a write here need a new host cluster? */
 static bool cluster_needs_new_alloc(BDRVQcow2State *s, uint64_t l2_entry)
 {
-    switch (cluster_type(s, l2_entry)) {
+    switch (qcow2_cluster_type(s, l2_entry)) {
     case QCOW2_CLUSTER_NORMAL:
     case QCOW2_CLUSTER_ZERO_ALLOC:
         return !(l2_entry & QCOW_OFLAG_COPIED);
@@ -737,7 +729,7 @@ static int coroutine_fn handle_copied(BlockDriverState *bs,
     if (offset_into_cluster(s, cluster_offset)) {
         ret = qcow2_signal_corruption(bs, true, "%s cluster offset %#" PRIx64
                                       " unaligned (guest offset: %#" PRIx64
-                                      ")", cluster_type(s, entry) ==
+                                      ")", qcow2_cluster_type(s, entry) ==
                                       QCOW2_CLUSTER_ZERO_ALLOC ?
                                       "Preallocated zero" : "Data",
                                       cluster_offset, guest_offset);
@@ -1090,7 +1082,7 @@ static int coroutine_fn discard_in_l2(BlockDriverState *bs, uint64_t offset,
         uint64_t old_entry = get_l2_entry(s, table, l2_index + i);
         uint64_t old_bitmap = get_l2_bitmap(s, table, l2_index + i);
         uint64_t new_entry = old_entry, new_bitmap = old_bitmap;
-        QCow2ClusterType t = cluster_type(s, old_entry);
+        QCow2ClusterType t = qcow2_cluster_type(s, old_entry);
 
         /*
          * A full discard falls through to the backing file; otherwise
@@ -1164,7 +1156,7 @@ static int coroutine_fn zero_in_l2(BlockDriverState *bs, uint64_t offset,
     for (i = 0; i < nb_clusters; i++) {
         uint64_t old_entry = get_l2_entry(s, table, l2_index + i);
         uint64_t old_bitmap = get_l2_bitmap(s, table, l2_index + i);
-        QCow2ClusterType t = cluster_type(s, old_entry);
+        QCow2ClusterType t = qcow2_cluster_type(s, old_entry);
         bool unmap = t == QCOW2_CLUSTER_COMPRESSED ||
                      ((flags & BDRV_REQ_MAY_UNMAP) && cluster_is_allocated(t));
         uint64_t new_entry = unmap ? 0 : old_entry;
@@ -1203,7 +1195,7 @@ static int coroutine_fn zero_l2_subclusters(BlockDriverState *bs,
     if (ret < 0) {
         return ret;
     }
-    if (cluster_type(s, get_l2_entry(s, table, l2_index)) ==
+    if (qcow2_cluster_type(s, get_l2_entry(s, table, l2_index)) ==
         QCOW2_CLUSTER_COMPRESSED) {
         ret = -ENOTSUP;     /* part of a compressed cluster cannot be zero */
     } else {
@@ -1305,7 +1297,7 @@ int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs)
         }
         for (j = 0; j < s->l2_size; j++) {
             uint64_t entry = get_l2_entry(s, l2, j);
-            QCow2ClusterType type = cluster_type(s, entry);
+            QCow2ClusterType type = qcow2_cluster_type(s, entry);
             int64_t host = entry & L2E_OFFSET_MASK;
 
             if (type != QCOW2_CLUSTER_ZERO_PLAIN &&

@@ -521,6 +521,15 @@ int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
 int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
                                      bool exact_size);
 /* Host offset and byte count of a compressed cluster's data. */
+/* What a whole cluster's L2 entry describes (subclusters aside). */
+typedef enum {
+    QCOW2_CLUSTER_UNALLOCATED,
+    QCOW2_CLUSTER_ZERO_PLAIN,
+    QCOW2_CLUSTER_ZERO_ALLOC,
+    QCOW2_CLUSTER_NORMAL,
+    QCOW2_CLUSTER_COMPRESSED,
+} QCow2ClusterType;
+QCow2ClusterType qcow2_cluster_type(BDRVQcow2State *s, uint64_t l2_entry);
 void qcow2_parse_compressed_l2_entry(BlockDriverState *bs, uint64_t l2_entry,
                                      uint64_t *coffset, int *csize);
 
