@@ -30,7 +30,8 @@ static void convert_progress(void *opaque, int64_t bytes, int64_t total)
 }
 
 typedef struct ConvertOpts {
-    const char *fmt, *out_fmt, *out_filename, *options, *snapshot;
+    const char *fmt, *out_fmt, *out_filename, *snapshot;
+    QDict *create_opts;         /* -o, parsed once (empty with -n) */
     const char *backing, *backing_fmt;      /* -B/-F or -o backing_file */
     const char *cache, *src_cache;
     bool image_opts, target_image_opts, skip_create, target_is_zero;
@@ -50,19 +51,11 @@ static int check_backing(ConvertOpts *o, const char *backing,
                          const char *backing_fmt, int nsrc)
 {
     const BlockDriver *drv = bdrv_find_format(o->out_fmt);
-    g_autoptr(QObject) opts = qdict_new();
-    QDict *parsed = opts;
     const char *opt_backing = NULL, *opt_fmt = NULL;
 
     if (!o->skip_create) {
-        Error *err = NULL;
-        if (o->options &&
-            !keyval_parse_into(&parsed, o->options, NULL, &err)) {
-            error_report_err(err);
-            return -1;
-        }
-        opt_backing = qdict_get_try_str(opts, "backing_file");
-        opt_fmt = qdict_get_try_str(opts, "backing_fmt");
+        opt_backing = qdict_get_try_str(o->create_opts, "backing_file");
+        opt_fmt = qdict_get_try_str(o->create_opts, "backing_fmt");
         if ((backing || opt_backing) && !drv->supports_backing) {
             error_report("Backing file not supported for file format '%s'",
                          o->out_fmt);
@@ -74,7 +67,7 @@ static int check_backing(ConvertOpts *o, const char *backing,
             return -1;
         }
     }
-    /* owned copies: the option string's dict goes away */
+    /* owned copies: -B/-F point into argv, the others into the dict */
     o->backing = g_strdup(backing ? backing : opt_backing);
     o->backing_fmt = g_strdup(backing_fmt ? backing_fmt : opt_fmt);
     if (nsrc > 1 && o->backing) {
@@ -108,6 +101,7 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
     bool compress = false, copy_range = false, sparse_given = false;
     const char *backing = NULL, *backing_fmt = NULL;
     g_autoptr(GString) options = g_string_new(NULL);
+    Error *err = NULL;
     int c;
 
     while ((c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
@@ -264,7 +258,13 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
     }
     o->compress = compress;
     o->copy_range = copy_range;
-    o->options = options->len ? g_strdup(options->str) : NULL;
+    /* with -n, -o was refused above */
+    o->create_opts = qdict_new();
+    if (options->len &&
+        !keyval_parse_into(&o->create_opts, options->str, NULL, &err)) {
+        error_report_err(err);
+        return -1;
+    }
     return check_backing(o, backing, backing_fmt, argc - optind - 1);
 }
 
@@ -293,8 +293,6 @@ static BdrvDirtyBitmap **persistent_bitmaps(BlockDriverState *bs, int *n)
  */
 static bool check_compress(ConvertOpts *o)
 {
-    g_autoptr(QObject) opts = qdict_new();
-    QDict *parsed = opts;
     const char *prealloc;
     bool encrypt = false;
     Error *err = NULL;
@@ -306,18 +304,17 @@ static bool check_compress(ConvertOpts *o)
         error_report("Compression not supported for this file format");
         return false;
     }
-    if (o->options &&
-        (!keyval_parse_into(&parsed, o->options, NULL, &err) ||
-         !create_opt_get_bool(parsed, "encryption", false, &encrypt, &err))) {
+    if (!create_opt_get_bool(o->create_opts, "encryption", false, &encrypt,
+                             &err)) {
         error_report_err(err);
         return false;
     }
-    if (encrypt || create_opt_get(parsed, "encrypt.format")) {
+    if (encrypt || create_opt_get(o->create_opts, "encrypt.format")) {
         error_report("Compression and encryption not supported at the same "
                      "time");
         return false;
     }
-    prealloc = create_opt_get(parsed, "preallocation");
+    prealloc = create_opt_get(o->create_opts, "preallocation");
     if (prealloc && strcmp(prealloc, "off")) {
         error_report("Compression and preallocation not supported at the "
                      "same time");
@@ -470,13 +467,9 @@ static bool coroutine_fn create_target(ConvertOpts *o, int64_t size,
                                        Error **errp)
 {
     const BlockDriver *drv = bdrv_find_format(o->out_fmt);
-    g_autoptr(QObject) opts = qdict_new();
+    QDict *opts = o->create_opts;
     g_autofree char *sz = g_strdup_printf("%" PRId64, size);
-    QDict *parsed = opts;
 
-    if (o->options && !keyval_parse_into(&parsed, o->options, NULL, errp)) {
-        return false;
-    }
     qdict_put_str(opts, "size", sz);
     if (o->backing) {
         qdict_put_str(opts, "backing_file", o->backing);
@@ -637,7 +630,7 @@ out:
     for (i = 0; src && i < nsrc; i++) {
         blk_unref(src[i]);
     }
-    g_free((char *)o.options);
+    qobject_unref(o.create_opts);
     g_free((char *)o.backing);
     g_free((char *)o.backing_fmt);
     return ret;
