@@ -52,8 +52,7 @@ static bool entry_is_sane(BDRVQcow2State *s, const Qcow2Bitmap *b)
            s->virtual_size <= (phys * 8) << b->granularity_bits;
 }
 
-/* A table entry QEMU's rules allow (1 alone means all ones). */
-static bool table_entry_ok(BDRVQcow2State *s, uint64_t entry)
+bool qcow2_bitmap_table_entry_ok(BDRVQcow2State *s, uint64_t entry)
 {
     uint64_t data = entry & BME_TABLE_ENTRY_OFFSET_MASK;
 
@@ -81,7 +80,7 @@ static uint64_t *coroutine_fn read_table(BlockDriverState *bs,
     }
     for (i = 0; i < b->table_size; i++) {
         t[i] = be64toh(t[i]);
-        if (!table_entry_ok(s, t[i])) {
+        if (!qcow2_bitmap_table_entry_ok(s, t[i])) {
             error_setg(errp, "Could not read bitmap_table table from image "
                        "for bitmap '%s': invalid entry 0x%016" PRIx64
                        " at offset %" PRIu64, b->name, t[i],

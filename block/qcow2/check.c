@@ -356,20 +356,19 @@ static int coroutine_fn count_bitmaps(CheckState *c)
             c->res->check_errors++;
             return -ENOMEM;
         }
+        /* as 7.2: a table that cannot be used ends the check */
         ret = bdrv_co_pread(bs->file, bm->table_offset, bytes, table, 0);
         if (ret < 0) {
             c->res->corruptions++;
-            break;
+            return ret;
         }
         for (j = 0; j < bm->table_size; j++) {
             uint64_t entry = be64toh(table[j]);
             uint64_t offset = entry & BME_TABLE_ENTRY_OFFSET_MASK;
 
-            if ((entry & BME_TABLE_ENTRY_RESERVED_MASK) ||
-                offset_into_cluster(s, offset) ||
-                (!offset && (entry & ~BME_TABLE_ENTRY_ALL_ONES))) {
+            if (!qcow2_bitmap_table_entry_ok(s, entry)) {
                 c->res->corruptions++;
-                continue;
+                return -EINVAL;
             }
             if (offset) {
                 ret = count_range(c, offset, s->cluster_size);

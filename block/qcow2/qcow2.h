@@ -593,6 +593,8 @@ int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
 
 /* ---- bitmap.c: persistent dirty bitmaps ---- */
 /* At open, after the directory was read: the node's bitmaps. */
+/* A bitmap table entry QEMU's rules allow (1 alone means all ones). */
+bool qcow2_bitmap_table_entry_ok(BDRVQcow2State *s, uint64_t entry);
 bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp);
 bool qcow2_supports_bitmaps(BlockDriverState *bs);
 bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,

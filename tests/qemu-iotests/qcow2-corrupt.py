@@ -7,7 +7,7 @@ and refcount block) for the qemu-img check tests:
 
 ACTION: leak, leak-rc, rc-zero, rc-low, copied, copied-l1, misaligned,
 misaligned-zero, reserved-l2, reserved-l1, past-eof, copied-compressed,
-rt-reserved, rb-outside, dirty, corrupt-bit (see below).
+rt-reserved, rb-outside, dirty, corrupt-bit, bitmap-entry (see below).
 """
 import struct, sys
 img, act = sys.argv[1], sys.argv[2]
@@ -64,5 +64,19 @@ elif act == 'dirty':
     inc = q(72); wq(72, inc | 1)
 elif act == 'corrupt-bit':
     inc = q(72); wq(72, inc | 2)
+elif act == 'bitmap-entry':  # first bitmap in use, its first table entry
+    pos = struct.unpack('>I', h[100:104])[0]     # "all ones" on a data cluster
+    while True:
+        t, n = struct.unpack('>II', rd(pos, 8))
+        if t == 0x23852875:
+            dir_off = q(pos + 8 + 16)
+            break
+        if t == 0:
+            sys.exit('no bitmaps')
+        pos += 8 + (n + 7) // 8 * 8
+    table = q(dir_off)
+    flags = struct.unpack('>I', rd(dir_off + 12, 4))[0]
+    wr(dir_off + 12, struct.pack('>I', flags | 1))
+    wq(table, q(table) | 1)
 else:
     sys.exit('unknown action ' + act)
