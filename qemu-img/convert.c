@@ -507,11 +507,11 @@ int coroutine_fn img_convert(int argc, char **argv)
     o.out_filename = argv[argc - 1];
     if (!bdrv_parse_cache_mode(o.src_cache, &src_flags, &wt_src)) {
         error_report("Invalid source cache option: %s", o.src_cache);
-        return 1;
+        goto out;
     }
     if (!bdrv_parse_cache_mode(o.cache, &dst_flags, &wt_dst)) {
         error_report("Invalid cache option: %s", o.cache);
-        return 1;
+        goto out;
     }
     qemu_progress_init(o.progress, 1.0);
     qemu_progress_print(0, 100);
