@@ -308,11 +308,6 @@ char *bdrv_get_full_backing_filename(BlockDriverState *bs)
     return bdrv_path_relative_to(bs->filename, bs->backing_file);
 }
 
-QObject *bdrv_snapshot_list(BlockDriverState *bs)
-{
-    return bs->drv->snapshot_list ? bs->drv->snapshot_list(bs) : NULL;
-}
-
 const char *bdrv_get_open_warning(BlockDriverState *bs)
 {
     return bs->open_warning;
@@ -790,6 +785,19 @@ int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res,
     return bs->drv->co_check(bs, res, fix);
 }
 
+bool coroutine_fn bdrv_co_measure(const BlockDriver *drv, QDict *opts,
+                                  BlockDriverState *in_bs,
+                                  BlockMeasureInfo *info, Error **errp)
+{
+    memset(info, 0, sizeof(*info));
+    if (!drv->co_measure) {
+        error_setg(errp, "Block driver '%s' does not support size "
+                   "measurement", drv->format_name);
+        return false;
+    }
+    return drv->co_measure(opts, in_bs, info, errp);
+}
+
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 {
     memset(bdi, 0, sizeof(*bdi));
@@ -878,11 +886,26 @@ static bool opt_known(const CreateOptDesc *list, const char *name)
     return false;
 }
 
+bool bdrv_check_create_opts(const BlockDriver *drv, const BlockDriver *proto,
+                            QDict *opts, Error **errp)
+{
+    size_t i;
+
+    for (i = 0; opts && i < qdict_size(opts); i++) {
+        const char *key = qdict_key_at(opts, i);
+        if (!opt_known(drv->create_opts, key) &&
+            !(proto && opt_known(proto->create_opts, key))) {
+            error_setg(errp, "Invalid parameter '%s'", key);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool coroutine_fn bdrv_co_create(const BlockDriver *drv, const char *filename,
                                  QDict *opts, Error **errp)
 {
     const BlockDriver *proto = NULL;
-    size_t i;
 
     if (!drv->co_create) {
         error_setg(errp, "Driver '%s' does not support image creation",
@@ -892,15 +915,8 @@ bool coroutine_fn bdrv_co_create(const BlockDriver *drv, const char *filename,
     if (!drv->protocol_name) {
         proto = bdrv_find_protocol(filename, NULL);
     }
-    for (i = 0; opts && i < qdict_size(opts); i++) {
-        const char *key = qdict_key_at(opts, i);
-        if (!opt_known(drv->create_opts, key) &&
-            !(proto && opt_known(proto->create_opts, key))) {
-            error_setg(errp, "Invalid parameter '%s'", key);
-            return false;
-        }
-    }
-    return drv->co_create(filename, opts, errp);
+    return bdrv_check_create_opts(drv, proto, opts, errp) &&
+           drv->co_create(filename, opts, errp);
 }
 
 bool coroutine_fn bdrv_co_create_file(const char *filename, QDict *opts,

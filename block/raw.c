@@ -227,6 +227,31 @@ static bool coroutine_fn raw_fmt_co_create(const char *filename, QDict *opts,
     return bdrv_co_create_file(filename, opts, errp);
 }
 
+/* Unallocated sectors take room in a raw file too: both sizes are one. */
+static bool coroutine_fn raw_fmt_co_measure(QDict *opts,
+                                            BlockDriverState *in_bs,
+                                            BlockMeasureInfo *info,
+                                            Error **errp)
+{
+    int64_t required;
+    uint64_t size;
+
+    if (in_bs) {
+        required = bdrv_co_getlength(in_bs);
+        if (required < 0) {
+            error_setg_errno(errp, -required, "Unable to get image size");
+            return false;
+        }
+    } else {
+        if (!create_opt_get_size(opts, "size", 0, &size, errp)) {
+            return false;
+        }
+        required = QEMU_ALIGN_UP(size, BDRV_SECTOR_SIZE);
+    }
+    info->required = info->fully_allocated = required;
+    return true;
+}
+
 static const CreateOptDesc raw_fmt_create_opts[] = {
     { "size", OPT_SIZE, "Virtual disk size", NULL },
     { NULL },
@@ -249,4 +274,5 @@ const BlockDriver bdrv_raw = {
     .has_zero_init = raw_fmt_has_zero_init,
     .co_create = raw_fmt_co_create,
     .create_opts = raw_fmt_create_opts,
+    .co_measure = raw_fmt_co_measure,
 };

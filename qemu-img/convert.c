@@ -132,6 +132,9 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
             g_string_append(options, optarg);
             break;
         case 'l':
+            if (!img_check_snapshot_param(optarg)) {
+                return -1;
+            }
             o->snapshot = optarg;
             break;
         case 'S': {
@@ -428,37 +431,17 @@ static bool coroutine_fn copy_bitmaps(BlockBackend *src, BlockBackend *dst)
     return true;
 }
 
-/* Open source @i, with -l applied as snapshot options. */
+/* Open a source, switched to the -l snapshot if there is one. */
 static BlockBackend *coroutine_fn open_source(ConvertOpts *o,
                                               const char *filename,
                                               int flags, bool writethrough)
 {
-    QDict *opts = NULL;
-    Error *err = NULL;
-    BlockBackend *blk;
+    BlockBackend *blk = img_open(o->image_opts, filename, o->fmt, flags,
+                                 writethrough, o->quiet, o->force_share);
 
-    if (!o->snapshot) {
-        return img_open(o->image_opts, filename, o->fmt, flags, writethrough,
-                        o->quiet, o->force_share);
-    }
-    if (o->image_opts || strchr(o->snapshot, '=')) {
-        g_autofree char *s = g_str_has_prefix(o->snapshot, "snapshot.") ?
-                             g_strdup(o->snapshot) : NULL;
-        if (!keyval_parse_into(&opts, s ? s : o->snapshot, NULL, &err)) {
-            error_report_err(err);
-            return NULL;
-        }
-    } else {
-        opts = qdict_new();
-        qdict_put_str(opts, "snapshot.name", o->snapshot);
-    }
-    if (o->fmt) {
-        qdict_put_str(opts, "driver", o->fmt);
-    }
-    blk = blk_co_new_open(filename, opts, flags, &err);
-    if (!blk) {
-        error_prepend(&err, "Could not open '%s': ", filename);
-        error_report_err(err);
+    if (blk && o->snapshot && !img_load_snapshot(blk, o->snapshot)) {
+        blk_unref(blk);
+        return NULL;
     }
     return blk;
 }

@@ -156,7 +156,6 @@ static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
     const BlockDriver *drv, *proto;
     g_autoptr(GPtrArray) list = NULL;
     g_autoptr(QObject) opts = qdict_new();
-    guint i;
 
     drv = bdrv_find_format(fmt);
     if (!drv) {
@@ -181,17 +180,8 @@ static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
     if (options && !keyval_parse_into(&opts, options, NULL, errp)) {
         return false;
     }
-    for (i = 0; i < qdict_size(opts); i++) {
-        const char *key = qdict_key_at(opts, i);
-        guint j;
-        bool known = false;
-        for (j = 0; j < list->len; j++) {
-            known |= !strcmp(((CreateOptDesc *)list->pdata[j])->name, key);
-        }
-        if (!known) {
-            error_setg(errp, "Invalid parameter '%s'", key);
-            return false;
-        }
+    if (!bdrv_check_create_opts(drv, proto, opts, errp)) {
+        return false;
     }
     if (img_size != -1) {
         g_autofree char *num = NULL;

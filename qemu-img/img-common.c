@@ -6,6 +6,7 @@
 #include "img.h"
 #include "util/cutils.h"
 #include "util/keyval.h"
+#include "block/snapshot.h"
 
 void img_error_exit(const char *fmt, ...)
 {
@@ -108,4 +109,66 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
     }
     blk_set_enable_write_cache(blk, !writethrough);
     return blk;
+}
+
+bool img_check_snapshot_param(const char *param)
+{
+    g_autoptr(QObject) opts = NULL;
+    QDict *d = NULL;
+    Error *err = NULL;
+    bool ok;
+    int i;
+
+    if (!g_str_has_prefix(param, "snapshot.")) {
+        return true;            /* an ID or a name */
+    }
+    ok = keyval_parse_into(&d, param, NULL, &err);
+    opts = d;
+    if (!ok) {
+        error_report_err(err);
+        error_report("Failed in parsing snapshot param '%s'", param);
+        return false;
+    }
+    for (i = 0; i < (int)qdict_size(d); i++) {
+        const char *key = qdict_key_at(d, i);
+        if (strcmp(key, "snapshot.id") && strcmp(key, "snapshot.name")) {
+            error_report("Invalid parameter '%s'", key);
+            error_report("Failed in parsing snapshot param '%s'", param);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool coroutine_fn img_load_snapshot(BlockBackend *blk, const char *param)
+{
+    BlockDriverState *bs = blk_bs(blk);
+    Error *err = NULL;
+    int ret;
+
+    if (g_str_has_prefix(param, "snapshot.")) {
+        g_autoptr(QObject) opts = NULL;
+        QDict *d = NULL;
+
+        /* img_check_snapshot_param() accepted it */
+        bool ok = keyval_parse_into(&d, param, NULL, &err);
+
+        opts = d;
+        if (!ok) {
+            error_report_err(err);
+            return false;
+        }
+        ret = bdrv_co_snapshot_load_tmp(bs,
+                                        qdict_get_try_str(d, "snapshot.id"),
+                                        qdict_get_try_str(d, "snapshot.name"),
+                                        &err);
+    } else {
+        ret = bdrv_co_snapshot_load_tmp_by_id_or_name(bs, param, &err);
+    }
+    if (ret < 0) {
+        error_prepend(&err, "Failed to load snapshot: ");
+        error_report_err(err);
+        return false;
+    }
+    return true;
 }

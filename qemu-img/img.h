@@ -28,6 +28,7 @@ int coroutine_fn img_check(int argc, char **argv);
 int coroutine_fn img_convert(int argc, char **argv);
 int coroutine_fn img_resize(int argc, char **argv);
 int coroutine_fn img_amend(int argc, char **argv);
+int coroutine_fn img_measure(int argc, char **argv);
 
 /* Print "progname: <msg>" and the --help hint, then exit(1). */
 void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);
@@ -63,6 +64,16 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
                                     const char *fmt, int flags,
                                     bool writethrough, bool quiet,
                                     bool force_share);
+
+/*
+ * -l of convert and measure, as 7.2: "snapshot.id=ID,snapshot.name=NAME"
+ * (either or both), or else an ID or name.  img_check_snapshot_param()
+ * checks the syntax when the option is parsed; img_load_snapshot()
+ * switches @blk (opened read-only) to that snapshot.  Both print 7.2's
+ * messages and return false on error.
+ */
+bool img_check_snapshot_param(const char *param);
+bool coroutine_fn img_load_snapshot(BlockBackend *blk, const char *param);
 
 /* "  name=<type>  - help" lines of @opts, sorted by name (-o help). */
 void img_print_opt_list(const CreateOptDesc *opts);

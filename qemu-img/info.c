@@ -7,6 +7,7 @@
 #include "util/osdep.h"
 #include "img.h"
 #include "block/driver.h"
+#include "block/snapshot.h"
 #include "util/cutils.h"
 #include "util/json.h"
 #include "util/secret.h"

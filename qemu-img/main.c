@@ -25,6 +25,7 @@ static const ImgCmd img_cmds[] = {
     { "create", img_create },
     { "info", img_info },
     { "map", img_map },
+    { "measure", img_measure },
     { NULL, NULL },
 };
 
@@ -56,6 +57,7 @@ void img_help(void)
 "  create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n"
 "  info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n"
 "  map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename\n"
+"  measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [--object objectdef] [--image-opts] [-f fmt] [-l snapshot_param] filename]\n"
 "  resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size\n"
 "\n"
 "Command parameters:\n"

@@ -668,3 +668,25 @@ bool coroutine_fn qcow2_store_bitmaps_on_close(BlockDriverState *bs)
     }
     return true;
 }
+
+uint64_t qcow2_bitmaps_measure(BlockDriverState *in_bs, uint64_t cluster_size)
+{
+    BdrvDirtyBitmap *bm = NULL;
+    uint64_t bytes = 0, dir_bytes = 0;
+
+    while ((bm = bdrv_dirty_bitmap_next(in_bs, bm))) {
+        uint64_t clusters;
+
+        if (!bdrv_dirty_bitmap_persistent(bm)) {
+            continue;
+        }
+        clusters = DIV_ROUND_UP(bdrv_dirty_bitmap_data_size(bm),
+                                cluster_size);
+        /* all of the data, its table, and its directory entry */
+        bytes += clusters * cluster_size;
+        bytes += ROUND_UP(clusters * BME_TABLE_ENTRY_SIZE, cluster_size);
+        dir_bytes += qcow2_bitmap_entry_bytes(0,
+                                              strlen(bdrv_dirty_bitmap_name(bm)));
+    }
+    return bytes + ROUND_UP(dir_bytes, cluster_size);
+}

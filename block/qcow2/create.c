@@ -88,9 +88,54 @@ typedef struct Qcow2CreateOpts {
     const char *backing_file, *backing_fmt, *data_file;
 } Qcow2CreateOpts;
 
-static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
+/* "compat": 2 or 3 in *@version (default 3). */
+static bool parse_compat(QDict *opts, int *version, Error **errp)
 {
     const char *compat = create_opt_get(opts, "compat");
+
+    if (!compat || !strcmp(compat, "1.1") || !strcmp(compat, "v3")) {
+        *version = 3;
+    } else if (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) {
+        *version = 2;
+    } else {
+        error_setg(errp, "Invalid compatibility level: '%s'", compat);
+        return false;
+    }
+    return true;
+}
+
+static bool check_cluster_size(uint64_t cluster_size, Error **errp)
+{
+    if (!is_power_of_2(cluster_size) || cluster_size < 512 ||
+        cluster_size > 2 * MiB) {
+        error_setg(errp, "Cluster size must be a power of two between 512 "
+                   "and 2048k");
+        return false;
+    }
+    return true;
+}
+
+static bool check_refcount_bits(uint64_t refcount_bits, int version,
+                                Error **errp)
+{
+    if (!is_power_of_2(refcount_bits) || refcount_bits > 64) {
+        error_setg(errp, "Refcount width must be a power of two and may not "
+                   "exceed 64 bits");
+        return false;
+    }
+    if (version < 3 && refcount_bits != 16) {
+        error_setg(errp, "Different refcount widths than 16 bits require "
+                   "compatibility level 1.1 or above (use compat=1.1 or "
+                   "greater)");
+        return false;
+    }
+    return true;
+}
+
+#define EXTL2_MIN_CLUSTER_SIZE (16 * KiB)
+
+static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
+{
     const char *prealloc = create_opt_get(opts, "preallocation");
     const char *ctype = create_opt_get(opts, "compression_type");
     uint64_t cluster_size, refcount_bits;
@@ -109,33 +154,13 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
                              errp)) {
         return false;
     }
-    if (!compat || !strcmp(compat, "1.1") || !strcmp(compat, "v3")) {
-        o->version = 3;
-    } else if (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) {
-        o->version = 2;
-    } else {
-        error_setg(errp, "Invalid compatibility level: '%s'", compat);
-        return false;
-    }
-    if (!is_power_of_2(cluster_size) || cluster_size < 512 ||
-        cluster_size > 2 * MiB) {
-        error_setg(errp, "Cluster size must be a power of two between 512 "
-                   "and 2048k");
+    if (!parse_compat(opts, &o->version, errp) ||
+        !check_cluster_size(cluster_size, errp) ||
+        !check_refcount_bits(refcount_bits, o->version, errp)) {
         return false;
     }
     o->cluster_bits = ctz64(cluster_size);
-    if (!is_power_of_2(refcount_bits) || refcount_bits > 64) {
-        error_setg(errp, "Refcount width must be a power of two and may not "
-                   "exceed 64 bits");
-        return false;
-    }
     o->refcount_order = ctz64(refcount_bits);
-    if (o->version < 3 && refcount_bits != 16) {
-        error_setg(errp, "Different refcount widths than 16 bits require "
-                   "compatibility level 1.1 or above (use compat=1.1 or "
-                   "greater)");
-        return false;
-    }
     if (o->version < 3 && o->lazy_refcounts) {
         error_setg(errp, "Lazy refcounts only supported with compatibility "
                    "level 1.1 and above (use compat=1.1 or greater)");
@@ -148,7 +173,7 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
                        "greater)");
             return false;
         }
-        if (cluster_size < 16 * KiB) {
+        if (cluster_size < EXTL2_MIN_CLUSTER_SIZE) {
             error_setg(errp, "Extended L2 entries are only supported with "
                        "cluster sizes of at least 16384 bytes");
             return false;
@@ -389,6 +414,134 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
         return false;
     }
     return !grow || grow_new_image(filename, final_size, o.prealloc, errp);
+}
+
+/*
+ * File size of an image of @size with every cluster allocated: header,
+ * L1 and L2 tables, refcount table and blocks, data (7.2's formula).
+ */
+static uint64_t fully_allocated_size(uint64_t size, uint64_t cluster_size,
+                                     int refcount_order, bool extended_l2)
+{
+    uint64_t data = ROUND_UP(size, cluster_size);
+    uint64_t l2e_size = extended_l2 ? L2E_SIZE_EXTENDED : L2E_SIZE_NORMAL;
+    uint64_t l2e = ROUND_UP(data / cluster_size, cluster_size / l2e_size);
+    uint64_t l1e = ROUND_UP(l2e * l2e_size / cluster_size,
+                            cluster_size / L1E_SIZE);
+    uint64_t meta = cluster_size + l2e * l2e_size + l1e * L1E_SIZE;
+
+    meta += qcow2_refcount_metadata_size((meta + data) / cluster_size,
+                                         cluster_size, refcount_order, false,
+                                         NULL);
+    return meta + data;
+}
+
+/* Bytes of @in_bs's data clusters (what a convert writes), per 7.2. */
+static bool coroutine_fn measure_data(BlockDriverState *in_bs, int64_t size,
+                                      uint64_t cluster_size,
+                                      uint64_t *required, Error **errp)
+{
+    int64_t offset, pnum;
+
+    for (offset = 0; offset < size; offset += pnum) {
+        int ret = bdrv_co_block_status_above(in_bs, NULL, false, true, offset,
+                                             size - offset, &pnum, NULL, NULL,
+                                             NULL);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Unable to get block status");
+            return false;
+        }
+        if (pnum == 0) {
+            break;
+        }
+        if (!(ret & BDRV_BLOCK_ZERO) &&
+            (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED)) ==
+            (BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED)) {
+            /* whole clusters: on to the end of this one */
+            pnum = ROUND_UP(offset + pnum, cluster_size) - offset;
+            *required += offset % cluster_size + pnum;
+        }
+    }
+    return true;
+}
+
+bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
+                                   BlockMeasureInfo *info, Error **errp)
+{
+    const char *prealloc_str = create_opt_get(opts, "preallocation");
+    const char *encrypt = create_opt_get(opts, "encrypt.format");
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
+    uint64_t cluster_size, refcount_bits, size, l2e_size, required = 0;
+    bool extended_l2;
+    int version;
+
+    /* 7.2's order of checks */
+    if (!create_opt_get_bool(opts, "extended_l2", false, &extended_l2,
+                             errp) ||
+        !create_opt_get_size(opts, "cluster_size", 64 * KiB, &cluster_size,
+                             errp) ||
+        !check_cluster_size(cluster_size, errp)) {
+        return false;
+    }
+    if (extended_l2 && cluster_size < EXTL2_MIN_CLUSTER_SIZE) {
+        error_setg(errp, "Extended L2 entries are only supported with "
+                   "cluster sizes of at least 16384 bytes");
+        return false;
+    }
+    if (!parse_compat(opts, &version, errp) ||
+        !create_opt_get_size(opts, "refcount_bits", 16, &refcount_bits,
+                             errp) ||
+        !check_refcount_bits(refcount_bits, version, errp)) {
+        return false;
+    }
+    if (prealloc_str && !prealloc_mode_parse(prealloc_str, &prealloc, NULL)) {
+        error_setg(errp, "invalid parameter value: %s", prealloc_str);
+        return false;
+    }
+    if (encrypt && !strcmp(encrypt, "luks")) {
+        error_setg(errp, "Encrypted qcow2 images are not supported");
+        return false;
+    }
+    if (!create_opt_get_size(opts, "size", 0, &size, errp)) {
+        return false;
+    }
+    size = ROUND_UP(size, cluster_size);
+    l2e_size = extended_l2 ? L2E_SIZE_EXTENDED : L2E_SIZE_NORMAL;
+    if (DIV_ROUND_UP(size / cluster_size, cluster_size / l2e_size) >
+        QCOW_MAX_L1_SIZE / L1E_SIZE) {
+        error_setg(errp, "The image size is too large (try using a larger "
+                   "cluster size)");
+        return false;
+    }
+    if (in_bs) {
+        int64_t len = bdrv_co_getlength(in_bs);
+        if (len < 0) {
+            error_setg_errno(errp, -len, "Unable to get image virtual_size");
+            return false;
+        }
+        size = ROUND_UP(len, cluster_size);
+        /* with a backing file nothing is known to be shared: count all */
+        if (create_opt_get(opts, "backing_file")) {
+            required = size;
+        } else if (!measure_data(in_bs, len, cluster_size, &required,
+                                 errp)) {
+            return false;
+        }
+    }
+    if (prealloc == PREALLOC_MODE_FULL || prealloc == PREALLOC_MODE_FALLOC) {
+        required = size;
+    }
+    info->fully_allocated = fully_allocated_size(size, cluster_size,
+                                                 ctz64(refcount_bits),
+                                                 extended_l2);
+    /* metadata for a full image is counted either way (overestimate) */
+    info->required = info->fully_allocated - size + required;
+    info->has_bitmaps = version >= 3 && in_bs &&
+                        bdrv_supports_persistent_bitmaps(in_bs);
+    if (info->has_bitmaps) {
+        info->bitmaps = qcow2_bitmaps_measure(in_bs, cluster_size);
+    }
+    return true;
 }
 
 /* QEMU's declaration order: "Formatting ..." prints set options in it. */

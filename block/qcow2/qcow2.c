@@ -88,10 +88,10 @@ static void be_to_cpu_header(QCowHeader *h)
 }
 
 /* QEMU's check for tables the header points to. */
-static bool validate_table(BDRVQcow2State *s, uint64_t offset,
-                           uint64_t entries, size_t entry_len,
-                           int64_t max_size_bytes, const char *table_name,
-                           Error **errp)
+bool qcow2_validate_table(BDRVQcow2State *s, uint64_t offset,
+                          uint64_t entries, size_t entry_len,
+                          int64_t max_size_bytes, const char *table_name,
+                          Error **errp)
 {
     if (entries > (uint64_t)max_size_bytes / entry_len) {
         error_setg(errp, "%s too large", table_name);
@@ -300,60 +300,6 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
 broken:
     error_setg(errp, "Bitmap directory is corrupted");
     return false;
-}
-
-/*
- * Switch the image to the L1 table of an internal snapshot (read-only),
- * as QEMU's bdrv_snapshot_load_tmp() does for convert -l.
- */
-static bool coroutine_fn load_snapshot(BlockDriverState *bs, const char *id,
-                                       const char *name, int flags,
-                                       Error **errp)
-{
-    BDRVQcow2State *s = bs->opaque;
-    Qcow2Snapshot *sn = NULL;
-    uint32_t i;
-    int j, ret;
-
-    if (flags & BDRV_O_RDWR) {
-        error_setg(errp, "Snapshots can only be loaded read-only");
-        return false;
-    }
-    for (j = 0; j < s->nb_snapshots; j++) {
-        Qcow2Snapshot *c = &s->snapshots[j];
-        if ((!id || !strcmp(c->id_str, id)) &&
-            (!name || !strcmp(c->name, name))) {
-            sn = c;
-            break;
-        }
-    }
-    if (!sn) {
-        error_setg(errp, "Can't find snapshot");
-        return false;
-    }
-    if (!validate_table(s, sn->l1_table_offset, sn->l1_size, L1E_SIZE,
-                        QCOW_MAX_L1_SIZE, "Snapshot L1 table", errp)) {
-        return false;
-    }
-    if (sn->l1_size < size_to_l1(s, sn->disk_size)) {
-        error_setg(errp, "Snapshot L1 table is too small");
-        return false;
-    }
-    g_free(s->l1_table);
-    s->l1_table = g_malloc0(MAX(sn->l1_size, 1) * L1E_SIZE);
-    ret = bdrv_co_pread(bs->file, sn->l1_table_offset,
-                        sn->l1_size * L1E_SIZE, s->l1_table, 0);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to load snapshot L1 table");
-        return false;
-    }
-    for (i = 0; i < sn->l1_size; i++) {
-        s->l1_table[i] = be64toh(s->l1_table[i]);
-    }
-    s->l1_size = sn->l1_size;
-    s->l1_table_offset = sn->l1_table_offset;
-    s->virtual_size = sn->disk_size;
-    return true;
 }
 
 static bool check_header(BlockDriverState *bs, QCowHeader *h, int flags,
@@ -761,13 +707,13 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
 
     s->refcount_table_offset = h.refcount_table_offset;
     s->refcount_table_clusters = h.refcount_table_clusters;
-    if (!validate_table(s, h.refcount_table_offset,
+    if (!qcow2_validate_table(s, h.refcount_table_offset,
                         h.refcount_table_clusters, s->cluster_size,
                         QCOW_MAX_REFTABLE_SIZE, "Reference count table",
                         errp)) {
         return false;
     }
-    if (!validate_table(s, h.snapshots_offset, h.nb_snapshots, 40,
+    if (!qcow2_validate_table(s, h.snapshots_offset, h.nb_snapshots, 40,
                         40 * QCOW_MAX_SNAPSHOTS, "Snapshot table", errp)) {
         return false;
     }
@@ -791,7 +737,7 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     s->l1_table_offset = h.l1_table_offset;
     if (s->l1_size > 0) {
         uint32_t i;
-        if (!validate_table(s, h.l1_table_offset, h.l1_size, L1E_SIZE,
+        if (!qcow2_validate_table(s, h.l1_table_offset, h.l1_size, L1E_SIZE,
                             QCOW_MAX_L1_SIZE, "Active L1 table", errp)) {
             return false;
         }
@@ -836,7 +782,11 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
         return false;
     }
     if (sn_id || sn_name) {
-        if (!load_snapshot(bs, sn_id, sn_name, flags, errp)) {
+        if (flags & BDRV_O_RDWR) {
+            error_setg(errp, "Snapshots can only be loaded read-only");
+            return false;
+        }
+        if (qcow2_co_snapshot_load_tmp(bs, sn_id, sn_name, errp) < 0) {
             error_prepend(errp, "Failed to load snapshot: ");
             return false;
         }
@@ -1206,6 +1156,8 @@ const BlockDriver bdrv_qcow2 = {
     .get_specific_info = qcow2_get_specific_info,
     .has_zero_init = qcow2_has_zero_init,
     .snapshot_list = qcow2_snapshot_list,
+    .co_snapshot_load_tmp = qcow2_co_snapshot_load_tmp,
     .co_create = qcow2_co_create,
     .create_opts = qcow2_create_opts,
+    .co_measure = qcow2_co_measure,
 };

@@ -157,6 +157,7 @@ static inline uint64_t qcow2_bitmap_entry_bytes(uint64_t extra_data_size,
 #define BME_MAX_NAME_SIZE 1023
 #define BME_MAX_TABLE_SIZE 0x8000000U
 #define BME_MAX_PHYS_SIZE 0x20000000U     /* bytes of one bitmap's data */
+#define BME_TABLE_ENTRY_SIZE 8
 #define BME_TABLE_ENTRY_OFFSET_MASK 0x00fffffffffffe00ULL
 #define BME_TABLE_ENTRY_ALL_ONES 1ULL
 #define BME_TABLE_ENTRY_RESERVED_MASK 0xff000000000001feULL
@@ -597,6 +598,11 @@ int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
 bool qcow2_bitmap_table_entry_ok(BDRVQcow2State *s, uint64_t entry);
 bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp);
 bool qcow2_supports_bitmaps(BlockDriverState *bs);
+/*
+ * Bytes the persistent bitmaps of @in_bs would take in a qcow2 image of
+ * @cluster_size, every bitmap cluster allocated (qemu-img measure).
+ */
+uint64_t qcow2_bitmaps_measure(BlockDriverState *in_bs, uint64_t cluster_size);
 bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
                             uint64_t granularity, Error **errp);
 bool coroutine_fn qcow2_co_store_bitmaps(BlockDriverState *bs, Error **errp);
@@ -626,5 +632,17 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
                                 int fix);
 int coroutine_fn qcow2_mark_consistent(BlockDriverState *bs);
 void qcow2_free_snapshots(BDRVQcow2State *s);
+/* qemu-img measure (create.c); see bdrv_co_measure(). */
+bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
+                                   BlockMeasureInfo *info, Error **errp);
+/* Read the snapshot's L1 table instead of the active one (snapshot.c). */
+int coroutine_fn qcow2_co_snapshot_load_tmp(BlockDriverState *bs,
+                                            const char *id, const char *name,
+                                            Error **errp);
+/* QEMU's check of a table the header points to (qcow2.c). */
+bool qcow2_validate_table(BDRVQcow2State *s, uint64_t offset,
+                          uint64_t entries, size_t entry_len,
+                          int64_t max_size_bytes, const char *table_name,
+                          Error **errp);
 
 #endif /* BLOCK_QCOW2_QCOW2_H */

@@ -121,3 +121,55 @@ fail:
     qcow2_free_snapshots(s);
     return false;
 }
+
+/*
+ * Switch the image to the L1 table of an internal snapshot, for reading
+ * only (convert -l, measure -l, the snapshot.* open options).
+ */
+int coroutine_fn qcow2_co_snapshot_load_tmp(BlockDriverState *bs,
+                                            const char *id, const char *name,
+                                            Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint64_t *l1 = NULL;
+    Qcow2Snapshot *sn = NULL;
+    uint32_t i;
+    int j, ret;
+
+    for (j = 0; j < s->nb_snapshots; j++) {
+        Qcow2Snapshot *c = &s->snapshots[j];
+        if ((!id || !strcmp(c->id_str, id)) &&
+            (!name || !strcmp(c->name, name))) {
+            sn = c;
+            break;
+        }
+    }
+    if (!sn) {
+        error_setg(errp, "Can't find snapshot");
+        return -ENOENT;
+    }
+    if (!qcow2_validate_table(s, sn->l1_table_offset, sn->l1_size, L1E_SIZE,
+                              QCOW_MAX_L1_SIZE, "Snapshot L1 table", errp)) {
+        return -EFBIG;
+    }
+    if (sn->l1_size < size_to_l1(s, sn->disk_size)) {
+        error_setg(errp, "Snapshot L1 table is too small");
+        return -EFBIG;
+    }
+    l1 = g_malloc0(MAX(sn->l1_size, 1) * L1E_SIZE);
+    ret = bdrv_co_pread(bs->file, sn->l1_table_offset,
+                        sn->l1_size * L1E_SIZE, l1, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to load snapshot L1 table");
+        return ret;
+    }
+    for (i = 0; i < sn->l1_size; i++) {
+        l1[i] = be64toh(l1[i]);
+    }
+    g_free(s->l1_table);
+    s->l1_table = g_steal_pointer(&l1);
+    s->l1_size = sn->l1_size;
+    s->l1_table_offset = sn->l1_table_offset;
+    s->virtual_size = sn->disk_size;
+    return 0;
+}

@@ -122,11 +122,6 @@ BlockDriverState *bdrv_backing_bs(BlockDriverState *bs);
  * "full-backing-filename", or NULL without a backing file.  g_free() it.
  */
 char *bdrv_get_full_backing_filename(BlockDriverState *bs);
-/*
- * Internal snapshots as a list of dicts with QEMU's SnapshotInfo members
- * (id, name, vm-state-size, date-sec, ...), or NULL if the format has none.
- */
-QObject *bdrv_snapshot_list(BlockDriverState *bs);
 /* A warning produced while opening (probed raw), or NULL.  Owned by bs. */
 const char *bdrv_get_open_warning(BlockDriverState *bs);
 
@@ -254,12 +249,36 @@ struct BdrvDirtyBitmap *bdrv_create_persistent_bitmap(BlockDriverState *bs,
 bool coroutine_fn bdrv_co_store_bitmaps(BlockDriverState *bs, Error **errp);
 
 /*
+ * qemu-img measure: the file size an image of format @drv made with
+ * @opts (validated create options of @drv and the file protocol, "size"
+ * among them) needs, empty (@in_bs NULL) or holding @in_bs's data.
+ * required: for that data; fully_allocated: every cluster written;
+ * bitmaps: the persistent bitmaps of @in_bs, when both sides have them.
+ * Context: coroutine (reads @in_bs's block status).
+ */
+typedef struct BlockMeasureInfo {
+    uint64_t required;
+    uint64_t fully_allocated;
+    bool has_bitmaps;
+    uint64_t bitmaps;
+} BlockMeasureInfo;
+bool coroutine_fn bdrv_co_measure(const BlockDriver *drv, QDict *opts,
+                                  BlockDriverState *in_bs,
+                                  BlockMeasureInfo *info, Error **errp);
+
+/*
  * Create an image: @drv's create with @opts (flat dict of option
  * strings, validated against the driver's create options).
  * Context: coroutine.
  */
 bool coroutine_fn bdrv_co_create(const BlockDriver *drv, const char *filename,
                                  QDict *opts, Error **errp);
+/*
+ * Every key of @opts must be a create option of @drv or of @proto (may
+ * be NULL): "Invalid parameter 'key'" otherwise.
+ */
+bool bdrv_check_create_opts(const BlockDriver *drv, const BlockDriver *proto,
+                            QDict *opts, Error **errp);
 /* Create through the protocol driver that handles @filename. */
 bool coroutine_fn bdrv_co_create_file(const char *filename, QDict *opts,
                                       Error **errp);

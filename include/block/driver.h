@@ -189,14 +189,20 @@ struct BlockDriver {
     bool coroutine_fn (*co_store_bitmaps)(BlockDriverState *bs,
                                           Error **errp);
     int coroutine_fn (*co_bitmaps_in_use)(BlockDriverState *bs);
-    /* Internal snapshots (see bdrv_snapshot_list), or NULL. */
+    /* Internal snapshots (block/snapshot.h), or NULL. */
     QObject *(*snapshot_list)(BlockDriverState *bs);
+    int coroutine_fn (*co_snapshot_load_tmp)(BlockDriverState *bs,
+                                             const char *id,
+                                             const char *name, Error **errp);
 
     /* Create an image at @filename; @opts are validated option strings. */
     bool coroutine_fn (*co_create)(const char *filename, QDict *opts,
                                    Error **errp);
     /* NULL-terminated by a zero entry. */
     const CreateOptDesc *create_opts;
+    /* qemu-img measure (block.h, bdrv_co_measure); info is zeroed */
+    bool coroutine_fn (*co_measure)(QDict *opts, BlockDriverState *in_bs,
+                                    BlockMeasureInfo *info, Error **errp);
     /*
      * qemu-img amend: change format options of an open (read-write)
      * image; @opts are validated against @amend_opts.

@@ -13,6 +13,7 @@
 #include "util/osdep.h"
 #include "util/aio.h"
 #include "block/driver.h"
+#include "block/snapshot.h"
 
 #include <sys/mman.h>
 
