@@ -6,6 +6,7 @@
 #include "util/osdep.h"
 #include "block/snapshot.h"
 #include "block/driver.h"
+#include "block/dirty-bitmap.h"
 
 QObject *bdrv_snapshot_list(BlockDriverState *bs)
 {
@@ -57,4 +58,56 @@ int coroutine_fn bdrv_co_snapshot_load_tmp_by_id_or_name(
     }
     error_propagate(errp, err);
     return ret;
+}
+
+int coroutine_fn bdrv_co_snapshot_create(BlockDriverState *bs,
+                                         const BdrvSnapshotInfo *info)
+{
+    if (!bs->drv->co_snapshot_create) {
+        return -ENOTSUP;
+    }
+    if (bdrv_is_read_only(bs)) {
+        return -EACCES;
+    }
+    return bs->drv->co_snapshot_create(bs, info);
+}
+
+int coroutine_fn bdrv_co_snapshot_goto(BlockDriverState *bs,
+                                       const char *id_or_name, Error **errp)
+{
+    int ret;
+
+    if (bdrv_dirty_bitmap_count_all(bs)) {
+        error_setg(errp, "Device has active dirty bitmaps");
+        return -EBUSY;
+    }
+    if (!bs->drv->co_snapshot_goto) {
+        error_setg(errp, "Block driver does not support snapshots");
+        return -ENOTSUP;
+    }
+    ret = bs->drv->co_snapshot_goto(bs, id_or_name);
+    if (ret == 0) {
+        ret = bdrv_co_refresh_total_bytes(bs);
+    }
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to load snapshot");
+    }
+    return ret;
+}
+
+int coroutine_fn bdrv_co_snapshot_delete(BlockDriverState *bs,
+                                         const char *id, const char *name,
+                                         Error **errp)
+{
+    if (!id && !name) {
+        error_setg(errp, "snapshot_id and name are both NULL");
+        return -EINVAL;
+    }
+    if (!bs->drv->co_snapshot_delete) {
+        error_setg(errp, "Block format '%s' used by device '' does not "
+                   "support internal snapshot deletion",
+                   bs->drv->format_name);
+        return -ENOTSUP;
+    }
+    return bs->drv->co_snapshot_delete(bs, id, name, errp);
 }

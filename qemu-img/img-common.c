@@ -80,6 +80,13 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
     Error *err = NULL;
     const char *warning;
 
+    if (force_share && (flags & BDRV_O_RDWR)) {
+        /* 7.2's block layer refuses it whatever the image */
+        error_report("Could not open '%s': force-share=on can only be used "
+                     "with read-only images", filename);
+        qobject_unref(opts);
+        return NULL;
+    }
     if (image_opts) {
         if (fmt) {
             error_report("--image-opts and --format are mutually exclusive");

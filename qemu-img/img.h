@@ -29,6 +29,7 @@ int coroutine_fn img_convert(int argc, char **argv);
 int coroutine_fn img_resize(int argc, char **argv);
 int coroutine_fn img_amend(int argc, char **argv);
 int coroutine_fn img_measure(int argc, char **argv);
+int coroutine_fn img_snapshot(int argc, char **argv);
 
 /* Print "progname: <msg>" and the --help hint, then exit(1). */
 void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);
@@ -74,6 +75,12 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
  */
 bool img_check_snapshot_param(const char *param);
 bool coroutine_fn img_load_snapshot(BlockBackend *blk, const char *param);
+
+/*
+ * "Snapshot list:" and the table of bdrv_snapshot_list()'s @list, as
+ * info and snapshot -l print it (dates in local time).
+ */
+void img_dump_snapshots(QObject *list);
 
 /* "  name=<type>  - help" lines of @opts, sorted by name (-o help). */
 void img_print_opt_list(const CreateOptDesc *opts);

@@ -122,8 +122,7 @@ static int64_t snap_int(QObject *sn, const char *key)
     return v ? qint_get(v) : -1;
 }
 
-/* The snapshot table as QEMU prints it (dates in local time). */
-static void dump_snapshots(QObject *list)
+void img_dump_snapshots(QObject *list)
 {
     size_t i;
 
@@ -192,7 +191,7 @@ static void dump_human(QDict *info)
     }
     v = qdict_get(info, "snapshots");
     if (v) {
-        dump_snapshots(v);
+        img_dump_snapshots(v);
     }
     v = qdict_get(info, "format-specific");
     if (v) {

@@ -20,6 +20,7 @@ static const ImgCmd img_cmds[] = {
     { "bitmap", img_bitmap },
     { "check", img_check },
     { "resize", img_resize },
+    { "snapshot", img_snapshot },
     { "compare", img_compare },
     { "convert", img_convert },
     { "create", img_create },
@@ -59,6 +60,7 @@ void img_help(void)
 "  map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename\n"
 "  measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [--object objectdef] [--image-opts] [-f fmt] [-l snapshot_param] filename]\n"
 "  resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size\n"
+"  snapshot [--object objectdef] [--image-opts] [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename\n"
 "\n"
 "Command parameters:\n"
 "  'filename' is a disk image filename\n"

@@ -193,10 +193,16 @@ static int coroutine_fn upgrade(BlockDriverState *bs, Error **errp)
 
     for (i = 0; i < s->nb_snapshots; i++) {
         if (s->snapshots[i].extra_data_size < 16) {
-            /* 7.2 rewrites the snapshot table in v3 form first */
-            error_setg(errp, "Upgrading an image whose snapshots lack the "
-                       "v3 fields is not supported yet");
-            return -ENOTSUP;
+            /* v3 wants each snapshot's disk size: a table that has them */
+            qemu_co_mutex_lock(&s->lock);
+            ret = qcow2_write_snapshots(bs);
+            qemu_co_mutex_unlock(&s->lock);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to update the snapshot "
+                                 "table");
+                return ret;
+            }
+            break;
         }
     }
     s->version = 3;

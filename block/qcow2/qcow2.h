@@ -18,6 +18,7 @@
 
 #include "util/osdep.h"
 #include "block/driver.h"
+#include "block/snapshot.h"
 #include "util/coroutine.h"
 #include "util/queue.h"
 
@@ -127,6 +128,7 @@ typedef struct Qcow2Snapshot {
     uint64_t vm_clock_nsec;
     uint64_t icount;                /* -1 when the entry does not say */
     uint32_t extra_data_size;       /* as in the table */
+    uint8_t *unknown_extra;         /* extra data past the known fields */
 } Qcow2Snapshot;
 
 /* A bitmap directory entry as read (checked by bitmap.c before use). */
@@ -431,6 +433,10 @@ int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
                                                int64_t cluster_index,
                                                uint64_t addend, bool decrease,
                                                Qcow2DiscardType type);
+/* The same for every cluster [@offset, @offset + @length) touches. */
+int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, int64_t offset,
+                                       int64_t length, uint64_t addend,
+                                       bool decrease, Qcow2DiscardType type);
 int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
                                     int64_t cluster_index,
                                     uint64_t *refcount);
@@ -635,6 +641,16 @@ void qcow2_free_snapshots(BDRVQcow2State *s);
 /* qemu-img measure (create.c); see bdrv_co_measure(). */
 bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
                                    BlockMeasureInfo *info, Error **errp);
+/* Snapshot table from s->snapshots, header updated (snapshot.c). */
+int coroutine_fn qcow2_write_snapshots(BlockDriverState *bs);
+/* The driver's snapshot operations (block/snapshot.h). */
+int coroutine_fn qcow2_co_snapshot_create(BlockDriverState *bs,
+                                          const BdrvSnapshotInfo *info);
+int coroutine_fn qcow2_co_snapshot_goto(BlockDriverState *bs,
+                                        const char *id_or_name);
+int coroutine_fn qcow2_co_snapshot_delete(BlockDriverState *bs,
+                                          const char *id, const char *name,
+                                          Error **errp);
 /* Read the snapshot's L1 table instead of the active one (snapshot.c). */
 int coroutine_fn qcow2_co_snapshot_load_tmp(BlockDriverState *bs,
                                             const char *id, const char *name,

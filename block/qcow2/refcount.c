@@ -694,6 +694,13 @@ int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
                            decrease, type);
 }
 
+int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, int64_t offset,
+                                       int64_t length, uint64_t addend,
+                                       bool decrease, Qcow2DiscardType type)
+{
+    return update_refcount(bs, offset, length, addend, decrease, type);
+}
+
 static int coroutine_fn settle_frees(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -13,6 +13,7 @@
 #include "util/queue.h"
 #include "block/block.h"
 #include "block/dirty-bitmap.h"
+#include "block/snapshot.h"
 
 /* Limits, in bytes, filled at open by the driver's refresh_limits. */
 typedef struct BlockLimits {
@@ -194,6 +195,13 @@ struct BlockDriver {
     int coroutine_fn (*co_snapshot_load_tmp)(BlockDriverState *bs,
                                              const char *id,
                                              const char *name, Error **errp);
+    int coroutine_fn (*co_snapshot_create)(BlockDriverState *bs,
+                                           const BdrvSnapshotInfo *info);
+    int coroutine_fn (*co_snapshot_goto)(BlockDriverState *bs,
+                                         const char *id_or_name);
+    int coroutine_fn (*co_snapshot_delete)(BlockDriverState *bs,
+                                           const char *id, const char *name,
+                                           Error **errp);
 
     /* Create an image at @filename; @opts are validated option strings. */
     bool coroutine_fn (*co_create)(const char *filename, QDict *opts,

@@ -32,4 +32,29 @@ int coroutine_fn bdrv_co_snapshot_load_tmp(BlockDriverState *bs,
 int coroutine_fn bdrv_co_snapshot_load_tmp_by_id_or_name(
     BlockDriverState *bs, const char *id_or_name, Error **errp);
 
+/* What the creator says about a new snapshot (7.2's QEMUSnapshotInfo). */
+typedef struct BdrvSnapshotInfo {
+    const char *name;
+    uint32_t date_sec, date_nsec;
+    uint64_t vm_clock_nsec;
+    uint64_t vm_state_size;
+    uint64_t icount;
+} BdrvSnapshotInfo;
+
+/*
+ * On a writable node: create a snapshot of the current disk (the driver
+ * picks its ID), revert the disk to one (by ID first, then by name;
+ * refused while the node has dirty bitmaps, as 7.2), delete the one
+ * matching @id and/or @name.  Return 0 or -errno; goto and delete set
+ * @errp with 7.2's words, create leaves the message to the caller (7.2
+ * prints the errno).  Context: coroutine.
+ */
+int coroutine_fn bdrv_co_snapshot_create(BlockDriverState *bs,
+                                         const BdrvSnapshotInfo *info);
+int coroutine_fn bdrv_co_snapshot_goto(BlockDriverState *bs,
+                                       const char *id_or_name, Error **errp);
+int coroutine_fn bdrv_co_snapshot_delete(BlockDriverState *bs,
+                                         const char *id, const char *name,
+                                         Error **errp);
+
 #endif /* BLOCK_SNAPSHOT_H */
