@@ -785,6 +785,19 @@ int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res,
     return bs->drv->co_check(bs, res, fix);
 }
 
+int coroutine_fn bdrv_co_change_backing_file(BlockDriverState *bs,
+                                             const char *file,
+                                             const char *fmt, bool require)
+{
+    if ((fmt && !file) || (require && file && !fmt)) {
+        return -EINVAL;
+    }
+    if (!bs->drv->co_change_backing_file) {
+        return -ENOTSUP;
+    }
+    return bs->drv->co_change_backing_file(bs, file, fmt);
+}
+
 bool coroutine_fn bdrv_co_measure(const BlockDriver *drv, QDict *opts,
                                   BlockDriverState *in_bs,
                                   BlockMeasureInfo *info, Error **errp)

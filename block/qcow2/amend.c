@@ -135,6 +135,33 @@ int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs)
     return ret;
 }
 
+int coroutine_fn qcow2_co_change_backing_file(BlockDriverState *bs,
+                                              const char *file,
+                                              const char *fmt)
+{
+    BDRVQcow2State *s = bs->opaque;
+    char *old_file = bs->backing_file, *old_fmt = bs->backing_format;
+    int ret;
+
+    /* a raw data file alone must describe the disk: no backing file */
+    if (file && (s->data_file_raw || strlen(file) > 1023)) {
+        return -EINVAL;
+    }
+    bs->backing_file = g_strdup(file);
+    bs->backing_format = g_strdup(file ? fmt : NULL);
+    ret = qcow2_rewrite_header(bs);
+    if (ret < 0) {
+        g_free(bs->backing_file);
+        g_free(bs->backing_format);
+        bs->backing_file = old_file;
+        bs->backing_format = old_fmt;
+        return ret;
+    }
+    g_free(old_file);
+    g_free(old_fmt);
+    return 0;
+}
+
 const CreateOptDesc qcow2_amend_opts[] = {
     { "backing_file", OPT_STRING, "File name of a base image", NULL },
     { "backing_fmt", OPT_STRING, "Image format of the base image", NULL },

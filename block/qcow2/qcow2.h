@@ -597,6 +597,10 @@ bool qcow2_put_known_extensions(uint8_t *buf, size_t *pos, size_t size,
                                 const char *data_file);
 /* Rewrite the header cluster from the state (amend), as 7.2 lays it out. */
 int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
+/* qemu-img rebase: the header names another backing file (amend.c). */
+int coroutine_fn qcow2_co_change_backing_file(BlockDriverState *bs,
+                                              const char *file,
+                                              const char *fmt);
 
 /* ---- bitmap.c: persistent dirty bitmaps ---- */
 /* At open, after the directory was read: the node's bitmaps. */

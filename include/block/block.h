@@ -190,6 +190,16 @@ int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_off,
 /* 1 if allocated in @bs itself, 0 if not, -errno; *@pnum as above. */
 int coroutine_fn bdrv_co_is_allocated(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes, int64_t *pnum);
+/*
+ * Write @file (and @fmt) as @bs's backing file into its image, NULL for
+ * none; only the name changes, not the data (qemu-img rebase).  As 7.2:
+ * -EINVAL for @fmt without @file, or @file without @fmt when @require;
+ * -ENOTSUP when the format has no backing files; -ENOSPC when the name
+ * does not fit the header.
+ */
+int coroutine_fn bdrv_co_change_backing_file(BlockDriverState *bs,
+                                             const char *file,
+                                             const char *fmt, bool require);
 /* Information for info/qemu-io. */
 typedef struct BlockDriverInfo {
     int64_t cluster_size;       /* 0 when not applicable */

@@ -218,6 +218,10 @@ struct BlockDriver {
     /* qemu-img check (block.h, bdrv_co_check) */
     int coroutine_fn (*co_check)(BlockDriverState *bs, BdrvCheckResult *res,
                                  int fix);
+    /* Record another backing file name and format (NULL: none). */
+    int coroutine_fn (*co_change_backing_file)(BlockDriverState *bs,
+                                               const char *file,
+                                               const char *fmt);
     int coroutine_fn (*co_amend)(BlockDriverState *bs, QDict *opts,
                                  bool force, Error **errp);
     const CreateOptDesc *amend_opts;
