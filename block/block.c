@@ -308,6 +308,35 @@ char *bdrv_get_full_backing_filename(BlockDriverState *bs)
     return bdrv_path_relative_to(bs->filename, bs->backing_file);
 }
 
+BlockDriverState *bdrv_find_backing_image(BlockDriverState *bs,
+                                          const char *name)
+{
+    bool url = strstr(name, "://") != NULL;
+    BlockDriverState *below;
+
+    for (; bs && (below = bdrv_backing_bs(bs)); bs = below) {
+        g_autofree char *full = bdrv_get_full_backing_filename(bs);
+        g_autofree char *want = NULL, *real_want = NULL, *real_full = NULL;
+
+        if (url || (bs->backing_file && strstr(bs->backing_file, "://"))) {
+            /* URLs: the names as they are */
+            if (!g_strcmp0(name, bs->backing_file) ||
+                !g_strcmp0(name, full)) {
+                return below;
+            }
+            continue;
+        }
+        /* files: relative to this image, compared as real paths */
+        want = bdrv_path_relative_to(bs->filename, name);
+        real_want = realpath(want, NULL);
+        real_full = full ? realpath(full, NULL) : NULL;
+        if (real_want && real_full && !strcmp(real_want, real_full)) {
+            return below;
+        }
+    }
+    return NULL;
+}
+
 const char *bdrv_get_open_warning(BlockDriverState *bs)
 {
     return bs->open_warning;
@@ -783,6 +812,14 @@ int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res,
         return -ENOTSUP;
     }
     return bs->drv->co_check(bs, res, fix);
+}
+
+int coroutine_fn bdrv_co_make_empty(BlockDriverState *bs)
+{
+    if (!bs->drv->co_make_empty) {
+        return -ENOTSUP;
+    }
+    return bs->drv->co_make_empty(bs);
 }
 
 int coroutine_fn bdrv_co_change_backing_file(BlockDriverState *bs,

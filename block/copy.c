@@ -87,7 +87,7 @@ static int coroutine_fn write_zeroes(CopyState *s, int64_t offset,
     if (p->target_zeroed) {
         return 0;
     }
-    if (p->min_sparse) {
+    if (p->min_sparse || p->src_base) {
         return blk_co_pwrite_zeroes(p->target, offset, bytes,
                                     BDRV_REQ_MAY_UNMAP);
     }
@@ -309,6 +309,9 @@ out:
 /* What to do with a run of status @st starting at target offset @offset. */
 static ChunkType chunk_type(const CopyParams *p, int st, int64_t offset)
 {
+    if (p->src_base && !(st & BDRV_BLOCK_ALLOCATED)) {
+        return CHUNK_SKIP;      /* commit: the base has it already */
+    }
     if (st & BDRV_BLOCK_ZERO) {
         /* past the backing file's end the overlay reads zeroes anyway */
         return p->target_has_backing && p->target_backing_len >= 0 &&
@@ -320,15 +323,18 @@ static ChunkType chunk_type(const CopyParams *p, int st, int64_t offset)
     return p->target_has_backing ? CHUNK_SKIP : CHUNK_DATA;
 }
 
-/* The source's status at @pos: with -B only the top layer counts. */
+/*
+ * The source's status at @pos: with -B only the top layer counts, for a
+ * commit the layers above the base.
+ */
 static int coroutine_fn copy_status(const CopyParams *p,
                                     BlockDriverState *bs, int64_t pos,
                                     int64_t bytes, int64_t *run)
 {
     return p->target_has_backing ?
            bdrv_co_block_status(bs, true, pos, bytes, run, NULL, NULL) :
-           bdrv_co_block_status_above(bs, NULL, false, true, pos, bytes, run,
-                                      NULL, NULL, NULL);
+           bdrv_co_block_status_above(bs, p->src_base, false, true, pos,
+                                      bytes, run, NULL, NULL, NULL);
 }
 
 int64_t coroutine_fn copy_co_total_size(const CopyParams *p)

@@ -106,20 +106,6 @@ static void parse_args(int argc, char **argv, RebaseOpts *o)
     o->filename = argv[optind];
 }
 
-/* The node of @bs's backing chain that is the file @path, or NULL. */
-static BlockDriverState *find_in_chain(BlockDriverState *bs, const char *path)
-{
-    g_autofree char *real = realpath(path, NULL);
-
-    for (bs = bdrv_backing_bs(bs); real && bs; bs = bdrv_backing_bs(bs)) {
-        g_autofree char *r = realpath(bdrv_get_filename(bs), NULL);
-        if (!g_strcmp0(r, real)) {
-            return bs;
-        }
-    }
-    return NULL;
-}
-
 /* Open the new backing file for comparing (safe mode); false on error. */
 static bool coroutine_fn open_new_backing(Rebase *r, const RebaseOpts *o,
                                           int src_flags)
@@ -134,7 +120,7 @@ static bool coroutine_fn open_new_backing(Rebase *r, const RebaseOpts *o,
     }
     /* a relative name is relative to the image, as in the header */
     path = bdrv_path_relative_to(bdrv_get_filename(bs), o->base);
-    r->new_backing = find_in_chain(bs, path);
+    r->new_backing = bdrv_find_backing_image(bs, path);
     if (r->new_backing) {
         r->new_in_chain = true;
         return true;

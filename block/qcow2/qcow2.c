@@ -1145,6 +1145,7 @@ const BlockDriver bdrv_qcow2 = {
     .co_flush_to_os = qcow2_co_flush_to_os,
     .co_truncate = qcow2_co_truncate,
     .co_amend = qcow2_co_amend,
+    .co_make_empty = qcow2_co_make_empty,
     .co_change_backing_file = qcow2_co_change_backing_file,
     .amend_opts = qcow2_amend_opts,
     .co_block_status = qcow2_co_block_status,

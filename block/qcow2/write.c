@@ -658,3 +658,19 @@ int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs)
     qemu_co_mutex_unlock(&s->lock);
     return ret;
 }
+
+int coroutine_fn qcow2_co_make_empty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    qemu_co_mutex_lock(&s->lock);
+    /* as after an external snapshot is committed: the discards go through */
+    ret = qcow2_cluster_discard(bs, 0, s->virtual_size,
+                                QCOW2_DISCARD_SNAPSHOT, true);
+    if (ret == 0) {
+        ret = qcow2_write_caches(bs);
+    }
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
+}

@@ -122,6 +122,13 @@ BlockDriverState *bdrv_backing_bs(BlockDriverState *bs);
  * "full-backing-filename", or NULL without a backing file.  g_free() it.
  */
 char *bdrv_get_full_backing_filename(BlockDriverState *bs);
+/*
+ * The node of @bs's backing chain (below @bs) that @name names, as 7.2's
+ * bdrv_find_backing_image: a file name relative to the image above it,
+ * compared as a real path; a URL as written.  NULL if none.
+ */
+BlockDriverState *bdrv_find_backing_image(BlockDriverState *bs,
+                                          const char *name);
 /* A warning produced while opening (probed raw), or NULL.  Owned by bs. */
 const char *bdrv_get_open_warning(BlockDriverState *bs);
 
@@ -200,6 +207,11 @@ int coroutine_fn bdrv_co_is_allocated(BlockDriverState *bs, int64_t offset,
 int coroutine_fn bdrv_co_change_backing_file(BlockDriverState *bs,
                                              const char *file,
                                              const char *fmt, bool require);
+/*
+ * Empty @bs (after its data was committed): every range reads from the
+ * backing file again.  -ENOTSUP when the format cannot (raw).
+ */
+int coroutine_fn bdrv_co_make_empty(BlockDriverState *bs);
 /* Information for info/qemu-io. */
 typedef struct BlockDriverInfo {
     int64_t cluster_size;       /* 0 when not applicable */

@@ -38,6 +38,12 @@ typedef struct CopyParams {
      * cluster-aligned, written with BDRV_REQ_WRITE_COMPRESSED; 0: off.
      */
     int64_t compress_cluster;
+    /*
+     * Commit: only what the source's layers above @src_base allocate is
+     * copied (data as data, zeroes as zero writes); what they leave to
+     * @src_base is skipped.  NULL: the whole chain counts.
+     */
+    BlockDriverState *src_base;
     int64_t rate_limit;         /* bytes per second written, 0: none */
     /*
      * -C: copy data chunks by offload (copy_file_range) where both ends

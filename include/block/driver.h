@@ -218,6 +218,8 @@ struct BlockDriver {
     /* qemu-img check (block.h, bdrv_co_check) */
     int coroutine_fn (*co_check)(BlockDriverState *bs, BdrvCheckResult *res,
                                  int fix);
+    /* Drop every cluster so the image reads from its backing file. */
+    int coroutine_fn (*co_make_empty)(BlockDriverState *bs);
     /* Record another backing file name and format (NULL: none). */
     int coroutine_fn (*co_change_backing_file)(BlockDriverState *bs,
                                                const char *file,
