@@ -346,7 +346,7 @@ int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
                                  &local_err) < 0) {
                 error_prepend(&local_err, "Failed to truncate the tail of "
                               "the image: ");
-                bdrv_warn("warning: %s", error_get_pretty(local_err));
+                warn_report("%s", error_get_pretty(local_err));
                 error_free(local_err);
             }
         }

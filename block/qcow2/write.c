@@ -648,7 +648,9 @@ int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs)
     qcow2_store_bitmaps_on_close(bs);
     ret = qcow2_write_caches(bs);
     if (ret < 0) {
-        bdrv_warn("Failed to flush the L2 table cache: %s", strerror(-ret));
+        /* 7.2's words, with the program name as its error_report */
+        error_report("Failed to flush the L2 table cache: %s",
+                     strerror(-ret));
     } else {
         ret = bdrv_co_flush(bs->file->bs);
     }
