@@ -110,9 +110,16 @@ static bool coroutine_fn commit_data(BlockBackend *blk, BlockDriverState *base,
     int64_t len, base_len;
     int ret;
 
+    BlockDriverState *above = blk_bs(blk);
+    g_autofree char *name = NULL;
+
+    /* by the name the image above it gives (a path, URL or json:) */
+    while (bdrv_backing_bs(above) != base) {
+        above = bdrv_backing_bs(above);
+    }
+    name = bdrv_get_full_backing_filename(above);
     qdict_put_str(opts, "driver", bdrv_get_format_name(base));
-    base_blk = blk_co_new_open(bdrv_get_filename(base), opts,
-                               flags | BDRV_O_NO_BACKING, errp);
+    base_blk = blk_co_new_open(name, opts, flags | BDRV_O_NO_BACKING, errp);
     if (!base_blk) {
         return false;
     }
