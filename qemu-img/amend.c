@@ -10,14 +10,11 @@
 #include "img.h"
 #include "util/keyval.h"
 #include "util/progress.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
 enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-    OPT_FORCE,
+    OPT_FORCE = IMG_OPT_PRIVATE,
 };
 
 static bool is_help(const char *options)
@@ -102,8 +99,8 @@ int coroutine_fn img_amend(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force", no_argument, NULL, OPT_FORCE },
         { NULL, 0, NULL, 0 }
     };
@@ -141,19 +138,11 @@ int coroutine_fn img_amend(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
         case OPT_FORCE:
             force = true;
             break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (!options) {

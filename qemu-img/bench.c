@@ -95,12 +95,12 @@ static bool parse_int(const char *arg, int min, int *val)
 
 int coroutine_fn img_bench(int argc, char **argv)
 {
-    enum { OPT_IMAGE_OPTS = 256, OPT_PATTERN, OPT_FLUSH,
+    enum { OPT_PATTERN = IMG_OPT_PRIVATE, OPT_FLUSH,
            OPT_NO_DRAIN };
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
         { "flush-interval", required_argument, NULL, OPT_FLUSH },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "pattern", required_argument, NULL, OPT_PATTERN },
         { "no-drain", no_argument, NULL, OPT_NO_DRAIN },
         { "force-share", no_argument, NULL, 'U' },
@@ -189,11 +189,8 @@ int coroutine_fn img_bench(int argc, char **argv)
         case OPT_NO_DRAIN:
             drain_on_flush = false;
             break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (optind != argc - 1) {

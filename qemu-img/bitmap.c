@@ -13,14 +13,11 @@
 #include "util/osdep.h"
 #include "img.h"
 #include "block/driver.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
 enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-    OPT_ADD,
+    OPT_ADD = IMG_OPT_PRIVATE,
     OPT_REMOVE,
     OPT_CLEAR,
     OPT_ENABLE,
@@ -120,8 +117,8 @@ int coroutine_fn img_bitmap(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "add", no_argument, NULL, OPT_ADD },
         { "remove", no_argument, NULL, OPT_REMOVE },
         { "clear", no_argument, NULL, OPT_CLEAR },
@@ -177,16 +174,8 @@ int coroutine_fn img_bitmap(int argc, char **argv)
         case OPT_DISABLE:
             g_array_append_val(actions, a);
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (actions->len == 0) {

@@ -13,14 +13,11 @@
 #include "util/osdep.h"
 #include "img.h"
 #include "util/json.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
 enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-    OPT_OUTPUT,
+    OPT_OUTPUT = IMG_OPT_PRIVATE,
 };
 
 static void print_human(const BdrvCheckResult *r)
@@ -94,8 +91,8 @@ int coroutine_fn img_check(int argc, char **argv)
         { "format", required_argument, NULL, 'f' },
         { "repair", required_argument, NULL, 'r' },
         { "output", required_argument, NULL, OPT_OUTPUT },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 }
     };
@@ -137,16 +134,8 @@ int coroutine_fn img_check(int argc, char **argv)
         case 'U':
             force_share = true;
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (optind != argc - 1) {

@@ -13,17 +13,11 @@
 #include "block/copy.h"
 #include "block/driver.h"
 #include "util/progress.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
 #define COMMIT_BUF_SIZE (2 * MiB)
 #define COMMIT_WORKERS 8
-
-enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-};
 
 typedef struct CommitOpts {
     const char *filename, *fmt, *cache, *base;
@@ -35,8 +29,8 @@ static void parse_args(int argc, char **argv, CommitOpts *o)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { NULL, 0, NULL, 0 }
     };
     int c;
@@ -69,16 +63,8 @@ static void parse_args(int argc, char **argv, CommitOpts *o)
                 exit(EXIT_FAILURE);
             }
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                exit(EXIT_FAILURE);
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            o->image_opts = true;
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &o->image_opts);
         }
     }
     if (o->quiet) {

@@ -8,10 +8,10 @@
  */
 #include "util/osdep.h"
 #include "img.h"
+#include "util/secret.h"
 #include "block/driver.h"
 #include "util/cutils.h"
 #include "util/progress.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -219,11 +219,10 @@ static int coroutine_fn compare_images(CompareArgs *a)
 
 int coroutine_fn img_compare(int argc, char **argv)
 {
-    enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS };
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 }
     };
@@ -257,16 +256,14 @@ int coroutine_fn img_compare(int argc, char **argv)
         case 'U':
             force_share = true;
             break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case OPT_OBJECT:
+        case IMG_OPT_OBJECT:
+            /* compare's errors exit 2 */
             if (!qemu_object_add_cmdline(optarg)) {
                 return 2;
             }
             break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (quiet) {

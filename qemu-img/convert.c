@@ -10,7 +10,6 @@
 #include "util/cutils.h"
 #include "util/keyval.h"
 #include "util/progress.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -84,12 +83,12 @@ static int check_backing(ConvertOpts *o, const char *backing,
 
 static int parse_options(int argc, char **argv, ConvertOpts *o)
 {
-    enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS, OPT_TARGET_IMAGE_OPTS,
+    enum { OPT_TARGET_IMAGE_OPTS = IMG_OPT_PRIVATE,
            OPT_SALVAGE, OPT_TARGET_IS_ZERO, OPT_BITMAPS, OPT_SKIP_BROKEN };
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { "target-image-opts", no_argument, NULL, OPT_TARGET_IMAGE_OPTS },
         { "salvage", no_argument, NULL, OPT_SALVAGE },
@@ -188,9 +187,6 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
                 return -1;
             }
             break;
-        case OPT_IMAGE_OPTS:
-            o->image_opts = true;
-            break;
         case OPT_TARGET_IMAGE_OPTS:
             o->target_image_opts = true;
             break;
@@ -200,11 +196,6 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         case OPT_SALVAGE:
             o->salvage = true;
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return -1;
-            }
-            break;
         case OPT_BITMAPS:
             o->bitmaps = true;
             break;
@@ -212,7 +203,7 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
             o->skip_broken_bitmaps = true;
             break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &o->image_opts);
         }
     }
     if (o->quiet) {

@@ -7,7 +7,6 @@
 #include "img.h"
 #include "block/driver.h"
 #include "util/keyval.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -228,7 +227,7 @@ int coroutine_fn img_create(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, 'O' + 256 },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
         { NULL, 0, NULL, 0 }
     };
     const char *fmt = "raw", *base_fmt = NULL, *filename, *base = NULL;
@@ -265,13 +264,8 @@ int coroutine_fn img_create(int argc, char **argv)
             break;
         case 'u':
             break;
-        case 'O' + 256:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, NULL);
         }
     }
     if (help) {

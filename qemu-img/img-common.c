@@ -6,6 +6,7 @@
 #include "img.h"
 #include "util/cutils.h"
 #include "util/keyval.h"
+#include "util/secret.h"
 #include "block/snapshot.h"
 
 void img_error_exit(const char *fmt, ...)
@@ -20,13 +21,25 @@ void img_error_exit(const char *fmt, ...)
     exit(EXIT_FAILURE);
 }
 
-void img_common_option(int c, char **argv)
+void img_common_option(int c, char **argv, bool *image_opts)
 {
     switch (c) {
+    case IMG_OPT_OBJECT:
+        if (!qemu_object_add_cmdline(optarg)) {
+            exit(EXIT_FAILURE);
+        }
+        return;
     case ':':
         img_error_exit("missing argument for option '%s'", argv[optind - 1]);
     case 'h':
         img_help();
+    case IMG_OPT_IMAGE_OPTS:
+        /* not an option of a subcommand without image_opts */
+        if (image_opts) {
+            *image_opts = true;
+            return;
+        }
+        /* fall through */
     default:
         img_error_exit("unrecognized option '%s'", argv[optind - 1]);
     }

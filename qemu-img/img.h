@@ -37,11 +37,23 @@ int coroutine_fn img_commit(int argc, char **argv);
 void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);
 
 /*
- * The getopt results every subcommand treats alike: ':' (missing
- * argument) and '?' (unknown option) exit with QEMU's messages, 'h'
- * prints the help.  Call from a switch's default arm; never returns.
+ * getopt codes of the long options subcommands share; a subcommand's own
+ * long options are numbered from IMG_OPT_PRIVATE.
  */
-void QEMU_NORETURN img_common_option(int c, char **argv);
+enum {
+    IMG_OPT_OBJECT = 256,       /* --object */
+    IMG_OPT_IMAGE_OPTS,         /* --image-opts */
+    IMG_OPT_PRIVATE,
+};
+
+/*
+ * The getopt results every subcommand treats alike, from a switch's
+ * default arm: --object (an object is added; exit 1 if it cannot be),
+ * --image-opts (sets *@image_opts; NULL for subcommands without it),
+ * ':' (missing argument) and '?' (unknown option) exit 1 with QEMU's
+ * messages, 'h' prints the help and exits 0.
+ */
+void img_common_option(int c, char **argv, bool *image_opts);
 
 /* Print the --help text and exit(0). */
 void QEMU_NORETURN img_help(void);

@@ -10,7 +10,6 @@
 #include "block/snapshot.h"
 #include "util/cutils.h"
 #include "util/json.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -210,14 +209,14 @@ static void print_json(QObject *obj)
 
 int coroutine_fn img_info(int argc, char **argv)
 {
-    enum { OPT_OUTPUT = 256, OPT_BACKING_CHAIN, OPT_OBJECT, OPT_IMAGE_OPTS };
+    enum { OPT_OUTPUT = IMG_OPT_PRIVATE, OPT_BACKING_CHAIN };
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
         { "format", required_argument, NULL, 'f' },
         { "output", required_argument, NULL, OPT_OUTPUT },
         { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 }
     };
@@ -246,16 +245,8 @@ int coroutine_fn img_info(int argc, char **argv)
         case OPT_BACKING_CHAIN:
             chain = true;
             break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (optind != argc - 1) {

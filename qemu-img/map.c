@@ -7,7 +7,6 @@
 #include "util/osdep.h"
 #include "img.h"
 #include "block/driver.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
@@ -119,14 +118,14 @@ static int dump_map_entry(OutputFormat ofmt, MapEntry *e, MapEntry *next)
 
 int coroutine_fn img_map(int argc, char **argv)
 {
-    enum { OPT_OUTPUT = 256, OPT_OBJECT, OPT_IMAGE_OPTS, OPT_START,
+    enum { OPT_OUTPUT = IMG_OPT_PRIVATE, OPT_START,
            OPT_MAXLEN };
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
         { "format", required_argument, NULL, 'f' },
         { "output", required_argument, NULL, OPT_OUTPUT },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { "start-offset", required_argument, NULL, OPT_START },
         { "max-length", required_argument, NULL, OPT_MAXLEN },
@@ -164,16 +163,8 @@ int coroutine_fn img_map(int argc, char **argv)
                 return 1;
             }
             break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (optind != argc - 1) {

@@ -12,14 +12,11 @@
 #include "block/driver.h"
 #include "util/json.h"
 #include "util/keyval.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
 enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-    OPT_OUTPUT,
+    OPT_OUTPUT = IMG_OPT_PRIVATE,
     OPT_SIZE_ARG,
 };
 
@@ -60,8 +57,8 @@ static bool parse_args(int argc, char **argv, MeasureOpts *o)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
-        { "object", required_argument, NULL, OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
         { "output", required_argument, NULL, OPT_OUTPUT },
         { "size", required_argument, NULL, OPT_SIZE_ARG },
         { "force-share", no_argument, NULL, 'U' },
@@ -93,14 +90,6 @@ static bool parse_args(int argc, char **argv, MeasureOpts *o)
         case 'U':
             o->force_share = true;
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return false;
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            o->image_opts = true;
-            break;
         case OPT_OUTPUT:
             o->output = img_parse_output_format(optarg);
             break;
@@ -111,7 +100,7 @@ static bool parse_args(int argc, char **argv, MeasureOpts *o)
             }
             break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &o->image_opts);
         }
     }
     if (argc - optind > 1) {

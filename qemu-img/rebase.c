@@ -15,16 +15,10 @@
 #include "img.h"
 #include "block/driver.h"
 #include "util/progress.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
 #define IO_BUF_SIZE (2 * MiB)
-
-enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-};
 
 typedef struct RebaseOpts {
     const char *filename, *fmt, *cache, *src_cache, *base, *base_fmt;
@@ -44,8 +38,8 @@ static void parse_args(int argc, char **argv, RebaseOpts *o)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 }
     };
@@ -81,16 +75,8 @@ static void parse_args(int argc, char **argv, RebaseOpts *o)
         case 'U':
             o->force_share = true;
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                exit(EXIT_FAILURE);
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            o->image_opts = true;
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &o->image_opts);
         }
     }
     if (o->quiet) {

@@ -11,14 +11,11 @@
 #include "img.h"
 #include "block/driver.h"
 #include "util/cutils.h"
-#include "util/secret.h"
 
 #include <getopt.h>
 
 enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-    OPT_PREALLOCATION,
+    OPT_PREALLOCATION = IMG_OPT_PRIVATE,
     OPT_SHRINK,
 };
 
@@ -26,8 +23,8 @@ int coroutine_fn img_resize(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "preallocation", required_argument, NULL, OPT_PREALLOCATION },
         { "shrink", no_argument, NULL, OPT_SHRINK },
         { NULL, 0, NULL, 0 }
@@ -55,14 +52,6 @@ int coroutine_fn img_resize(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
         case OPT_PREALLOCATION:
             if (!prealloc_mode_parse(optarg, &prealloc, NULL)) {
                 error_report("Invalid preallocation mode '%s'", optarg);
@@ -73,7 +62,7 @@ int coroutine_fn img_resize(int argc, char **argv)
             shrink = true;
             break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (optind != argc - 1) {

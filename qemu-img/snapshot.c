@@ -10,14 +10,8 @@
 #include "img.h"
 #include "block/driver.h"
 #include "block/snapshot.h"
-#include "util/secret.h"
 
 #include <getopt.h>
-
-enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-};
 
 typedef enum {
     SNAPSHOT_NONE,
@@ -81,8 +75,8 @@ int coroutine_fn img_snapshot(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 }
     };
@@ -119,16 +113,8 @@ int coroutine_fn img_snapshot(int argc, char **argv)
         case 'U':
             force_share = true;
             break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return 1;
-            }
-            break;
-        case OPT_IMAGE_OPTS:
-            image_opts = true;
-            break;
         default:
-            img_common_option(c, argv);
+            img_common_option(c, argv, &image_opts);
         }
     }
     if (optind != argc - 1) {
