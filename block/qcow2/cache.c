@@ -297,3 +297,14 @@ void qcow2_cache_clean(Qcow2Cache *c)
         c->entries[i].dirty = false;
     }
 }
+
+void qcow2_cache_empty(Qcow2Cache *c)
+{
+    for (int i = 0; i < c->size; i++) {
+        Qcow2CacheEntry *e = &c->entries[i];
+        assert(e->ref == 0);
+        e->offset = 0;
+        e->dirty = false;
+        e->lru = 0;
+    }
+}

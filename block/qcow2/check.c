@@ -11,10 +11,12 @@
  * What is printed, and in which order, is QEMU 7.2's (the iotests compare
  * it with the real qemu-img), as are the repairs -r leaks and -r all make:
  * refcounts set to the references, COPIED flags set to the refcounts,
- * misaligned preallocated clusters turned into zero clusters.  Images
- * whose refcount structure is itself broken (a referenced cluster with
- * refcount 0, a bad refcount block) need the structure rebuilt, which is
- * not implemented: -r all says so and fails.
+ * misaligned preallocated clusters turned into zero clusters.  When the
+ * refcount structure itself is broken (a referenced cluster with
+ * refcount 0, a bad refcount table entry, a refcount block outside the
+ * file), -r all writes a new one from the counts, as 7.2 does: refcount
+ * blocks and table in free clusters, then the header points at them; the
+ * old structure is a leak the next pass repairs.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
@@ -636,6 +638,251 @@ static int coroutine_fn check_copied_flags(CheckState *c)
     return 0;
 }
 
+/*
+ * @n free clusters in a row in the counts, from *@first_free on (past the
+ * end if need be), counted as used; 7.2's alloc_clusters_imrt.  Returns
+ * the offset or -ENOMEM.
+ */
+static int64_t alloc_counted(CheckState *c, int64_t n, int64_t *first_free)
+{
+    BDRVQcow2State *s = c->bs->opaque;
+    int64_t cluster = *first_free, run = 0, i;
+    bool first_gap = true;
+
+    for (; cluster < c->nb_clusters && run < n; cluster++) {
+        if (c->refs[cluster]) {
+            run = 0;
+            continue;
+        }
+        run++;
+        if (first_gap) {
+            *first_free = cluster;
+            first_gap = false;
+        }
+    }
+    if (run < n && !grow_refs(c, cluster + n - run)) {
+        return -ENOMEM;
+    }
+    cluster -= run;
+    for (i = 0; i < n; i++) {
+        c->refs[cluster + i] = 1;
+    }
+    return cluster << s->cluster_bits;
+}
+
+/* Refcount block @index built from the counts, written at @offset. */
+static int coroutine_fn write_refblock(CheckState *c, int64_t index,
+                                       int64_t offset)
+{
+    BDRVQcow2State *s = c->bs->opaque;
+    g_autofree void *block = g_malloc0(s->cluster_size);
+    int64_t first = index << s->refcount_block_bits, i;
+    /* the old structure is being replaced: its places may be reused */
+    int ret = qcow2_pre_write_overlap_check(c->bs, QCOW2_OL_REFCOUNT_TABLE |
+                                            QCOW2_OL_REFCOUNT_BLOCK,
+                                            offset, s->cluster_size);
+
+    for (i = 0; i < s->refcount_block_size && first + i < c->nb_clusters;
+         i++) {
+        qcow2_refblock_set(s, block, i, c->refs[first + i]);
+    }
+    if (ret == 0) {
+        ret = bdrv_co_pwrite(c->bs->file, offset, s->cluster_size, block, 0);
+    }
+    if (ret < 0) {
+        fprintf(stderr, "ERROR writing refblock: %s\n", strerror(-ret));
+    }
+    return ret;
+}
+
+/*
+ * Write the refcount blocks covering the used clusters of [@first,
+ * @end), allocating those not yet in *@table (grown as needed, whole
+ * clusters of entries).  Returns 1 if *@table grew, 0 if not, -errno.
+ */
+static int coroutine_fn write_refblocks(CheckState *c, int64_t first,
+                                        int64_t end, uint64_t **table,
+                                        uint32_t *entries)
+{
+    BDRVQcow2State *s = c->bs->opaque;
+    int64_t cluster, first_free = 0;
+    bool grown = false;
+    int ret;
+
+    for (cluster = first; cluster < end; cluster++) {
+        int64_t index = cluster >> s->refcount_block_bits;
+        int64_t start = index << s->refcount_block_bits;
+        int64_t offset;
+
+        if (!c->refs[cluster]) {
+            continue;
+        }
+        if (index < *entries && (*table)[index]) {
+            offset = (*table)[index];
+        } else {
+            /* not in a block already written */
+            first_free = MAX(first_free, start);
+            offset = alloc_counted(c, 1, &first_free);
+            if (offset < 0) {
+                fprintf(stderr, "ERROR allocating refblock: %s\n",
+                        strerror(-offset));
+                return offset;
+            }
+            /* the block that counts this one must be written too */
+            end = MAX(end, (offset >> s->cluster_bits) + 1);
+            if (index >= *entries) {
+                uint32_t n = ROUND_UP((index + 1) * REFTABLE_ENTRY_SIZE,
+                                      s->cluster_size) / REFTABLE_ENTRY_SIZE;
+                *table = g_renew(uint64_t, *table, n);
+                memset(*table + *entries, 0,
+                       (n - *entries) * REFTABLE_ENTRY_SIZE);
+                *entries = n;
+                grown = true;
+            }
+            (*table)[index] = offset;
+        }
+        ret = write_refblock(c, index, offset);
+        if (ret < 0) {
+            return ret;
+        }
+        cluster = start + s->refcount_block_size - 1;
+    }
+    return grown;
+}
+
+/*
+ * A new refcount structure from the counts (7.2's algorithm and layout):
+ * the blocks first, then a table in free clusters (which the blocks
+ * covering it then count, and which may need a larger table: repeat
+ * until it stops growing), then the header points at the table.
+ */
+static int coroutine_fn rebuild_refcounts(CheckState *c)
+{
+    BDRVQcow2State *s = c->bs->opaque;
+    g_autofree uint64_t *table = NULL;
+    uint32_t entries = 0, i;
+    int64_t offset = -1, clusters = 0, first_free;
+    uint8_t hdr[12];
+    int ret;
+
+    qcow2_cache_empty(s->refcount_block_cache);
+    ret = write_refblocks(c, 0, c->nb_clusters, &table, &entries);
+    while (ret > 0) {
+        clusters = size_to_clusters(s, (int64_t)entries * REFTABLE_ENTRY_SIZE);
+        first_free = 0;
+        offset = alloc_counted(c, clusters, &first_free);
+        if (offset < 0) {
+            fprintf(stderr, "ERROR allocating reftable: %s\n",
+                    strerror(-offset));
+            return offset;
+        }
+        ret = write_refblocks(c, offset >> s->cluster_bits,
+                              (offset >> s->cluster_bits) + clusters, &table,
+                              &entries);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    for (i = 0; i < entries; i++) {
+        table[i] = htobe64(table[i]);
+    }
+    ret = qcow2_pre_write_overlap_check(c->bs, QCOW2_OL_REFCOUNT_TABLE |
+                                        QCOW2_OL_REFCOUNT_BLOCK, offset,
+                                        (int64_t)entries * REFTABLE_ENTRY_SIZE);
+    if (ret == 0) {
+        ret = bdrv_co_pwrite(c->bs->file, offset,
+                             (int64_t)entries * REFTABLE_ENTRY_SIZE, table, 0);
+    }
+    if (ret == 0) {
+        ret = bdrv_co_flush(c->bs->file->bs);
+    }
+    if (ret < 0) {
+        fprintf(stderr, "ERROR writing reftable: %s\n", strerror(-ret));
+        return ret;
+    }
+    stq_be_p(hdr, offset);
+    stl_be_p(hdr + 8, clusters);
+    ret = qcow2_update_header_field(c->bs, offsetof(QCowHeader,
+                                                    refcount_table_offset),
+                                    hdr, sizeof(hdr));
+    if (ret < 0) {
+        fprintf(stderr, "ERROR setting reftable: %s\n", strerror(-ret));
+        return ret;
+    }
+    for (i = 0; i < entries; i++) {
+        table[i] = be64toh(table[i]);
+    }
+    g_free(s->refcount_table);
+    s->refcount_table = g_steal_pointer(&table);
+    s->refcount_table_offset = offset;
+    s->refcount_table_size = entries;
+    s->refcount_table_clusters = clusters;
+    qcow2_refcount_table_replaced(s);
+    return 0;
+}
+
+/*
+ * After -r all found the refcount structure broken: rebuild it, count
+ * again (the new structure in, the old one leaked) and repair the leaks,
+ * reporting as 7.2 does.
+ */
+static int coroutine_fn rebuild_and_recount(CheckState *c, int64_t *highest)
+{
+    BdrvCheckResult *res = c->res, old = *res, saved;
+    int64_t fresh_leaks = 0, len;
+    int ret;
+
+    fprintf(stderr, "Rebuilding refcount structure\n");
+    ret = rebuild_refcounts(c);
+    if (ret < 0) {
+        res->check_errors++;
+        return ret;
+    }
+    res->corruptions = 0;
+    res->leaks = 0;
+    c->rebuild = false;
+    len = bdrv_co_getlength(c->bs->file->bs);
+    if (len < 0) {
+        res->check_errors++;
+        return len;
+    }
+    c->file_len = len;
+    memset(c->refs, 0, c->nb_clusters * sizeof(*c->refs));
+    if (!grow_refs(c, size_to_clusters(c->bs->opaque, len))) {
+        res->check_errors++;
+        return -ENOMEM;
+    }
+    /* the allocation statistics were taken on the first pass */
+    saved = *res;
+    ret = count_references(c);
+    res->allocated_clusters = saved.allocated_clusters;
+    res->fragmented_clusters = saved.fragmented_clusters;
+    res->compressed_clusters = saved.compressed_clusters;
+    if (ret < 0) {
+        return ret;
+    }
+    if (c->fix & BDRV_FIX_LEAKS) {
+        /* the leaks fixed here are the old structure: not reported */
+        saved = *res;
+        *res = (BdrvCheckResult){ 0 };
+        compare_refcounts(c, BDRV_FIX_LEAKS, highest);
+        if (c->rebuild) {
+            fprintf(stderr, "ERROR rebuilt refcount structure is still "
+                    "broken\n");
+        }
+        fresh_leaks = res->leaks;
+        *res = saved;
+    }
+    if (res->corruptions < old.corruptions) {
+        res->corruptions_fixed += old.corruptions - res->corruptions;
+    }
+    if (res->leaks < old.leaks) {
+        res->leaks_fixed += old.leaks - res->leaks;
+    }
+    res->leaks += fresh_leaks;
+    return 0;
+}
+
 static int coroutine_fn check_refcounts(CheckState *c)
 {
     BlockDriverState *bs = c->bs;
@@ -666,10 +913,10 @@ static int coroutine_fn check_refcounts(CheckState *c)
     before = *res;
     compare_refcounts(c, 0, &highest);
     if (c->rebuild && (c->fix & BDRV_FIX_ERRORS)) {
-        fprintf(stderr, "ERROR the refcount structure needs rebuilding, which "
-                "this qemu-img cannot do yet\n");
-        res->check_errors++;
-        return -EIO;
+        ret = rebuild_and_recount(c, &highest);
+        if (ret < 0) {
+            return ret;
+        }
     } else if (c->fix) {
         if (c->rebuild) {
             fprintf(stderr, "ERROR need to rebuild refcount structures\n");

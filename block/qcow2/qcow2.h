@@ -415,6 +415,8 @@ bool qcow2_cache_is_dirty(Qcow2Cache *c);
 void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset);
 /* Drop every dirty mark (after a fatal error; nothing more is written). */
 void qcow2_cache_clean(Qcow2Cache *c);
+/* Forget every table, dirty or not (none pinned): they are stale. */
+void qcow2_cache_empty(Qcow2Cache *c);
 
 /* ---- refcount.c (coroutine, s->lock held unless noted) ---- */
 /* Load the refcount table for a read-write open. */
@@ -460,6 +462,14 @@ void qcow2_queue_discard(BlockDriverState *bs, uint64_t offset,
                          uint64_t length);
 /* Discard freed host ranges queued while cache_discards was set. */
 void coroutine_fn qcow2_process_discards(BlockDriverState *bs, int ret);
+/* Set entry @i of a refcount block in the image's width. */
+void qcow2_refblock_set(BDRVQcow2State *s, void *block, uint64_t i,
+                        uint64_t value);
+/*
+ * s->refcount_table now describes a new refcount structure (check's
+ * rebuild): forget the cached blocks and where allocation stood.
+ */
+void qcow2_refcount_table_replaced(BDRVQcow2State *s);
 /* Refcount metadata needed for @clusters clusters (QEMU's formula). */
 int64_t qcow2_refcount_metadata_size(int64_t clusters, size_t cluster_size,
                                      int refcount_order, bool generous,

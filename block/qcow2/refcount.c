@@ -77,6 +77,12 @@ static void rc_set(void *block, int order, uint64_t i, uint64_t value)
     }
 }
 
+void qcow2_refblock_set(BDRVQcow2State *s, void *block, uint64_t i,
+                        uint64_t value)
+{
+    rc_set(block, s->refcount_order, i, value);
+}
+
 bool coroutine_fn qcow2_refcount_init(BlockDriverState *bs, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -177,6 +183,13 @@ static void update_max_refcount_table_index(BDRVQcow2State *s)
         i--;
     }
     s->max_refcount_table_index = i;
+}
+
+void qcow2_refcount_table_replaced(BDRVQcow2State *s)
+{
+    qcow2_cache_empty(s->refcount_block_cache);
+    update_max_refcount_table_index(s);
+    s->free_cluster_index = 0;
 }
 
 /* The refcount block at @offset (from the table), checked. */
