@@ -574,12 +574,6 @@ static bool coroutine_fn open_for_writing(BlockDriverState *bs, QCowHeader *h,
     uint64_t keep;
     int ret;
 
-    if ((s->incompatible_features & QCOW2_INCOMPAT_DIRTY) &&
-        !(bs->open_flags & BDRV_O_CHECK)) {
-        error_setg(errp, "qcow2: Image is dirty (lazy refcounts were in "
-                   "use); repair it with 'qemu-img check -r all' first");
-        return false;
-    }
     if (s->use_lazy_refcounts < 0) {
         s->use_lazy_refcounts = s->compatible_features &
                                 QCOW2_COMPAT_LAZY_REFCOUNTS;
@@ -622,6 +616,31 @@ static bool coroutine_fn open_for_writing(BlockDriverState *bs, QCowHeader *h,
             return false;
         }
         s->autoclear_features = keep;
+    }
+    return true;
+}
+
+/*
+ * An image left dirty (lazy refcounts, a writer that did not close it)
+ * is checked and repaired when opened for writing, as 7.2 does; what the
+ * check finds and repairs is printed as by qemu-img check.
+ */
+static bool coroutine_fn repair_if_dirty(BlockDriverState *bs, int flags,
+                                         Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    BdrvCheckResult res = { 0 };
+    int ret;
+
+    if (!s->writable || (flags & BDRV_O_CHECK) ||
+        !(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        return true;
+    }
+    ret = qcow2_co_check(bs, &res, BDRV_FIX_ERRORS | BDRV_FIX_LEAKS);
+    if (ret < 0 || res.check_errors) {
+        error_setg_errno(errp, ret < 0 ? -ret : EIO,
+                         "Could not repair dirty image");
+        return false;
     }
     return true;
 }
@@ -795,7 +814,10 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
         return false;
     }
     /* the bitmaps describe the active disk, not a snapshot's */
-    return sn_id || sn_name || qcow2_load_bitmaps(bs, errp);
+    if (!sn_id && !sn_name && !qcow2_load_bitmaps(bs, errp)) {
+        return false;
+    }
+    return repair_if_dirty(bs, flags, errp);
 }
 
 static void qcow2_close(BlockDriverState *bs)
