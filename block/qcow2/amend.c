@@ -3,12 +3,12 @@
  * qemu-img amend for qcow2, as 7.2 does it: upgrade (compat=1.1) first,
  * then the data file name and data-file-raw (cleared only), the backing
  * file check, lazy refcounts, the size (exact truncate, shrinking
- * allowed), downgrade (compat=0.10) last.  The header is rewritten
- * whole, in QEMU's layout, keeping extensions we do not know.
+ * allowed), downgrade (compat=0.10) last; refcount_bits after the
+ * upgrade (refcount-width.c).  The header is rewritten whole, in QEMU's
+ * layout, keeping extensions we do not know.
  *
- * Not yet: changing refcount_bits (7.2 rebuilds every refcount
- * structure) and downgrading an image that has both zero clusters and
- * internal snapshots; both are refused with a message saying so.
+ * Not yet: downgrading an image that has both zero clusters and internal
+ * snapshots; refused with a message saying so.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
@@ -390,8 +390,12 @@ int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
                        "greater)");
             return -EINVAL;
         }
-        error_setg(errp, "Changing the refcount width is not supported yet");
-        return -ENOTSUP;
+        qemu_co_mutex_lock(&s->lock);
+        ret = qcow2_change_refcount_order(bs, ctz64(refcount_bits), errp);
+        qemu_co_mutex_unlock(&s->lock);
+        if (ret < 0) {
+            return ret;
+        }
     }
 
     /* data-file-raw blocks backing files, so it goes first */

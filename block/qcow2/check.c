@@ -684,7 +684,7 @@ static int coroutine_fn write_refblock(CheckState *c, int64_t index,
 
     for (i = 0; i < s->refcount_block_size && first + i < c->nb_clusters;
          i++) {
-        qcow2_refblock_set(s, block, i, c->refs[first + i]);
+        qcow2_rc_set(block, s->refcount_order, i, c->refs[first + i]);
     }
     if (ret == 0) {
         ret = bdrv_co_pwrite(c->bs->file, offset, s->cluster_size, block, 0);

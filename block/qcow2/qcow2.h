@@ -462,9 +462,11 @@ void qcow2_queue_discard(BlockDriverState *bs, uint64_t offset,
                          uint64_t length);
 /* Discard freed host ranges queued while cache_discards was set. */
 void coroutine_fn qcow2_process_discards(BlockDriverState *bs, int ret);
-/* Set entry @i of a refcount block in the image's width. */
-void qcow2_refblock_set(BDRVQcow2State *s, void *block, uint64_t i,
-                        uint64_t value);
+/* The refcount width and what follows from it (block size, maximum). */
+void qcow2_refcount_set_order(BDRVQcow2State *s, int order);
+/* Entry @i of a refcount block whose entries are 1 << @order bits wide. */
+uint64_t qcow2_rc_get(const void *block, int order, uint64_t i);
+void qcow2_rc_set(void *block, int order, uint64_t i, uint64_t value);
 /*
  * s->refcount_table now describes a new refcount structure (check's
  * rebuild): forget the cached blocks and where allocation stood.
@@ -633,6 +635,13 @@ int coroutine_fn qcow2_co_bitmaps_in_use(BlockDriverState *bs);
 bool coroutine_fn qcow2_store_bitmaps_on_close(BlockDriverState *bs);
 /* Write the L2 and refcount caches (write.c); lock held. */
 int coroutine_fn qcow2_write_caches(BlockDriverState *bs);
+/*
+ * amend refcount_bits: rewrite every refcount block in the width
+ * 1 << @refcount_order, point the header at the new structure, free the
+ * old one (refcount-width.c).  s->lock held.
+ */
+int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
+                                             int refcount_order, Error **errp);
 /* Turn the active table's zero clusters into v2 ones (cluster.c). */
 int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs);
 int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,

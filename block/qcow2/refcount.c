@@ -77,10 +77,22 @@ static void rc_set(void *block, int order, uint64_t i, uint64_t value)
     }
 }
 
-void qcow2_refblock_set(BDRVQcow2State *s, void *block, uint64_t i,
-                        uint64_t value)
+uint64_t qcow2_rc_get(const void *block, int order, uint64_t i)
 {
-    rc_set(block, s->refcount_order, i, value);
+    return rc_get(block, order, i);
+}
+
+void qcow2_rc_set(void *block, int order, uint64_t i, uint64_t value)
+{
+    rc_set(block, order, i, value);
+}
+
+void qcow2_refcount_set_order(BDRVQcow2State *s, int order)
+{
+    s->refcount_order = order;
+    s->refcount_block_bits = s->cluster_bits + 3 - order;
+    s->refcount_block_size = 1LL << s->refcount_block_bits;
+    s->refcount_max = order == 6 ? UINT64_MAX : (1ULL << (1 << order)) - 1;
 }
 
 bool coroutine_fn qcow2_refcount_init(BlockDriverState *bs, Error **errp)
@@ -90,10 +102,7 @@ bool coroutine_fn qcow2_refcount_init(BlockDriverState *bs, Error **errp)
     uint32_t i;
     int ret;
 
-    s->refcount_block_bits = s->cluster_bits + 3 - s->refcount_order;
-    s->refcount_block_size = 1LL << s->refcount_block_bits;
-    s->refcount_max = s->refcount_order == 6 ? UINT64_MAX :
-                      (1ULL << (1 << s->refcount_order)) - 1;
+    qcow2_refcount_set_order(s, s->refcount_order);
     s->refcount_table_size = bytes / REFTABLE_ENTRY_SIZE;
     s->refcount_table = g_try_malloc0(MAX(bytes, REFTABLE_ENTRY_SIZE));
     if (!s->refcount_table) {
