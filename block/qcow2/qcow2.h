@@ -591,7 +591,7 @@ int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs, int64_t offset,
 int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
                                    int64_t bytes);
 int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs);
-/* Discard every cluster of the active table (qemu-img commit). */
+/* Empty the active disk, as 7.2 does after qemu-img commit. */
 int coroutine_fn qcow2_co_make_empty(BlockDriverState *bs);
 /* Write caches, clear the dirty bit: before close. */
 int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs);

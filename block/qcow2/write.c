@@ -661,17 +661,102 @@ int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs)
     return ret;
 }
 
+/*
+ * The image reset to header, refcount table, one refcount block and an
+ * empty L1 table, the file truncated after them: 7.2's
+ * make_completely_empty, for v3 images whose every cluster but those is
+ * data (no snapshots, bitmaps or data file).  The dirty bit covers the
+ * steps where the refcounts are wrong; a failure there leaves the node
+ * unusable (and the image dirty, for check -r all).
+ */
+static int coroutine_fn make_completely_empty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t cs = s->cluster_size, offset;
+    int64_t l1_clusters = DIV_ROUND_UP(s->l1_size, cs / L1E_SIZE);
+    uint8_t hdr[20], rt_entry[8];
+    int ret;
+
+    ret = qcow2_cache_flush(bs, s->l2_cache);
+    if (ret == 0) {
+        ret = qcow2_cache_flush(bs, s->refcount_block_cache);
+    }
+    if (ret == 0) {
+        ret = qcow2_mark_dirty(bs);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_cache_empty(s->l2_cache);
+    qcow2_cache_empty(s->refcount_block_cache);
+    /* from here the refcounts on disk do not describe the image */
+    ret = bdrv_co_pwrite_zeroes(bs->file, s->l1_table_offset,
+                                l1_clusters * cs, 0);
+    memset(s->l1_table, 0, (size_t)s->l1_size * L1E_SIZE);
+    if (ret == 0) {
+        /* table, block and L1 table right after the header */
+        ret = bdrv_co_pwrite_zeroes(bs->file, cs, (2 + l1_clusters) * cs, 0);
+    }
+    if (ret == 0) {
+        stq_be_p(hdr, 3 * cs);          /* l1_table_offset */
+        stq_be_p(hdr + 8, cs);          /* refcount_table_offset */
+        stl_be_p(hdr + 16, 1);          /* refcount_table_clusters */
+        ret = qcow2_update_header_field(bs, offsetof(QCowHeader,
+                                                     l1_table_offset),
+                                        hdr, sizeof(hdr));
+    }
+    if (ret < 0) {
+        goto broken;
+    }
+    s->l1_table_offset = 3 * cs;
+    g_free(s->refcount_table);
+    s->refcount_table = g_new0(uint64_t, cs / REFTABLE_ENTRY_SIZE);
+    s->refcount_table_offset = cs;
+    s->refcount_table_size = cs / REFTABLE_ENTRY_SIZE;
+    s->refcount_table_clusters = 1;
+    stq_be_p(rt_entry, 2 * cs);
+    ret = qcow2_update_header_field(bs, cs, rt_entry, sizeof(rt_entry));
+    if (ret < 0) {
+        goto broken;
+    }
+    s->refcount_table[0] = 2 * cs;
+    qcow2_refcount_table_replaced(s);
+    /* the allocator counts header, table, block and L1 table: at 0 */
+    offset = qcow2_alloc_clusters(bs, 3 * cs + (int64_t)s->l1_size * L1E_SIZE);
+    if (offset != 0) {
+        ret = offset < 0 ? offset : -EIO;
+        goto broken;
+    }
+    ret = qcow2_mark_clean(bs);
+    if (ret == 0) {
+        ret = bdrv_co_truncate(bs->file, (3 + l1_clusters) * cs, false,
+                               PREALLOC_MODE_OFF, 0, NULL);
+    }
+    return ret;
+
+broken:
+    s->unusable = true;
+    return ret;
+}
+
 int coroutine_fn qcow2_co_make_empty(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
+    int64_t l1_clusters = DIV_ROUND_UP(s->l1_size,
+                                       s->cluster_size / L1E_SIZE);
     int ret;
 
     qemu_co_mutex_lock(&s->lock);
-    /* as after an external snapshot is committed: the discards go through */
-    ret = qcow2_cluster_discard(bs, 0, s->virtual_size,
-                                QCOW2_DISCARD_SNAPSHOT, true);
-    if (ret == 0) {
-        ret = qcow2_write_caches(bs);
+    if (s->version >= 3 && !s->nb_snapshots && !s->nb_bitmaps &&
+        3 + l1_clusters <= s->refcount_block_size && !has_data_file(s)) {
+        ret = make_completely_empty(bs);
+    } else {
+        /* what makes the image not start afresh: every cluster dropped */
+        ret = qcow2_cluster_discard(bs, 0, s->virtual_size,
+                                    QCOW2_DISCARD_SNAPSHOT, true);
+        if (ret == 0) {
+            ret = qcow2_write_caches(bs);
+        }
     }
     qemu_co_mutex_unlock(&s->lock);
     return ret;
