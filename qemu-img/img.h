@@ -32,6 +32,7 @@ int coroutine_fn img_measure(int argc, char **argv);
 int coroutine_fn img_snapshot(int argc, char **argv);
 int coroutine_fn img_rebase(int argc, char **argv);
 int coroutine_fn img_commit(int argc, char **argv);
+int coroutine_fn img_dd(int argc, char **argv);
 
 /* Print "progname: <msg>" and the --help hint, then exit(1). */
 void QEMU_NORETURN img_error_exit(const char *fmt, ...) QEMU_PRINTF(1, 2);
