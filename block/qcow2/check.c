@@ -761,8 +761,7 @@ static int coroutine_fn rebuild_refcounts(CheckState *c)
     BDRVQcow2State *s = c->bs->opaque;
     g_autofree uint64_t *table = NULL;
     uint32_t entries = 0, i;
-    int64_t offset = -1, clusters = 0, first_free;
-    uint8_t hdr[12];
+    int64_t offset = -1, clusters, first_free;
     int ret;
 
     qcow2_cache_empty(s->refcount_block_cache);
@@ -800,23 +799,15 @@ static int coroutine_fn rebuild_refcounts(CheckState *c)
         fprintf(stderr, "ERROR writing reftable: %s\n", strerror(-ret));
         return ret;
     }
-    stq_be_p(hdr, offset);
-    stl_be_p(hdr + 8, clusters);
-    ret = qcow2_update_header_field(c->bs, offsetof(QCowHeader,
-                                                    refcount_table_offset),
-                                    hdr, sizeof(hdr));
+    for (i = 0; i < entries; i++) {
+        table[i] = be64toh(table[i]);
+    }
+    ret = qcow2_switch_refcount_table(c->bs, table, entries, offset);
     if (ret < 0) {
         fprintf(stderr, "ERROR setting reftable: %s\n", strerror(-ret));
         return ret;
     }
-    for (i = 0; i < entries; i++) {
-        table[i] = be64toh(table[i]);
-    }
-    g_free(s->refcount_table);
-    s->refcount_table = g_steal_pointer(&table);
-    s->refcount_table_offset = offset;
-    s->refcount_table_size = entries;
-    s->refcount_table_clusters = clusters;
+    table = NULL;               /* the image's now */
     qcow2_refcount_table_replaced(s);
     return 0;
 }

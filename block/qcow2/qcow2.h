@@ -468,6 +468,16 @@ void qcow2_refcount_set_order(BDRVQcow2State *s, int order);
 uint64_t qcow2_rc_get(const void *block, int order, uint64_t i);
 void qcow2_rc_set(void *block, int order, uint64_t i, uint64_t value);
 /*
+ * Point the header at the refcount table @table (host endian, @entries
+ * entries, already written at @offset) and make it the image's (taking
+ * @table; the old table's memory is freed, its clusters are the
+ * caller's).  -errno if the header write failed: nothing changed.
+ */
+int coroutine_fn qcow2_switch_refcount_table(BlockDriverState *bs,
+                                             uint64_t *table,
+                                             uint32_t entries,
+                                             uint64_t offset);
+/*
  * s->refcount_table now describes a new refcount structure (check's
  * rebuild): forget the cached blocks and where allocation stood.
  */

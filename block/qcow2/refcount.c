@@ -194,6 +194,35 @@ static void update_max_refcount_table_index(BDRVQcow2State *s)
     s->max_refcount_table_index = i;
 }
 
+int coroutine_fn qcow2_switch_refcount_table(BlockDriverState *bs,
+                                             uint64_t *table,
+                                             uint32_t entries,
+                                             uint64_t offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint32_t clusters = size_to_clusters(s, (int64_t)entries *
+                                            REFTABLE_ENTRY_SIZE);
+    uint8_t hdr[12];
+    int ret;
+
+    /* the header switches in one write: offset and size together */
+    stq_be_p(hdr, offset);
+    stl_be_p(hdr + 8, clusters);
+    ret = qcow2_update_header_field(bs, offsetof(QCowHeader,
+                                                 refcount_table_offset),
+                                    hdr, sizeof(hdr));
+    if (ret < 0) {
+        return ret;
+    }
+    g_free(s->refcount_table);
+    s->refcount_table = table;
+    s->refcount_table_size = entries;
+    s->refcount_table_offset = offset;
+    s->refcount_table_clusters = clusters;
+    update_max_refcount_table_index(s);
+    return 0;
+}
+
 void qcow2_refcount_table_replaced(BDRVQcow2State *s)
 {
     qcow2_cache_empty(s->refcount_block_cache);
@@ -328,7 +357,6 @@ int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
     int64_t total, table_size, area_index, table_clusters, i;
     uint64_t table_offset, block_offset, end_offset, old_offset, old_size;
     g_autofree uint64_t *new_table = NULL;
-    uint8_t hdr[12];
     int ret;
 
     assert(!offset_into_cluster(s, start_offset));
@@ -425,23 +453,14 @@ int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
     for (i = 0; i < total; i++) {
         new_table[i] = be64toh(new_table[i]);
     }
-    /* switch the header to the new table in one write */
-    stq_be_p(hdr, table_offset);
-    stl_be_p(hdr + 8, table_clusters);
-    ret = qcow2_update_header_field(bs, offsetof(QCowHeader,
-                                                 refcount_table_offset),
-                                    hdr, sizeof(hdr));
+    old_offset = s->refcount_table_offset;
+    old_size = s->refcount_table_size;
+    ret = qcow2_switch_refcount_table(bs, new_table, table_size,
+                                      table_offset);
     if (ret < 0) {
         return ret;
     }
-    old_offset = s->refcount_table_offset;
-    old_size = s->refcount_table_size;
-    g_free(s->refcount_table);
-    s->refcount_table = g_steal_pointer(&new_table);
-    s->refcount_table_size = table_size;
-    s->refcount_table_offset = table_offset;
-    s->refcount_table_clusters = table_clusters;
-    update_max_refcount_table_index(s);
+    new_table = NULL;           /* the image's now */
     qcow2_free_clusters(bs, old_offset, old_size * REFTABLE_ENTRY_SIZE,
                         QCOW2_DISCARD_OTHER);
     return end_offset;
