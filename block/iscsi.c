@@ -222,6 +222,8 @@ static void iscsi_sess_set_events(ISCSISession *s)
  */
 static void iscsi_cmd_done(ISCSICmd *cmd, int status, struct scsi_task *task);
 
+static ISCSISession *iscsi_pick_sess(ISCSIClient *c);
+
 static void iscsi_sess_give_up(ISCSISession *s, const char *why)
 {
     ISCSIClient *c = s->client;
@@ -237,6 +239,14 @@ static void iscsi_sess_give_up(ISCSISession *s, const char *why)
     }
     s->dead = true;
     s->tmf_sent = false;
+    if (!iscsi_pick_sess(c)) {
+        /*
+         * Said here, once, rather than by whichever request next looks
+         * for a session (there may be none: the run's output would
+         * depend on timing).
+         */
+        iscsi_report(c, "iSCSI: the session with the target is lost");
+    }
     /*
      * Destroying the context ends every command libiscsi still holds
      * (whether or not it calls them back, it never will again); those it
