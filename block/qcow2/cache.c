@@ -11,9 +11,11 @@
  * and the file flushed.  depends_on_flush asks for a plain file flush
  * first (copied data before the L2 entries that point to it).
  *
- * Every call is made with the driver's metadata lock held.  Lookup is a
- * linear scan: the caches have tens to a few thousand entries and each hit
- * saves a read.
+ * Every call is made with the driver's metadata lock held.  Tables are
+ * found through a hash index by offset (freeing a run of clusters asks
+ * for each of them, and small clusters mean thousands of entries); the
+ * victim of a miss is found by a scan, which the read it precedes
+ * dwarfs.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
@@ -35,7 +37,25 @@ struct Qcow2Cache {
     Qcow2Cache *depends;    /* write that one (and flush) before ours */
     bool depends_on_flush;  /* flush the file before writing ours */
     const char *name;       /* for overlap messages */
+    GHashTable *index;      /* offset -> entry, for entries holding one */
 };
+
+/* Give @e the table at @offset (0: none), keeping the index right. */
+static void set_offset(Qcow2Cache *c, Qcow2CacheEntry *e, uint64_t offset)
+{
+    if (e->offset) {
+        g_hash_table_remove(c->index, &e->offset);
+    }
+    e->offset = offset;
+    if (offset) {
+        g_hash_table_insert(c->index, &e->offset, e);
+    }
+}
+
+static Qcow2CacheEntry *lookup(Qcow2Cache *c, uint64_t offset)
+{
+    return g_hash_table_lookup(c->index, &offset);
+}
 
 Qcow2Cache *qcow2_cache_create(int entries, int64_t table_size)
 {
@@ -45,6 +65,7 @@ Qcow2Cache *qcow2_cache_create(int entries, int64_t table_size)
     c->size = MAX(entries, 2);
     c->table_size = table_size;
     c->entries = g_new0(Qcow2CacheEntry, c->size);
+    c->index = g_hash_table_new(g_int64_hash, g_int64_equal);
     /*
      * One block for every table: with 512-byte clusters, separately
      * page-aligned tables would cost 8 times the cache size.
@@ -66,6 +87,7 @@ void qcow2_cache_destroy(Qcow2Cache *c)
     for (i = 0; i < c->size; i++) {
         assert(c->entries[i].ref == 0);
     }
+    g_hash_table_destroy(c->index);
     qemu_vfree(c->memory);
     g_free(c->entries);
     g_free(c);
@@ -214,15 +236,15 @@ static int coroutine_fn do_get(BlockDriverState *bs, Qcow2Cache *c,
 
     assert(offset != 0);
 retry:
-    victim = NULL;
+    victim = lookup(c, offset);
+    if (victim) {
+        victim->ref++;
+        victim->lru = ++c->lru_counter;
+        *table = victim->table;
+        return 0;
+    }
     for (i = 0; i < c->size; i++) {
         Qcow2CacheEntry *e = &c->entries[i];
-        if (e->offset == offset) {
-            e->ref++;
-            e->lru = ++c->lru_counter;
-            *table = e->table;
-            return 0;
-        }
         if (e->ref == 0 && (!victim || e->lru < victim->lru)) {
             victim = e;
         }
@@ -237,7 +259,7 @@ retry:
         }
         goto retry;         /* the write yielded: look again */
     }
-    victim->offset = 0;
+    set_offset(c, victim, 0);
     victim->ref = 1;        /* pinned while the read yields */
     if (read_from_disk) {
         ret = bdrv_co_pread(bs->file, offset, c->table_size, victim->table,
@@ -247,7 +269,7 @@ retry:
             return ret;
         }
     }
-    victim->offset = offset;
+    set_offset(c, victim, offset);
     victim->lru = ++c->lru_counter;
     *table = victim->table;
     return 0;
@@ -281,13 +303,12 @@ void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table)
 
 void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset)
 {
-    for (int i = 0; i < c->size; i++) {
-        Qcow2CacheEntry *e = &c->entries[i];
-        if (e->offset == offset && e->ref == 0) {
-            e->offset = 0;
-            e->dirty = false;
-            e->lru = 0;
-        }
+    Qcow2CacheEntry *e = lookup(c, offset);
+
+    if (e && e->ref == 0) {
+        set_offset(c, e, 0);
+        e->dirty = false;
+        e->lru = 0;
     }
 }
 
@@ -303,7 +324,7 @@ void qcow2_cache_empty(Qcow2Cache *c)
     for (int i = 0; i < c->size; i++) {
         Qcow2CacheEntry *e = &c->entries[i];
         assert(e->ref == 0);
-        e->offset = 0;
+        set_offset(c, e, 0);
         e->dirty = false;
         e->lru = 0;
     }

@@ -420,7 +420,7 @@ static int coroutine_fn update_snapshot_refcount(BlockDriverState *bs,
     }
     s->cache_discards = true;
     for (i = 0; i < l1_size && ret == 0; i++) {
-        uint64_t l2_offset = l1[i] & L1E_OFFSET_MASK, refcount, entry;
+        uint64_t l2_offset = l1[i] & L1E_OFFSET_MASK, refcount = 0, entry;
 
         if (!l2_offset) {
             continue;

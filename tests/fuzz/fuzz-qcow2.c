@@ -2,7 +2,11 @@
 /*
  * Fuzz target: open a qcow2 image held in memory, then exercise what a
  * reader of an untrusted image does: length, info, snapshot list, block
- * status over the start of the disk, and reads of several ranges.
+ * status over the start of the disk, and reads of several ranges.  Then
+ * what a repairing writer does: check -r all (opened as qemu-img check
+ * opens), and on the result a normal read-write open (which repairs a
+ * dirty image), a snapshot created, a write, the snapshot applied and
+ * deleted.
  * Bounded per input (a few MiB of guest space) so that huge virtual sizes
  * do not turn into slow inputs.  The image lives in a memfd opened through
  * the file driver, so the whole real stack runs.
@@ -68,6 +72,43 @@ static void coroutine_fn fuzz_co(void *opaque)
     bdrv_unref(bs);
 }
 
+static BlockDriverState *coroutine_fn open_rw(const char *path, int flags)
+{
+    QDict *opts = qdict_new();
+
+    qdict_put_str(opts, "driver", "qcow2");
+    return bdrv_co_open(path, opts, BDRV_O_RDWR | BDRV_O_NO_BACKING | flags,
+                        NULL);
+}
+
+static void coroutine_fn fuzz_write_co(void *opaque)
+{
+    FuzzRun *r = opaque;
+    BdrvSnapshotInfo sn = { .name = "fuzz" };
+    BdrvCheckResult res;
+    BlockDriverState *bs = open_rw(r->path, BDRV_O_CHECK);
+    BdrvChild child;
+    uint8_t buf[4096];
+
+    if (!bs) {
+        return;
+    }
+    bdrv_co_check(bs, &res, BDRV_FIX_LEAKS | BDRV_FIX_ERRORS);
+    bdrv_unref(bs);
+    bs = open_rw(r->path, 0);
+    if (!bs) {
+        return;
+    }
+    child.bs = bs;
+    memset(buf, 0xa5, sizeof(buf));
+    if (bdrv_co_snapshot_create(bs, &sn) == 0) {
+        bdrv_co_pwrite(&child, 0, sizeof(buf), buf, 0);
+        bdrv_co_snapshot_goto(bs, "fuzz", NULL);
+        bdrv_co_snapshot_delete(bs, NULL, "fuzz", NULL);
+    }
+    bdrv_unref(bs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int fd = -1;
@@ -90,5 +131,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     aio_run_coroutine(fuzz_co, &r);
+    aio_run_coroutine(fuzz_write_co, &r);
     return 0;
 }
