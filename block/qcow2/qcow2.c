@@ -273,11 +273,13 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
     s->bitmaps = g_new0(Qcow2Bitmap, s->nb_bitmaps);
     for (i = 0; i < s->nb_bitmaps; i++) {
         uint32_t name_size, extra;
-        uint8_t *e = dir + pos;
+        uint8_t *e;
 
+        /* (an empty directory is a NULL buffer: no pointer into it) */
         if (s->bitmap_directory_size - pos < BME_ENTRY_HEADER) {
             goto broken;
         }
+        e = dir + pos;
         name_size = lduw_be_p(e + 18);
         extra = ldl_be_p(e + 20);
         if (s->bitmap_directory_size - pos <
