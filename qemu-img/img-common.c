@@ -131,33 +131,44 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
     return blk;
 }
 
-bool img_check_snapshot_param(const char *param)
+/*
+ * "snapshot.id=ID,snapshot.name=NAME" (either or both) as a dict; NULL
+ * after printing 7.2's messages.
+ */
+static QDict *parse_snapshot_opts(const char *param)
 {
-    g_autoptr(QObject) opts = NULL;
     QDict *d = NULL;
     Error *err = NULL;
-    bool ok;
     int i;
 
-    if (!g_str_has_prefix(param, "snapshot.")) {
-        return true;            /* an ID or a name */
-    }
-    ok = keyval_parse_into(&d, param, NULL, &err);
-    opts = d;
-    if (!ok) {
+    if (!keyval_parse_into(&d, param, NULL, &err)) {
         error_report_err(err);
-        error_report("Failed in parsing snapshot param '%s'", param);
-        return false;
+        goto fail;
     }
     for (i = 0; i < (int)qdict_size(d); i++) {
         const char *key = qdict_key_at(d, i);
         if (strcmp(key, "snapshot.id") && strcmp(key, "snapshot.name")) {
             error_report("Invalid parameter '%s'", key);
-            error_report("Failed in parsing snapshot param '%s'", param);
-            return false;
+            goto fail;
         }
     }
-    return true;
+    return d;
+
+fail:
+    error_report("Failed in parsing snapshot param '%s'", param);
+    qobject_unref(d);
+    return NULL;
+}
+
+bool img_check_snapshot_param(const char *param)
+{
+    g_autoptr(QObject) opts = NULL;
+
+    if (!g_str_has_prefix(param, "snapshot.")) {
+        return true;            /* an ID or a name */
+    }
+    opts = parse_snapshot_opts(param);
+    return opts != NULL;
 }
 
 bool coroutine_fn img_load_snapshot(BlockBackend *blk, const char *param)
@@ -167,20 +178,15 @@ bool coroutine_fn img_load_snapshot(BlockBackend *blk, const char *param)
     int ret;
 
     if (g_str_has_prefix(param, "snapshot.")) {
-        g_autoptr(QObject) opts = NULL;
-        QDict *d = NULL;
+        g_autoptr(QObject) opts = parse_snapshot_opts(param);
 
-        /* img_check_snapshot_param() accepted it */
-        bool ok = keyval_parse_into(&d, param, NULL, &err);
-
-        opts = d;
-        if (!ok) {
-            error_report_err(err);
+        if (!opts) {
             return false;
         }
         ret = bdrv_co_snapshot_load_tmp(bs,
-                                        qdict_get_try_str(d, "snapshot.id"),
-                                        qdict_get_try_str(d, "snapshot.name"),
+                                        qdict_get_try_str(opts, "snapshot.id"),
+                                        qdict_get_try_str(opts,
+                                                          "snapshot.name"),
                                         &err);
     } else {
         ret = bdrv_co_snapshot_load_tmp_by_id_or_name(bs, param, &err);

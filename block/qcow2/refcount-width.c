@@ -225,6 +225,32 @@ static int coroutine_fn switch_structure(BlockDriverState *bs, WidthWalk *w,
     return ret;
 }
 
+/*
+ * Free the refcount blocks @table (@entries) names and the table's own
+ * clusters (@table_entries at @table_offset; 0: not allocated).
+ */
+static void coroutine_fn free_structure(BlockDriverState *bs,
+                                        const uint64_t *table,
+                                        uint64_t entries,
+                                        int64_t table_offset,
+                                        uint64_t table_entries)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t i;
+
+    for (i = 0; i < entries; i++) {
+        if (table[i] & REFT_OFFSET_MASK) {
+            qcow2_free_clusters(bs, table[i] & REFT_OFFSET_MASK,
+                                s->cluster_size, QCOW2_DISCARD_OTHER);
+        }
+    }
+    if (table_offset > 0) {
+        qcow2_free_clusters(bs, table_offset,
+                            table_entries * REFTABLE_ENTRY_SIZE,
+                            QCOW2_DISCARD_OTHER);
+    }
+}
+
 int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
                                              int refcount_order, Error **errp)
 {
@@ -234,7 +260,7 @@ int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
         .order = refcount_order,
         .block_size = 1LL << (s->cluster_bits + 3 - refcount_order),
     };
-    uint64_t *old_table, old_size, old_offset, i;
+    uint64_t *old_table, old_size, old_offset;
     int64_t table_offset = 0, table_allocated = 0;
     int ret;
 
@@ -280,30 +306,13 @@ int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
     qcow2_refcount_set_order(s, refcount_order);
     qcow2_refcount_table_replaced(s);
     /* the old structure, freed through the new one */
-    for (i = 0; i < old_size; i++) {
-        if (old_table[i] & REFT_OFFSET_MASK) {
-            qcow2_free_clusters(bs, old_table[i] & REFT_OFFSET_MASK,
-                                s->cluster_size, QCOW2_DISCARD_OTHER);
-        }
-    }
-    qcow2_free_clusters(bs, old_offset, old_size * REFTABLE_ENTRY_SIZE,
-                        QCOW2_DISCARD_OTHER);
+    free_structure(bs, old_table, old_size, old_offset, old_size);
     g_free(old_table);
     return 0;
 
 fail:
     /* the new blocks and table were counted in the old structure */
-    for (i = 0; i < w.size; i++) {
-        if (w.table[i] & REFT_OFFSET_MASK) {
-            qcow2_free_clusters(bs, w.table[i] & REFT_OFFSET_MASK,
-                                s->cluster_size, QCOW2_DISCARD_OTHER);
-        }
-    }
-    if (table_offset > 0) {
-        qcow2_free_clusters(bs, table_offset,
-                            table_allocated * REFTABLE_ENTRY_SIZE,
-                            QCOW2_DISCARD_OTHER);
-    }
+    free_structure(bs, w.table, w.size, table_offset, table_allocated);
     g_free(w.table);
     return ret;
 }

@@ -186,6 +186,37 @@ static int coroutine_fn write_l1_table(BlockDriverState *bs, uint64_t offset,
     return ret;
 }
 
+/*
+ * The L1 table of @n entries at @offset, host endian, in a new buffer of
+ * MAX(@n, @alloc) entries (zeroes past the table); g_free() it.
+ */
+static int coroutine_fn read_l1_table(BlockDriverState *bs, uint64_t offset,
+                                      uint32_t n, uint32_t alloc,
+                                      uint64_t **table)
+{
+    g_autofree uint64_t *l1 = g_malloc0(MAX(MAX(n, alloc), 1) * L1E_SIZE);
+    uint32_t i;
+    int ret = bdrv_co_pread(bs->file, offset, (int64_t)n * L1E_SIZE, l1, 0);
+
+    if (ret < 0) {
+        return ret;
+    }
+    for (i = 0; i < n; i++) {
+        l1[i] = be64toh(l1[i]);
+    }
+    *table = g_steal_pointer(&l1);
+    return 0;
+}
+
+/* QEMU's check of a snapshot's L1 table before it is used. */
+static bool snapshot_l1_ok(BDRVQcow2State *s, const Qcow2Snapshot *sn,
+                           Error **errp)
+{
+    return qcow2_validate_table(s, sn->l1_table_offset, sn->l1_size,
+                                L1E_SIZE, QCOW_MAX_L1_SIZE,
+                                "Snapshot L1 table", errp);
+}
+
 /* 7.2's table layout: entries padded to 8 bytes, all but the last. */
 static uint8_t *serialize_snapshots(BDRVQcow2State *s, size_t *size)
 {
@@ -409,14 +440,11 @@ static int coroutine_fn update_snapshot_refcount(BlockDriverState *bs,
         assert(l1_size == s->l1_size);
         l1 = s->l1_table;
     } else {
-        l1 = copy = g_malloc0(MAX(l1_size, 1) * L1E_SIZE);
-        ret = bdrv_co_pread(bs->file, l1_offset, l1_size * L1E_SIZE, l1, 0);
+        ret = read_l1_table(bs, l1_offset, l1_size, l1_size, &copy);
         if (ret < 0) {
             return ret;
         }
-        for (i = 0; i < l1_size; i++) {
-            l1[i] = be64toh(l1[i]);
-        }
+        l1 = copy;
     }
     s->cache_discards = true;
     for (i = 0; i < l1_size && ret == 0; i++) {
@@ -551,21 +579,17 @@ static int coroutine_fn snapshot_goto_locked(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
     g_autofree uint64_t *sn_l1 = NULL;
-    uint32_t i;
     int ret;
 
     ret = qcow2_grow_l1_table(bs, sn->l1_size, true);
     if (ret < 0) {
         return ret;
     }
-    sn_l1 = g_malloc0(MAX(s->l1_size, 1) * L1E_SIZE);
-    ret = bdrv_co_pread(bs->file, sn->l1_table_offset,
-                        (int64_t)sn->l1_size * L1E_SIZE, sn_l1, 0);
+    /* as long as the active table, which is at least as long */
+    ret = read_l1_table(bs, sn->l1_table_offset, sn->l1_size, s->l1_size,
+                        &sn_l1);
     if (ret < 0) {
         return ret;
-    }
-    for (i = 0; i < s->l1_size; i++) {
-        sn_l1[i] = be64toh(sn_l1[i]);
     }
     ret = update_snapshot_refcount(bs, sn->l1_table_offset, sn->l1_size, 1);
     if (ret == 0) {
@@ -596,9 +620,7 @@ int coroutine_fn qcow2_co_snapshot_goto(BlockDriverState *bs,
         return -ENOENT;
     }
     sn = &s->snapshots[idx];
-    if (!qcow2_validate_table(s, sn->l1_table_offset, sn->l1_size, L1E_SIZE,
-                              QCOW_MAX_L1_SIZE, "Snapshot L1 table", &err)) {
-        error_free(err);
+    if (!snapshot_l1_ok(s, sn, NULL)) {
         return -EFBIG;
     }
     if (sn->disk_size != (uint64_t)s->virtual_size) {
@@ -629,8 +651,7 @@ static int coroutine_fn snapshot_delete_locked(BlockDriverState *bs,
         return -ENOENT;
     }
     sn = s->snapshots[idx];
-    if (!qcow2_validate_table(s, sn.l1_table_offset, sn.l1_size, L1E_SIZE,
-                              QCOW_MAX_L1_SIZE, "Snapshot L1 table", errp)) {
+    if (!snapshot_l1_ok(s, &sn, errp)) {
         return -EFBIG;
     }
     memmove(&s->snapshots[idx], &s->snapshots[idx + 1],
@@ -692,7 +713,6 @@ int coroutine_fn qcow2_co_snapshot_load_tmp(BlockDriverState *bs,
     g_autofree uint64_t *l1 = NULL;
     int idx = find_snapshot(s, id, name);
     Qcow2Snapshot *sn;
-    uint32_t i;
     int ret;
 
     if (idx < 0) {
@@ -700,23 +720,18 @@ int coroutine_fn qcow2_co_snapshot_load_tmp(BlockDriverState *bs,
         return -ENOENT;
     }
     sn = &s->snapshots[idx];
-    if (!qcow2_validate_table(s, sn->l1_table_offset, sn->l1_size, L1E_SIZE,
-                              QCOW_MAX_L1_SIZE, "Snapshot L1 table", errp)) {
+    if (!snapshot_l1_ok(s, sn, errp)) {
         return -EFBIG;
     }
     if (sn->l1_size < size_to_l1(s, sn->disk_size)) {
         error_setg(errp, "Snapshot L1 table is too small");
         return -EFBIG;
     }
-    l1 = g_malloc0(MAX(sn->l1_size, 1) * L1E_SIZE);
-    ret = bdrv_co_pread(bs->file, sn->l1_table_offset,
-                        sn->l1_size * L1E_SIZE, l1, 0);
+    ret = read_l1_table(bs, sn->l1_table_offset, sn->l1_size, sn->l1_size,
+                        &l1);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to load snapshot L1 table");
         return ret;
-    }
-    for (i = 0; i < sn->l1_size; i++) {
-        l1[i] = be64toh(l1[i]);
     }
     g_free(s->l1_table);
     s->l1_table = g_steal_pointer(&l1);
