@@ -271,10 +271,20 @@ void qemu_vfree(void *ptr)
  * buffer cannot complete inline and goes to a kernel worker.  Keeping up
  * to 64 MiB of freed memory took zlib qcow2 -> raw (1 GiB, tmpfs) from
  * 0.81 s to 0.60 s with the same peak RSS: what is freed is reused.
+ *
+ * Setting the trim threshold also turns off glibc's dynamic mmap
+ * threshold, which would otherwise rise to the size of the largest block
+ * freed (up to 32 MiB): without it, every allocation over 128 KiB is a
+ * fresh mmap, faulted in page by page and unmapped when freed.  libnfs
+ * allocates each READ reply (1 MiB) that way: an NFS read of 1 GiB made
+ * about 1000 mmap/munmap pairs and 262144 page faults, 0.73 s of system
+ * time against 0.29 s for 7.2.  So the mmap threshold is set to where
+ * glibc's own adjustment would take it.
  */
 void qemu_tune_malloc(void)
 {
 #ifdef __GLIBC__
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 #endif
 }
