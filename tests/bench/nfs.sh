@@ -9,7 +9,9 @@
 #   write: local qcow2 -> new raw image on NFS
 #   read:  raw image on NFS -> new local raw file (on tmpfs)
 # Variants: 7.2 with -m 1 and -m 8 -W, ours with -m 8 -W on 1..N libnfs
-# connections per image.  Medians of RUNS; each result is checked.
+# connections per image, and ours with the URL query strings in OURS_Q
+# (e.g. OURS_Q="?queue-depth=8 ?queue-depth=16").  Medians of RUNS; each
+# result is checked.
 #
 #   tests/bench/nfs.sh [SIZE=1G] [RUNS=5] [DELAY_US=500] [CONNS="1 2 4"]
 #
@@ -54,6 +56,9 @@ variants=("7.2 -m 1|$theirs|-m 1|" "7.2 -m 8 -W|$theirs|-m 8 -W|")
 for c in $conns; do
     q=""; [ "$c" != 1 ] && q="?connections=$c"
     variants+=("ours -m 8 -W, $c conn|$ours|-m 8 -W|$q")
+done
+for q in ${OURS_Q:-}; do
+    variants+=("ours -m 8 -W $q|$ours|-m 8 -W|$q")
 done
 nv=${#variants[@]}
 declare -A times
