@@ -18,7 +18,8 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 ours=${QEMU_IMG:-$here/build/qemu-img/qemu-img}
 theirs=${REAL_QEMU_IMG:-/usr/bin/qemu-img}
 dir=$(mktemp -d /dev/shm/bench.XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+trap 'rm -rf "$dir"; "$here/tests/bench/memwarm.sh" stop' EXIT
+"$here/tests/bench/memwarm.sh" start
 
 find /usr/lib /usr/bin -type f -size +100k 2>/dev/null | sort | xargs cat 2>/dev/null |
     head -c $((size_mib * 1024 * 1024)) > "$dir/data.raw" || true

@@ -15,7 +15,8 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 ours=${QEMU_IMG:-$here/build/qemu-img/qemu-img}
 theirs=${REAL_QEMU_IMG:-/usr/bin/qemu-img}
 dir=$(mktemp -d /dev/shm/bench-cc.XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+trap 'rm -rf "$dir"; "$here/tests/bench/memwarm.sh" stop' EXIT
+"$here/tests/bench/memwarm.sh" start
 
 python3 - "$dir/src.raw" "$(numfmt --from=iec "$size")" <<'PY'
 import random, sys

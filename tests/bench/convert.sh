@@ -32,8 +32,9 @@ theirs=${REAL_QEMU_IMG:-/usr/bin/qemu-img}
 real_io=${REAL_QEMU_IO:-/usr/bin/qemu-io}
 csv=${BENCH_CSV:-$PWD/convert.csv}
 dirs=()
-cleanup() { rm -rf "${dirs[@]}"; }
+cleanup() { rm -rf "${dirs[@]}"; "$here/tests/bench/memwarm.sh" stop; }
 trap cleanup EXIT
+"$here/tests/bench/memwarm.sh" start
 
 bytes=$(numfmt --from=iec "$size")
 mib=$((bytes >> 20))

@@ -24,7 +24,8 @@ theirs=${REAL_QEMU_IMG:-/usr/bin/qemu-img}
 real_io=${REAL_QEMU_IO:-/usr/bin/qemu-io}
 disk=$(mktemp -d "$here/build/bench-frag.XXXXXX")
 shm=$(mktemp -d /dev/shm/bench-frag.XXXXXX)
-trap 'rm -rf "$disk" "$shm"' EXIT
+trap 'rm -rf "$disk" "$shm"; "$here/tests/bench/memwarm.sh" stop' EXIT
+"$here/tests/bench/memwarm.sh" start
 
 bytes=$(numfmt --from=iec "$size")
 n=$((bytes / 65536))

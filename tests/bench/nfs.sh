@@ -33,8 +33,10 @@ cleanup() {
     "$ns/nfs-server.sh" stop "$work/nfs" >/dev/null 2>&1 || true
     "$ns/netns-latency.sh" stop "$name" >/dev/null 2>&1 || true
     rm -rf "$work" "$shm"
+    "$here/tests/bench/memwarm.sh" stop
 }
 trap cleanup EXIT
+"$here/tests/bench/memwarm.sh" start
 
 # private copy: a rebuild during the run must not change the binary
 cp "$ours" "$work/qemu-img"; ours=$work/qemu-img

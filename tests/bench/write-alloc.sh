@@ -16,7 +16,8 @@ ours=${QEMU_IMG:-$here/build/qemu-img/qemu-img}
 theirs=${REAL_QEMU_IMG:-/usr/bin/qemu-img}
 disk=$(mktemp -d "$here/build/bench-walloc.XXXXXX")
 shm=$(mktemp -d /dev/shm/bench-walloc.XXXXXX)
-trap 'rm -rf "$disk" "$shm"' EXIT
+trap 'rm -rf "$disk" "$shm"; "$here/tests/bench/memwarm.sh" stop' EXIT
+"$here/tests/bench/memwarm.sh" start
 
 count=$(( $(numfmt --from=iec "$size") / (1 << 20) ))
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
