@@ -38,12 +38,18 @@
 #define NFS_MAX_PAGECACHE       (8 * 1024 * 1024 / NFS_PAGE_SIZE)
 #define NFS_MAX_DEBUG           2
 #define NFS_MAX_CONNECTIONS     16
+/*
+ * Connections per image.  Two let the server decode and answer on two
+ * sockets at once: 1 GiB read through a 1.2 ms link took 0.63-0.67 s on
+ * two connections of depth 4 against 0.92-0.99 s on one (0.73-0.80 s on
+ * one of depth 8; 7.2: 0.87-0.92 s).  See docs/performance.md, "NFS".
+ */
+#define NFS_DEFAULT_CONNECTIONS 2
 /* Default per-RPC timeout: long enough for a slow link, short for a hang. */
 #define NFS_DEFAULT_TIMEOUT_S   60
 /*
- * Data RPCs in flight per connection.  One 1 MiB RPC nearly fills a 1 ms
- * link already; more only make the server's threads fight over the socket
- * (measured: see docs/performance.md, "NFS").
+ * Data RPCs in flight per connection.  More than a few make the server's
+ * threads fight over the socket (measured: see docs/performance.md, "NFS").
  */
 #define NFS_DEFAULT_DEPTH       4
 #define NFS_MAX_DEPTH           64
@@ -704,7 +710,7 @@ static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
         return false;
     }
     if (!has_conns) {
-        o->connections = 1;
+        o->connections = NFS_DEFAULT_CONNECTIONS;
     }
     if (o->connections < 1 || o->connections > NFS_MAX_CONNECTIONS) {
         error_setg(errp, "Parameter 'connections' must be between 1 and %d",
@@ -755,7 +761,8 @@ static char *nfs_make_url(const NFSOptions *o)
     NFS_URL_PARAM(o->gid, "gid", o->gid);
     NFS_URL_PARAM(o->has_nfsport, "nfsport", o->nfsport);
     NFS_URL_PARAM(o->has_mountport, "mountport", o->mountport);
-    NFS_URL_PARAM(o->connections != 1, "connections", o->connections);
+    NFS_URL_PARAM(o->connections != NFS_DEFAULT_CONNECTIONS, "connections",
+                  o->connections);
     NFS_URL_PARAM(o->timeout != NFS_DEFAULT_TIMEOUT_S, "timeout", o->timeout);
     NFS_URL_PARAM(o->depth != NFS_DEFAULT_DEPTH, "queue-depth", o->depth);
 #undef NFS_URL_PARAM
