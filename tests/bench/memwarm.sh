@@ -17,7 +17,8 @@
 #                      touch most of the free memory once, so it is backed
 #   memwarm.sh stop    put reporting back as it was
 #
-# start saves the previous setting; nested starts keep the first one.
+# start saves the previous setting; a start while one is in force keeps
+# the saved value, and the first stop restores it.
 # BENCH_MEMWARM=0 turns both into no-ops (to measure the cold machine).
 set -euo pipefail
 param=/sys/module/page_reporting/parameters/page_reporting_order
@@ -49,7 +50,7 @@ stop)
     fi
     ;;
 *)
-    sed -n '3,21p' "$0"
+    sed -n '3,22p' "$0"
     exit 2
     ;;
 esac
