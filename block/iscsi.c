@@ -41,10 +41,12 @@
 
 #define ISCSI_MAX_SESSIONS      16
 /*
- * Sessions per LUN.  A second session made writes through tgt 8-24%
- * faster in three runs of tests/bench/iscsi.sh (1 GiB, 500 us each way:
- * 1.23 -> 1.00 s, 1.41 -> 1.31 s, 1.28 -> 1.17 s), reads 0-8% and NFS ->
- * iSCSI -4..+4% (docs/performance.md, "iSCSI sessions").
+ * Sessions per LUN.  A second session made writes through tgt 7-23%
+ * faster in four runs of tests/bench/iscsi.sh (1 GiB, 500 us each way:
+ * 1.23 -> 1.00 s, 1.41 -> 1.31 s, 1.28 -> 1.17 s, 1.26 -> 1.18 s), reads
+ * faster in three of them and NFS -> iSCSI within the noise
+ * (docs/performance.md, "One file's writes run one at a time; iSCSI
+ * sessions").
  */
 #define ISCSI_DEFAULT_SESSIONS  2
 /*
