@@ -574,6 +574,14 @@ bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
             if (!drv->parse_filename(filename, options, errp)) {
                 return NULL;
             }
+            /* the node is named by the path, "file:" and the like gone */
+            if (qdict_get_try_str(options, "filename")) {
+                char *path = g_strdup(qdict_get_try_str(options, "filename"));
+
+                g_free(fname);
+                fname = path;
+                filename = fname;
+            }
         } else if (!qdict_haskey(options, "filename")) {
             qdict_put_str(options, "filename", filename);
         }

@@ -6,10 +6,13 @@
 #include "util/osdep.h"
 #include "block/driver.h"
 
+#include <sys/stat.h>
+
 const BlockDriver *const bdrv_drivers[] = {
     &bdrv_qcow2,
     &bdrv_raw,
     &bdrv_file,
+    &bdrv_host_device,
     &bdrv_blkdebug,
 #ifdef CONFIG_LIBNFS
     &bdrv_nfs,
@@ -37,8 +40,17 @@ const BlockDriver *bdrv_find_protocol(const char *filename, Error **errp)
     const char *colon = strchr(filename, ':');
     const char *slash = strchr(filename, '/');
     g_autofree char *scheme = NULL;
+    struct stat st;
     size_t i;
 
+    /*
+     * A block or character device is host_device's, as in QEMU, whose
+     * device names may hold colons (udev's persistent names do).
+     */
+    if (stat(filename, &st) == 0 && (S_ISBLK(st.st_mode) ||
+                                     S_ISCHR(st.st_mode))) {
+        return &bdrv_host_device;
+    }
     /* A path, or "a:b" where a '/' comes before the ':', is a file. */
     if (!colon || (slash && slash < colon)) {
         return &bdrv_file;

@@ -24,6 +24,7 @@
 typedef struct BDRVRawState {
     int fd;
     bool is_blockdev;
+    bool is_device;             /* host_device: a block or character device */
     bool use_linux_aio;
     bool use_io_uring;
     bool auto_io_uring;         /* no aio= given: small requests only */
@@ -139,6 +140,21 @@ static int do_zeroes(RawAioReq *r)
     int ret = -ENOTSUP;
 
     if (s->is_blockdev) {
+        /*
+         * As QEMU: with MAY_UNMAP, a punched hole zeroes and deallocates
+         * where the device can do both (thin LVs, LUNs with UNMAP);
+         * BLKZEROOUT writes zeroes anywhere else.
+         */
+        if ((r->mode & BDRV_REQ_MAY_UNMAP) && s->has_punch_hole) {
+            ret = do_fallocate(r->fd, FALLOC_FL_PUNCH_HOLE |
+                               FALLOC_FL_KEEP_SIZE, r->offset, r->bytes);
+            if (ret == 0) {
+                return 0;
+            }
+            if (ret == -ENOTSUP) {
+                s->has_punch_hole = false;
+            }
+        }
         return ioctl(r->fd, BLKZEROOUT, range) == 0 ? 0 : -ENOTSUP;
     }
     if ((r->mode & BDRV_REQ_MAY_UNMAP) && s->has_punch_hole) {
@@ -495,7 +511,7 @@ static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
     BDRVRawState *s = bs->opaque;
     int64_t len;
 
-    if (!s->is_blockdev) {
+    if (!s->is_device) {
         return raw_regular_truncate(s->fd, offset, prealloc, errp);
     }
     if (prealloc != PREALLOC_MODE_OFF) {
@@ -503,8 +519,17 @@ static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
                    "non-regular file", PreallocMode_str[prealloc]);
         return -ENOTSUP;
     }
-    len = raw_fd_length(s->fd, true);
-    if (exact ? offset != len : offset > len) {
+    /* a device keeps its size: asking for less is fine unless exact */
+    len = raw_fd_length(s->fd, s->is_blockdev);
+    if (len < 0) {
+        error_setg_errno(errp, (int)-len, "Failed to get the device's size");
+        return (int)len;
+    }
+    if (exact && offset != len) {
+        error_setg(errp, "Cannot resize device files");
+        return -ENOTSUP;
+    }
+    if (offset > len) {
         error_setg(errp, "Cannot grow device files");
         return -EINVAL;
     }
@@ -558,8 +583,10 @@ static void raw_refresh_limits(BlockDriverState *bs)
     bs->bl.opt_mem_alignment = MAX(bs->bl.min_mem_alignment, page);
 }
 
-static bool coroutine_fn raw_co_open(BlockDriverState *bs, QDict *options,
-                                     int flags, Error **errp)
+/* @device: the host_device driver (block or character devices only). */
+static bool coroutine_fn raw_open_common(BlockDriverState *bs,
+                                         QDict *options, int flags,
+                                         bool device, Error **errp)
 {
     BDRVRawState *s = bs->opaque;
     g_autofree char *filename = bdrv_opt_take_str(options, "filename");
@@ -615,11 +642,18 @@ static bool coroutine_fn raw_co_open(BlockDriverState *bs, QDict *options,
         error_setg_errno(errp, errno, "Could not stat file");
         return false;
     }
-    if (S_ISDIR(st.st_mode)) {
-        error_setg(errp, "'%s' is a directory", filename);
+    if (!device && !S_ISREG(st.st_mode)) {
+        error_setg(errp, "'file' driver requires '%s' to be a regular file",
+                   filename);
+        return false;
+    }
+    if (device && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode)) {
+        error_setg(errp, "'host_device' driver requires '%s' to be either "
+                   "a character or block device", filename);
         return false;
     }
     s->is_blockdev = S_ISBLK(st.st_mode);
+    s->is_device = device;
     if (!(aio_flags & (BDRV_O_NATIVE_AIO | BDRV_O_IO_URING |
                        BDRV_O_AIO_THREADS)) &&
         (S_ISREG(st.st_mode) || s->is_blockdev)) {
@@ -636,6 +670,18 @@ static bool coroutine_fn raw_co_open(BlockDriverState *bs, QDict *options,
     bs->has_variable_length = s->is_blockdev;
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP;
     return true;
+}
+
+static bool coroutine_fn raw_co_open(BlockDriverState *bs, QDict *options,
+                                     int flags, Error **errp)
+{
+    return raw_open_common(bs, options, flags, false, errp);
+}
+
+static bool coroutine_fn hdev_co_open(BlockDriverState *bs, QDict *options,
+                                      int flags, Error **errp)
+{
+    return raw_open_common(bs, options, flags, true, errp);
 }
 
 static void raw_close(BlockDriverState *bs)
@@ -657,7 +703,7 @@ static bool raw_has_zero_init(BlockDriverState *bs)
 {
     BDRVRawState *s = bs->opaque;
 
-    return !s->is_blockdev;
+    return !s->is_device;
 }
 
 static bool coroutine_fn raw_co_create(const char *filename, QDict *opts,
@@ -711,6 +757,90 @@ static bool raw_parse_filename(const char *filename, QDict *options,
     return true;
 }
 
+/*
+ * "Creating" on a device, as QEMU's generic fallback for protocols that
+ * cannot create: open it, check it holds the size asked for (it cannot
+ * grow), and zero its first sector so that an old header there is not
+ * taken for the new image's format.
+ */
+static bool coroutine_fn hdev_co_create(const char *filename, QDict *opts,
+                                        Error **errp)
+{
+    const char *p = create_opt_get(opts, "preallocation");
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
+    QDict *options = qdict_new();
+    BlockDriverState *bs;
+    BdrvChild child = { 0 };
+    Error *local_err = NULL;
+    uint64_t size;
+    int64_t len;
+    bool ok = false;
+    int ret;
+
+    if (!create_opt_get_size(opts, "size", 0, &size, errp)) {
+        return false;
+    }
+    if (p && !prealloc_mode_parse(p, &prealloc, NULL)) {
+        error_setg(errp, "invalid parameter value: %s", p);
+        return false;
+    }
+    if (prealloc != PREALLOC_MODE_OFF) {
+        error_setg(errp, "Unsupported preallocation mode '%s'",
+                   PreallocMode_str[prealloc]);
+        return false;
+    }
+    strstart(filename, "host_device:", &filename);
+    qdict_put_str(options, "driver", "host_device");
+    qdict_put_str(options, "filename", filename);
+    bs = bdrv_co_open(NULL, options, BDRV_O_RDWR, &local_err);
+    if (!bs) {
+        error_setg(errp, "Protocol driver 'host_device' does not support "
+                   "image creation, and opening the image failed: %s",
+                   error_get_pretty(local_err));
+        error_free(local_err);
+        return false;
+    }
+    child.bs = bs;
+    ret = bdrv_co_truncate(&child, size, false, PREALLOC_MODE_OFF, 0, errp);
+    if (ret < 0) {
+        goto out;
+    }
+    len = bdrv_co_getlength(bs);
+    if (len < 0) {
+        error_setg_errno(errp, (int)-len, "Failed to inquire the new image "
+                         "file's length");
+        goto out;
+    }
+    if (len > 0) {
+        ret = bdrv_co_pwrite_zeroes(&child, 0, MIN(len, BDRV_SECTOR_SIZE),
+                                    BDRV_REQ_MAY_UNMAP);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to clear the new image's "
+                             "first sector");
+            goto out;
+        }
+    }
+    ok = true;
+out:
+    bdrv_unref(bs);
+    return ok;
+}
+
+static bool hdev_parse_filename(const char *filename, QDict *options,
+                                Error **errp)
+{
+    strstart(filename, "host_device:", &filename);
+    qdict_put_str(options, "filename", filename);
+    return true;
+}
+
+static const CreateOptDesc hdev_create_opts[] = {
+    { "size", OPT_SIZE, "Virtual disk size", NULL },
+    { "preallocation", OPT_STRING,
+      "Preallocation mode (allowed values: off)", NULL },
+    { NULL },
+};
+
 /* In QEMU's order: create prints options in this order, help sorts them. */
 static const CreateOptDesc raw_create_opts[] = {
     { "size", OPT_SIZE, "Virtual disk size", NULL },
@@ -726,6 +856,7 @@ static const CreateOptDesc raw_create_opts[] = {
 const BlockDriver bdrv_file = {
     .format_name = "file",
     .protocol_name = "file",
+    .canonical_filename = true,         /* "file:" dropped */
     .instance_size = sizeof(BDRVRawState),
     .parse_filename = raw_parse_filename,
     .co_open = raw_co_open,
@@ -745,4 +876,30 @@ const BlockDriver bdrv_file = {
     .get_info = raw_get_info,
     .co_create = raw_co_create,
     .create_opts = raw_create_opts,
+};
+
+/* Block and character devices: QEMU's host_device. */
+const BlockDriver bdrv_host_device = {
+    .format_name = "host_device",
+    .protocol_name = "host_device",
+    .canonical_filename = true,         /* "host_device:" dropped */
+    .instance_size = sizeof(BDRVRawState),
+    .parse_filename = hdev_parse_filename,
+    .co_open = hdev_co_open,
+    .close = raw_close,
+    .refresh_limits = raw_refresh_limits,
+    .co_preadv = raw_co_preadv,
+    .co_pwritev = raw_co_pwritev,
+    .co_pwrite_zeroes = raw_co_pwrite_zeroes,
+    .co_pdiscard = raw_co_pdiscard,
+    .co_copy_range_to = raw_co_copy_range_to,
+    .co_flush_to_disk = raw_co_flush_to_disk,
+    .co_block_status = raw_co_block_status,
+    .co_truncate = raw_co_truncate,
+    .co_getlength = raw_co_getlength,
+    .co_get_allocated_file_size = raw_co_get_allocated_file_size,
+    .has_zero_init = raw_has_zero_init,
+    .get_info = raw_get_info,
+    .co_create = hdev_co_create,
+    .create_opts = hdev_create_opts,
 };

@@ -108,9 +108,11 @@ struct BlockDriver {
     /* takes BDRV_REQ_WRITE_COMPRESSED (QEMU's block_driver_can_compress) */
     bool supports_compression;
     /*
+     * The node's name is canonical and a format node on top shows it too:
      * co_open replaces bs->filename by the canonical URL (QEMU's
      * exact_filename: options that do not change what is opened are
-     * dropped); a format node on top shows that name too.
+     * dropped), or the path parse_filename leaves in "filename" names it
+     * ("file:" and "host_device:" dropped).
      */
     bool canonical_filename;
     /*
@@ -272,6 +274,7 @@ void blk_buf_free(void *buf);
 /* The registry: every driver, in block/drivers.c. */
 extern const BlockDriver *const bdrv_drivers[];
 extern const BlockDriver bdrv_file;
+extern const BlockDriver bdrv_host_device;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_blkdebug;
