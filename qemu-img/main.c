@@ -4,6 +4,7 @@
  * every subcommand runs in.  Subcommands live in their own files.
  */
 #include "util/osdep.h"
+#include "util/progress.h"
 #include "img.h"
 #include "util/aio.h"
 
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
     int c;
 
     qemu_tune_malloc();
+    qemu_progress_signal_init();
     error_init(argv[0]);
     bdrv_set_warning_handler(print_block_warning);
     qemu_get_aio_context();

@@ -6,6 +6,7 @@
  * for I/O; aio_read/aio_write requests run in coroutines of their own.
  */
 #include "util/osdep.h"
+#include "util/progress.h"
 #include "qemu-io.h"
 #include "util/aio.h"
 #include "util/keyval.h"
@@ -313,6 +314,7 @@ int main(int argc, char **argv)
     QemuIoMain m = { .argc = argc, .argv = argv };
 
     qemu_tune_malloc();
+    qemu_progress_signal_init();
     error_init(argv[0]);
     bdrv_set_warning_handler(print_block_warning);
     qemu_get_aio_context();

@@ -34,19 +34,29 @@ static void progress_print_now(void)
     }
 }
 
-void qemu_progress_init(bool enabled, float min_skip)
+static void set_sigusr1(void (*handler)(int))
 {
     struct sigaction sa = { 0 };
 
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+void qemu_progress_signal_init(void)
+{
+    set_sigusr1(SIG_IGN);
+}
+
+void qemu_progress_init(bool enabled, float min_skip)
+{
     state.enabled = enabled;
     state.min_skip = min_skip;
     state.current = 0;
     state.last_print = 0;
-    if (!enabled) {
-        sa.sa_handler = sigusr1_handler;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGUSR1, &sa, NULL);
-    }
+    /* with -p the line is there already: SIGUSR1 does nothing (as 7.2) */
+    set_sigusr1(enabled ? SIG_IGN : sigusr1_handler);
 }
 
 void qemu_progress_print(float delta, int max)

@@ -9,6 +9,12 @@
 
 #include "util/osdep.h"
 
+/*
+ * At a tool's start: SIGUSR1 does nothing until a command without -p
+ * reports progress (QEMU's main loop blocks the signal; the default
+ * action would end the process).
+ */
+void qemu_progress_signal_init(void);
 /* @enabled: print continuously; @min_skip: percent between refreshes. */
 void qemu_progress_init(bool enabled, float min_skip);
 /*
