@@ -155,6 +155,7 @@ static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
     const BlockDriver *drv, *proto;
     g_autoptr(GPtrArray) list = NULL;
     g_autoptr(QObject) opts = qdict_new();
+    Error *local_err = NULL;
 
     drv = bdrv_find_format(fmt);
     if (!drv) {
@@ -204,7 +205,8 @@ static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
                                                BDRV_O_NO_IO, NULL);
             error_setg(errp, "Backing file specified without backing format");
             if (b) {
-                error_append_hint(errp, "Detected format of %s.\n",
+                /* 7.2's hint has no newline: the exit status follows */
+                error_append_hint(errp, "Detected format of %s.",
                                   bdrv_get_format_name(b));
                 bdrv_unref(b);
             }
@@ -220,7 +222,19 @@ static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
     if (!quiet) {
         print_formatting(filename, fmt, list, opts);
     }
-    return bdrv_co_create(drv, filename, opts, errp);
+    if (!bdrv_co_create(drv, filename, opts, &local_err)) {
+        if (error_get_errno(local_err) == EFBIG) {
+            /* as 7.2: more to the point than the driver's failure */
+            error_free(local_err);
+            error_setg(errp, "The image size is too large for file format "
+                       "'%s'%s", fmt, qdict_haskey(opts, "cluster_size") ?
+                       " (try using a larger cluster size)" : "");
+            return false;
+        }
+        error_propagate(errp, local_err);
+        return false;
+    }
+    return true;
 }
 
 int coroutine_fn img_create(int argc, char **argv)

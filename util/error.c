@@ -12,6 +12,7 @@ struct Error {
     GString *hint;      /* NULL unless error_append_hint() was used */
     const char *src;    /* where it was created, for debugging */
     int line;
+    int os_errno;       /* error_setg_errno()'s, else 0 */
 };
 
 /* Sentinels: their addresses are compared, their value is never used. */
@@ -61,11 +62,13 @@ static void error_store(Error **errp, Error *err)
 }
 
 static void error_setv(Error **errp, const char *src, int line,
-                       const char *fmt, va_list ap, const char *suffix)
+                       const char *fmt, va_list ap, int os_errno)
 {
     Error *err = g_new0(Error, 1);
     char *msg = g_strdup_vprintf(fmt, ap);
+    const char *suffix = os_errno > 0 ? g_strerror(os_errno) : NULL;
 
+    err->os_errno = MAX(os_errno, 0);
     if (suffix) {
         err->msg = g_strconcat(msg, ": ", suffix, NULL);
         g_free(msg);
@@ -83,7 +86,7 @@ void error_setg_internal(Error **errp, const char *src, int line,
     va_list ap;
 
     va_start(ap, fmt);
-    error_setv(errp, src, line, fmt, ap, NULL);
+    error_setv(errp, src, line, fmt, ap, 0);
     va_end(ap);
 }
 
@@ -93,8 +96,7 @@ void error_setg_errno_internal(Error **errp, const char *src, int line,
     va_list ap;
 
     va_start(ap, fmt);
-    error_setv(errp, src, line, fmt, ap,
-               os_errno > 0 ? g_strerror(os_errno) : NULL);
+    error_setv(errp, src, line, fmt, ap, os_errno);
     va_end(ap);
 }
 
@@ -144,6 +146,11 @@ void error_propagate(Error **dst_errp, Error *local_err)
     } else {
         error_free(local_err);
     }
+}
+
+int error_get_errno(const Error *err)
+{
+    return err->os_errno;
 }
 
 const char *error_get_pretty(const Error *err)

@@ -47,6 +47,9 @@ void error_append_hint(Error **errp, const char *fmt, ...) QEMU_PRINTF(2, 3);
  */
 void error_propagate(Error **dst_errp, Error *local_err);
 
+/* The errno given to error_setg_errno(), or 0. */
+int error_get_errno(const Error *err);
+
 /* Returns the message; owned by @err. */
 const char *error_get_pretty(const Error *err);
 
