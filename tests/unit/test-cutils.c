@@ -124,6 +124,13 @@ static void test_error_prepend(void)
     error_setg_errno(&err, ENOENT, "Could not open '%s'", "x");
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "Could not open 'x': No such file or directory");
+    g_assert_cmpint(error_get_errno(err), ==, ENOENT);
+    error_free(err);
+
+    /* only error_setg_errno() records an errno */
+    err = NULL;
+    error_setg(&err, "plain");
+    g_assert_cmpint(error_get_errno(err), ==, 0);
     error_free(err);
 
     /* a NULL errp drops the error */
