@@ -70,50 +70,6 @@ static QDict *coroutine_fn collect_image_info(BlockDriverState *bs,
     return info;
 }
 
-static void dump_specific(QObject *obj, int indent);
-
-static void dump_specific_entry(const char *key, QObject *v, int indent)
-{
-    if (qobject_type(v) == QTYPE_DICT || qobject_type(v) == QTYPE_LIST) {
-        printf("%*s%s:\n", indent * 4, "", key);
-        dump_specific(v, indent + 1);
-        return;
-    }
-    if (qobject_type(v) == QTYPE_BOOL) {
-        printf("%*s%s: %s\n", indent * 4, "", key,
-               qbool_get(v) ? "true" : "false");
-    } else {
-        g_autofree char *s = qobject_to_option_string(v);
-        printf("%*s%s: %s\n", indent * 4, "", key, s);
-    }
-}
-
-/* Human dump of format-specific data: "key: value", nested by indent. */
-static void dump_specific(QObject *obj, int indent)
-{
-    g_autofree size_t *order = NULL;
-    size_t i;
-
-    if (qobject_type(obj) == QTYPE_LIST) {
-        for (i = 0; i < qlist_size(obj); i++) {
-            g_autofree char *idx = g_strdup_printf("[%zu]", i);
-            dump_specific_entry(idx, qlist_at(obj, i), indent);
-        }
-        return;
-    }
-    order = qdict_qemu_order(obj);
-    for (i = 0; i < qdict_size(obj); i++) {
-        g_autofree char *key = g_strdup(qdict_key_at(obj, order[i]));
-        char *p;
-        for (p = key; *p; p++) {
-            if (*p == '-') {
-                *p = ' ';
-            }
-        }
-        dump_specific_entry(key, qdict_value_at(obj, order[i]), indent);
-    }
-}
-
 static int64_t snap_int(QObject *sn, const char *key)
 {
     QObject *v = qdict_get(sn, key);
@@ -195,7 +151,7 @@ static void dump_human(QDict *info)
     v = qdict_get(info, "format-specific");
     if (v) {
         printf("Format specific information:\n");
-        dump_specific(qdict_get(v, "data"), 1);
+        qobject_print_human(qdict_get(v, "data"), 1);
     }
 }
 

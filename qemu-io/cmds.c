@@ -930,6 +930,8 @@ static int coroutine_fn info_f(int argc, char **argv)
     BlockDriverState *bs = blk_bs(qemuio_blk);
     BlockDriverInfo bdi;
     char s1[64], s2[64];
+    Error *err = NULL;
+    QDict *spec;
     int ret;
 
     printf("format name: %s\n", bdrv_get_format_name(bs));
@@ -941,6 +943,16 @@ static int coroutine_fn info_f(int argc, char **argv)
     cvtstr(bdi.vm_state_offset, s2, sizeof(s2));
     printf("cluster size: %s\n", s1);
     printf("vm state offset: %s\n", s2);
+    spec = bdrv_get_specific_info(bs, &err);
+    if (err) {
+        error_report_err(err);
+        return -EIO;
+    }
+    if (spec) {
+        printf("Format specific information:\n");
+        qobject_print_human(qdict_get(spec, "data"), 1);
+        qobject_unref(spec);
+    }
     return 0;
 }
 

@@ -444,3 +444,44 @@ void json_write(GString *out, const QObject *obj, int flags, int indent)
         break;
     }
 }
+
+static void print_human_entry(const char *key, const QObject *v, int indent)
+{
+    if (qobject_type(v) == QTYPE_DICT || qobject_type(v) == QTYPE_LIST) {
+        printf("%*s%s:\n", indent * 4, "", key);
+        qobject_print_human(v, indent + 1);
+        return;
+    }
+    if (qobject_type(v) == QTYPE_BOOL) {
+        printf("%*s%s: %s\n", indent * 4, "", key,
+               qbool_get(v) ? "true" : "false");
+    } else {
+        g_autofree char *s = qobject_to_option_string(v);
+        printf("%*s%s: %s\n", indent * 4, "", key, s);
+    }
+}
+
+void qobject_print_human(const QObject *obj, int indent)
+{
+    g_autofree size_t *order = NULL;
+    size_t i;
+
+    if (qobject_type(obj) == QTYPE_LIST) {
+        for (i = 0; i < qlist_size(obj); i++) {
+            g_autofree char *idx = g_strdup_printf("[%zu]", i);
+            print_human_entry(idx, qlist_at(obj, i), indent);
+        }
+        return;
+    }
+    order = qdict_qemu_order(obj);
+    for (i = 0; i < qdict_size(obj); i++) {
+        g_autofree char *key = g_strdup(qdict_key_at(obj, order[i]));
+        char *p;
+        for (p = key; *p; p++) {
+            if (*p == '-') {
+                *p = ' ';
+            }
+        }
+        print_human_entry(key, qdict_value_at(obj, order[i]), indent);
+    }
+}

@@ -32,6 +32,13 @@ void json_write(GString *out, const QObject *obj, int flags, int indent);
  */
 size_t *qdict_qemu_order(const QObject *d);
 
+/*
+ * Print @obj on stdout as QEMU's human dump of format-specific data
+ * ("Format specific information:" in info): "key: value" lines, dashes
+ * in keys as spaces, nested dicts and lists ("[0]:") 4 spaces further.
+ */
+void qobject_print_human(const QObject *obj, int indent);
+
 /* Append @s as a JSON string literal (with quotes and escapes). */
 void json_write_string(GString *out, const char *s);
 
