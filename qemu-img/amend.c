@@ -17,19 +17,6 @@ enum {
     OPT_FORCE = IMG_OPT_PRIVATE,
 };
 
-static bool is_help(const char *options)
-{
-    g_auto(GStrv) parts = g_strsplit(options, ",", -1);
-    int i;
-
-    for (i = 0; parts[i]; i++) {
-        if (!strcmp(parts[i], "help") || !strcmp(parts[i], "?")) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static int print_amend_help(const char *fmt)
 {
     const BlockDriver *drv = bdrv_find_format(fmt);
@@ -153,7 +140,7 @@ int coroutine_fn img_amend(int argc, char **argv)
     }
     qemu_progress_init(progress, 1.0);
     filename = optind == argc - 1 ? argv[argc - 1] : NULL;
-    if (fmt && is_help(options)) {
+    if (fmt && img_has_help_option(options)) {
         ret = print_amend_help(fmt);
         goto out;
     }
@@ -172,7 +159,7 @@ int coroutine_fn img_amend(int argc, char **argv)
     }
     bs = blk_bs(blk);
     fmt = bs->drv->format_name;
-    if (is_help(options)) {
+    if (img_has_help_option(options)) {
         ret = print_amend_help(fmt);
         goto out;
     }

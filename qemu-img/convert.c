@@ -138,7 +138,10 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
             break;
         case 'S': {
             int64_t sval = img_cvtnum("buffer size for sparse output", optarg);
-            if (sval < 0 || !QEMU_IS_ALIGNED(sval, BDRV_SECTOR_SIZE) ||
+            if (sval < 0) {
+                return -1;      /* img_cvtnum said why */
+            }
+            if (!QEMU_IS_ALIGNED(sval, BDRV_SECTOR_SIZE) ||
                 sval > MAX_SPARSE) {
                 error_report("Invalid buffer size for sparse output specified. "
                              "Valid sizes are multiples of %llu up to %"
@@ -238,11 +241,23 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         error_report("--target-is-zero requires use of -n flag");
         return -1;
     }
+    o->out_fmt_given = o->out_fmt != NULL;
+    if (!o->out_fmt && !o->target_image_opts) {
+        o->out_fmt = "raw";
+    }
+    /* as 7.2: -o help needs no source, the target names the protocol */
+    if (options->len && img_has_help_option(options->str)) {
+        if (!o->out_fmt) {
+            error_report("Option help requires a format be specified");
+            return -1;
+        }
+        return img_print_create_help(o->out_fmt, argc - optind >= 2 ?
+                                     argv[argc - 1] : NULL) ? -1 : 1;
+    }
     if (argc - optind < 2) {
         error_report("Must specify image file name");    /* no hint, as 7.2 */
         return -1;
     }
-    o->out_fmt_given = o->out_fmt != NULL;
     if (!o->out_fmt) {
         o->out_fmt = "raw";
     }
@@ -474,9 +489,12 @@ int coroutine_fn img_convert(int argc, char **argv)
     int nsrc = 0, i, ret = 1;
     int64_t total, target_len;
 
-    if (parse_options(argc, argv, &o) < 0) {
+    ret = parse_options(argc, argv, &o);
+    if (ret != 0) {
+        ret = ret > 0 ? 0 : 1;  /* > 0: -o help printed */
         goto out;
     }
+    ret = 1;
     nsrc = argc - optind - 1;
     o.out_filename = argv[argc - 1];
     if (!bdrv_parse_cache_mode(o.src_cache, &src_flags, &wt_src)) {

@@ -80,7 +80,20 @@ static void print_opts_help(GPtrArray *list)
     }
 }
 
-static int print_create_help(const char *fmt, const char *filename)
+bool img_has_help_option(const char *options)
+{
+    g_auto(GStrv) parts = g_strsplit(options, ",", -1);
+    int i;
+
+    for (i = 0; parts[i]; i++) {
+        if (!strcmp(parts[i], "help") || !strcmp(parts[i], "?")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int img_print_create_help(const char *fmt, const char *filename)
 {
     const BlockDriver *drv = bdrv_find_format(fmt);
     const BlockDriver *proto = NULL;
@@ -283,7 +296,7 @@ int coroutine_fn img_create(int argc, char **argv)
         }
     }
     if (help) {
-        return print_create_help(fmt, optind < argc ? argv[optind] : NULL);
+        return img_print_create_help(fmt, optind < argc ? argv[optind] : NULL);
     }
     if (optind >= argc) {
         img_error_exit("Expecting image file name");

@@ -56,6 +56,15 @@ enum {
  */
 void img_common_option(int c, char **argv, bool *image_opts);
 
+/* True if a -o option string asks for help ("help" or "?" among it). */
+bool img_has_help_option(const char *options);
+/*
+ * "-o help" of create and convert: the create options of format @fmt,
+ * with those of @filename's protocol when a filename is given.  Returns
+ * the exit status.
+ */
+int img_print_create_help(const char *fmt, const char *filename);
+
 /* Print the --help text and exit(0). */
 void QEMU_NORETURN img_help(void);
 

@@ -115,8 +115,12 @@ static bool check_cluster_size(uint64_t cluster_size, Error **errp)
     return true;
 }
 
+/*
+ * @use: what the hint tells to set, in 7.2's words: create's checks name
+ * the QAPI option ("version=v3"), measure's the -o one ("compat=1.1").
+ */
 static bool check_refcount_bits(uint64_t refcount_bits, int version,
-                                Error **errp)
+                                const char *use, Error **errp)
 {
     if (!is_power_of_2(refcount_bits) || refcount_bits > 64) {
         error_setg(errp, "Refcount width must be a power of two and may not "
@@ -125,8 +129,8 @@ static bool check_refcount_bits(uint64_t refcount_bits, int version,
     }
     if (version < 3 && refcount_bits != 16) {
         error_setg(errp, "Different refcount widths than 16 bits require "
-                   "compatibility level 1.1 or above (use compat=1.1 or "
-                   "greater)");
+                   "compatibility level 1.1 or above (use %s or greater)",
+                   use);
         return false;
     }
     return true;
@@ -156,20 +160,21 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
     }
     if (!parse_compat(opts, &o->version, errp) ||
         !check_cluster_size(cluster_size, errp) ||
-        !check_refcount_bits(refcount_bits, o->version, errp)) {
+        !check_refcount_bits(refcount_bits, o->version, "version=v3",
+                             errp)) {
         return false;
     }
     o->cluster_bits = ctz64(cluster_size);
     o->refcount_order = ctz64(refcount_bits);
     if (o->version < 3 && o->lazy_refcounts) {
         error_setg(errp, "Lazy refcounts only supported with compatibility "
-                   "level 1.1 and above (use compat=1.1 or greater)");
+                   "level 1.1 and above (use version=v3 or greater)");
         return false;
     }
     if (o->extended_l2) {
         if (o->version < 3) {
             error_setg(errp, "Extended L2 entries are only supported with "
-                       "compatibility level 1.1 and above (use compat=1.1 or "
+                       "compatibility level 1.1 and above (use version=v3 or "
                        "greater)");
             return false;
         }
@@ -184,7 +189,7 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
         if (o->version < 3) {
             error_setg(errp, "Non-zlib compression type is only supported "
                        "with compatibility level 1.1 and above (use "
-                       "compat=1.1 or greater)");
+                       "version=v3 or greater)");
             return false;
         }
         o->compression_type = QCOW2_COMPRESSION_TYPE_ZSTD;
@@ -233,7 +238,7 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
     }
     if (o->data_file && o->version < 3) {
         error_setg(errp, "External data files are only supported with "
-                   "compatibility level 1.1 and above (use compat=1.1 or "
+                   "compatibility level 1.1 and above (use version=v3 or "
                    "greater)");
         return false;
     }
@@ -491,7 +496,7 @@ bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
     if (!parse_compat(opts, &version, errp) ||
         !create_opt_get_size(opts, "refcount_bits", 16, &refcount_bits,
                              errp) ||
-        !check_refcount_bits(refcount_bits, version, errp)) {
+        !check_refcount_bits(refcount_bits, version, "compat=1.1", errp)) {
         return false;
     }
     if (prealloc_str && !prealloc_mode_parse(prealloc_str, &prealloc, NULL)) {
