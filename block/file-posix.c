@@ -768,7 +768,7 @@ static bool coroutine_fn hdev_co_create(const char *filename, QDict *opts,
 {
     const char *p = create_opt_get(opts, "preallocation");
     PreallocMode prealloc = PREALLOC_MODE_OFF;
-    QDict *options = qdict_new();
+    QDict *options;
     BlockDriverState *bs;
     BdrvChild child = { 0 };
     Error *local_err = NULL;
@@ -790,6 +790,7 @@ static bool coroutine_fn hdev_co_create(const char *filename, QDict *opts,
         return false;
     }
     strstart(filename, "host_device:", &filename);
+    options = qdict_new();
     qdict_put_str(options, "driver", "host_device");
     qdict_put_str(options, "filename", filename);
     bs = bdrv_co_open(NULL, options, BDRV_O_RDWR, &local_err);
