@@ -362,14 +362,20 @@ static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
     bool ro = !(*flags & BDRV_O_RDWR);
     bool direct = *flags & BDRV_O_NOCACHE;
     bool no_flush = *flags & BDRV_O_NO_FLUSH;
-    bool ignored;
+    bool ignored, force_share = false;
     g_autofree char *discard = NULL;
 
     if (!bdrv_opt_take_bool(options, "read-only", &ro, errp) ||
         !bdrv_opt_take_bool(options, "cache.direct", &direct, errp) ||
         !bdrv_opt_take_bool(options, "cache.no-flush", &no_flush, errp) ||
         !bdrv_opt_take_bool(options, "auto-read-only", &ignored, errp) ||
-        !bdrv_opt_take_bool(options, "force-share", &ignored, errp)) {
+        !bdrv_opt_take_bool(options, "force-share", &force_share, errp)) {
+        return false;
+    }
+    /* images are not locked here, but 7.2's rule stands: sharing is for readers */
+    if (force_share && !ro) {
+        error_setg(errp, "force-share=on can only be used with read-only "
+                   "images");
         return false;
     }
     discard = bdrv_opt_take_str(options, "discard");

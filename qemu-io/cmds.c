@@ -1114,9 +1114,11 @@ static int coroutine_fn open_f(int argc, char **argv)
 
     while ((c = getopt(argc, argv, "snCro:ki:t:d:U")) != -1) {
         switch (c) {
+        case 'U':
+            qdict_put_str(opts, "force-share", "on");
+            break;
         case 's':
         case 'C':
-        case 'U':
             break;
         case 'n':
             flags |= BDRV_O_NOCACHE;

@@ -176,6 +176,7 @@ static void coroutine_fn qemuio_main(void *opaque)
     g_autoptr(QObject) opts = qdict_new();
     const char *format = NULL;
     bool readonly = false, writethrough = true, image_opts = false;
+    bool force_share = false;
     int flags = BDRV_O_UNMAP;
     int c, ret;
 
@@ -241,9 +242,11 @@ static void coroutine_fn qemuio_main(void *opaque)
                 return;
             }
             break;
+        case 'U':
+            force_share = true;
+            break;
         case 's':
         case 'C':
-        case 'U':
         case 'T':
             break;
         case OPTION_OBJECT:
@@ -281,10 +284,16 @@ static void coroutine_fn qemuio_main(void *opaque)
                 m->exit_code = 1;
                 return;
             }
+            if (force_share) {
+                qdict_put_str(o, "force-share", "on");
+            }
             ret = qemuio_openfile(NULL, o, flags, writethrough);
         } else {
             if (format) {
                 qdict_put_str(o, "driver", format);
+            }
+            if (force_share) {
+                qdict_put_str(o, "force-share", "on");
             }
             ret = qemuio_openfile(file, o, flags, writethrough);
         }
