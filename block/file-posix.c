@@ -854,6 +854,23 @@ static const CreateOptDesc raw_create_opts[] = {
     { NULL },
 };
 
+/* What file and host_device share: everything but opening and creating. */
+#define RAW_POSIX_IO \
+    .close = raw_close, \
+    .refresh_limits = raw_refresh_limits, \
+    .co_preadv = raw_co_preadv, \
+    .co_pwritev = raw_co_pwritev, \
+    .co_pwrite_zeroes = raw_co_pwrite_zeroes, \
+    .co_pdiscard = raw_co_pdiscard, \
+    .co_copy_range_to = raw_co_copy_range_to, \
+    .co_flush_to_disk = raw_co_flush_to_disk, \
+    .co_block_status = raw_co_block_status, \
+    .co_truncate = raw_co_truncate, \
+    .co_getlength = raw_co_getlength, \
+    .co_get_allocated_file_size = raw_co_get_allocated_file_size, \
+    .has_zero_init = raw_has_zero_init, \
+    .get_info = raw_get_info
+
 const BlockDriver bdrv_file = {
     .format_name = "file",
     .protocol_name = "file",
@@ -861,20 +878,7 @@ const BlockDriver bdrv_file = {
     .instance_size = sizeof(BDRVRawState),
     .parse_filename = raw_parse_filename,
     .co_open = raw_co_open,
-    .close = raw_close,
-    .refresh_limits = raw_refresh_limits,
-    .co_preadv = raw_co_preadv,
-    .co_pwritev = raw_co_pwritev,
-    .co_pwrite_zeroes = raw_co_pwrite_zeroes,
-    .co_pdiscard = raw_co_pdiscard,
-    .co_copy_range_to = raw_co_copy_range_to,
-    .co_flush_to_disk = raw_co_flush_to_disk,
-    .co_block_status = raw_co_block_status,
-    .co_truncate = raw_co_truncate,
-    .co_getlength = raw_co_getlength,
-    .co_get_allocated_file_size = raw_co_get_allocated_file_size,
-    .has_zero_init = raw_has_zero_init,
-    .get_info = raw_get_info,
+    RAW_POSIX_IO,
     .co_create = raw_co_create,
     .create_opts = raw_create_opts,
 };
@@ -887,20 +891,7 @@ const BlockDriver bdrv_host_device = {
     .instance_size = sizeof(BDRVRawState),
     .parse_filename = hdev_parse_filename,
     .co_open = hdev_co_open,
-    .close = raw_close,
-    .refresh_limits = raw_refresh_limits,
-    .co_preadv = raw_co_preadv,
-    .co_pwritev = raw_co_pwritev,
-    .co_pwrite_zeroes = raw_co_pwrite_zeroes,
-    .co_pdiscard = raw_co_pdiscard,
-    .co_copy_range_to = raw_co_copy_range_to,
-    .co_flush_to_disk = raw_co_flush_to_disk,
-    .co_block_status = raw_co_block_status,
-    .co_truncate = raw_co_truncate,
-    .co_getlength = raw_co_getlength,
-    .co_get_allocated_file_size = raw_co_get_allocated_file_size,
-    .has_zero_init = raw_has_zero_init,
-    .get_info = raw_get_info,
+    RAW_POSIX_IO,
     .co_create = hdev_co_create,
     .create_opts = hdev_create_opts,
 };
