@@ -581,11 +581,11 @@ bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
                 return NULL;
             }
             /* the node is named by the path, "file:" and the like gone */
-            if (qdict_get_try_str(options, "filename")) {
-                char *path = g_strdup(qdict_get_try_str(options, "filename"));
+            const char *path = qdict_get_try_str(options, "filename");
 
+            if (path) {
                 g_free(fname);
-                fname = path;
+                fname = g_strdup(path);
                 filename = fname;
             }
         } else if (!qdict_haskey(options, "filename")) {

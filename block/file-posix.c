@@ -789,11 +789,9 @@ static bool coroutine_fn hdev_co_create(const char *filename, QDict *opts,
                    PreallocMode_str[prealloc]);
         return false;
     }
-    strstart(filename, "host_device:", &filename);
     options = qdict_new();
     qdict_put_str(options, "driver", "host_device");
-    qdict_put_str(options, "filename", filename);
-    bs = bdrv_co_open(NULL, options, BDRV_O_RDWR, &local_err);
+    bs = bdrv_co_open(filename, options, BDRV_O_RDWR, &local_err);
     if (!bs) {
         error_setg(errp, "Protocol driver 'host_device' does not support "
                    "image creation, and opening the image failed: %s",

@@ -177,36 +177,29 @@ static void iscsi_sess_service(ISCSISession *s, int revents)
         return;
     }
     ret = iscsi_service(s->iscsi, revents);
-    if (s->connecting && s->login_failed) {
+    if (s->connecting && (s->login_failed || ret < 0)) {
         /*
-         * The login failed in this call.  Worded as libiscsi's synchronous
-         * connect (QEMU's) would see it when the call returns: the text
-         * then, and the call's own failure if it failed.  Nothing more is
-         * serviced on this session: the text stays until the other
-         * sessions' logins have ended too.
+         * The login failed in this call (its callback said so, or the
+         * call did).  Worded as libiscsi's synchronous connect (QEMU's)
+         * would see it when the call returns: the text then, and the
+         * call's own failure if it failed.  Nothing more is serviced on
+         * this session: the text stays until the other sessions' logins
+         * have ended too.
          */
         g_free(s->connect_error);
         s->connect_error = ret < 0 ?
             g_strdup_printf("iscsi_service failed with : %s",
                             iscsi_get_error(s->iscsi)) :
             g_strdup(iscsi_get_error(s->iscsi));
+        s->login_failed = true;
+        if (s->connect_req) {
+            iscsi_req_put(s->connect_req);
+            s->connect_req = NULL;
+        }
         iscsi_sess_stop(s);
         return;
     }
     if (ret < 0) {
-        if (s->connecting) {
-            /* worded as libiscsi's synchronous connect, which QEMU uses */
-            g_free(s->connect_error);
-            s->connect_error = g_strdup_printf("iscsi_service failed with : "
-                                               "%s", iscsi_get_error(s->iscsi));
-            s->login_failed = true;
-            if (s->connect_req) {
-                iscsi_req_put(s->connect_req);
-                s->connect_req = NULL;
-            }
-            iscsi_sess_stop(s);
-            return;
-        }
         /*
          * libiscsi reconnects by itself (the watchdog bounds the wait); until
          * the next tick the dead socket must not wake us in a loop.

@@ -241,23 +241,23 @@ static int parse_options(int argc, char **argv, ConvertOpts *o)
         error_report("--target-is-zero requires use of -n flag");
         return -1;
     }
-    o->out_fmt_given = o->out_fmt != NULL;
-    if (!o->out_fmt && !o->target_image_opts) {
-        o->out_fmt = "raw";
-    }
     /* as 7.2: -o help needs no source, the target names the protocol */
     if (options->len && img_has_help_option(options->str)) {
-        if (!o->out_fmt) {
+        const char *fmt = o->out_fmt ? o->out_fmt :
+                          o->target_image_opts ? NULL : "raw";
+
+        if (!fmt) {
             error_report("Option help requires a format be specified");
             return -1;
         }
-        return img_print_create_help(o->out_fmt, argc - optind >= 2 ?
+        return img_print_create_help(fmt, argc - optind >= 2 ?
                                      argv[argc - 1] : NULL) ? -1 : 1;
     }
     if (argc - optind < 2) {
         error_report("Must specify image file name");    /* no hint, as 7.2 */
         return -1;
     }
+    o->out_fmt_given = o->out_fmt != NULL;
     if (!o->out_fmt) {
         o->out_fmt = "raw";
     }

@@ -277,26 +277,20 @@ static void coroutine_fn qemuio_main(void *opaque)
         QDict *o = qdict_new();
         Error *err = NULL;
 
-        if (image_opts) {
-            if (!keyval_parse_into(&o, file, NULL, &err)) {
-                error_report_err(err);
-                qobject_unref(o);
-                m->exit_code = 1;
-                return;
-            }
-            if (force_share) {
-                qdict_put_str(o, "force-share", "on");
-            }
-            ret = qemuio_openfile(NULL, o, flags, writethrough);
-        } else {
-            if (format) {
-                qdict_put_str(o, "driver", format);
-            }
-            if (force_share) {
-                qdict_put_str(o, "force-share", "on");
-            }
-            ret = qemuio_openfile(file, o, flags, writethrough);
+        if (image_opts && !keyval_parse_into(&o, file, NULL, &err)) {
+            error_report_err(err);
+            qobject_unref(o);
+            m->exit_code = 1;
+            return;
         }
+        if (format) {
+            qdict_put_str(o, "driver", format);    /* never with image_opts */
+        }
+        if (force_share) {
+            qdict_put_str(o, "force-share", "on");
+        }
+        ret = qemuio_openfile(image_opts ? NULL : file, o, flags,
+                              writethrough);
         if (ret < 0) {
             m->exit_code = 1;
             return;
