@@ -444,44 +444,85 @@ static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
 }
 
 /*
- * Send one control RPC (@send) on @c and wait for it.  @st receives an
- * fstat's result, *@handle an open's.  On failure, *@msg (if given)
- * receives libnfs's text, to be g_free()d.
+ * Send one control RPC (@send, with @arg) on each of @n connections from
+ * @c at once and wait for all of them: connections are set up in
+ * parallel, a round trip each step instead of one per connection.  @rpcs
+ * (one per connection, zeroed, .st set for an fstat) receive the results:
+ * .handle an open's, .errmsg libnfs's text on failure (to be g_free()d).
+ * Returns 0, or the -errno of a failed RPC.
  */
 typedef int NFSSendFunc(NFSConn *c, NFSRPC *rpc, void *arg);
 
+static int coroutine_fn nfs_co_call_n(NFSConn *c, int n, NFSSendFunc *send,
+                                      void *arg, NFSRPC *rpcs)
+{
+    NFSReq req;
+    int i;
+
+    nfs_req_init(&req, NULL);
+    for (i = 0; i < n; i++) {
+        NFSRPC *rpc = &rpcs[i];
+
+        rpc->req = &req;
+        rpc->conn = &c[i];
+        c[i].send_failed = false;
+        if (c[i].dead) {
+            rpc->errmsg = g_strdup("connection lost");
+            req.ret = -EIO;
+            continue;
+        }
+        req.pending++;
+        c[i].in_flight++;
+        if (send(&c[i], rpc, arg) != 0) {
+            c[i].send_failed = true;
+            c[i].in_flight--;
+            req.pending--;
+            req.ret = -EIO;
+            rpc->errmsg = g_strdup(nfs_get_error(c[i].nfs));
+        } else {
+            nfs_conn_set_events(&c[i]);
+        }
+    }
+    return nfs_req_wait(&req);
+}
+
+/* The first failed RPC of nfs_co_call_n(): its connection and text. */
+static NFSRPC *nfs_rpcs_failed(NFSRPC *rpcs, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (rpcs[i].errmsg) {
+            return &rpcs[i];
+        }
+    }
+    return &rpcs[0];
+}
+
+static void nfs_rpcs_free(NFSRPC *rpcs, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        g_free(rpcs[i].errmsg);
+    }
+}
+
+/*
+ * One control RPC on @c.  @st receives an fstat's result, *@handle an
+ * open's.  On failure, *@msg (if given) receives libnfs's text, to be
+ * g_free()d.
+ */
 static int coroutine_fn nfs_co_call(NFSConn *c, NFSSendFunc *send, void *arg,
                                     struct nfs_stat_64 *st, void **handle,
                                     char **msg)
 {
-    NFSRPC rpc = { .conn = c, .st = st };
-    NFSReq req;
-    int ret;
+    NFSRPC rpc = { .st = st };
+    int ret = nfs_co_call_n(c, 1, send, arg, &rpc);
 
-    if (c->dead) {
-        rpc.errmsg = g_strdup("connection lost");
-        ret = -EIO;
-        goto out;
-    }
-    nfs_req_init(&req, NULL);
-    rpc.req = &req;
-    req.pending++;
-    c->in_flight++;
-    c->send_failed = false;
-    if (send(c, &rpc, arg) != 0) {
-        c->send_failed = true;
-        c->in_flight--;
-        req.pending--;
-        req.ret = -EIO;
-        rpc.errmsg = g_strdup(nfs_get_error(c->nfs));
-    } else {
-        nfs_conn_set_events(c);
-    }
-    ret = nfs_req_wait(&req);
     if (ret == 0 && handle) {
         *handle = rpc.handle;
     }
-out:
     if (msg) {
         *msg = rpc.errmsg;
     } else {
@@ -862,44 +903,35 @@ static bool nfs_conn_configure(NFSConn *c, const NFSOptions *o, int flags,
     return true;
 }
 
-/* Mount and open (or create) the file on connection @c. */
-static bool coroutine_fn nfs_conn_open(NFSConn *c, const NFSOptions *o,
-                                       int open_flags, int flags,
-                                       Error **errp)
+/* A fresh libnfs context for @c, configured by @o. */
+static bool nfs_conn_init(NFSConn *c, const NFSOptions *o, int flags,
+                          Error **errp)
 {
-    NFSClient *s = c->client;
-    g_autofree char *export = g_strdup(o->path);
-    char *slash = strrchr(export, '/');
-    g_autofree char *file = g_strdup(slash);
-    g_autofree char *msg = NULL;
-    NFSMountArgs margs;
-    NFSOpenArgs oargs = { .file = file, .flags = open_flags };
-    void *res = NULL;
-    int ret;
-
-    *slash = '\0';
-    margs = (NFSMountArgs) { .host = o->host, .export = export };
-    c->fd = -1;
-    c->tick = aio_timer_new(s->ctx, nfs_conn_tick, c);
+    c->tick = aio_timer_new(c->client->ctx, nfs_conn_tick, c);
     c->nfs = nfs_init_context();
     if (!c->nfs) {
         error_setg(errp, "Failed to init NFS context");
         return false;
     }
-    if (!nfs_conn_configure(c, o, flags, errp)) {
-        return false;
-    }
-    ret = nfs_co_call(c, nfs_send_mount, &margs, NULL, NULL, &msg);
-    if (ret < 0) {
-        /* worded as libnfs's synchronous calls, which QEMU uses */
-        error_setg(errp, "Failed to mount nfs share: %s%s",
-                   c->send_failed ? "nfs_mount_async failed. " : "mount_cb: ",
-                   msg);
-        return false;
-    }
-    g_clear_pointer(&msg, g_free);
-    ret = nfs_co_call(c, nfs_send_open, &oargs, NULL, &res, &msg);
-    if (ret < 0) {
+    return nfs_conn_configure(c, o, flags, errp);
+}
+
+/*
+ * Open (or create) the file on @n connections from @c, all at once.
+ * @rpcs: scratch, one per connection.
+ */
+static bool coroutine_fn nfs_conns_open_file(NFSConn *c, int n,
+                                             const char *file, int open_flags,
+                                             NFSRPC *rpcs, Error **errp)
+{
+    NFSOpenArgs oargs = { .file = file, .flags = open_flags };
+    bool ok = true;
+    int i;
+
+    memset(rpcs, 0, n * sizeof(*rpcs));
+    if (nfs_co_call_n(c, n, nfs_send_open, &oargs, rpcs) < 0) {
+        const char *msg = nfs_rpcs_failed(rpcs, n)->errmsg;
+
         if (open_flags & O_CREAT) {
             error_setg(errp, "Failed to create file: creat call failed with "
                        "\"%s\"", msg);
@@ -907,10 +939,62 @@ static bool coroutine_fn nfs_conn_open(NFSConn *c, const NFSOptions *o,
             error_setg(errp, "Failed to open file : open call failed with "
                        "\"%s\"", msg);
         }
+        ok = false;
+    }
+    /* a handle opened on a connection whose sibling failed is closed too */
+    for (i = 0; i < n; i++) {
+        c[i].fh = rpcs[i].errmsg ? NULL : rpcs[i].handle;
+    }
+    nfs_rpcs_free(rpcs, n);
+    return ok;
+}
+
+/*
+ * Mount the export on every connection of @s and open (or create) the
+ * file, the connections side by side: the mounts at once, then the file
+ * on the first connection (which creates it when asked) and on the others
+ * at once.  Opening an image costs the round trips of one connection.
+ */
+static bool coroutine_fn nfs_conns_open(NFSClient *s, const NFSOptions *o,
+                                        int open_flags, int flags,
+                                        Error **errp)
+{
+    g_autofree char *export = g_strdup(o->path);
+    char *slash = strrchr(export, '/');
+    g_autofree char *file = g_strdup(slash);
+    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, s->nconns);
+    NFSMountArgs margs;
+    int first, i;
+    bool ok;
+
+    *slash = '\0';
+    margs = (NFSMountArgs) { .host = o->host, .export = export };
+    for (i = 0; i < s->nconns; i++) {
+        if (!nfs_conn_init(&s->conns[i], o, flags, errp)) {
+            return false;
+        }
+    }
+    if (nfs_co_call_n(s->conns, s->nconns, nfs_send_mount, &margs, rpcs) < 0) {
+        NFSRPC *rpc = nfs_rpcs_failed(rpcs, s->nconns);
+
+        /* worded as libnfs's synchronous calls, which QEMU uses */
+        error_setg(errp, "Failed to mount nfs share: %s%s",
+                   rpc->conn->send_failed ? "nfs_mount_async failed. "
+                                          : "mount_cb: ",
+                   rpc->errmsg);
+        nfs_rpcs_free(rpcs, s->nconns);
         return false;
     }
-    c->fh = res;
-    return true;
+    nfs_rpcs_free(rpcs, s->nconns);
+    /* the first connection creates the file, the others open it */
+    first = (open_flags & O_CREAT) ? 1 : s->nconns;
+    ok = nfs_conns_open_file(s->conns, first, file, open_flags, rpcs, errp);
+    if (ok && first < s->nconns) {
+        ok = nfs_conns_open_file(s->conns + first, s->nconns - first, file,
+                                 open_flags & ~(O_CREAT | O_TRUNC | O_EXCL),
+                                 rpcs, errp);
+    }
+    return ok;
 }
 
 static void nfs_close_cb(int status, struct nfs_context *nfs, void *data,
@@ -983,13 +1067,8 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
         s->conns[i].fd = -1;
     }
     s->nconns = o.connections;
-    for (i = 0; i < s->nconns; i++) {
-        /* the first connection creates the file, the others open it */
-        if (!nfs_conn_open(&s->conns[i], &o, i ? open_flags & ~(O_CREAT | O_TRUNC)
-                                                 : open_flags,
-                           flags, errp)) {
-            goto out;
-        }
+    if (!nfs_conns_open(s, &o, open_flags, flags, errp)) {
+        goto out;
     }
     ret = nfs_co_call(&s->conns[0], nfs_send_fstat, NULL, &st, NULL, &msg);
     if (ret < 0) {
@@ -1199,8 +1278,12 @@ static bool coroutine_fn nfs_co_create(const char *filename, QDict *opts,
         return false;
     }
     size = QEMU_ALIGN_UP(size, BDRV_SECTOR_SIZE);
-    if (!nfs_parse_uri(filename, options, errp) ||
-        !nfs_client_open(&s, options, O_RDWR | O_CREAT | O_TRUNC, 0, errp)) {
+    if (!nfs_parse_uri(filename, options, errp)) {
+        return false;
+    }
+    /* creating takes a few RPCs: one connection, whatever the URL asks */
+    qdict_put_str(options, "connections", "1");
+    if (!nfs_client_open(&s, options, O_RDWR | O_CREAT | O_TRUNC, 0, errp)) {
         return false;
     }
     ret = nfs_co_call(&s.conns[0], nfs_send_ftruncate, &size, NULL, NULL, &msg);
