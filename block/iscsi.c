@@ -35,6 +35,8 @@
 #include "util/json.h"
 #include "util/secret.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -169,14 +171,34 @@ static void iscsi_sess_stop(ISCSISession *s)
     }
 }
 
+/*
+ * libiscsi sends each PDU as it is queued, header and data in two calls,
+ * on a TCP_NODELAY socket: a write's Data-Out PDUs of 8 KiB (the target's
+ * MaxRecvDataSegmentLength) went out as two packets each, 61,000 of each
+ * for 479 MB, and the target read them one at a time.  Corked while
+ * libiscsi services the socket, what one call writes leaves in full
+ * segments, and the last at once when the call ends.
+ */
+static void iscsi_sock_cork(int fd, bool on)
+{
+    int v = on;
+
+    if (fd >= 0) {
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+    }
+}
+
 static void iscsi_sess_service(ISCSISession *s, int revents)
 {
-    int ret;
+    int fd, ret;
 
     if (s->dead) {
         return;
     }
+    fd = iscsi_get_fd(s->iscsi);
+    iscsi_sock_cork(fd, true);
     ret = iscsi_service(s->iscsi, revents);
+    iscsi_sock_cork(fd, false);
     if (s->connecting && (s->login_failed || ret < 0)) {
         /*
          * The login failed in this call (its callback said so, or the
