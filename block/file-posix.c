@@ -31,6 +31,8 @@ typedef struct BDRVRawState {
     bool needs_alignment;       /* opened with O_DIRECT */
     bool has_punch_hole;        /* cleared after EOPNOTSUPP */
     bool has_zero_range;
+    bool serial_writes;         /* buffered regular file: one write at a time */
+    CoMutex write_lock;
 } BDRVRawState;
 
 /* A blocking operation handed to the thread pool. */
@@ -269,6 +271,18 @@ static int coroutine_fn raw_co_prw(BlockDriverState *bs, int64_t offset,
     r.bytes = bytes;
     r.qiov = qiov;
     r.is_write = is_write;
+    if (is_write && s->serial_writes) {
+        /*
+         * Linux holds a file's inode lock for the whole of a buffered
+         * write: a second pool thread writing the same file spins on it
+         * with a core that the reads (or, with network storage, the
+         * server and the link) could use.  Its write waits here instead.
+         */
+        qemu_co_mutex_lock(&s->write_lock);
+        ret = raw_thread_pool_submit(bs, &r);
+        qemu_co_mutex_unlock(&s->write_lock);
+        return ret;
+    }
     return raw_thread_pool_submit(bs, &r);
 }
 
@@ -667,6 +681,8 @@ static bool coroutine_fn raw_open_common(BlockDriverState *bs,
     }
     s->has_punch_hole = true;
     s->has_zero_range = true;
+    s->serial_writes = S_ISREG(st.st_mode) && !s->needs_alignment;
+    qemu_co_mutex_init(&s->write_lock);
     bs->has_variable_length = s->is_blockdev;
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP;
     return true;
