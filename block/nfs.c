@@ -27,6 +27,7 @@
 #include "block/driver.h"
 #include "util/error.h"
 #include "util/co-slots.h"
+#include "block/nfs4-seek.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -85,6 +86,15 @@ struct NFSClient {
     char *last_error;           /* printed once, not once per RPC */
     int depth;                  /* data RPCs in flight per connection */
     CoSlotWaiters slot_waiters; /* requests waiting for a free RPC slot */
+    /* block status: NFSv4.2 SEEK beside the NFSv3 connections */
+    char *path;                 /* the file, from the server's root */
+    uint64_t fileid;
+    uint32_t uid, gid;
+    int64_t timeout_ms;
+    NFS4Seek *seek;
+    bool seek_tried;            /* set up once; no retry after a failure */
+    int64_t known_start, known_end; /* the last answer: [start, end) ... */
+    int known_status;           /* ... is this BDRV_BLOCK_DATA or _ZERO */
 };
 
 /* One request: several RPCs, one waiting coroutine. */
@@ -440,6 +450,7 @@ static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (ret == 0 && offset + bytes > s->size) {
         s->size = offset + bytes;
     }
+    s->known_end = 0;           /* holes may be data now */
     return ret;
 }
 
@@ -626,7 +637,83 @@ static int coroutine_fn nfs_co_truncate(BlockDriverState *bs, int64_t offset,
         return ret;
     }
     s->size = offset;
+    s->known_end = 0;
     return 0;
+}
+
+/* NFSv4.2 SEEK, set up on first use; false if the server has none. */
+static bool coroutine_fn nfs_seek_ready(NFSClient *s)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof(addr);
+    NFSConn *c;
+
+    if (s->seek_tried) {
+        return s->seek != NULL;
+    }
+    s->seek_tried = true;
+    /* the server's NFS program, where the NFSv3 connections went */
+    c = nfs_pick_conn(s);
+    if (!c || c->fd < 0 ||
+        getpeername(c->fd, (struct sockaddr *)&addr, &len) < 0) {
+        return false;
+    }
+    s->seek = nfs4_seek_open(s->ctx, &addr, len, s->path, s->fileid, s->uid,
+                             s->gid, s->timeout_ms);
+    return s->seek != NULL;
+}
+
+/*
+ * Data and holes as the server's file system has them (NFSv4.2 SEEK); a
+ * server without it, or any failure, gives data throughout, as before.
+ * The last answer is kept until our next write: a copy asks once per
+ * extent, a map at every cluster of a qcow2 image.
+ */
+static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
+                                            bool want_zero, int64_t offset,
+                                            int64_t bytes, int64_t *pnum,
+                                            int64_t *map,
+                                            BlockDriverState **file)
+{
+    NFSClient *s = bs->opaque;
+    int64_t data;
+    uint64_t hole;
+    int ret;
+
+    *map = offset;
+    *file = bs;
+    *pnum = bytes;
+    if (!want_zero) {
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
+    if (offset >= s->known_start && offset < s->known_end) {
+        *pnum = MIN(bytes, s->known_end - offset);
+        return s->known_status | BDRV_BLOCK_OFFSET_VALID;
+    }
+    if (!nfs_seek_ready(s)) {
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
+    ret = nfs4_seek_query(s->seek, offset, &data, &hole);
+    if (ret == -ENXIO) {
+        /* at or past the end as the server sees it: nothing to read */
+        return BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID;
+    }
+    if (ret < 0) {
+        /* the session is of no more use: data, as without one */
+        nfs4_seek_free(s->seek);
+        s->seek = NULL;
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    }
+    s->known_start = offset;
+    if (hole > (uint64_t)offset) {
+        s->known_end = MIN(hole, (uint64_t)INT64_MAX);
+        s->known_status = BDRV_BLOCK_DATA;
+    } else {
+        s->known_end = data < 0 ? INT64_MAX : data;
+        s->known_status = BDRV_BLOCK_ZERO;
+    }
+    *pnum = MIN(bytes, s->known_end - offset);
+    return s->known_status | BDRV_BLOCK_OFFSET_VALID;
 }
 
 static int64_t coroutine_fn nfs_co_getlength(BlockDriverState *bs)
@@ -1041,6 +1128,10 @@ static void nfs_client_close(NFSClient *s)
     s->url = NULL;
     g_free(s->last_error);
     s->last_error = NULL;
+    nfs4_seek_free(s->seek);
+    s->seek = NULL;
+    g_free(s->path);
+    s->path = NULL;
     co_slot_waiters_destroy(&s->slot_waiters);
 }
 
@@ -1088,6 +1179,11 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
     s->size = st.nfs_size;
     s->blocks = st.nfs_blocks;
     s->has_zero_init = S_ISREG(st.nfs_mode);
+    s->path = g_strdup(o.path);
+    s->fileid = st.nfs_ino;
+    s->uid = o.has_uid ? o.uid : getuid();
+    s->gid = o.has_gid ? o.gid : getgid();
+    s->timeout_ms = (o.timeout ? o.timeout : NFS_DEFAULT_TIMEOUT_S) * 1000;
     ok = true;
 out:
     if (!ok) {
@@ -1313,6 +1409,7 @@ const BlockDriver bdrv_nfs = {
     .co_flush_to_disk = nfs_co_flush_to_disk,
     .co_truncate = nfs_co_truncate,
     .co_getlength = nfs_co_getlength,
+    .co_block_status = nfs_co_block_status,
     .co_get_allocated_file_size = nfs_co_get_allocated_file_size,
     .has_zero_init = nfs_has_zero_init,
     .co_create = nfs_co_create,

@@ -4,6 +4,8 @@
 #
 #   nfs-server.sh start [--dir DIR] [--mode loopback|netns] [--netns NS]
 #                      [--addr 127.0.0.1] [--nfs-port N|auto] [--mnt-port N|auto]
+#                      [--v4-minors "0, 1"]   (NFSv4 minor versions served;
+#                                             default ganesha's: 0, 1, 2)
 #   nfs-server.sh stop   DIR [--rm]
 #   nfs-server.sh status DIR
 #
@@ -93,7 +95,7 @@ cmd_stop() {
 }
 
 cmd_start() {
-    local dir="" mode=loopback addr="" nfsport="" mntport=""
+    local dir="" mode=loopback addr="" nfsport="" mntport="" minors=""
     NETNS=""
     while [ $# -gt 0 ]; do
         case $1 in
@@ -103,6 +105,7 @@ cmd_start() {
             --addr) addr=$2; shift 2 ;;
             --nfs-port) nfsport=$2; shift 2 ;;
             --mnt-port) mntport=$2; shift 2 ;;
+            --v4-minors) minors="Minor_Versions = $2;"; shift 2 ;;
             *) die "unknown option $1" ;;
         esac
     done
@@ -144,6 +147,7 @@ NFS_CORE_PARAM {
 }
 NFS_KRB5 { Active_krb5 = false; }
 NFSv4 {
+    $minors
     Graceless = true;
     RecoveryRoot = $dir/recov;
 }
