@@ -54,6 +54,8 @@
  */
 #define NFS_DEFAULT_DEPTH       4
 #define NFS_MAX_DEPTH           64
+/* NFSv4.2 sessions set up again after one that worked failed. */
+#define NFS_SEEK_RENEWALS       3
 /* How often an idle-looking context is serviced for libnfs's timeouts. */
 #define NFS_TICK_NS             (500 * 1000 * 1000LL)
 
@@ -92,7 +94,9 @@ struct NFSClient {
     uint32_t uid, gid;
     int64_t timeout_ms;
     NFS4Seek *seek;
-    bool seek_tried;            /* set up once; no retry after a failure */
+    bool seek_tried;            /* set up (or failed to) */
+    bool seek_answered;         /* a session has answered */
+    int seek_renewals;          /* set up again after a session that worked */
     int64_t known_start, known_end; /* the last answer: [start, end) ... */
     int known_status;           /* ... is this BDRV_BLOCK_DATA or _ZERO */
 };
@@ -690,20 +694,34 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
         *pnum = MIN(bytes, s->known_end - offset);
         return s->known_status | BDRV_BLOCK_OFFSET_VALID;
     }
-    if (!nfs_seek_ready(s)) {
-        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+    for (;;) {
+        if (!nfs_seek_ready(s)) {
+            return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+        }
+        ret = nfs4_seek_query(s->seek, offset, &data, &hole);
+        if (ret != -ENXIO && ret < 0) {
+            /*
+             * The session is of no more use.  One that has answered
+             * before is set up again (a long copy outlives the server's
+             * lease between two questions), a few times; otherwise data,
+             * as without one.
+             */
+            nfs4_seek_free(s->seek);
+            s->seek = NULL;
+            if (s->seek_answered && s->seek_renewals < NFS_SEEK_RENEWALS) {
+                s->seek_renewals++;
+                s->seek_tried = false;
+                continue;
+            }
+            return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+        }
+        break;
     }
-    ret = nfs4_seek_query(s->seek, offset, &data, &hole);
     if (ret == -ENXIO) {
         /* at or past the end as the server sees it: nothing to read */
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID;
     }
-    if (ret < 0) {
-        /* the session is of no more use: data, as without one */
-        nfs4_seek_free(s->seek);
-        s->seek = NULL;
-        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
-    }
+    s->seek_answered = true;
     s->known_start = offset;
     if (hole > (uint64_t)offset) {
         s->known_end = MIN(hole, (uint64_t)INT64_MAX);

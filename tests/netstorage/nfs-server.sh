@@ -6,6 +6,7 @@
 #                      [--addr 127.0.0.1] [--nfs-port N|auto] [--mnt-port N|auto]
 #                      [--v4-minors "0, 1"]   (NFSv4 minor versions served;
 #                                             default ganesha's: 0, 1, 2)
+#                      [--v4-lease SECONDS]   (NFSv4 lease; default 60)
 #   nfs-server.sh stop   DIR [--rm]
 #   nfs-server.sh status DIR
 #
@@ -95,7 +96,7 @@ cmd_stop() {
 }
 
 cmd_start() {
-    local dir="" mode=loopback addr="" nfsport="" mntport="" minors=""
+    local dir="" mode=loopback addr="" nfsport="" mntport="" minors="" lease=""
     NETNS=""
     while [ $# -gt 0 ]; do
         case $1 in
@@ -106,6 +107,7 @@ cmd_start() {
             --nfs-port) nfsport=$2; shift 2 ;;
             --mnt-port) mntport=$2; shift 2 ;;
             --v4-minors) minors="Minor_Versions = $2;"; shift 2 ;;
+            --v4-lease) lease="Lease_Lifetime = $2;"; shift 2 ;;
             *) die "unknown option $1" ;;
         esac
     done
@@ -148,6 +150,7 @@ NFS_CORE_PARAM {
 NFS_KRB5 { Active_krb5 = false; }
 NFSv4 {
     $minors
+    $lease
     Graceless = true;
     RecoveryRoot = $dir/recov;
 }
