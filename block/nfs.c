@@ -99,6 +99,7 @@ struct NFSClient {
     int seek_renewals;          /* set up again after a session that worked */
     int64_t known_start, known_end; /* the last answer: [start, end) ... */
     int known_status;           /* ... is this BDRV_BLOCK_DATA or _ZERO */
+    uint64_t write_gen;         /* our writes and truncates so far */
 };
 
 /* One request: several RPCs, one waiting coroutine. */
@@ -455,6 +456,7 @@ static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
         s->size = offset + bytes;
     }
     s->known_end = 0;           /* holes may be data now */
+    s->write_gen++;
     return ret;
 }
 
@@ -642,6 +644,7 @@ static int coroutine_fn nfs_co_truncate(BlockDriverState *bs, int64_t offset,
     }
     s->size = offset;
     s->known_end = 0;
+    s->write_gen++;
     return 0;
 }
 
@@ -680,9 +683,9 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
                                             BlockDriverState **file)
 {
     NFSClient *s = bs->opaque;
-    int64_t data;
-    uint64_t hole;
-    int ret;
+    uint64_t gen = s->write_gen, hole;
+    int64_t data, end;
+    int ret, status;
 
     *map = offset;
     *file = bs;
@@ -722,16 +725,21 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID;
     }
     s->seek_answered = true;
-    s->known_start = offset;
     if (hole > (uint64_t)offset) {
-        s->known_end = MIN(hole, (uint64_t)INT64_MAX);
-        s->known_status = BDRV_BLOCK_DATA;
+        end = MIN(hole, (uint64_t)INT64_MAX);
+        status = BDRV_BLOCK_DATA;
     } else {
-        s->known_end = data < 0 ? INT64_MAX : data;
-        s->known_status = BDRV_BLOCK_ZERO;
+        end = data < 0 ? INT64_MAX : data;
+        status = BDRV_BLOCK_ZERO;
     }
-    *pnum = MIN(bytes, s->known_end - offset);
-    return s->known_status | BDRV_BLOCK_OFFSET_VALID;
+    /* kept only if none of our writes ended while the question was out */
+    if (gen == s->write_gen) {
+        s->known_start = offset;
+        s->known_end = end;
+        s->known_status = status;
+    }
+    *pnum = MIN(bytes, end - offset);
+    return status | BDRV_BLOCK_OFFSET_VALID;
 }
 
 static int64_t coroutine_fn nfs_co_getlength(BlockDriverState *bs)
