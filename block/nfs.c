@@ -54,6 +54,8 @@
  */
 #define NFS_DEFAULT_DEPTH       4
 #define NFS_MAX_DEPTH           64
+/* Seconds an NFSv4.2 SEEK call may take before block status says data. */
+#define NFS_SEEK_TIMEOUT_S      10
 /* NFSv4.2 sessions set up again after one that worked failed. */
 #define NFS_SEEK_RENEWALS       3
 /* How often an idle-looking context is serviced for libnfs's timeouts. */
@@ -1209,7 +1211,9 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
     s->fileid = st.nfs_ino;
     s->uid = o.has_uid ? o.uid : getuid();
     s->gid = o.has_gid ? o.gid : getgid();
-    s->timeout_ms = (o.timeout ? o.timeout : NFS_DEFAULT_TIMEOUT_S) * 1000;
+    /* SEEK is an optimisation: a server slow to answer it is done without */
+    s->timeout_ms = MIN(o.timeout ? o.timeout : NFS_DEFAULT_TIMEOUT_S,
+                        NFS_SEEK_TIMEOUT_S) * 1000;
     ok = true;
 out:
     if (!ok) {
