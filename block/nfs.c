@@ -56,7 +56,7 @@
 #define NFS_MAX_DEPTH           64
 /* Seconds an NFSv4.2 SEEK call may take before block status says data. */
 #define NFS_SEEK_TIMEOUT_S      10
-/* NFSv4.2 sessions set up again after one that worked failed. */
+/* NFSv4.2 sessions set up again in a row, without an answer between. */
 #define NFS_SEEK_RENEWALS       3
 /* How often an idle-looking context is serviced for libnfs's timeouts. */
 #define NFS_TICK_NS             (500 * 1000 * 1000LL)
@@ -98,7 +98,7 @@ struct NFSClient {
     NFS4Seek *seek;
     bool seek_tried;            /* set up (or failed to) */
     bool seek_answered;         /* a session has answered */
-    int seek_renewals;          /* set up again after a session that worked */
+    int seek_renewals;          /* set up again since the last answer */
     int64_t known_start, known_end; /* the last answer: [start, end) ... */
     int known_status;           /* ... is this BDRV_BLOCK_DATA or _ZERO */
     uint64_t write_gen;         /* our writes and truncates so far */
@@ -706,10 +706,10 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
         ret = nfs4_seek_query(s->seek, offset, &data, &hole);
         if (ret != -ENXIO && ret < 0) {
             /*
-             * The session is of no more use.  One that has answered
-             * before is set up again (a long copy outlives the server's
-             * lease between two questions), a few times; otherwise data,
-             * as without one.
+             * The session is of no more use.  Where one has answered
+             * before, a new one is set up (a long copy outlives the
+             * server's lease between two questions), a few times without
+             * an answer in between; otherwise data, as without one.
              */
             nfs4_seek_free(s->seek);
             s->seek = NULL;
@@ -727,6 +727,7 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID;
     }
     s->seek_answered = true;
+    s->seek_renewals = 0;
     if (hole > (uint64_t)offset) {
         end = MIN(hole, (uint64_t)INT64_MAX);
         status = BDRV_BLOCK_DATA;
