@@ -18,6 +18,9 @@
  * we do when it cannot) and later requests on it fail at once, so a server
  * that goes away ends a copy with an error, not a hang.
  *
+ * Block status: NFSv4.2 SEEK on a session of its own (nfs4-seek.c), where
+ * the server has it; data throughout where it has not, as 7.2.
+ *
  * URL: nfs://host[:port]/export/dir/file?uid=&gid=&tcp-syncnt=&readahead=
  * &pagecache=&debug= as QEMU 7.2, plus nfsport=, mountport= (reach a server
  * without a portmapper), connections=, queue-depth= and timeout= (seconds

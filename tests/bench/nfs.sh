@@ -7,7 +7,9 @@
 # run, taking turns run by run.  The data: an OS disk of SIZE (ext4 from
 # /usr, half full; tests/bench/os-disk.sh).
 #   write: local qcow2 -> new raw image on NFS
-#   read:  raw image on NFS -> new local raw file (on tmpfs)
+#   read:  raw image on NFS -> new local raw file (on tmpfs); ours skips
+#          the holes where the server has NFSv4.2 SEEK (ganesha has), 7.2
+#          reads them
 # Variants: 7.2 with -m 1 and -m 8 -W, ours with -m 8 -W (defaults: two
 # connections of queue-depth 4), ours on each count of libnfs connections
 # per image in CONNS, and ours with the URL query strings in OURS_Q
