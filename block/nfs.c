@@ -654,7 +654,7 @@ static int coroutine_fn nfs_co_truncate(BlockDriverState *bs, int64_t offset,
 }
 
 /* NFSv4.2 SEEK, set up on first use; false if the server has none. */
-static bool coroutine_fn nfs_seek_ready(NFSClient *s)
+static bool coroutine_fn nfs_co_seek_ready(NFSClient *s)
 {
     struct sockaddr_storage addr;
     socklen_t len = sizeof(addr);
@@ -670,8 +670,8 @@ static bool coroutine_fn nfs_seek_ready(NFSClient *s)
         getpeername(c->fd, (struct sockaddr *)&addr, &len) < 0) {
         return false;
     }
-    s->seek = nfs4_seek_open(s->ctx, &addr, len, s->path, s->fileid, s->uid,
-                             s->gid, s->timeout_ms);
+    s->seek = nfs4_seek_co_open(s->ctx, &addr, len, s->path, s->fileid, s->uid,
+                                s->gid, s->timeout_ms);
     return s->seek != NULL;
 }
 
@@ -703,10 +703,10 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
         return s->known_status | BDRV_BLOCK_OFFSET_VALID;
     }
     for (;;) {
-        if (!nfs_seek_ready(s)) {
+        if (!nfs_co_seek_ready(s)) {
             return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
         }
-        ret = nfs4_seek_query(s->seek, offset, &data, &hole);
+        ret = nfs4_seek_co_query(s->seek, offset, &data, &hole);
         if (ret != -ENXIO && ret < 0) {
             /*
              * The session is of no more use.  Where one has answered
@@ -1039,9 +1039,9 @@ static bool nfs_conn_init(NFSConn *c, const NFSOptions *o, int flags,
  * Open (or create) the file on @n connections from @c, all at once.
  * @rpcs: scratch, one per connection.
  */
-static bool coroutine_fn nfs_conns_open_file(NFSConn *c, int n,
-                                             const char *file, int open_flags,
-                                             NFSRPC *rpcs, Error **errp)
+static bool coroutine_fn nfs_co_open_file_n(NFSConn *c, int n,
+                                            const char *file, int open_flags,
+                                            NFSRPC *rpcs, Error **errp)
 {
     NFSOpenArgs oargs = { .file = file, .flags = open_flags };
     bool ok = true;
@@ -1074,9 +1074,9 @@ static bool coroutine_fn nfs_conns_open_file(NFSConn *c, int n,
  * on the first connection (which creates it when asked) and on the others
  * at once.  Opening an image costs the round trips of one connection.
  */
-static bool coroutine_fn nfs_conns_open(NFSClient *s, const NFSOptions *o,
-                                        int open_flags, int flags,
-                                        Error **errp)
+static bool coroutine_fn nfs_co_conns_open(NFSClient *s, const NFSOptions *o,
+                                           int open_flags, int flags,
+                                           Error **errp)
 {
     g_autofree char *export = g_strdup(o->path);
     char *slash = strrchr(export, '/');
@@ -1107,11 +1107,11 @@ static bool coroutine_fn nfs_conns_open(NFSClient *s, const NFSOptions *o,
     nfs_rpcs_free(rpcs, s->nconns);
     /* the first connection creates the file, the others open it */
     first = (open_flags & O_CREAT) ? 1 : s->nconns;
-    ok = nfs_conns_open_file(s->conns, first, file, open_flags, rpcs, errp);
+    ok = nfs_co_open_file_n(s->conns, first, file, open_flags, rpcs, errp);
     if (ok && first < s->nconns) {
-        ok = nfs_conns_open_file(s->conns + first, s->nconns - first, file,
-                                 open_flags & ~(O_CREAT | O_TRUNC | O_EXCL),
-                                 rpcs, errp);
+        ok = nfs_co_open_file_n(s->conns + first, s->nconns - first, file,
+                                open_flags & ~(O_CREAT | O_TRUNC | O_EXCL),
+                                rpcs, errp);
     }
     return ok;
 }
@@ -1190,7 +1190,7 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
         s->conns[i].fd = -1;
     }
     s->nconns = o.connections;
-    if (!nfs_conns_open(s, &o, open_flags, flags, errp)) {
+    if (!nfs_co_conns_open(s, &o, open_flags, flags, errp)) {
         goto out;
     }
     ret = nfs_co_call(&s->conns[0], nfs_send_fstat, NULL, &st, NULL, &msg);

@@ -188,7 +188,7 @@ static void nfs4_timed_out(void *opaque)
 }
 
 /* Wait until the socket is writable (@write) or readable, or @deadline. */
-static int coroutine_fn nfs4_wait(NFS4Seek *s, bool write, int64_t deadline)
+static int coroutine_fn nfs4_co_wait(NFS4Seek *s, bool write, int64_t deadline)
 {
     CoWaiter w;
     int ret;
@@ -205,8 +205,8 @@ static int coroutine_fn nfs4_wait(NFS4Seek *s, bool write, int64_t deadline)
     return ret;
 }
 
-static int coroutine_fn nfs4_send(NFS4Seek *s, const uint8_t *p, size_t n,
-                                  int64_t deadline)
+static int coroutine_fn nfs4_co_send(NFS4Seek *s, const uint8_t *p, size_t n,
+                                     int64_t deadline)
 {
     while (n) {
         ssize_t r = send(s->fd, p, n, MSG_NOSIGNAL);
@@ -218,7 +218,7 @@ static int coroutine_fn nfs4_send(NFS4Seek *s, const uint8_t *p, size_t n,
             if (errno != EAGAIN) {
                 return -errno;
             }
-            r = nfs4_wait(s, true, deadline);
+            r = nfs4_co_wait(s, true, deadline);
             if (r < 0) {
                 return r;
             }
@@ -230,8 +230,8 @@ static int coroutine_fn nfs4_send(NFS4Seek *s, const uint8_t *p, size_t n,
     return 0;
 }
 
-static int coroutine_fn nfs4_recv(NFS4Seek *s, uint8_t *p, size_t n,
-                                  int64_t deadline)
+static int coroutine_fn nfs4_co_recv(NFS4Seek *s, uint8_t *p, size_t n,
+                                     int64_t deadline)
 {
     while (n) {
         ssize_t r = recv(s->fd, p, n, 0);
@@ -246,7 +246,7 @@ static int coroutine_fn nfs4_recv(NFS4Seek *s, uint8_t *p, size_t n,
             if (errno != EAGAIN) {
                 return -errno;
             }
-            r = nfs4_wait(s, false, deadline);
+            r = nfs4_co_wait(s, false, deadline);
             if (r < 0) {
                 return r;
             }
@@ -298,8 +298,8 @@ static uint32_t nfs4_frame(NFS4Seek *s, GByteArray *out, GByteArray *args)
     return xid;
 }
 
-static int coroutine_fn nfs4_call(NFS4Seek *s, GByteArray *args,
-                                  GByteArray *reply, XdrIn *in)
+static int coroutine_fn nfs4_co_call(NFS4Seek *s, GByteArray *args,
+                                     GByteArray *reply, XdrIn *in)
 {
     int64_t deadline = get_clock_ns() + s->timeout_ns;
     g_autoptr(GByteArray) msg = g_byte_array_new();
@@ -307,7 +307,7 @@ static int coroutine_fn nfs4_call(NFS4Seek *s, GByteArray *args,
     uint8_t hdr[4];
     int ret;
 
-    ret = nfs4_send(s, msg->data, msg->len, deadline);
+    ret = nfs4_co_send(s, msg->data, msg->len, deadline);
     if (ret < 0) {
         return ret;
     }
@@ -315,7 +315,7 @@ static int coroutine_fn nfs4_call(NFS4Seek *s, GByteArray *args,
     /* the reply: record fragments up to the last */
     g_byte_array_set_size(reply, 0);
     do {
-        ret = nfs4_recv(s, hdr, 4, deadline);
+        ret = nfs4_co_recv(s, hdr, 4, deadline);
         if (ret < 0) {
             return ret;
         }
@@ -325,7 +325,7 @@ static int coroutine_fn nfs4_call(NFS4Seek *s, GByteArray *args,
             return -EPROTO;
         }
         g_byte_array_set_size(reply, reply->len + n);
-        ret = nfs4_recv(s, reply->data + reply->len - n, n, deadline);
+        ret = nfs4_co_recv(s, reply->data + reply->len - n, n, deadline);
         if (ret < 0) {
             return ret;
         }
@@ -400,9 +400,9 @@ static bool nfs4_res_sequence(NFS4Seek *s, XdrIn *in)
 
 /* ---- the steps ---- */
 
-static int coroutine_fn nfs4_connect(NFS4Seek *s,
-                                     const struct sockaddr_storage *addr,
-                                     socklen_t addrlen)
+static int coroutine_fn nfs4_co_connect(NFS4Seek *s,
+                                        const struct sockaddr_storage *addr,
+                                        socklen_t addrlen)
 {
     int err = 0, one = 1, port;
     socklen_t len = sizeof(err);
@@ -435,7 +435,7 @@ static int coroutine_fn nfs4_connect(NFS4Seek *s,
     if (errno != EINPROGRESS) {
         return -errno;
     }
-    err = nfs4_wait(s, true, get_clock_ns() + s->timeout_ns);
+    err = nfs4_co_wait(s, true, get_clock_ns() + s->timeout_ns);
     if (err < 0) {
         return err;
     }
@@ -445,7 +445,7 @@ static int coroutine_fn nfs4_connect(NFS4Seek *s,
     return -err;
 }
 
-static int coroutine_fn nfs4_exchange_id(NFS4Seek *s)
+static int coroutine_fn nfs4_co_exchange_id(NFS4Seek *s)
 {
     g_autoptr(GByteArray) args = g_byte_array_new();
     g_autoptr(GByteArray) reply = g_byte_array_new();
@@ -465,7 +465,7 @@ static int coroutine_fn nfs4_exchange_id(NFS4Seek *s)
     put32(args, EXCHGID4_FLAG_USE_NON_PNFS);
     put32(args, 0);                         /* SP4_NONE */
     put32(args, 0);                         /* no implementation id */
-    ret = nfs4_call(s, args, reply, &in);
+    ret = nfs4_co_call(s, args, reply, &in);
     if (ret < 0) {
         return ret;
     }
@@ -490,7 +490,7 @@ static void nfs4_channel_attrs(GByteArray *b, uint32_t maxreq,
     put32(b, 0);                            /* no RDMA */
 }
 
-static int coroutine_fn nfs4_create_session(NFS4Seek *s)
+static int coroutine_fn nfs4_co_create_session(NFS4Seek *s)
 {
     g_autoptr(GByteArray) args = g_byte_array_new();
     g_autoptr(GByteArray) reply = g_byte_array_new();
@@ -508,7 +508,7 @@ static int coroutine_fn nfs4_create_session(NFS4Seek *s)
     put32(args, 0x40000000);                /* callback program */
     put32(args, 1);                         /* one callback security: */
     put32(args, AUTH_NONE);
-    ret = nfs4_call(s, args, reply, &in);
+    ret = nfs4_co_call(s, args, reply, &in);
     if (ret < 0) {
         return ret;
     }
@@ -526,7 +526,7 @@ static int coroutine_fn nfs4_create_session(NFS4Seek *s)
     return 0;
 }
 
-static int coroutine_fn nfs4_reclaim_complete(NFS4Seek *s)
+static int coroutine_fn nfs4_co_reclaim_complete(NFS4Seek *s)
 {
     g_autoptr(GByteArray) args = g_byte_array_new();
     g_autoptr(GByteArray) reply = g_byte_array_new();
@@ -537,7 +537,7 @@ static int coroutine_fn nfs4_reclaim_complete(NFS4Seek *s)
     nfs4_op_sequence(s, args);
     put32(args, OP_RECLAIM_COMPLETE);
     put32(args, 0);                         /* for the whole server */
-    ret = nfs4_call(s, args, reply, &in);
+    ret = nfs4_co_call(s, args, reply, &in);
     if (ret < 0) {
         return ret;
     }
@@ -545,8 +545,8 @@ static int coroutine_fn nfs4_reclaim_complete(NFS4Seek *s)
     return nfs4_res_begin(&in) >= 0 && nfs4_res_sequence(s, &in) ? 0 : -EIO;
 }
 
-static int coroutine_fn nfs4_open_file(NFS4Seek *s, const char *path,
-                                       uint64_t fileid)
+static int coroutine_fn nfs4_co_open_file(NFS4Seek *s, const char *path,
+                                          uint64_t fileid)
 {
     g_autoptr(GByteArray) args = g_byte_array_new();
     g_autoptr(GByteArray) reply = g_byte_array_new();
@@ -588,7 +588,7 @@ static int coroutine_fn nfs4_open_file(NFS4Seek *s, const char *path,
     put_opaque(args, "qemu-img", 8);        /* open owner */
     put32(args, OPEN4_NOCREATE);
     put32(args, CLAIM_FH);
-    ret = nfs4_call(s, args, reply, &in);
+    ret = nfs4_co_call(s, args, reply, &in);
     if (ret < 0) {
         return ret;
     }
@@ -653,11 +653,11 @@ static int coroutine_fn nfs4_open_file(NFS4Seek *s, const char *path,
                                                                  : -EPROTO;
 }
 
-NFS4Seek *coroutine_fn nfs4_seek_open(AioContext *ctx,
-                                      const struct sockaddr_storage *addr,
-                                      socklen_t addrlen, const char *path,
-                                      uint64_t fileid, uint32_t uid,
-                                      uint32_t gid, int64_t timeout_ms)
+NFS4Seek *coroutine_fn nfs4_seek_co_open(AioContext *ctx,
+                                         const struct sockaddr_storage *addr,
+                                         socklen_t addrlen, const char *path,
+                                         uint64_t fileid, uint32_t uid,
+                                         uint32_t gid, int64_t timeout_ms)
 {
     NFS4Seek *s = g_new0(NFS4Seek, 1);
 
@@ -669,17 +669,17 @@ NFS4Seek *coroutine_fn nfs4_seek_open(AioContext *ctx,
     s->gid = gid;
     s->timer = aio_timer_new(ctx, nfs4_timed_out, s);
     qemu_co_mutex_init(&s->lock);
-    if (nfs4_connect(s, addr, addrlen) < 0 || nfs4_exchange_id(s) < 0 ||
-        nfs4_create_session(s) < 0 || nfs4_reclaim_complete(s) < 0 ||
-        nfs4_open_file(s, path, fileid) < 0) {
+    if (nfs4_co_connect(s, addr, addrlen) < 0 || nfs4_co_exchange_id(s) < 0 ||
+        nfs4_co_create_session(s) < 0 || nfs4_co_reclaim_complete(s) < 0 ||
+        nfs4_co_open_file(s, path, fileid) < 0) {
         nfs4_seek_free(s);
         return NULL;
     }
     return s;
 }
 
-int coroutine_fn nfs4_seek_query(NFS4Seek *s, uint64_t offset,
-                                 int64_t *data, uint64_t *hole)
+int coroutine_fn nfs4_seek_co_query(NFS4Seek *s, uint64_t offset,
+                                    int64_t *data, uint64_t *hole)
 {
     g_autoptr(GByteArray) args = g_byte_array_new();
     g_autoptr(GByteArray) reply = g_byte_array_new();
@@ -705,7 +705,7 @@ int coroutine_fn nfs4_seek_query(NFS4Seek *s, uint64_t offset,
     put_fixed(args, s->stateid, 16);
     put64(args, offset);
     put32(args, NFS4_CONTENT_DATA);
-    ret = nfs4_call(s, args, reply, &in);
+    ret = nfs4_co_call(s, args, reply, &in);
     if (ret < 0) {
         goto out;
     }

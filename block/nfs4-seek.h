@@ -19,15 +19,16 @@ typedef struct NFS4Seek NFS4Seek;
  * Connect to @addr, set up a session and open @path (an absolute path in
  * the server's NFSv4 namespace) for reading, as @uid/@gid (AUTH_SYS); the
  * file there must have the file id @fileid (the one NFSv3 opened).
- * Each RPC waits at most @timeout_ms.  NULL if any step fails (a server
+ * Each RPC waits at most @timeout_ms.  Returns a new NFS4Seek, to be
+ * freed with nfs4_seek_free(); NULL if any step fails (a server
  * without NFSv4.2, a path it knows only over NFSv3...): the caller goes
  * without.  Context: a coroutine in @ctx.
  */
-NFS4Seek *coroutine_fn nfs4_seek_open(AioContext *ctx,
-                                      const struct sockaddr_storage *addr,
-                                      socklen_t addrlen, const char *path,
-                                      uint64_t fileid, uint32_t uid,
-                                      uint32_t gid, int64_t timeout_ms);
+NFS4Seek *coroutine_fn nfs4_seek_co_open(AioContext *ctx,
+                                         const struct sockaddr_storage *addr,
+                                         socklen_t addrlen, const char *path,
+                                         uint64_t fileid, uint32_t uid,
+                                         uint32_t gid, int64_t timeout_ms);
 
 /*
  * From @offset: *@data the first byte of data at or after it, or -1 when
@@ -36,10 +37,12 @@ NFS4Seek *coroutine_fn nfs4_seek_open(AioContext *ctx,
  * -ENXIO when @offset is at or past the end of the file, or another
  * -errno (the session is unusable: free it).
  */
-int coroutine_fn nfs4_seek_query(NFS4Seek *s, uint64_t offset,
-                                 int64_t *data, uint64_t *hole);
+int coroutine_fn nfs4_seek_co_query(NFS4Seek *s, uint64_t offset,
+                                    int64_t *data, uint64_t *hole);
 
 /* Close the file and the session (without waiting) and free @s. */
 void nfs4_seek_free(NFS4Seek *s);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NFS4Seek, nfs4_seek_free)
 
 #endif /* BLOCK_NFS4_SEEK_H */

@@ -135,7 +135,7 @@ static void coroutine_fn open_co(void *opaque)
 {
     SeekTest *t = opaque;
 
-    t->s = nfs4_seek_open(qemu_get_current_aio_context(), &t->addr, t->len,
+    t->s = nfs4_seek_co_open(qemu_get_current_aio_context(), &t->addr, t->len,
                           "/export/f.raw", 42, 0, 0, 300);
 }
 
