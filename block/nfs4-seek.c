@@ -545,28 +545,15 @@ static int coroutine_fn nfs4_co_reclaim_complete(NFS4Seek *s)
     return nfs4_res_begin(&in) >= 0 && nfs4_res_sequence(s, &in) ? 0 : -EIO;
 }
 
-static int coroutine_fn nfs4_co_open_file(NFS4Seek *s, const char *path,
-                                          uint64_t fileid)
+/*
+ * SEQUENCE, PUTROOTFH, a LOOKUP per component of @parts (@ncomp of them
+ * not empty), GETFH, GETATTR (size and file id), OPEN (CLAIM_FH, read).
+ */
+static void nfs4_put_open_file(NFS4Seek *s, GByteArray *args, char **parts,
+                               uint32_t ncomp)
 {
-    g_autoptr(GByteArray) args = g_byte_array_new();
-    g_autoptr(GByteArray) reply = g_byte_array_new();
-    g_auto(GStrv) parts = g_strsplit(path, "/", -1);
-    const uint8_t *p;
-    uint32_t n, i, ncomp = 0;
-    XdrIn in;
-    int ret;
+    int i;
 
-    for (i = 0; parts[i]; i++) {
-        size_t len = strlen(parts[i]);
-
-        if (len > NFS4_MAX_NAME) {
-            return -ENAMETOOLONG;
-        }
-        ncomp += len > 0;
-    }
-    if (ncomp == 0 || ncomp > NFS4_MAX_COMPONENTS) {
-        return -EINVAL;
-    }
     nfs4_compound(args, 2 + ncomp + 3);
     nfs4_op_sequence(s, args);
     put32(args, OP_PUTROOTFH);
@@ -588,6 +575,88 @@ static int coroutine_fn nfs4_co_open_file(NFS4Seek *s, const char *path,
     put_opaque(args, "qemu-img", 8);        /* open owner */
     put32(args, OPEN4_NOCREATE);
     put32(args, CLAIM_FH);
+}
+
+/* The results of nfs4_put_open_file()'s compound, from its GETFH on. */
+static int nfs4_get_open_file(NFS4Seek *s, XdrIn *in, uint64_t fileid)
+{
+    const uint8_t *p;
+    uint32_t n, word0;
+
+    if (nfs4_res_op(in, OP_GETFH) != NFS4_OK) {
+        return -EIO;
+    }
+    p = get_opaque(in, &n, NFS4_FHSIZE);
+    if (!p) {
+        return -EPROTO;
+    }
+    memcpy(s->fh, p, n);
+    s->fh_len = n;
+    /* the file NFSv3 opened, not another of that name in NFSv4's tree */
+    if (nfs4_res_op(in, OP_GETATTR) != NFS4_OK) {
+        return -EIO;
+    }
+    n = get32(in);                          /* bitmap words */
+    if (n < 1 || n > 8) {
+        return -EPROTO;
+    }
+    word0 = get32(in);
+    get_fixed(in, 4 * (n - 1));
+    if (word0 != (1u << FATTR4_SIZE | 1u << FATTR4_FILEID) ||
+        get32(in) != 16) {                  /* the two values' bytes */
+        return -EPROTO;
+    }
+    get64(in);                              /* size */
+    if (get64(in) != fileid || in->bad) {
+        return -ESTALE;
+    }
+    if (nfs4_res_op(in, OP_OPEN) != NFS4_OK) {
+        return -EACCES;
+    }
+    p = get_fixed(in, 16);
+    if (!p) {
+        return -EPROTO;
+    }
+    memcpy(s->stateid, p, 16);
+    s->opened = true;
+    /* change info, flags, attributes set, then the delegation: none */
+    get_fixed(in, 4 + 8 + 8 + 4);
+    n = get32(in);
+    if (n > 8) {
+        return -EPROTO;
+    }
+    get_fixed(in, 4 * n);
+    n = get32(in);
+    if (in->bad) {
+        return -EPROTO;
+    }
+    /* a delegation would be recalled through a channel we do not serve */
+    return n == OPEN_DELEGATE_NONE || n == OPEN_DELEGATE_NONE_EXT ? 0
+                                                                 : -EPROTO;
+}
+
+static int coroutine_fn nfs4_co_open_file(NFS4Seek *s, const char *path,
+                                          uint64_t fileid)
+{
+    g_autoptr(GByteArray) args = g_byte_array_new();
+    g_autoptr(GByteArray) reply = g_byte_array_new();
+    g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+    uint32_t i, ncomp = 0;
+    XdrIn in;
+    int ret;
+
+    for (i = 0; parts[i]; i++) {
+        size_t len = strlen(parts[i]);
+
+        if (len > NFS4_MAX_NAME) {
+            return -ENAMETOOLONG;
+        }
+        ncomp += len > 0;
+    }
+    if (ncomp == 0 || ncomp > NFS4_MAX_COMPONENTS) {
+        return -EINVAL;
+    }
+    nfs4_put_open_file(s, args, parts, ncomp);
     ret = nfs4_co_call(s, args, reply, &in);
     if (ret < 0) {
         return ret;
@@ -601,56 +670,7 @@ static int coroutine_fn nfs4_co_open_file(NFS4Seek *s, const char *path,
             return -ENOENT;
         }
     }
-    if (nfs4_res_op(&in, OP_GETFH) != NFS4_OK) {
-        return -EIO;
-    }
-    p = get_opaque(&in, &n, NFS4_FHSIZE);
-    if (!p) {
-        return -EPROTO;
-    }
-    memcpy(s->fh, p, n);
-    s->fh_len = n;
-    /* the file NFSv3 opened, not another of that name in NFSv4's tree */
-    if (nfs4_res_op(&in, OP_GETATTR) != NFS4_OK) {
-        return -EIO;
-    }
-    n = get32(&in);                         /* bitmap words */
-    if (n < 1 || n > 8) {
-        return -EPROTO;
-    }
-    i = get32(&in);
-    get_fixed(&in, 4 * (n - 1));
-    get32(&in);                             /* attribute bytes */
-    if (i != (1u << FATTR4_SIZE | 1u << FATTR4_FILEID)) {
-        return -EPROTO;
-    }
-    get64(&in);                             /* size */
-    if (get64(&in) != fileid || in.bad) {
-        return -ESTALE;
-    }
-    if (nfs4_res_op(&in, OP_OPEN) != NFS4_OK) {
-        return -EACCES;
-    }
-    p = get_fixed(&in, 16);
-    if (!p) {
-        return -EPROTO;
-    }
-    memcpy(s->stateid, p, 16);
-    s->opened = true;
-    /* change info, flags, attributes set, then the delegation: none */
-    get_fixed(&in, 4 + 8 + 8 + 4);
-    n = get32(&in);
-    if (n > 8) {
-        return -EPROTO;
-    }
-    get_fixed(&in, 4 * n);
-    n = get32(&in);
-    if (in.bad) {
-        return -EPROTO;
-    }
-    /* a delegation would be recalled through a channel we do not serve */
-    return n == OPEN_DELEGATE_NONE || n == OPEN_DELEGATE_NONE_EXT ? 0
-                                                                 : -EPROTO;
+    return nfs4_get_open_file(s, &in, fileid);
 }
 
 NFS4Seek *coroutine_fn nfs4_seek_co_open(AioContext *ctx,
