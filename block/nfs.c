@@ -59,6 +59,15 @@
 #define NFS_MAX_DEPTH           64
 /* Seconds an NFSv4.2 SEEK call may take before block status says data. */
 #define NFS_SEEK_TIMEOUT_S      10
+/*
+ * A question costs a round trip and saves reading the hole it finds: with
+ * holes of less than SEEK_MIN_SAVING per answer on average after
+ * SEEK_TRIAL answers (many small extents), reading is cheaper, and block
+ * status says data from then on.  At 1.2 ms and 1.6 GB/s, 64 KiB extents
+ * asked one by one copied at 0.1 GB/s.
+ */
+#define NFS_SEEK_TRIAL          16
+#define NFS_SEEK_MIN_SAVING     (1024 * 1024)
 /* NFSv4.2 sessions set up again in a row, without an answer between. */
 #define NFS_SEEK_RENEWALS       3
 /* How often an idle-looking context is serviced for libnfs's timeouts. */
@@ -101,6 +110,8 @@ struct NFSClient {
     NFS4Seek *seek;
     bool seek_tried;            /* set up (or failed to) */
     bool seek_answered;         /* a session has answered */
+    bool seek_off;              /* its answers cost more than they save */
+    uint64_t seek_answers, seek_hole_bytes;
     int seek_renewals;          /* set up again since the last answer */
     int64_t known_start, known_end; /* the last answer: [start, end) ... */
     int known_status;           /* ... is this BDRV_BLOCK_DATA or _ZERO */
@@ -660,7 +671,7 @@ static bool coroutine_fn nfs_co_seek_ready(NFSClient *s)
     socklen_t len = sizeof(addr);
     NFSConn *c;
 
-    if (s->seek_tried) {
+    if (s->seek_tried || s->seek_off) {
         return s->seek != NULL;
     }
     s->seek_tried = true;
@@ -737,6 +748,15 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
     } else {
         end = data < 0 ? INT64_MAX : data;
         status = BDRV_BLOCK_ZERO;
+    }
+    if (status == BDRV_BLOCK_ZERO) {
+        s->seek_hole_bytes += MIN(end, MAX(s->size, offset)) - offset;
+    }
+    if (++s->seek_answers >= NFS_SEEK_TRIAL &&
+        s->seek_hole_bytes / s->seek_answers < NFS_SEEK_MIN_SAVING) {
+        nfs4_seek_free(s->seek);
+        s->seek = NULL;
+        s->seek_off = true;
     }
     /* kept only if none of our writes ended while the question was out */
     if (gen == s->write_gen) {
