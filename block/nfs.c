@@ -93,6 +93,7 @@ struct NFSClient {
     NFSConn *conns;
     int nconns;
     char *url;                  /* for messages */
+    char *key;                  /* the options it was opened with */
     uint64_t readmax;
     uint64_t writemax;
     int64_t size;
@@ -825,6 +826,22 @@ static void nfs_options_free(NFSOptions *o)
     g_free(o->path);
 }
 
+/* Everything that set up a client's connections, as one string. */
+static char *nfs_options_key(const NFSOptions *o, int flags)
+{
+    return g_strdup_printf("%s %s %d%d%d%d%d%d%d%d %" PRIu64 " %" PRIu64
+                           " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                           " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                           " %" PRIu64 " %d", o->host, o->path,
+                           o->has_uid, o->has_gid, o->has_syncnt,
+                           o->has_readahead, o->has_pagecache, o->has_debug,
+                           o->has_nfsport, o->has_mountport, o->uid, o->gid,
+                           o->syncnt, o->readahead, o->pagecache, o->debug,
+                           o->nfsport, o->mountport, o->connections,
+                           o->timeout, o->depth, !!(flags & BDRV_O_NOCACHE));
+}
+
+
 static bool nfs_take_number(QDict *options, const char *key, uint64_t *val,
                             bool *present, Error **errp)
 {
@@ -1178,6 +1195,8 @@ static void nfs_client_close(NFSClient *s)
     s->nconns = 0;
     g_free(s->url);
     s->url = NULL;
+    g_free(s->key);
+    s->key = NULL;
     g_free(s->last_error);
     s->last_error = NULL;
     nfs4_seek_free(s->seek);
@@ -1185,6 +1204,31 @@ static void nfs_client_close(NFSClient *s)
     g_free(s->path);
     s->path = NULL;
     co_slot_waiters_destroy(&s->slot_waiters);
+}
+
+/*
+ * The client nfs_co_create() set up, kept for the open that follows it in
+ * the process (convert creates its target, then opens it): an open with
+ * the same options takes its connections, mounted and with the file open,
+ * instead of mounting again (about 14 round trips).  One slot; a client
+ * never taken is left to the process's exit.
+ */
+static NFSClient *nfs_spare;
+
+/* Take @spare's connections into @s (fresh); @spare is freed. */
+static void nfs_client_adopt(NFSClient *s, NFSClient *spare)
+{
+    int i;
+
+    s->conns = g_steal_pointer(&spare->conns);
+    s->nconns = spare->nconns;
+    s->cache_used = spare->cache_used;
+    spare->nconns = 0;
+    for (i = 0; i < s->nconns; i++) {
+        s->conns[i].client = s;
+    }
+    nfs_client_close(spare);
+    g_free(spare);
 }
 
 static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
@@ -1202,16 +1246,22 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
     }
     s->ctx = qemu_get_current_aio_context();
     s->url = nfs_make_url(&o);
+    s->key = nfs_options_key(&o, flags);
     s->depth = o.depth;
     co_slot_waiters_init(&s->slot_waiters, s->ctx);
-    s->conns = g_new0(NFSConn, o.connections);
-    for (i = 0; i < (int)o.connections; i++) {
-        s->conns[i].client = s;
-        s->conns[i].fd = -1;
-    }
-    s->nconns = o.connections;
-    if (!nfs_co_conns_open(s, &o, open_flags, flags, errp)) {
-        goto out;
+    if (nfs_spare && open_flags == O_RDWR && nfs_spare->ctx == s->ctx &&
+        !strcmp(nfs_spare->key, s->key)) {
+        nfs_client_adopt(s, g_steal_pointer(&nfs_spare));
+    } else {
+        s->conns = g_new0(NFSConn, o.connections);
+        for (i = 0; i < (int)o.connections; i++) {
+            s->conns[i].client = s;
+            s->conns[i].fd = -1;
+        }
+        s->nconns = o.connections;
+        if (!nfs_co_conns_open(s, &o, open_flags, flags, errp)) {
+            goto out;
+        }
     }
     ret = nfs_co_call(&s->conns[0], nfs_send_fstat, NULL, &st, NULL, &msg);
     if (ret < 0) {
@@ -1418,7 +1468,7 @@ static bool nfs_parse_filename(const char *filename, QDict *options,
 static bool coroutine_fn nfs_co_create(const char *filename, QDict *opts,
                                        Error **errp)
 {
-    NFSClient s = { 0 };
+    g_autofree NFSClient *s = g_new0(NFSClient, 1);
     g_autoptr(QObject) options = qdict_new();
     g_autofree char *msg = NULL;
     uint64_t size;
@@ -1431,16 +1481,20 @@ static bool coroutine_fn nfs_co_create(const char *filename, QDict *opts,
     if (!nfs_parse_uri(filename, options, errp)) {
         return false;
     }
-    /* creating takes a few RPCs: one connection, whatever the URL asks */
-    qdict_put_str(options, "connections", "1");
-    if (!nfs_client_open(&s, options, O_RDWR | O_CREAT | O_TRUNC, 0, errp)) {
+    /* all the URL's connections, at once: the open after this takes them */
+    if (!nfs_client_open(s, options, O_RDWR | O_CREAT | O_TRUNC, 0, errp)) {
         return false;
     }
-    ret = nfs_co_call(&s.conns[0], nfs_send_ftruncate, &size, NULL, NULL, &msg);
+    ret = nfs_co_call(&s->conns[0], nfs_send_ftruncate, &size, NULL, NULL,
+                      &msg);
     if (ret < 0) {
         error_setg(errp, "Failed to truncate file: %s", msg);
     }
-    nfs_client_close(&s);
+    if (ret == 0 && !nfs_spare) {
+        nfs_spare = g_steal_pointer(&s);
+    } else {
+        nfs_client_close(s);
+    }
     return ret == 0;
 }
 
