@@ -205,38 +205,15 @@ static int coroutine_fn nfs4_co_wait(NFS4Seek *s, bool write, int64_t deadline)
     return ret;
 }
 
-static int coroutine_fn nfs4_co_send(NFS4Seek *s, const uint8_t *p, size_t n,
-                                     int64_t deadline)
+/* Send (@write) or receive all @n bytes at @p, waiting on the socket. */
+static int coroutine_fn nfs4_co_xfer(NFS4Seek *s, bool write, uint8_t *p,
+                                     size_t n, int64_t deadline)
 {
     while (n) {
-        ssize_t r = send(s->fd, p, n, MSG_NOSIGNAL);
+        ssize_t r = write ? send(s->fd, p, n, MSG_NOSIGNAL) :
+                            recv(s->fd, p, n, 0);
 
-        if (r < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno != EAGAIN) {
-                return -errno;
-            }
-            r = nfs4_co_wait(s, true, deadline);
-            if (r < 0) {
-                return r;
-            }
-            continue;
-        }
-        p += r;
-        n -= r;
-    }
-    return 0;
-}
-
-static int coroutine_fn nfs4_co_recv(NFS4Seek *s, uint8_t *p, size_t n,
-                                     int64_t deadline)
-{
-    while (n) {
-        ssize_t r = recv(s->fd, p, n, 0);
-
-        if (r == 0) {
+        if (r == 0 && !write) {
             return -ECONNRESET;
         }
         if (r < 0) {
@@ -246,7 +223,7 @@ static int coroutine_fn nfs4_co_recv(NFS4Seek *s, uint8_t *p, size_t n,
             if (errno != EAGAIN) {
                 return -errno;
             }
-            r = nfs4_co_wait(s, false, deadline);
+            r = nfs4_co_wait(s, write, deadline);
             if (r < 0) {
                 return r;
             }
@@ -307,7 +284,7 @@ static int coroutine_fn nfs4_co_call(NFS4Seek *s, GByteArray *args,
     uint8_t hdr[4];
     int ret;
 
-    ret = nfs4_co_send(s, msg->data, msg->len, deadline);
+    ret = nfs4_co_xfer(s, true, msg->data, msg->len, deadline);
     if (ret < 0) {
         return ret;
     }
@@ -315,7 +292,7 @@ static int coroutine_fn nfs4_co_call(NFS4Seek *s, GByteArray *args,
     /* the reply: record fragments up to the last */
     g_byte_array_set_size(reply, 0);
     do {
-        ret = nfs4_co_recv(s, hdr, 4, deadline);
+        ret = nfs4_co_xfer(s, false, hdr, 4, deadline);
         if (ret < 0) {
             return ret;
         }
@@ -325,7 +302,8 @@ static int coroutine_fn nfs4_co_call(NFS4Seek *s, GByteArray *args,
             return -EPROTO;
         }
         g_byte_array_set_size(reply, reply->len + n);
-        ret = nfs4_co_recv(s, reply->data + reply->len - n, n, deadline);
+        ret = nfs4_co_xfer(s, false, reply->data + reply->len - n, n,
+                           deadline);
         if (ret < 0) {
             return ret;
         }
