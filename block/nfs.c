@@ -109,13 +109,12 @@ struct NFSClient {
     uint32_t uid, gid;
     int64_t timeout_ms;
     NFS4Seek *seek;
-    bool seek_tried;            /* set up (or failed to) */
-    bool seek_answered;         /* a session has answered */
-    bool seek_off;              /* its answers cost more than they save */
+    bool seek_tried;            /* set up (or failed to, or given up) */
     uint64_t seek_answers, seek_hole_bytes;
     int seek_renewals;          /* set up again since the last answer */
     int64_t known_start, known_end; /* the last answer: [start, end) ... */
     int known_status;           /* ... is this BDRV_BLOCK_DATA or _ZERO */
+    uint64_t known_gen;         /* ... given when write_gen was this */
     uint64_t write_gen;         /* our writes and truncates so far */
 };
 
@@ -472,8 +471,7 @@ static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (ret == 0 && offset + bytes > s->size) {
         s->size = offset + bytes;
     }
-    s->known_end = 0;           /* holes may be data now */
-    s->write_gen++;
+    s->write_gen++;             /* holes may be data now */
     return ret;
 }
 
@@ -660,7 +658,6 @@ static int coroutine_fn nfs_co_truncate(BlockDriverState *bs, int64_t offset,
         return ret;
     }
     s->size = offset;
-    s->known_end = 0;
     s->write_gen++;
     return 0;
 }
@@ -672,7 +669,7 @@ static bool coroutine_fn nfs_co_seek_ready(NFSClient *s)
     socklen_t len = sizeof(addr);
     NFSConn *c;
 
-    if (s->seek_tried || s->seek_off) {
+    if (s->seek_tried) {
         return s->seek != NULL;
     }
     s->seek_tried = true;
@@ -710,7 +707,8 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
     if (!want_zero) {
         return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
     }
-    if (offset >= s->known_start && offset < s->known_end) {
+    if (s->known_gen == s->write_gen && offset >= s->known_start &&
+        offset < s->known_end) {
         *pnum = MIN(bytes, s->known_end - offset);
         return s->known_status | BDRV_BLOCK_OFFSET_VALID;
     }
@@ -728,7 +726,7 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
              */
             nfs4_seek_free(s->seek);
             s->seek = NULL;
-            if (s->seek_answered && s->seek_renewals < NFS_SEEK_RENEWALS) {
+            if (s->seek_answers && s->seek_renewals < NFS_SEEK_RENEWALS) {
                 s->seek_renewals++;
                 s->seek_tried = false;
                 continue;
@@ -741,7 +739,6 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
         /* at or past the end as the server sees it: nothing to read */
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID;
     }
-    s->seek_answered = true;
     s->seek_renewals = 0;
     if (hole > (uint64_t)offset) {
         end = MIN(hole, (uint64_t)INT64_MAX);
@@ -755,12 +752,12 @@ static int coroutine_fn nfs_co_block_status(BlockDriverState *bs,
     }
     if (++s->seek_answers >= NFS_SEEK_TRIAL &&
         s->seek_hole_bytes / s->seek_answers < NFS_SEEK_MIN_SAVING) {
-        nfs4_seek_free(s->seek);
+        nfs4_seek_free(s->seek);        /* seek_tried stays: given up */
         s->seek = NULL;
-        s->seek_off = true;
     }
     /* kept only if none of our writes ended while the question was out */
     if (gen == s->write_gen) {
+        s->known_gen = gen;
         s->known_start = offset;
         s->known_end = end;
         s->known_status = status;
@@ -840,7 +837,6 @@ static char *nfs_options_key(const NFSOptions *o, int flags)
                            o->nfsport, o->mountport, o->connections,
                            o->timeout, o->depth, !!(flags & BDRV_O_NOCACHE));
 }
-
 
 static bool nfs_take_number(QDict *options, const char *key, uint64_t *val,
                             bool *present, Error **errp)

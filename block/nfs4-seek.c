@@ -360,6 +360,25 @@ static int64_t nfs4_res_op(XdrIn *in, uint32_t op)
     return in->bad || got != op ? -1 : status;
 }
 
+/*
+ * nfs4_co_call() for a compound of the one operation @op: 0 and @in on its
+ * result, or -errno.
+ */
+static int coroutine_fn nfs4_co_call_op(NFS4Seek *s, GByteArray *args,
+                                        GByteArray *reply, XdrIn *in,
+                                        uint32_t op)
+{
+    int ret = nfs4_co_call(s, args, reply, in);
+
+    if (ret < 0) {
+        return ret;
+    }
+    if (nfs4_res_begin(in) != NFS4_OK || nfs4_res_op(in, op) != NFS4_OK) {
+        return -EIO;
+    }
+    return 0;
+}
+
 static bool nfs4_res_sequence(NFS4Seek *s, XdrIn *in)
 {
     const uint8_t *sid;
@@ -443,13 +462,9 @@ static int coroutine_fn nfs4_co_exchange_id(NFS4Seek *s)
     put32(args, EXCHGID4_FLAG_USE_NON_PNFS);
     put32(args, 0);                         /* SP4_NONE */
     put32(args, 0);                         /* no implementation id */
-    ret = nfs4_co_call(s, args, reply, &in);
+    ret = nfs4_co_call_op(s, args, reply, &in, OP_EXCHANGE_ID);
     if (ret < 0) {
         return ret;
-    }
-    if (nfs4_res_begin(&in) != NFS4_OK ||
-        nfs4_res_op(&in, OP_EXCHANGE_ID) != NFS4_OK) {
-        return -EIO;
     }
     s->clientid = get64(&in);
     s->slot_seq = get32(&in);               /* CREATE_SESSION's sequence */
@@ -486,13 +501,9 @@ static int coroutine_fn nfs4_co_create_session(NFS4Seek *s)
     put32(args, 0x40000000);                /* callback program */
     put32(args, 1);                         /* one callback security: */
     put32(args, AUTH_NONE);
-    ret = nfs4_co_call(s, args, reply, &in);
+    ret = nfs4_co_call_op(s, args, reply, &in, OP_CREATE_SESSION);
     if (ret < 0) {
         return ret;
-    }
-    if (nfs4_res_begin(&in) != NFS4_OK ||
-        nfs4_res_op(&in, OP_CREATE_SESSION) != NFS4_OK) {
-        return -EIO;
     }
     sid = get_fixed(&in, 16);
     if (in.bad) {
