@@ -92,6 +92,7 @@ static bool coroutine_fn blkdebug_co_open(BlockDriverState *bs,
         s->nb_rules += found;
     }
     s->image = bdrv_co_open_child(NULL, options, "image", bs,
+                                  BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY,
                                   flags | BDRV_O_PROTOCOL, errp);
     return s->image != NULL;
 }

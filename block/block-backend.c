@@ -14,31 +14,60 @@ struct BlockBackend {
     CoQueue drain_waiters;
 };
 
-BlockBackend *blk_new_with_bs(BlockDriverState *bs)
+BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
+                              uint64_t shared, Error **errp)
 {
     BlockBackend *blk = g_new0(BlockBackend, 1);
 
-    blk->root.bs = bs;
     blk->root.name = (char *)"root";
+    if (!bdrv_root_attach(bs, &blk->root, perm, shared, errp)) {
+        bdrv_unref(bs);
+        g_free(blk);
+        return NULL;
+    }
     blk->enable_write_cache = true;
     qemu_co_queue_init(&blk->drain_waiters);
     return blk;
+}
+
+void blk_perm_from_flags(int flags, uint64_t *perm, uint64_t *shared)
+{
+    *perm = 0;
+    if (!(flags & BDRV_O_NO_IO)) {
+        *perm |= BLK_PERM_CONSISTENT_READ;
+        if (flags & BDRV_O_RDWR) {
+            *perm |= BLK_PERM_WRITE;
+        }
+    }
+    if (flags & BDRV_O_RESIZE) {
+        *perm |= BLK_PERM_RESIZE;
+    }
+    *shared = (flags & BDRV_O_NO_SHARE) ?
+              BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED :
+              BLK_PERM_ALL;
 }
 
 BlockBackend *coroutine_fn blk_co_new_open(const char *filename,
                                            QDict *options, int flags,
                                            Error **errp)
 {
-    BlockDriverState *bs = bdrv_co_open(filename, options, flags, errp);
+    BlockDriverState *bs;
+    uint64_t perm, shared;
 
-    return bs ? blk_new_with_bs(bs) : NULL;
+    blk_perm_from_flags(flags, &perm, &shared);
+    bs = bdrv_co_open(filename, options,
+                      flags & ~(BDRV_O_NO_SHARE | BDRV_O_RESIZE), errp);
+    return bs ? blk_new_with_bs(bs, perm, shared, errp) : NULL;
 }
 
 void blk_unref(BlockBackend *blk)
 {
     if (blk) {
+        BlockDriverState *bs = blk->root.bs;
+
         assert(blk->in_flight == 0);
-        bdrv_unref(blk->root.bs);
+        bdrv_root_detach(&blk->root);
+        bdrv_unref(bs);
         g_free(blk);
     }
 }

@@ -11,6 +11,8 @@
 #include "util/keyval.h"
 #include "util/cutils.h"
 
+#include <sys/stat.h>
+
 #define PROBE_BUF_SIZE 2048
 
 const char *const PreallocMode_str[PREALLOC_MODE__MAX] = {
@@ -191,6 +193,7 @@ static BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename)
     bs->filename = g_strdup(filename ? filename : "");
     bs->bl.request_alignment = 1;
     QTAILQ_INIT(&bs->children);
+    QTAILQ_INIT(&bs->parents);
     QTAILQ_INIT(&bs->tracked_requests);
     QTAILQ_INIT(&bs->dirty_bitmaps);
     return bs;
@@ -214,6 +217,7 @@ static void bdrv_free(BlockDriverState *bs)
     BdrvChild *c;
 
     assert(bs->in_flight == 0);
+    assert(QTAILQ_EMPTY(&bs->parents));
     /* a failed open has nothing to write back: close cleans up alone */
     if (bs->drv->co_inactivate && !bs->read_only && bs->opened) {
         if (qemu_in_coroutine()) {
@@ -222,7 +226,7 @@ static void bdrv_free(BlockDriverState *bs)
             aio_run_coroutine(bdrv_inactivate_entry, bs);
         }
     }
-    if (bs->drv->close) {
+    if (bs->drv->close && bs->open_started) {
         bs->drv->close(bs);
     }
     bdrv_dirty_bitmap_release_all(bs);
@@ -244,14 +248,224 @@ void bdrv_unref(BlockDriverState *bs)
     }
 }
 
+static BlockDriverState *bdrv_storage_node(BlockDriverState *bs)
+{
+    while (bs && !bs->has_file_id && bs->file) {
+        bs = bs->file->bs;
+    }
+    return bs && bs->has_file_id ? bs : NULL;
+}
+
+bool bdrv_same_file(BlockDriverState *a, BlockDriverState *b)
+{
+    a = bdrv_storage_node(a);
+    b = bdrv_storage_node(b);
+    return a && b && a->file_dev == b->file_dev && a->file_ino == b->file_ino;
+}
+
+bool bdrv_is_file_at(BlockDriverState *bs, const char *path)
+{
+    struct stat st;
+
+    bs = bdrv_storage_node(bs);
+    return bs && stat(path, &st) == 0 && st.st_dev == bs->file_dev &&
+           st.st_ino == bs->file_ino;
+}
+
+/* ---- permissions ---- */
+
+char *bdrv_perm_names(uint64_t perm)
+{
+    static const char *const names[] = {
+        "consistent read", "write", "write unchanged", "resize",
+    };
+    GString *out = g_string_new("");
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (perm & (1ULL << i)) {
+            g_string_append_printf(out, "%s%s", out->len ? ", " : "",
+                                   names[i]);
+        }
+    }
+    return g_string_free(out, false);
+}
+
+void bdrv_default_perms(BlockDriverState *bs, BdrvChild *c, uint64_t perm,
+                        uint64_t shared, uint64_t *nperm, uint64_t *nshared)
+{
+    unsigned role = c->role;
+
+    if (role & BDRV_CHILD_COW) {
+        /* read where the image is unallocated, and nothing else */
+        perm &= BLK_PERM_CONSISTENT_READ;
+        shared = (shared & BLK_PERM_WRITE) ?
+                 BLK_PERM_WRITE | BLK_PERM_RESIZE : 0;
+        shared |= BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+    } else if (role & (BDRV_CHILD_METADATA | BDRV_CHILD_DATA)) {
+        if (role & BDRV_CHILD_METADATA) {
+            /* metadata changes even when the guest does not write */
+            if (!bs->read_only) {
+                perm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
+            }
+            if (!(bs->open_flags & BDRV_O_NO_IO)) {
+                perm |= BLK_PERM_CONSISTENT_READ;
+            }
+            shared &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+        }
+        if (role & BDRV_CHILD_DATA) {
+            /* the format knows the size; writes may grow the file */
+            shared &= ~BLK_PERM_RESIZE;
+            if (perm & BLK_PERM_WRITE_UNCHANGED) {
+                perm |= BLK_PERM_WRITE;
+            }
+            if (perm & BLK_PERM_WRITE) {
+                perm |= BLK_PERM_RESIZE;
+            }
+        }
+    }
+    /* a filter, or what the cases above left: passed through */
+    *nperm = perm & BLK_PERM_ALL;
+    *nshared = shared & BLK_PERM_ALL;
+}
+
+static void bdrv_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
+                                 uint64_t *shared)
+{
+    BdrvChild *c;
+
+    *perm = 0;
+    *shared = BLK_PERM_ALL;
+    QTAILQ_FOREACH(c, &bs->parents, next_parent) {
+        *perm |= c->perm;
+        *shared &= c->shared_perm;
+    }
+}
+
+static void bdrv_child_perm(BlockDriverState *bs, BdrvChild *c,
+                            uint64_t perm, uint64_t shared, uint64_t *nperm,
+                            uint64_t *nshared)
+{
+    if (bs->drv->child_perm) {
+        bs->drv->child_perm(bs, c, perm, shared, nperm, nshared);
+    } else {
+        bdrv_default_perms(bs, c, perm, shared, nperm, nshared);
+    }
+    if (c->bs->force_share) {
+        *nshared = BLK_PERM_ALL;
+    }
+}
+
+static bool bdrv_child_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
+                                Error **errp);
+
+/*
+ * Give @bs the permissions its parents now take, and pass on to its
+ * children what that implies.  On failure, nodes below may hold a mix of
+ * old and new: the caller restores the parents and calls this again.
+ */
+static bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
+{
+    uint64_t perm, shared, cperm, cshared;
+    BdrvChild *c;
+
+    bdrv_cumulative_perm(bs, &perm, &shared);
+    if (bs->drv->set_perm && !bs->drv->set_perm(bs, perm, shared, errp)) {
+        return false;
+    }
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        bdrv_child_perm(bs, c, perm, shared, &cperm, &cshared);
+        if (!bdrv_child_set_perm(c, cperm, cshared, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Set what @c takes; on a conflict, all below is as it was. */
+static bool bdrv_child_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
+                                Error **errp)
+{
+    uint64_t old_perm = c->perm, old_shared = c->shared_perm;
+
+    if (perm == old_perm && shared == old_shared) {
+        return true;
+    }
+    c->perm = perm;
+    c->shared_perm = shared;
+    if (bdrv_refresh_perms(c->bs, errp)) {
+        return true;
+    }
+    c->perm = old_perm;
+    c->shared_perm = old_shared;
+    /* only what we held before: cannot conflict with anyone */
+    bdrv_refresh_perms(c->bs, NULL);
+    return false;
+}
+
+bool bdrv_child_refresh_perms(BlockDriverState *parent, BdrvChild *c,
+                              Error **errp)
+{
+    uint64_t perm, shared, cperm, cshared;
+
+    bdrv_cumulative_perm(parent, &perm, &shared);
+    bdrv_child_perm(parent, c, perm, shared, &cperm, &cshared);
+    return bdrv_child_set_perm(c, cperm, cshared, errp);
+}
+
+/* Link @c as a user of @bs and take its permissions. */
+static bool bdrv_link_parent(BlockDriverState *bs, BdrvChild *c,
+                             uint64_t perm, uint64_t shared, Error **errp)
+{
+    c->bs = bs;
+    c->perm = 0;
+    c->shared_perm = BLK_PERM_ALL;
+    QTAILQ_INSERT_TAIL(&bs->parents, c, next_parent);
+    if (bdrv_child_set_perm(c, perm, shared, errp)) {
+        return true;
+    }
+    QTAILQ_REMOVE(&bs->parents, c, next_parent);
+    return false;
+}
+
+/* Unlink @c from @bs and give up what it took. */
+static void bdrv_unlink_parent(BdrvChild *c)
+{
+    QTAILQ_REMOVE(&c->bs->parents, c, next_parent);
+    bdrv_refresh_perms(c->bs, NULL);
+}
+
+bool bdrv_root_attach(BlockDriverState *bs, BdrvChild *c, uint64_t perm,
+                      uint64_t shared, Error **errp)
+{
+    c->parent = NULL;
+    c->role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY;
+    return bdrv_link_parent(bs, c, perm, shared, errp);
+}
+
+void bdrv_root_detach(BdrvChild *c)
+{
+    bdrv_unlink_parent(c);
+}
+
 BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *bs,
-                             const char *name)
+                             const char *name, unsigned role, Error **errp)
 {
     BdrvChild *c = g_new0(BdrvChild, 1);
+    uint64_t perm, shared, cperm, cshared;
 
     c->bs = bs;
     c->name = g_strdup(name);
     c->parent = parent;
+    c->role = role;
+    bdrv_cumulative_perm(parent, &perm, &shared);
+    bdrv_child_perm(parent, c, perm, shared, &cperm, &cshared);
+    if (!bdrv_link_parent(bs, c, cperm, cshared, errp)) {
+        bdrv_unref(bs);
+        g_free(c->name);
+        g_free(c);
+        return NULL;
+    }
     QTAILQ_INSERT_TAIL(&parent->children, c, next);
     if (!strcmp(name, "file")) {
         parent->file = c;
@@ -270,6 +484,7 @@ void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child)
     if (parent->backing == child) {
         parent->backing = NULL;
     }
+    bdrv_unlink_parent(child);
     bdrv_unref(child->bs);
     g_free(child->name);
     g_free(child);
@@ -362,7 +577,8 @@ static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
     bool ro = !(*flags & BDRV_O_RDWR);
     bool direct = *flags & BDRV_O_NOCACHE;
     bool no_flush = *flags & BDRV_O_NO_FLUSH;
-    bool ignored, force_share = false;
+    bool force_share = *flags & BDRV_O_FORCE_SHARE;
+    bool ignored;
     g_autofree char *discard = NULL;
 
     if (!bdrv_opt_take_bool(options, "read-only", &ro, errp) ||
@@ -372,7 +588,7 @@ static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
         !bdrv_opt_take_bool(options, "force-share", &force_share, errp)) {
         return false;
     }
-    /* images are not locked here, but 7.2's rule stands: sharing is for readers */
+    /* sharing every permission is for readers only */
     if (force_share && !ro) {
         error_setg(errp, "force-share=on can only be used with read-only "
                    "images");
@@ -389,6 +605,9 @@ static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
     *flags = direct ? (*flags | BDRV_O_NOCACHE) : (*flags & ~BDRV_O_NOCACHE);
     *flags = no_flush ? (*flags | BDRV_O_NO_FLUSH) :
                         (*flags & ~BDRV_O_NO_FLUSH);
+    /* children inherit it, as 7.2's do unless their options say */
+    *flags = force_share ? (*flags | BDRV_O_FORCE_SHARE) :
+                           (*flags & ~BDRV_O_FORCE_SHARE);
     return true;
 }
 
@@ -464,9 +683,15 @@ bdrv_open_driver(const BlockDriver *drv, const char *filename,
 
     bs->open_flags = flags;
     bs->read_only = !(flags & BDRV_O_RDWR);
-    if (file) {
-        bdrv_attach_child(bs, file, "file");
+    bs->force_share = flags & BDRV_O_FORCE_SHARE;
+    /* taken before the driver reads (or repairs) anything */
+    if (file && !bdrv_attach_child(bs, file, "file",
+                                   drv->file_role ? drv->file_role :
+                                                    BDRV_CHILD_IMAGE,
+                                   errp)) {
+        goto fail;
     }
+    bs->open_started = true;
     if (!drv->co_open(bs, options, flags, errp)) {
         goto fail;
     }
@@ -595,6 +820,23 @@ bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
     return bdrv_open_driver(drv, filename, NULL, options, flags, errp);
 }
 
+BlockDriverState *coroutine_fn bdrv_co_open_file_name(const char *filename,
+                                                      int flags,
+                                                      Error **errp)
+{
+    g_autoptr(QObject) opts = qdict_new();
+    struct stat st;
+    const BlockDriver *drv = &bdrv_file;
+
+    if (stat(filename, &st) == 0 && (S_ISBLK(st.st_mode) ||
+                                     S_ISCHR(st.st_mode))) {
+        drv = &bdrv_host_device;
+    }
+    qdict_put_str(opts, "filename", filename);
+    return bdrv_open_driver(drv, filename, NULL, opts,
+                            flags | BDRV_O_PROTOCOL, errp);
+}
+
 char *bdrv_path_relative_to(const char *base, const char *name)
 {
     g_autofree char *dir = NULL;
@@ -608,16 +850,29 @@ char *bdrv_path_relative_to(const char *base, const char *name)
 }
 
 /*
- * Backing files being opened, outermost first (real paths), to catch a
- * chain that leads back to itself; and a depth bound for chains whose
- * loop goes through names realpath() cannot resolve.
+ * Backing files being opened, outermost first, to catch a chain that
+ * leads back to itself: local files by device and inode (so that hard
+ * and symbolic links are caught too), other names as given; and a depth
+ * bound for loops through names that stat() cannot resolve.
  */
 #define BACKING_CHAIN_MAX_DEPTH 256
 static __thread GPtrArray *backing_stack;
 
-static bool backing_stack_push(const char *path, Error **errp)
+static char *backing_stack_key(BlockDriverState *bs)
 {
-    g_autofree char *real = path ? realpath(path, NULL) : NULL;
+    BlockDriverState *file = bdrv_storage_node(bs);
+
+    if (file) {
+        return g_strdup_printf("inode %" PRIu64 ":%" PRIu64, file->file_dev,
+                               file->file_ino);
+    }
+    return g_strdup_printf("name %s", bs->filename);
+}
+
+static bool backing_stack_push(BlockDriverState *bs, Error **errp)
+{
+    g_autofree char *key = backing_stack_key(bs);
+    const char *path = bs->filename;
     guint i;
 
     if (!backing_stack) {
@@ -628,14 +883,14 @@ static bool backing_stack_push(const char *path, Error **errp)
                    BACKING_CHAIN_MAX_DEPTH);
         return false;
     }
-    for (i = 0; real && i < backing_stack->len; i++) {
-        if (!g_strcmp0(backing_stack->pdata[i], real)) {
+    for (i = 0; key && i < backing_stack->len; i++) {
+        if (!g_strcmp0(backing_stack->pdata[i], key)) {
             error_setg(errp, "Backing file '%s' creates an infinite loop.",
                        path);
             return false;
         }
     }
-    g_ptr_array_add(backing_stack, g_steal_pointer(&real));
+    g_ptr_array_add(backing_stack, g_steal_pointer(&key));
     return true;
 }
 
@@ -672,7 +927,7 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
             qdict_put_str(opts, "driver", bs->backing_format);
         }
     }
-    if (!backing_stack_push(bs->filename, errp)) {
+    if (!backing_stack_push(bs, errp)) {
         return false;
     }
     backing = bdrv_co_open(ref ? ref : path, g_steal_pointer(&opts),
@@ -682,8 +937,7 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
         error_prepend(errp, "Could not open backing file: ");
         return false;
     }
-    bdrv_attach_child(bs, backing, "backing");
-    return true;
+    return bdrv_attach_child(bs, backing, "backing", BDRV_CHILD_COW, errp);
 }
 
 /*
@@ -803,7 +1057,8 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
 BdrvChild *coroutine_fn bdrv_co_open_child(const char *filename,
                                            QDict *options, const char *name,
                                            BlockDriverState *parent,
-                                           int flags, Error **errp)
+                                           unsigned role, int flags,
+                                           Error **errp)
 {
     g_autofree char *ref = bdrv_opt_take_str(options, name);
     QDict *sub = qdict_extract_subdict(options, name);
@@ -813,7 +1068,7 @@ BdrvChild *coroutine_fn bdrv_co_open_child(const char *filename,
     if (!bs) {
         return NULL;
     }
-    return bdrv_attach_child(parent, bs, name);
+    return bdrv_attach_child(parent, bs, name, role, errp);
 }
 
 /* ---- info ---- */

@@ -33,6 +33,9 @@ typedef struct BDRVRawState {
     bool has_zero_range;
     bool serial_writes;         /* buffered regular file: one write at a time */
     CoMutex write_lock;
+    bool use_lock;              /* locking=on, or auto with OFD locks */
+    uint64_t perm;              /* BLK_PERM_* our users hold ... */
+    uint64_t shared_perm;       /* ... and share: what the lock bytes say */
 } BDRVRawState;
 
 /* A blocking operation handed to the thread pool. */
@@ -550,6 +553,197 @@ static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
     return 0;
 }
 
+/* ---- image locking ----
+ *
+ * QEMU 7.2's protocol, so that our tools, 7.2's and a running QEMU keep
+ * out of each other's way: a shared OFD lock on byte 100 + i says "I hold
+ * permission bit i", on byte 200 + i "I do not share it".  Before taking
+ * a permission we test that no one else locked its "not shared" byte, and
+ * before refusing to share one, that no one locked its "held" byte.  OFD
+ * locks belong to the open file description: two opens of one file in
+ * this process see each other as strangers, as they should.
+ */
+#define RAW_LOCK_PERM_BASE      100
+#define RAW_LOCK_SHARED_BASE    200
+
+static int raw_lock_op(int fd, int cmd, short type, off_t byte)
+{
+    struct flock fl = {
+        .l_type = type,
+        .l_whence = SEEK_SET,
+        .l_start = byte,
+        .l_len = 1,
+    };
+
+    while (fcntl(fd, cmd, &fl) < 0) {
+        if (errno != EINTR) {
+            return -errno;
+        }
+    }
+    return cmd == F_OFD_GETLK && fl.l_type != F_UNLCK ? -EAGAIN : 0;
+}
+
+/* Lock or unlock byte @byte of @fd (shared lock). */
+static int raw_lock_byte(int fd, off_t byte, bool lock)
+{
+    return raw_lock_op(fd, F_OFD_SETLK, lock ? F_RDLCK : F_UNLCK, byte);
+}
+
+/* Whether OFD locks work here (probed once, on /dev/null, as 7.2). */
+static bool raw_has_ofd_lock(void)
+{
+    static int has = -1;
+
+    if (has < 0) {
+        int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        has = fd >= 0 &&
+              raw_lock_op(fd, F_OFD_GETLK, F_WRLCK, 0) == 0;
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    return has;
+}
+
+/* 7.2 leaves out "Resource temporarily unavailable": the usual case. */
+static void raw_lock_error(Error **errp, int err, const char *what,
+                           uint64_t bit, int byte)
+{
+    g_autofree char *name = bdrv_perm_names(bit);
+    g_autofree char *msg = byte >= 0 ?
+        g_strdup_printf("Failed to lock byte %d", byte) :
+        g_strdup_printf("Failed to get %s\"%s\" lock", what, name);
+
+    if (err == -EAGAIN || err == -EACCES) {
+        error_setg(errp, "%s", msg);
+    } else {
+        error_setg_errno(errp, -err, "%s", msg);
+    }
+}
+
+/*
+ * Make the lock bytes of @fd say @perm held and @unshared not shared.
+ * With @unlock, bytes outside them are released too (that cannot
+ * conflict); without, only added.  @held / @held_unshared: what is
+ * locked now, updated.
+ */
+static int raw_apply_lock_bytes(int fd, uint64_t *held,
+                                uint64_t *held_unshared, uint64_t perm,
+                                uint64_t unshared, bool unlock, Error **errp)
+{
+    int pass, i, ret;
+
+    for (pass = 0; pass < 2; pass++) {
+        uint64_t *have = pass ? held_unshared : held;
+        uint64_t want = (pass ? unshared : perm) & BLK_PERM_ALL;
+        int base = pass ? RAW_LOCK_SHARED_BASE : RAW_LOCK_PERM_BASE;
+
+        for (i = 0; (1ULL << i) <= BLK_PERM_ALL; i++) {
+            uint64_t bit = 1ULL << i;
+
+            if ((want & bit) && !(*have & bit)) {
+                ret = raw_lock_byte(fd, base + i, true);
+                if (ret < 0) {
+                    raw_lock_error(errp, ret, NULL, bit, base + i);
+                    return ret;
+                }
+                *have |= bit;
+            } else if (unlock && !(want & bit) && (*have & bit)) {
+                ret = raw_lock_byte(fd, base + i, false);
+                if (ret < 0) {
+                    error_setg_errno(errp, -ret, "Failed to unlock byte %d",
+                                     base + i);
+                    return ret;
+                }
+                *have &= ~bit;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Fail if someone else does not share a permission in @perm, or holds
+ * one we do not @shared.  The first conflict in bit order is named.
+ */
+static int raw_check_lock_bytes(int fd, uint64_t perm, uint64_t shared,
+                                Error **errp)
+{
+    int i, ret;
+
+    for (i = 0; (1ULL << i) <= BLK_PERM_ALL; i++) {
+        if (perm & (1ULL << i)) {
+            ret = raw_lock_op(fd, F_OFD_GETLK, F_WRLCK,
+                              RAW_LOCK_SHARED_BASE + i);
+            if (ret < 0) {
+                raw_lock_error(errp, ret, "", 1ULL << i, -1);
+                return ret;
+            }
+        }
+    }
+    for (i = 0; (1ULL << i) <= BLK_PERM_ALL; i++) {
+        if (!(shared & (1ULL << i))) {
+            ret = raw_lock_op(fd, F_OFD_GETLK, F_WRLCK,
+                              RAW_LOCK_PERM_BASE + i);
+            if (ret < 0) {
+                raw_lock_error(errp, ret, "shared ", 1ULL << i, -1);
+                return ret;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Take @perm / @shared on @fd for a user of @filename, or name the
+ * conflict (and ask 7.2's question).  Locks taken on the way are left to
+ * the caller to release.
+ */
+static int raw_take_locks(int fd, uint64_t *held, uint64_t *held_unshared,
+                          uint64_t perm, uint64_t shared,
+                          const char *filename, Error **errp)
+{
+    int ret = raw_apply_lock_bytes(fd, held, held_unshared, *held | perm,
+                                   *held_unshared | ~shared, false, errp);
+
+    if (ret == 0) {
+        ret = raw_check_lock_bytes(fd, perm, shared, errp);
+        if (ret < 0) {
+            error_append_hint(errp, "Is another process using the image "
+                              "[%s]?\n", filename);
+        }
+    }
+    return ret;
+}
+
+static bool raw_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared,
+                         Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    uint64_t held = s->perm, held_unshared = ~s->shared_perm & BLK_PERM_ALL;
+
+    if (!s->use_lock || s->fd < 0) {
+        s->perm = perm;
+        s->shared_perm = shared;
+        return true;
+    }
+    /* taking more or sharing less is tested; giving up never conflicts */
+    if ((perm & ~s->perm) || (s->shared_perm & ~shared)) {
+        if (raw_take_locks(s->fd, &held, &held_unshared, perm, shared,
+                           bs->filename, errp) < 0) {
+            /* back to what we held; releasing cannot conflict */
+            raw_apply_lock_bytes(s->fd, &held, &held_unshared, s->perm,
+                                 ~s->shared_perm, true, NULL);
+            return false;
+        }
+    }
+    raw_apply_lock_bytes(s->fd, &held, &held_unshared, perm, ~shared, true,
+                         NULL);
+    s->perm = perm;
+    s->shared_perm = shared;
+    return true;
+}
+
 /* Probe the smallest request and buffer alignment O_DIRECT accepts. */
 static void raw_probe_alignment(BlockDriverState *bs)
 {
@@ -620,10 +814,20 @@ static bool coroutine_fn raw_open_common(BlockDriverState *bs,
     }
     if (locking && strcmp(locking, "on") && strcmp(locking, "off") &&
         strcmp(locking, "auto")) {
-        error_setg(errp, "Parameter 'locking' does not accept value '%s'",
-                   locking);
+        /* 7.2 parses it with qapi_enum_parse, hence the wording */
+        error_setg(errp, "invalid parameter value: %s", locking);
         return false;
     }
+    /* 7.2: "on" without OFD locks falls back to POSIX locks; we refuse */
+    s->use_lock = locking && !strcmp(locking, "off") ? false :
+                  raw_has_ofd_lock();
+    if (locking && !strcmp(locking, "on") && !s->use_lock) {
+        error_setg(errp, "File lock requested but OFD locking syscall is "
+                   "unavailable");
+        return false;
+    }
+    s->perm = 0;
+    s->shared_perm = BLK_PERM_ALL;
     if (aio && !bdrv_parse_aio(aio, &aio_flags)) {
         error_setg(errp, "Parameter 'aio' does not accept value '%s'", aio);
         return false;
@@ -668,6 +872,9 @@ static bool coroutine_fn raw_open_common(BlockDriverState *bs,
     }
     s->is_blockdev = S_ISBLK(st.st_mode);
     s->is_device = device;
+    bs->has_file_id = true;
+    bs->file_dev = st.st_dev;
+    bs->file_ino = st.st_ino;
     if (!(aio_flags & (BDRV_O_NATIVE_AIO | BDRV_O_IO_URING |
                        BDRV_O_AIO_THREADS)) &&
         (S_ISREG(st.st_mode) || s->is_blockdev)) {
@@ -753,8 +960,23 @@ static bool coroutine_fn raw_co_create(const char *filename, QDict *opts,
         error_setg_errno(errp, errno, "Could not create '%s'", filename);
         return false;
     }
+    /*
+     * As 7.2: write and resize taken, resize not shared, before the file
+     * is emptied, so that an image in use is refused, not wiped; the
+     * locks go with the descriptor.
+     */
+    ret = 0;
+    if (raw_has_ofd_lock()) {
+        uint64_t held = 0, held_unshared = 0;
+
+        ret = raw_take_locks(fd, &held, &held_unshared,
+                             BLK_PERM_WRITE | BLK_PERM_RESIZE,
+                             BLK_PERM_ALL & ~BLK_PERM_RESIZE, filename, errp);
+    }
     /* Empty the file first, then grow it with the preallocation asked. */
-    ret = raw_regular_truncate(fd, 0, PREALLOC_MODE_OFF, errp);
+    if (ret == 0) {
+        ret = raw_regular_truncate(fd, 0, PREALLOC_MODE_OFF, errp);
+    }
     if (ret == 0) {
         ret = raw_regular_truncate(fd, size, prealloc, errp);
     }
@@ -882,6 +1104,7 @@ static const CreateOptDesc raw_create_opts[] = {
     .co_truncate = raw_co_truncate, \
     .co_getlength = raw_co_getlength, \
     .co_get_allocated_file_size = raw_co_get_allocated_file_size, \
+    .set_perm = raw_set_perm, \
     .has_zero_init = raw_has_zero_init, \
     .get_info = raw_get_info
 

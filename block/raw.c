@@ -58,9 +58,29 @@ static bool coroutine_fn raw_fmt_co_open(BlockDriverState *bs, QDict *options,
                    file_len);
         return false;
     }
+    /* a window of the file: its size matters to us, as to a format */
+    if (has_offset || s->has_size) {
+        bs->file->role = BDRV_CHILD_DATA | BDRV_CHILD_PRIMARY;
+        if (!bdrv_child_refresh_perms(bs, bs->file, errp)) {
+            return false;
+        }
+    }
     bs->supported_write_flags = bs->file->bs->supported_write_flags;
     bs->supported_zero_flags = bs->file->bs->supported_zero_flags;
     return true;
+}
+
+/*
+ * The default for the role, but write and resize only when our users
+ * take them (a window's data role would add them), as 7.2's raw.
+ */
+static void raw_fmt_child_perm(BlockDriverState *bs, BdrvChild *c,
+                               uint64_t perm, uint64_t shared,
+                               uint64_t *nperm, uint64_t *nshared)
+{
+    bdrv_default_perms(bs, c, perm, shared, nperm, nshared);
+    *nperm &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+    *nperm |= perm & (BLK_PERM_WRITE | BLK_PERM_RESIZE);
 }
 
 static void raw_fmt_refresh_limits(BlockDriverState *bs)
@@ -260,6 +280,8 @@ static const CreateOptDesc raw_fmt_create_opts[] = {
 const BlockDriver bdrv_raw = {
     .format_name = "raw",
     .instance_size = sizeof(BDRVRawFmtState),
+    .file_role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY,
+    .child_perm = raw_fmt_child_perm,
     .probe = raw_probe,
     .co_open = raw_fmt_co_open,
     .refresh_limits = raw_fmt_refresh_limits,

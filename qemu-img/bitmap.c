@@ -202,13 +202,15 @@ int coroutine_fn img_bitmap(int argc, char **argv)
     filename = argv[optind];
     name = argv[optind + 1];
 
-    blk = img_open(image_opts, filename, fmt, BDRV_O_RDWR, false, false,
-                   false);
+    /* bitmaps belong to one image: 7.2 opens no backing file here */
+    blk = img_open(image_opts, filename, fmt,
+                   BDRV_O_RDWR | BDRV_O_NO_BACKING, false, false, false);
     if (!blk) {
         goto out;
     }
     if (src_filename) {
-        src = img_open(false, src_filename, src_fmt, 0, false, false, false);
+        src = img_open(false, src_filename, src_fmt, BDRV_O_NO_BACKING,
+                       false, false, false);
         if (!src) {
             goto out;
         }

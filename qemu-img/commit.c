@@ -82,8 +82,10 @@ static void commit_progress(void *opaque, int64_t bytes, int64_t total)
 }
 
 /*
- * Copy the layers of @blk above @base into @base, opened here a second
- * time, writable (the chain's node stays read-only and is not read).
+ * Copy the layers of @blk above @base into @base.  The chain's node of
+ * @base is read-only and takes locks that a writer of the same file must
+ * not meet: it is closed and the file opened again, writable, in its
+ * place in the chain (7.2 reopens the node read-write instead).
  */
 static bool coroutine_fn commit_data(BlockBackend *blk, BlockDriverState *base,
                                      const CommitOpts *o, int flags,
@@ -105,8 +107,16 @@ static bool coroutine_fn commit_data(BlockBackend *blk, BlockDriverState *base,
     }
     name = bdrv_get_full_backing_filename(above);
     qdict_put_str(opts, "driver", bdrv_get_format_name(base));
+    bdrv_unref_child(above, above->backing);
+    base = NULL;
     base_blk = blk_co_new_open(name, opts, flags | BDRV_O_NO_BACKING, errp);
     if (!base_blk) {
+        return false;
+    }
+    base = blk_bs(base_blk);
+    if (!bdrv_attach_child(above, bdrv_ref(base), "backing", BDRV_CHILD_COW,
+                           errp)) {
+        blk_unref(base_blk);
         return false;
     }
     blk_set_enable_write_cache(base_blk, !writethrough);

@@ -485,7 +485,8 @@ int coroutine_fn img_convert(int argc, char **argv)
     CopyResult res;
     Error *err = NULL;
     bool wt_src, wt_dst;
-    int src_flags = 0, dst_flags = BDRV_O_RDWR | BDRV_O_UNMAP;
+    /* the sources must not change under us: nobody else may write them */
+    int src_flags = BDRV_O_NO_SHARE, dst_flags = BDRV_O_RDWR | BDRV_O_UNMAP;
     int nsrc = 0, i, ret = 1;
     int64_t total, target_len;
 
@@ -504,6 +505,10 @@ int coroutine_fn img_convert(int argc, char **argv)
     if (!bdrv_parse_cache_mode(o.cache, &dst_flags, &wt_dst)) {
         error_report("Invalid cache option: %s", o.cache);
         goto out;
+    }
+    if (dst_flags & BDRV_O_NOCACHE) {
+        /* O_DIRECT may need the target grown to a whole physical sector */
+        dst_flags |= BDRV_O_RESIZE;
     }
     qemu_progress_init(o.progress, 1.0);
     qemu_progress_print(0, 100);

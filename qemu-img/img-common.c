@@ -93,13 +93,6 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
     Error *err = NULL;
     const char *warning;
 
-    if (force_share && (flags & BDRV_O_RDWR)) {
-        /* 7.2's block layer refuses it whatever the image */
-        error_report("Could not open '%s': force-share=on can only be used "
-                     "with read-only images", filename);
-        qobject_unref(opts);
-        return NULL;
-    }
     if (image_opts) {
         if (fmt) {
             error_report("--image-opts and --format are mutually exclusive");
@@ -111,13 +104,20 @@ BlockBackend *coroutine_fn img_open(bool image_opts, const char *filename,
             qobject_unref(opts);
             return NULL;
         }
-        blk = blk_co_new_open(NULL, opts, flags, &err);
-    } else {
-        if (fmt) {
-            qdict_put_str(opts, "driver", fmt);
+        if (force_share && qdict_haskey(opts, "force-share") &&
+            g_strcmp0(qdict_get_try_str(opts, "force-share"), "on")) {
+            error_report("--force-share/-U conflicts with image options");
+            qobject_unref(opts);
+            return NULL;
         }
-        blk = blk_co_new_open(filename, opts, flags, &err);
+    } else if (fmt) {
+        qdict_put_str(opts, "driver", fmt);
     }
+    if (force_share) {
+        /* read-write opens are refused by the block layer, as in 7.2 */
+        qdict_put_str(opts, "force-share", "on");
+    }
+    blk = blk_co_new_open(image_opts ? NULL : filename, opts, flags, &err);
     if (!blk) {
         error_prepend(&err, "Could not open '%s': ", filename);
         error_report_err(err);

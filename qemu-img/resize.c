@@ -84,8 +84,8 @@ int coroutine_fn img_resize(int argc, char **argv)
         return 1;
     }
 
-    blk = img_open(image_opts, filename, fmt, BDRV_O_RDWR, false, quiet,
-                   false);
+    blk = img_open(image_opts, filename, fmt, BDRV_O_RDWR | BDRV_O_RESIZE,
+                   false, quiet, false);
     if (!blk) {
         return 1;
     }

@@ -391,11 +391,18 @@ static bool check_compression_type(BDRVQcow2State *s, QCowHeader *h,
     return true;
 }
 
+/*
+ * The external data file: from the user's "data-file" options, or by the
+ * name the image records, which is a file name only (relative to the
+ * working directory, as 7.2; never json: or a protocol: an image must not
+ * choose what we open).  Metadata-only opens (info) leave it closed, as
+ * 7.2 does since CVE-2024-4467: a data file may be missing or hostile.
+ */
 static bool coroutine_fn open_data_file(BlockDriverState *bs, QDict *options,
                                         int flags, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
-    g_autofree char *fname = NULL;
+    BlockDriverState *dbs;
     bool given = qdict_haskey(options, "data-file") ||
                  qdict_get_try_str(options, "data-file.filename") ||
                  qdict_get(options, "data-file.driver");
@@ -409,20 +416,38 @@ static bool coroutine_fn open_data_file(BlockDriverState *bs, QDict *options,
         s->data_file = bs->file;
         return true;
     }
-    if (!given && !s->image_data_file) {
+    if (flags & BDRV_O_NO_IO) {
+        g_free(bdrv_opt_take_str(options, "data-file"));
+        qobject_unref(qdict_extract_subdict(options, "data-file"));
+        s->data_file = NULL;
+        return true;
+    }
+    if (given) {
+        s->data_file = bdrv_co_open_child(NULL, options, "data-file", bs,
+                                          BDRV_CHILD_DATA,
+                                          flags | BDRV_O_PROTOCOL |
+                                          BDRV_O_UNMAP, errp);
+    } else if (!s->image_data_file) {
         error_setg(errp, "'data-file' is required for this image");
         return false;
+    } else {
+        dbs = bdrv_co_open_file_name(s->image_data_file,
+                                     flags | BDRV_O_UNMAP, errp);
+        s->data_file = dbs ? bdrv_attach_child(bs, dbs, "data-file",
+                                               BDRV_CHILD_DATA, errp) : NULL;
     }
-    if (!given) {
-        fname = bdrv_path_relative_to(bs->filename, s->image_data_file);
-    }
-    s->data_file = bdrv_co_open_child(fname, options, "data-file", bs,
-                                      flags | BDRV_O_PROTOCOL | BDRV_O_UNMAP,
-                                      errp);
     if (!s->data_file) {
         return false;
     }
-    return true;
+    /* guest data written over our own metadata: never, locks or not */
+    if (s->writable && bdrv_same_file(s->data_file->bs, bs->file->bs)) {
+        error_setg(errp, "The data file '%s' is the image file itself",
+                   s->data_file->bs->filename);
+        return false;
+    }
+    /* the image file keeps only metadata now */
+    bs->file->role &= ~BDRV_CHILD_DATA;
+    return bdrv_child_refresh_perms(bs, bs->file, errp);
 }
 
 static bool coroutine_fn read_backing_name(BlockDriverState *bs,

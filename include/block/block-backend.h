@@ -13,14 +13,26 @@
 typedef struct BlockBackend BlockBackend;
 
 /*
- * Open @filename (see bdrv_co_open) and wrap the root node.  Returns NULL
- * and sets @errp on failure.  Context: coroutine.
+ * Open @filename (see bdrv_co_open) and wrap the root node, taking the
+ * permissions @flags imply (blk_perm_from_flags).  Returns NULL and sets
+ * @errp on failure (a permission conflict among them).  Context: coroutine.
  */
 BlockBackend *coroutine_fn blk_co_new_open(const char *filename,
                                            QDict *options, int flags,
                                            Error **errp);
-/* Wrap @bs (reference taken over). */
-BlockBackend *blk_new_with_bs(BlockDriverState *bs);
+/*
+ * Wrap @bs as a user that takes @perm and shares @shared (BLK_PERM_*).
+ * The reference on @bs is taken over, also on failure (NULL, @errp set:
+ * someone holds what we would take, or does not share it).
+ */
+BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
+                              uint64_t shared, Error **errp);
+/*
+ * What a user opening with @flags takes, as QEMU 7.2's blk_new_open:
+ * consistent read unless BDRV_O_NO_IO, write with BDRV_O_RDWR, resize with
+ * BDRV_O_RESIZE; everything shared, or only reading with BDRV_O_NO_SHARE.
+ */
+void blk_perm_from_flags(int flags, uint64_t *perm, uint64_t *shared);
 /* Close; waits for nothing, so drain first.  NULL is a no-op. */
 void blk_unref(BlockBackend *blk);
 

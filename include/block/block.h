@@ -27,7 +27,9 @@ typedef struct BdrvChild BdrvChild;
 #define BDRV_MAX_LENGTH (INT64_MAX & ~(int64_t)((1 << 30) - 1))
 
 /* Open flags (bdrv_co_open). */
+#define BDRV_O_NO_SHARE     0x0001  /* the user shares only reading (blk) */
 #define BDRV_O_RDWR         0x0002  /* open read-write */
+#define BDRV_O_RESIZE       0x0004  /* the user resizes the image (blk) */
 #define BDRV_O_NOCACHE      0x0020  /* O_DIRECT */
 #define BDRV_O_NATIVE_AIO   0x0080  /* aio=native (Linux AIO) */
 #define BDRV_O_NO_BACKING   0x0100  /* do not open the backing file */
@@ -39,6 +41,18 @@ typedef struct BdrvChild BdrvChild;
 #define BDRV_O_AIO_THREADS  0x20000 /* aio=threads named: no io_uring */
 #define BDRV_O_CHECK        0x40000 /* for qemu-img check: open what needs
                                        repair (dirty, corrupt) */
+#define BDRV_O_FORCE_SHARE  0x80000 /* force-share=on: take no one's
+                                       permission away (read-only) */
+
+/*
+ * Permissions a user of a node takes and shares, QEMU 7.2's BLK_PERM_*
+ * (same values: they are lock bytes in image files, see file-posix.c).
+ */
+#define BLK_PERM_CONSISTENT_READ 0x01   /* reads see consistent data */
+#define BLK_PERM_WRITE           0x02   /* writes that change the data */
+#define BLK_PERM_WRITE_UNCHANGED 0x04   /* writes that do not */
+#define BLK_PERM_RESIZE          0x08   /* the length changes */
+#define BLK_PERM_ALL             0x0f
 
 /* Request flags. */
 typedef enum {

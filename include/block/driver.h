@@ -28,11 +28,27 @@ typedef struct BlockLimits {
     size_t opt_mem_alignment;
 } BlockLimits;
 
+/*
+ * What a child is to its parent (QEMU's BdrvChildRole): the default
+ * permissions a parent takes on a child follow from it.
+ */
+#define BDRV_CHILD_DATA     0x01    /* holds guest data */
+#define BDRV_CHILD_METADATA 0x02    /* holds the format's metadata */
+#define BDRV_CHILD_FILTERED 0x04    /* passed through (raw, blkdebug) */
+#define BDRV_CHILD_COW      0x08    /* a backing file: read where unallocated */
+#define BDRV_CHILD_PRIMARY  0x10    /* the child named "file" */
+#define BDRV_CHILD_IMAGE    (BDRV_CHILD_DATA | BDRV_CHILD_METADATA | \
+                             BDRV_CHILD_PRIMARY)
+
 struct BdrvChild {
     BlockDriverState *bs;
     char *name;                     /* "file", "backing", "data-file" */
-    BlockDriverState *parent;
-    QTAILQ_ENTRY(BdrvChild) next;
+    BlockDriverState *parent;       /* NULL: a BlockBackend's root */
+    unsigned role;                  /* BDRV_CHILD_* */
+    uint64_t perm;                  /* BLK_PERM_* the parent takes */
+    uint64_t shared_perm;           /* BLK_PERM_* it lets others take */
+    QTAILQ_ENTRY(BdrvChild) next;           /* in parent->children */
+    QTAILQ_ENTRY(BdrvChild) next_parent;    /* in bs->parents */
 };
 
 /* An in-flight request, for serialising read-modify-write cycles. */
@@ -51,6 +67,7 @@ struct BlockDriverState {
     int refcnt;
     int open_flags;
     bool read_only;
+    bool open_started;          /* co_open was called: close cleans up */
     bool opened;                /* co_open succeeded: inactivate at close */
     /* the file name or URL as given, or a json: description */
     char *filename;
@@ -62,6 +79,13 @@ struct BlockDriverState {
     BdrvChild *file;
     BdrvChild *backing;
     QTAILQ_HEAD(, BdrvChild) children;
+    /* the children of other nodes (and BlockBackend roots) that are us */
+    QTAILQ_HEAD(, BdrvChild) parents;
+    /* force-share=on: every permission is shared on our children */
+    bool force_share;
+    /* protocols that know it: which file this is (st_dev, st_ino) */
+    bool has_file_id;
+    uint64_t file_dev, file_ino;
 
     BlockLimits bl;
     /* flags the driver handles natively (others are emulated) */
@@ -105,6 +129,8 @@ struct BlockDriver {
     const char *protocol_name;
     size_t instance_size;
     bool supports_backing;
+    /* the role of the child named "file" (0: BDRV_CHILD_IMAGE) */
+    unsigned file_role;
     /* takes BDRV_REQ_WRITE_COMPRESSED (QEMU's block_driver_can_compress) */
     bool supports_compression;
     /*
@@ -141,6 +167,19 @@ struct BlockDriver {
     int coroutine_fn (*co_inactivate)(BlockDriverState *bs);
     void (*close)(BlockDriverState *bs);
     void (*refresh_limits)(BlockDriverState *bs);
+    /*
+     * The permissions @bs takes on its child @c, given what the users of
+     * @bs take (@perm) and share (@shared).  NULL: bdrv_default_perms().
+     */
+    void (*child_perm)(BlockDriverState *bs, BdrvChild *c, uint64_t perm,
+                       uint64_t shared, uint64_t *nperm, uint64_t *nshared);
+    /*
+     * Protocols that hold what their users take (file: lock bytes): make
+     * @perm / @shared the node's permissions, or fail naming the conflict
+     * and keep the previous ones.  NULL: nothing to hold.
+     */
+    bool (*set_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared,
+                     Error **errp);
 
     int coroutine_fn (*co_preadv)(BlockDriverState *bs, int64_t offset,
                                   int64_t bytes, QEMUIOVector *qiov,
@@ -240,11 +279,57 @@ struct BlockDriver {
 BdrvChild *coroutine_fn bdrv_co_open_child(const char *filename,
                                            QDict *options, const char *name,
                                            BlockDriverState *parent,
-                                           int flags, Error **errp);
-/* Attach an already open node (reference taken over) as child @name. */
+                                           unsigned role, int flags,
+                                           Error **errp);
+/*
+ * Attach an already open node as child @name of @parent with @role
+ * (BDRV_CHILD_*), taking the permissions the role implies.  The reference
+ * on @bs is taken over, also on failure (NULL, @errp set: a permission
+ * conflict).
+ */
 BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *bs,
-                             const char *name);
+                             const char *name, unsigned role, Error **errp);
 void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
+
+/*
+ * QEMU 7.2's default permissions of a parent on a child of @c->role: a
+ * filter passes its users' on; metadata needs consistent reads (and write
+ * and resize when @bs is writable) and lets nobody else write or resize;
+ * data lets nobody resize; a backing file is only read.
+ */
+void bdrv_default_perms(BlockDriverState *bs, BdrvChild *c, uint64_t perm,
+                        uint64_t shared, uint64_t *nperm, uint64_t *nshared);
+/*
+ * Take the permissions @parent's role for @c now implies (after the
+ * driver changed c->role); false + @errp on a conflict, nothing changed.
+ */
+bool bdrv_child_refresh_perms(BlockDriverState *parent, BdrvChild *c,
+                              Error **errp);
+/*
+ * Add or drop a user of @bs that is no node (a BlockBackend's root):
+ * @c is filled and linked; false + @errp on a conflict, @c unlinked.
+ */
+bool bdrv_root_attach(BlockDriverState *bs, BdrvChild *c, uint64_t perm,
+                      uint64_t shared, Error **errp);
+void bdrv_root_detach(BdrvChild *c);
+/*
+ * Whether @a and @b (or the nodes under them, through "file" children)
+ * are the same file, by device and inode; false when either is unknown.
+ */
+bool bdrv_same_file(BlockDriverState *a, BlockDriverState *b);
+/* Whether the local file @path is the file under @bs (device and inode). */
+bool bdrv_is_file_at(BlockDriverState *bs, const char *path);
+/*
+ * Open @filename as a file name and nothing else: no json:, no protocol
+ * prefix, no option inside it; "host_device" for a device, else "file".
+ * For names read from images (a data file), which must never choose
+ * their own driver or options.  Context: coroutine.
+ */
+BlockDriverState *coroutine_fn bdrv_co_open_file_name(const char *filename,
+                                                      int flags,
+                                                      Error **errp);
+/* "consistent read, write": the names of @perm, as 7.2 prints them. */
+char *bdrv_perm_names(uint64_t perm);
 
 /* Take option @key out of @options; returns a newly allocated string. */
 char *bdrv_opt_take_str(QDict *options, const char *key);
