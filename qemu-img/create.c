@@ -9,6 +9,7 @@
 #include "util/keyval.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 
 static const char *opt_type_str(CreateOptType type)
 {
@@ -160,10 +161,113 @@ static void print_formatting(const char *filename, const char *fmt,
     fflush(stdout);
 }
 
+/* Whether @a and @b name one existing file (by device and inode). */
+static bool same_existing_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * The backing file options of a new image, checked as 7.2 checks them:
+ * never the image itself; opened (metadata only, sharing everything)
+ * unless -u, to see it exists, name its format in the hint when -F is
+ * missing, and give the new image its size when none was given.
+ */
+static bool coroutine_fn create_backing_opts(const char *filename,
+                                             const char *fmt,
+                                             const BlockDriver *drv,
+                                             const char *base_filename,
+                                             const char *base_fmt,
+                                             bool no_backing, QDict *opts,
+                                             Error **errp)
+{
+    const char *backing;
+    g_autofree char *full = NULL;
+    BlockDriverState *b;
+    QDict *bopts;
+    int64_t len;
+    g_autofree char *num = NULL;
+
+    if (base_filename) {
+        if (!drv->supports_backing) {
+            error_setg(errp, "Backing file not supported for file format '%s'",
+                       fmt);
+            return false;
+        }
+        qdict_put_str(opts, "backing_file", base_filename);
+    }
+    if (base_fmt) {
+        if (!drv->supports_backing) {
+            error_setg(errp, "Backing file format not supported for file "
+                       "format '%s'", fmt);
+            return false;
+        }
+        qdict_put_str(opts, "backing_fmt", base_fmt);
+    }
+    backing = qdict_get_try_str(opts, "backing_file");
+    base_fmt = qdict_get_try_str(opts, "backing_fmt");
+    if (!backing) {
+        return true;
+    }
+    full = bdrv_path_relative_to(filename, backing);
+    /* 7.2 compares the names; an existing file is compared by inode too */
+    if (!strcmp(filename, backing) || same_existing_file(filename, full)) {
+        error_setg(errp, "Error: Trying to create an image with the same "
+                   "filename as the backing file");
+        return false;
+    }
+    if (!*backing) {
+        error_setg(errp, "Expected backing file name, got empty string");
+        return false;
+    }
+    if (no_backing) {
+        if (!base_fmt) {
+            error_setg(errp, "Backing file specified without backing format");
+            return false;
+        }
+        return true;
+    }
+    bopts = qdict_new();
+    if (base_fmt) {
+        qdict_put_str(bopts, "driver", base_fmt);
+    }
+    qdict_put_str(bopts, "force-share", "on");
+    b = bdrv_co_open(full, bopts, BDRV_O_NO_BACKING | BDRV_O_NO_IO, errp);
+    if (!b) {
+        error_append_hint(errp, "Could not open backing image.\n");
+        return false;
+    }
+    if (!base_fmt) {
+        error_setg(errp, "Backing file specified without backing format");
+        /* 7.2's hint has no newline: the exit status follows */
+        error_append_hint(errp, "Detected format of %s.",
+                          bdrv_get_format_name(b));
+        bdrv_unref(b);
+        return false;
+    }
+    if (!qdict_haskey(opts, "size")) {
+        len = bdrv_co_getlength(b);
+        if (len < 0) {
+            error_setg_errno(errp, (int)-len, "Could not get size of '%s'",
+                             backing);
+            bdrv_unref(b);
+            return false;
+        }
+        num = g_strdup_printf("%" PRId64, len);
+        qdict_put_str(opts, "size", num);
+    }
+    bdrv_unref(b);
+    return true;
+}
+
 static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
                              const char *base_filename,
                              const char *base_fmt, const char *options,
-                             int64_t img_size, bool quiet, Error **errp)
+                             int64_t img_size, bool no_backing, bool quiet,
+                             Error **errp)
 {
     const BlockDriver *drv, *proto;
     g_autoptr(GPtrArray) list = NULL;
@@ -205,28 +309,9 @@ static bool coroutine_fn img_create_image(const char *filename, const char *fmt,
         num = g_strdup_printf("%" PRId64, img_size);
         qdict_put_str(opts, "size", num);
     }
-    if (base_filename) {
-        if (!drv->supports_backing) {
-            error_setg(errp, "Backing file not supported for file format '%s'",
-                       drv->format_name);
-            return false;
-        }
-        if (!base_fmt) {
-            /* as 7.2: name the format probing would have picked */
-            BlockDriverState *b = bdrv_co_open(base_filename, NULL,
-                                               BDRV_O_NO_BACKING |
-                                               BDRV_O_NO_IO, NULL);
-            error_setg(errp, "Backing file specified without backing format");
-            if (b) {
-                /* 7.2's hint has no newline: the exit status follows */
-                error_append_hint(errp, "Detected format of %s.",
-                                  bdrv_get_format_name(b));
-                bdrv_unref(b);
-            }
-            return false;
-        }
-        qdict_put_str(opts, "backing_file", base_filename);
-        qdict_put_str(opts, "backing_fmt", base_fmt);
+    if (!create_backing_opts(filename, fmt, drv, base_filename, base_fmt,
+                             no_backing, opts, errp)) {
+        return false;
     }
     if (!qdict_haskey(opts, "size")) {
         error_setg(errp, "Image creation needs a size parameter");
@@ -259,7 +344,7 @@ int coroutine_fn img_create(int argc, char **argv)
     };
     const char *fmt = "raw", *base_fmt = NULL, *filename, *base = NULL;
     g_autoptr(GString) options = g_string_new(NULL);
-    bool quiet = false, help = false;
+    bool quiet = false, help = false, no_backing = false;
     int64_t img_size = -1;
     Error *err = NULL;
     int c;
@@ -290,6 +375,7 @@ int coroutine_fn img_create(int argc, char **argv)
             quiet = true;
             break;
         case 'u':
+            no_backing = true;
             break;
         default:
             img_common_option(c, argv, NULL);
@@ -312,8 +398,8 @@ int coroutine_fn img_create(int argc, char **argv)
         img_error_exit("Unexpected argument: %s", argv[optind]);
     }
     if (!img_create_image(filename, fmt, base, base_fmt,
-                          options->len ? options->str : NULL, img_size, quiet,
-                          &err)) {
+                          options->len ? options->str : NULL, img_size,
+                          no_backing, quiet, &err)) {
         error_prepend(&err, "%s: ", filename);
         error_report_err(err);
         return 1;
