@@ -290,6 +290,28 @@ static int coroutine_fn change_backing(Rebase *r, const RebaseOpts *o)
     return ret;
 }
 
+/*
+ * An image that backs itself can never be opened again (7.2 writes it
+ * with -u, and reads it forever); refused whatever the locks say.
+ */
+static bool refuse_self_backing(Rebase *r, const RebaseOpts *o)
+{
+    BlockDriverState *bs = blk_bs(r->blk);
+    g_autofree char *path = NULL;
+
+    if (!o->base[0]) {
+        return true;
+    }
+    path = bdrv_path_relative_to(bdrv_get_filename(bs), o->base);
+    if ((r->new_backing && bdrv_same_file(r->new_backing, bs)) ||
+        bdrv_is_file_at(bs, path)) {
+        error_report("Could not change the backing file to '%s': it is the "
+                     "image itself", o->base);
+        return false;
+    }
+    return true;
+}
+
 int coroutine_fn img_rebase(int argc, char **argv)
 {
     RebaseOpts o = { .cache = "writeback", .src_cache = "writeback" };
@@ -321,9 +343,11 @@ int coroutine_fn img_rebase(int argc, char **argv)
     if (!o.unsafe) {
         r.old_backing = bdrv_backing_bs(blk_bs(r.blk));
         if (!open_new_backing(&r, &o, src_flags) ||
-            rebase_data(&r, &o) < 0) {
+            !refuse_self_backing(&r, &o) || rebase_data(&r, &o) < 0) {
             goto out;
         }
+    } else if (!refuse_self_backing(&r, &o)) {
+        goto out;
     }
     ret = change_backing(&r, &o);
     qemu_progress_print(100, 0);

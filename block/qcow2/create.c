@@ -13,6 +13,8 @@
 #include "util/bswap.h"
 #include "util/cutils.h"
 
+#include <sys/stat.h>
+
 /* Append extension @magic with @len bytes of @data at *@pos, 8-aligned. */
 static void put_ext(uint8_t *buf, size_t *pos, uint32_t magic,
                     const void *data, uint32_t len)
@@ -317,6 +319,20 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
     return true;
 }
 
+/*
+ * Whether the image @filename would name itself as backing file @backing
+ * (relative to it): by name, or by inode when both exist.
+ */
+static bool backs_itself(const char *filename, const char *backing)
+{
+    g_autofree char *full = bdrv_path_relative_to(filename, backing);
+    struct stat sb, si;
+
+    return !strcmp(full, filename) ||
+           (stat(full, &sb) == 0 && stat(filename, &si) == 0 &&
+            sb.st_dev == si.st_dev && sb.st_ino == si.st_ino);
+}
+
 /* Open the new, empty image and give it its size and preallocation. */
 static bool coroutine_fn grow_new_image(const char *filename, uint64_t size,
                                         PreallocMode prealloc, Error **errp)
@@ -387,13 +403,28 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
         refcount_set_one(meta + 2 * cluster_size, o.refcount_order, i);
     }
 
+    if (o.backing_file && backs_itself(filename, o.backing_file)) {
+        error_setg(errp, "Error: Trying to create an image with the same "
+                   "filename as the backing file");
+        return false;
+    }
     qdict_put_str(proto_opts, "size", "0");
     if (o.data_file) {
-        g_autofree char *df = bdrv_path_relative_to(filename, o.data_file);
+        /* as 7.2: the name as given, relative to the working directory */
         g_autoptr(QObject) df_opts = qdict_new();
         g_autofree char *sz = g_strdup_printf("%" PRIu64, final_size);
+        struct stat sd, si;
+
         qdict_put_str(df_opts, "size", o.data_file_raw ? sz : "0");
-        if (!bdrv_co_create_file(df, df_opts, errp)) {
+        if (!bdrv_co_create_file(o.data_file, df_opts, errp)) {
+            return false;
+        }
+        /* guest data over our own header: refused, by name or inode */
+        if (!strcmp(o.data_file, filename) ||
+            (stat(o.data_file, &sd) == 0 && stat(filename, &si) == 0 &&
+             sd.st_dev == si.st_dev && sd.st_ino == si.st_ino)) {
+            error_setg(errp, "The data file '%s' is the image file itself",
+                       o.data_file);
             return false;
         }
     }
