@@ -13,8 +13,6 @@
 
 #include <sys/stat.h>
 
-#define PROBE_BUF_SIZE 2048
-
 const char *const PreallocMode_str[PREALLOC_MODE__MAX] = {
     [PREALLOC_MODE_OFF] = "off",
     [PREALLOC_MODE_METADATA] = "metadata",
@@ -713,37 +711,40 @@ fail:
     return NULL;
 }
 
+/*
+ * The format of the image in @file, as 7.2 probes it: the first 512
+ * bytes (zeroes past the end) scored by every format's probe; an empty
+ * file is raw.  A format we do not read is an error naming it, never raw.
+ */
 static const BlockDriver *coroutine_fn bdrv_probe(BlockDriverState *file,
                                                   const char *filename,
                                                   Error **errp)
 {
-    g_autofree uint8_t *buf = NULL;
+    uint8_t buf[BDRV_PROBE_BUF_SIZE] = { 0 };
     int64_t len = file->total_bytes;
-    int n = (int)MIN(len, PROBE_BUF_SIZE);
-    const BlockDriver *best = &bdrv_raw;
-    int best_score = 0;
-    int ret, i;
+    const BlockDriver *drv;
+    const char *name;
     BdrvChild tmp = { .bs = file };
+    int ret;
 
-    buf = g_malloc0(PROBE_BUF_SIZE);
-    if (n > 0) {
-        ret = bdrv_co_pread(&tmp, 0, n, buf, 0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not read image for "
-                             "determining its format");
-            return NULL;
-        }
+    if (len == 0) {
+        return &bdrv_raw;
     }
-    for (i = 0; bdrv_drivers[i]; i++) {
-        if (bdrv_drivers[i]->probe) {
-            int score = bdrv_drivers[i]->probe(buf, n, filename);
-            if (score > best_score) {
-                best_score = score;
-                best = bdrv_drivers[i];
-            }
-        }
+    ret = bdrv_co_pread(&tmp, 0, MIN(len, (int64_t)sizeof(buf)), buf, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not read image for "
+                         "determining its format");
+        return NULL;
     }
-    return best;
+    name = bdrv_probe_format(buf, sizeof(buf), filename, &drv);
+    if (!drv && name) {
+        error_setg(errp, "Image is in the '%s' format, which is not "
+                   "supported", name);
+        error_append_hint(errp, "Name a format (-f raw) to read the file "
+                          "as it is.\n");
+        return NULL;
+    }
+    return drv ? drv : &bdrv_raw;
 }
 
 /* Split a json: filename into @options; returns false on bad JSON. */

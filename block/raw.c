@@ -104,49 +104,17 @@ static int coroutine_fn raw_fmt_co_preadv(BlockDriverState *bs, int64_t offset,
 }
 
 /*
- * Magic numbers of the formats QEMU probes.  Not only ours: an image
- * written here may be opened by any QEMU later, so a guest must not be
- * able to forge any header QEMU would believe.
+ * True if @sector (512 bytes) would be probed as a format other than raw
+ * by 7.2: any of them, not only ours, since an image written here may be
+ * opened by any QEMU later, so a guest must not be able to forge any
+ * header QEMU would believe.
  */
-static const struct {
-    const char *magic;
-    size_t len;
-    size_t offset;
-} image_magics[] = {
-    { "QFI\xfb", 4, 0 },                   /* qcow, qcow2 */
-    { "QED\0", 4, 0 },                     /* qed */
-    { "KDMV", 4, 0 },                      /* vmdk sparse */
-    { "COWD", 4, 0 },                      /* vmdk cowd */
-    { "# Disk DescriptorFile", 21, 0 },    /* vmdk descriptor */
-    { "conectix", 8, 0 },                  /* vpc */
-    { "vhdxfile", 8, 0 },                  /* vhdx */
-    { "WithoutFreeSpace", 16, 0 },         /* parallels */
-    { "WithouFreSpacExt", 16, 0 },         /* parallels */
-    { "LUKS\xba\xbe", 6, 0 },              /* luks */
-    { "Bochs Virtual HD Image", 22, 0 },   /* bochs */
-    { "#!/bin/sh\n#V2.0 Format\n", 24, 0 }, /* cloop */
-    { "\x7f\x10\xda\xbe", 4, 64 },          /* vdi signature */
-};
-
-/* True if @sector (512 bytes) would be probed as a format other than raw. */
 static bool looks_like_other_format(const uint8_t *sector)
 {
-    size_t i;
+    const BlockDriver *drv;
+    const char *name = bdrv_probe_format(sector, BDRV_SECTOR_SIZE, NULL, &drv);
 
-    for (i = 0; i < G_N_ELEMENTS(image_magics); i++) {
-        if (!memcmp(sector + image_magics[i].offset, image_magics[i].magic,
-                    image_magics[i].len)) {
-            return true;
-        }
-    }
-    for (i = 0; bdrv_drivers[i]; i++) {
-        const BlockDriver *d = bdrv_drivers[i];
-        if (d != &bdrv_raw && d->probe &&
-            d->probe(sector, BDRV_SECTOR_SIZE, NULL) > 1) {
-            return true;
-        }
-    }
-    return false;
+    return name && drv != &bdrv_raw;
 }
 
 static int coroutine_fn raw_fmt_co_pwritev(BlockDriverState *bs,

@@ -356,6 +356,18 @@ int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs);
 void *blk_buf_alloc(BlockDriverState *bs, size_t size);
 void blk_buf_free(void *buf);
 
+/*
+ * Probing (block/probe.c): the format 7.2 would pick for the first
+ * BDRV_PROBE_BUF_SIZE bytes @buf of @filename, ours or one we do not
+ * read.  Returns its name (NULL: none scores) and sets *@drv to our
+ * driver, or NULL for a format we do not read.
+ */
+#define BDRV_PROBE_BUF_SIZE 512
+const char *bdrv_probe_format(const uint8_t *buf, int size,
+                              const char *filename, const BlockDriver **drv);
+/* Whether @name is a format 7.2 reads and we do not (vmdk, vdi ...). */
+bool bdrv_format_is_foreign(const char *name);
+
 /* The registry: every driver, in block/drivers.c. */
 extern const BlockDriver *const bdrv_drivers[];
 extern const BlockDriver bdrv_file;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Big-endian loads and stores at unaligned addresses, for on-disk formats.
+ * Big-endian (and a little-endian) loads and stores at unaligned
+ * addresses, for on-disk formats.
  * Header-only: each is a memcpy and a byte swap.
  */
 #ifndef UTIL_BSWAP_H
@@ -32,6 +33,14 @@ static inline uint64_t ldq_be_p(const void *p)
 
     memcpy(&v, p, sizeof(v));
     return be64toh(v);
+}
+
+static inline uint32_t ldl_le_p(const void *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return le32toh(v);
 }
 
 static inline void stw_be_p(void *p, uint16_t v)
