@@ -991,7 +991,12 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
             return NULL;
         }
     }
-    if ((flags & BDRV_O_PROTOCOL) || (drv && drv->protocol_name)) {
+    /*
+     * A protocol node, or a format node where a protocol was expected
+     * ("file": {"driver": "raw", ...}): that one opens its own file below
+     * it, as in 7.2; only an unnamed driver is looked for among protocols.
+     */
+    if ((drv && drv->protocol_name) || (!drv && (flags & BDRV_O_PROTOCOL))) {
         return bdrv_open_protocol(filename, drvname, opts, flags, errp);
     }
 

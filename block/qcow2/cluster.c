@@ -431,6 +431,12 @@ static int coroutine_fn get_cluster_table(BlockDriverState *bs,
                                        " unaligned (L1 index: %#" PRIx64 ")",
                                        l2_offset, l1_index);
     }
+    /* "not shared" said of no table: 7.2 asserts here */
+    if (!l2_offset && (s->l1_table[l1_index] & QCOW_OFLAG_COPIED)) {
+        return qcow2_signal_corruption(bs, true, "L1 entry with the COPIED "
+                                       "flag but no L2 table (L1 index: %#"
+                                       PRIx64 ")", l1_index);
+    }
     if (!(s->l1_table[l1_index] & QCOW_OFLAG_COPIED)) {
         ret = l2_allocate(bs, l1_index);
         if (ret < 0) {

@@ -244,7 +244,7 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
         return true;
     }
     if (s->nb_bitmaps > QCOW2_MAX_BITMAPS) {
-        error_setg(errp, "bitmaps_ext: Image has %d bitmaps, exceeding the "
+        error_setg(errp, "bitmaps_ext: Image has %" PRIu32 " bitmaps, exceeding the "
                    "QEMU supported maximum of %d", s->nb_bitmaps,
                    QCOW2_MAX_BITMAPS);
         return false;

@@ -258,7 +258,7 @@ typedef struct BDRVQcow2State {
     uint64_t snapshots_size;        /* bytes of the snapshot table */
 
     bool has_bitmaps;
-    int nb_bitmaps;
+    uint32_t nb_bitmaps;
     uint64_t bitmap_directory_size;
     uint64_t bitmap_directory_offset;
     Qcow2Bitmap *bitmaps;           /* the directory as in the image */

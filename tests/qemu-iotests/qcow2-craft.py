@@ -6,6 +6,8 @@ Rewrite parts of a qcow2 header for tests of hostile images:
     qcow2-craft.py IMAGE backing NAME       the backing file name (no format)
     qcow2-craft.py IMAGE field OFF SIZE VAL a big-endian header field
     qcow2-craft.py IMAGE ext TYPE HEX       an extension (hex bytes; '' drops)
+    qcow2-craft.py IMAGE ext-field TYPE OFF SIZE VAL
+                                            a big-endian field of an extension
 
 The header extensions and the backing file name that follows them are
 rewritten in place (the first cluster), lengths and offsets kept right;
@@ -74,6 +76,12 @@ elif op == 'field':
     f.write(val.to_bytes(size, 'big'))
 elif op == 'ext':
     set_ext(exts, int(sys.argv[3], 0), bytes.fromhex(sys.argv[4]))
+    write_exts(exts, backing)
+elif op == 'ext-field':
+    t, off, size, val = (int(x, 0) for x in sys.argv[3:7])
+    for e in exts:
+        if e[0] == t:
+            e[1] = e[1][:off] + val.to_bytes(size, 'big') + e[1][off + size:]
     write_exts(exts, backing)
 else:
     sys.exit('unknown operation ' + op)
