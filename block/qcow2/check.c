@@ -450,6 +450,21 @@ static int coroutine_fn count_references(CheckState *c)
     }
     for (i = 0; ret == 0 && i < s->nb_snapshots; i++) {
         Qcow2Snapshot *sn = &s->snapshots[i];
+
+        if (offset_into_cluster(s, sn->l1_table_offset)) {
+            fprintf(stderr, "ERROR snapshot %s (%s) l1_offset=%#" PRIx64 ": "
+                    "L1 table is not cluster aligned; snapshot table entry "
+                    "corrupted\n", sn->id_str, sn->name, sn->l1_table_offset);
+            c->res->corruptions++;
+            continue;
+        }
+        if (sn->l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
+            fprintf(stderr, "ERROR snapshot %s (%s) l1_size=%#" PRIx32 ": "
+                    "L1 table is too large; snapshot table entry corrupted\n",
+                    sn->id_str, sn->name, sn->l1_size);
+            c->res->corruptions++;
+            continue;
+        }
         ret = count_l1(c, sn->l1_table_offset, sn->l1_size, 0, false);
     }
     if (ret == 0) {
@@ -927,20 +942,45 @@ static int coroutine_fn check_refcounts(CheckState *c)
     return 0;
 }
 
+/* Add what @src found and fixed to @out (the counters, not the sizes). */
+static void add_check_result(BdrvCheckResult *out, const BdrvCheckResult *src)
+{
+    out->corruptions += src->corruptions;
+    out->leaks += src->leaks;
+    out->check_errors += src->check_errors;
+    out->corruptions_fixed += src->corruptions_fixed;
+    out->leaks_fixed += src->leaks_fixed;
+}
+
 int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
                                 int fix)
 {
     BDRVQcow2State *s = bs->opaque;
     CheckState c = { .bs = bs, .res = res, .fix = fix };
+    BdrvCheckResult sn_res = { 0 };
     int ret;
 
+    memset(res, 0, sizeof(*res));
     qemu_co_mutex_lock(&s->lock);
+    /* as 7.2: the snapshot table first, its repair after the refcounts' */
+    ret = qcow2_check_read_snapshot_table(bs, &sn_res, fix);
+    if (ret < 0) {
+        add_check_result(res, &sn_res);
+        goto out;
+    }
     if (!qcow2_refcounts_load(bs)) {
         res->check_errors++;
+        add_check_result(res, &sn_res);
         ret = -EIO;
         goto out;
     }
     ret = check_refcounts(&c);
+    if (ret < 0) {
+        add_check_result(res, &sn_res);
+        goto out;
+    }
+    ret = qcow2_check_fix_snapshot_table(bs, &sn_res, fix);
+    add_check_result(res, &sn_res);
     if (ret == 0 && fix && !res->check_errors && !res->corruptions) {
         ret = qcow2_write_caches(bs);
         if (ret == 0) {

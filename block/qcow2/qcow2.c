@@ -759,7 +759,9 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
                         errp)) {
         return false;
     }
-    if (!qcow2_validate_table(s, h.snapshots_offset, h.nb_snapshots, 40,
+    /* check reads (and repairs) the snapshot table itself, as 7.2 */
+    if (!(flags & BDRV_O_CHECK) &&
+        !qcow2_validate_table(s, h.snapshots_offset, h.nb_snapshots, 40,
                         40 * QCOW_MAX_SNAPSHOTS, "Snapshot table", errp)) {
         return false;
     }
@@ -822,10 +824,12 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     if (!open_data_file(bs, options, flags, errp)) {
         return false;
     }
-    s->snapshots_offset = h.snapshots_offset;
-    s->nb_snapshots = h.nb_snapshots;
-    if (!qcow2_read_snapshots(bs, errp)) {
-        return false;
+    if (!(flags & BDRV_O_CHECK)) {
+        s->snapshots_offset = h.snapshots_offset;
+        s->nb_snapshots = h.nb_snapshots;
+        if (!qcow2_read_snapshots(bs, errp)) {
+            return false;
+        }
     }
     if (sn_id || sn_name) {
         if (flags & BDRV_O_RDWR) {

@@ -666,8 +666,24 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
 extern const CreateOptDesc qcow2_create_opts[];
 
 /* ---- snapshot.c ---- */
-/* Read the snapshot table; false + errp on a malformed one. */
+/*
+ * Read the snapshot table; false + errp on a malformed one.  The entries'
+ * L1 tables are checked where they are used, not here.
+ */
 bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp);
+/*
+ * qemu-img check's view of the snapshot table (7.2's): read again from
+ * the header, repaired where @fix allows (entries dropped off the end of
+ * a table too large, extra data cut); incomplete v3 entries counted.
+ * Then, after the refcounts are right, qcow2_check_fix_snapshot_table()
+ * writes the table again if @res has corruptions to fix.
+ */
+int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
+                                                 BdrvCheckResult *res,
+                                                 int fix);
+int coroutine_fn qcow2_check_fix_snapshot_table(BlockDriverState *bs,
+                                                BdrvCheckResult *res,
+                                                int fix);
 /* qemu-img check (check.c): @fix is BDRV_FIX_LEAKS | BDRV_FIX_ERRORS. */
 int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
                                 int fix);

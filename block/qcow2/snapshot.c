@@ -50,21 +50,36 @@ static uint8_t *coroutine_fn read_bytes(BlockDriverState *bs, uint64_t offset,
     return buf;
 }
 
-bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
+/*
+ * Read the snapshot table (s->snapshots_offset, s->nb_snapshots) as 7.2
+ * does.  The L1 tables are not checked here but where they are used, so
+ * that one broken entry does not keep the image from opening.  With
+ * @repair (check -r all), what cannot be read is dropped instead of
+ * failing: extra data past 1 KiB (counted in *@extra_dropped) and the
+ * entries past a table grown over 64 MiB (counted in *@nb_reduced; the
+ * header is updated by the caller).
+ */
+static int coroutine_fn read_snapshot_table(BlockDriverState *bs,
+                                            bool repair, int *nb_reduced,
+                                            int *extra_dropped,
+                                            Error **errp)
 {
+    int ret = -EIO;         /* read_bytes' failures */
+
     BDRVQcow2State *s = bs->opaque;
-    uint64_t offset = s->snapshots_offset;
+    uint64_t offset = s->snapshots_offset, pre_offset, end = offset;
     uint64_t table_size = 0;
-    int n = s->nb_snapshots;
-    int i;
+    uint32_t n = s->nb_snapshots;
+    uint32_t i;
 
     s->nb_snapshots = 0;
     s->snapshots = g_new0(Qcow2Snapshot, MAX(n, 1));
     for (i = 0; i < n; i++) {
-        g_autofree uint8_t *h = NULL, *rest = NULL;
+        g_autofree uint8_t *h = NULL, *rest = NULL, *names = NULL;
         Qcow2Snapshot *sn = &s->snapshots[i];
-        uint32_t extra, id_len, name_len, entry_len;
+        uint32_t extra, kept, id_len, name_len;
 
+        pre_offset = offset;
         h = read_bytes(bs, offset, SNAPSHOT_HEADER_SIZE, errp);
         if (!h) {
             goto fail;
@@ -77,63 +92,191 @@ bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
         sn->date_nsec = ldl_be_p(h + 20);
         sn->vm_clock_nsec = ldq_be_p(h + 24);
         sn->vm_state_size = ldl_be_p(h + 32);
-        extra = ldl_be_p(h + 36);
-        sn->extra_data_size = extra;
+        extra = kept = ldl_be_p(h + 36);
         sn->icount = -1;
         if (extra > MAX_SNAPSHOT_EXTRA_DATA) {
-            error_setg(errp, "Too much extra metadata in snapshot table "
-                       "entry %i", i);
-            error_append_hint(errp, "You can force-remove this extra "
-                              "metadata with qemu-img check -r all\n");
+            if (!repair) {
+                error_setg(errp, "Too much extra metadata in snapshot table "
+                           "entry %" PRIu32, i);
+                error_append_hint(errp, "You can force-remove this extra "
+                                  "metadata with qemu-img check -r all\n");
+                ret = -EFBIG;
+                goto fail;
+            }
+            fprintf(stderr, "Discarding too much extra metadata in snapshot "
+                    "table entry %" PRIu32 " (%" PRIu32 " > %u)\n", i, extra,
+                    MAX_SNAPSHOT_EXTRA_DATA);
+            (*extra_dropped)++;
+            kept = MAX_SNAPSHOT_EXTRA_DATA;
+        }
+        sn->extra_data_size = kept;
+        /* the extra data kept (all but what repair drops), then the names */
+        rest = read_bytes(bs, offset + SNAPSHOT_HEADER_SIZE, kept, errp);
+        names = rest ? read_bytes(bs, offset + SNAPSHOT_HEADER_SIZE + extra,
+                                  id_len + name_len, errp) : NULL;
+        if (!names) {
             goto fail;
         }
-        entry_len = ROUND_UP(SNAPSHOT_HEADER_SIZE + extra + id_len + name_len,
-                             8);
-        table_size += entry_len;
-        if (table_size > MAX_SNAPSHOTS_SIZE) {
-            error_setg(errp, "Snapshot table exceeds the maximum size");
-            goto fail;
-        }
-        rest = read_bytes(bs, offset + SNAPSHOT_HEADER_SIZE,
-                          extra + id_len + name_len, errp);
-        if (!rest) {
-            goto fail;
-        }
-        if (extra >= 8) {
+        if (kept >= 8) {
             sn->vm_state_size = ldq_be_p(rest);
         }
-        if (extra >= 16) {
-            sn->disk_size = ldq_be_p(rest + 8);
-        } else {
-            sn->disk_size = s->virtual_size;
-        }
-        if (extra >= 24) {
+        sn->disk_size = kept >= 16 ? ldq_be_p(rest + 8) : s->virtual_size;
+        if (kept >= 24) {
             sn->icount = ldq_be_p(rest + 16);
         }
-        if (extra > SNAPSHOT_EXTRA_KNOWN) {
-            /* kept to be written back unchanged */
+        if (kept > SNAPSHOT_EXTRA_KNOWN) {
+            /* kept to be written back unchanged (cut to 1 KiB by repair) */
             sn->unknown_extra = g_memdup2(rest + SNAPSHOT_EXTRA_KNOWN,
-                                          extra - SNAPSHOT_EXTRA_KNOWN);
+                                          kept - SNAPSHOT_EXTRA_KNOWN);
         }
-        sn->id_str = g_strndup((char *)rest + extra, id_len);
-        sn->name = g_strndup((char *)rest + extra + id_len, name_len);
+        sn->id_str = g_strndup((char *)names, id_len);
+        sn->name = g_strndup((char *)names + id_len, name_len);
         s->nb_snapshots++;
-        if (sn->l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
-            error_setg(errp, "Snapshot L1 table too large");
-            goto fail;
+        offset += SNAPSHOT_HEADER_SIZE + (uint64_t)extra + id_len + name_len;
+        table_size = ROUND_UP(table_size, 8) + SNAPSHOT_HEADER_SIZE + kept +
+                     id_len + name_len;
+        if (table_size > MAX_SNAPSHOTS_SIZE ||
+            offset - s->snapshots_offset > INT_MAX) {
+            if (!repair) {
+                error_setg(errp, "Snapshot table is too big");
+                error_append_hint(errp, "You can force-remove all %" PRIu32
+                                  " overhanging snapshots with qemu-img "
+                                  "check -r all\n", n - i);
+                ret = -EFBIG;
+                goto fail;
+            }
+            fprintf(stderr, "Discarding %" PRIu32 " overhanging snapshots "
+                    "(snapshot table is too big)\n", n - i);
+            *nb_reduced += n - i;
+            g_free(sn->id_str);
+            g_free(sn->name);
+            g_free(sn->unknown_extra);
+            memset(sn, 0, sizeof(*sn));
+            s->nb_snapshots--;
+            offset = pre_offset;
+            break;
         }
-        if (offset_into_cluster(s, sn->l1_table_offset)) {
-            error_setg(errp, "Snapshot L1 table offset invalid");
-            goto fail;
-        }
-        offset += entry_len;
+        end = offset;
+        offset = ROUND_UP(offset, 8);
     }
-    s->snapshots_size = table_size;
-    return true;
+    /* the bytes on disk, the last entry unpadded, as 7.2 counts them */
+    s->snapshots_size = end - s->snapshots_offset;
+    return 0;
 
 fail:
     qcow2_free_snapshots(s);
-    return false;
+    return ret;
+}
+
+bool coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
+{
+    return read_snapshot_table(bs, false, NULL, NULL, errp) == 0;
+}
+
+int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
+                                                 BdrvCheckResult *res,
+                                                 int fix)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Error *err = NULL;
+    uint8_t ptr[12];
+    int nb_reduced = 0, extra_dropped = 0, ret;
+    uint32_t i;
+
+    /* the table as the header says, whatever open made of it */
+    qcow2_free_snapshots(s);
+    ret = bdrv_co_pread(bs->file, HEADER_NB_SNAPSHOTS, sizeof(ptr), ptr, 0);
+    if (ret < 0) {
+        res->check_errors++;
+        fprintf(stderr, "ERROR failed to read the snapshot table pointer from "
+                "the image header: %s\n", strerror(-ret));
+        return ret;
+    }
+    s->nb_snapshots = ldl_be_p(ptr);
+    s->snapshots_offset = ldq_be_p(ptr + 4);
+    if (s->nb_snapshots > MAX_SNAPSHOTS && (fix & BDRV_FIX_ERRORS)) {
+        fprintf(stderr, "Discarding %u overhanging snapshots\n",
+                s->nb_snapshots - MAX_SNAPSHOTS);
+        nb_reduced += s->nb_snapshots - MAX_SNAPSHOTS;
+        s->nb_snapshots = MAX_SNAPSHOTS;
+    }
+    if (!qcow2_validate_table(s, s->snapshots_offset, s->nb_snapshots,
+                              SNAPSHOT_HEADER_SIZE,
+                              SNAPSHOT_HEADER_SIZE * MAX_SNAPSHOTS,
+                              "snapshot table", &err)) {
+        res->check_errors++;
+        error_prepend(&err, "ERROR ");
+        error_report_err(err);
+        if (s->nb_snapshots > MAX_SNAPSHOTS) {
+            fprintf(stderr, "You can force-remove all %u overhanging "
+                    "snapshots with qemu-img check -r all\n",
+                    s->nb_snapshots - MAX_SNAPSHOTS);
+        }
+        s->snapshots_offset = 0;
+        s->nb_snapshots = 0;
+        return -EFBIG;
+    }
+    ret = read_snapshot_table(bs, fix & BDRV_FIX_ERRORS, &nb_reduced,
+                              &extra_dropped, &err);
+    if (ret < 0) {
+        res->check_errors++;
+        error_prepend(&err, "ERROR failed to read the snapshot table: ");
+        error_report_err(err);
+        s->snapshots_offset = 0;
+        s->nb_snapshots = 0;
+        return ret;
+    }
+    res->corruptions += nb_reduced + extra_dropped;
+    if (nb_reduced) {
+        /* before the refcount check, which counts the header's table */
+        uint8_t nb[4];
+
+        stl_be_p(nb, s->nb_snapshots);
+        ret = bdrv_co_pwrite(bs->file, HEADER_NB_SNAPSHOTS, sizeof(nb), nb,
+                             0);
+        if (ret == 0) {
+            ret = bdrv_co_flush(bs->file->bs);
+        }
+        if (ret < 0) {
+            res->check_errors++;
+            fprintf(stderr, "ERROR failed to update the snapshot count in "
+                    "the image header: %s\n", strerror(-ret));
+            return ret;
+        }
+        res->corruptions_fixed += nb_reduced;
+        res->corruptions -= nb_reduced;
+    }
+    /* v3 entries carry at least vm_state_size_large and disk_size */
+    for (i = 0; s->version >= 3 && i < (uint32_t)s->nb_snapshots; i++) {
+        if (s->snapshots[i].extra_data_size < 16) {
+            res->corruptions++;
+            fprintf(stderr, "%s snapshot table entry %" PRIu32 " is "
+                    "incomplete\n", fix & BDRV_FIX_ERRORS ? "Repairing" :
+                    "ERROR", i);
+        }
+    }
+    return 0;
+}
+
+int coroutine_fn qcow2_check_fix_snapshot_table(BlockDriverState *bs,
+                                                BdrvCheckResult *res,
+                                                int fix)
+{
+    int ret;
+
+    if (!res->corruptions || !(fix & BDRV_FIX_ERRORS)) {
+        return 0;
+    }
+    ret = qcow2_write_snapshots(bs);
+    if (ret < 0) {
+        res->check_errors++;
+        fprintf(stderr, "ERROR failed to update snapshot table: %s\n",
+                strerror(-ret));
+        return ret;
+    }
+    res->corruptions_fixed += res->corruptions;
+    res->corruptions = 0;
+    return 0;
 }
 
 /* Index of the snapshot matching @id and/or @name (non-NULL ones), or -1. */
@@ -620,8 +763,10 @@ int coroutine_fn qcow2_co_snapshot_goto(BlockDriverState *bs,
         return -ENOENT;
     }
     sn = &s->snapshots[idx];
-    if (!snapshot_l1_ok(s, sn, NULL)) {
-        return -EFBIG;
+    if (!snapshot_l1_ok(s, sn, &err)) {
+        /* as 7.2, which reports it here and returns the reason */
+        error_report_err(err);
+        return sn->l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE ? -EFBIG : -EINVAL;
     }
     if (sn->disk_size != (uint64_t)s->virtual_size) {
         ret = qcow2_co_truncate(bs, sn->disk_size, true, PREALLOC_MODE_OFF, 0,

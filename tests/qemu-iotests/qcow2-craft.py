@@ -8,6 +8,10 @@ Rewrite parts of a qcow2 header for tests of hostile images:
     qcow2-craft.py IMAGE ext TYPE HEX       an extension (hex bytes; '' drops)
     qcow2-craft.py IMAGE ext-field TYPE OFF SIZE VAL
                                             a big-endian field of an extension
+    qcow2-craft.py IMAGE snapshot-extra IDX N
+                                            entry IDX's extra data cut or
+                                            zero-padded to N bytes (the table
+                                            is rewritten in place)
 
 The header extensions and the backing file name that follows them are
 rewritten in place (the first cluster), lengths and offsets kept right;
@@ -83,5 +87,29 @@ elif op == 'ext-field':
         if e[0] == t:
             e[1] = e[1][:off] + val.to_bytes(size, 'big') + e[1][off + size:]
     write_exts(exts, backing)
+elif op == 'snapshot-extra':
+    idx, n = int(sys.argv[3]), int(sys.argv[4])
+    nb, off = field(60, 4), field(64, 8)
+    f.seek(off)
+    tab = f.read(1 << 20)
+    pos, entries = 0, []
+    for i in range(nb):
+        pos = (pos + 7) // 8 * 8
+        h = tab[pos:pos + 40]
+        idl, nml = struct.unpack('>HH', h[12:16])
+        ext = struct.unpack('>I', h[36:40])[0]
+        extra = tab[pos + 40:pos + 40 + ext]
+        names = tab[pos + 40 + ext:pos + 40 + ext + idl + nml]
+        entries.append([h, extra, names])
+        pos += 40 + ext + idl + nml
+    old_len = pos
+    e = entries[idx]
+    e[1] = (e[1] + bytes(n))[:n]
+    e[0] = e[0][:36] + struct.pack('>I', n)
+    out = b''
+    for h, extra, names in entries:
+        out += b'\0' * (-len(out) % 8) + h + extra + names
+    f.seek(off)
+    f.write(out + bytes(max(0, old_len - len(out))))
 else:
     sys.exit('unknown operation ' + op)
