@@ -455,6 +455,19 @@ static void allocate_first_block(int fd, int64_t max_size)
     qemu_vfree(buf);
 }
 
+/*
+ * A preallocation that failed (ENOSPC) leaves the file as it was, not
+ * grown with holes where the space was missing; returns @ret.
+ */
+static int raw_restore_length(int fd, int64_t length, int ret)
+{
+    if (ftruncate(fd, length) < 0) {
+        error_report("Failed to restore old file length: %s",
+                     strerror(errno));
+    }
+    return ret;
+}
+
 /* Resize a regular file with preallocation; blocking, any thread. */
 static int raw_regular_truncate(int fd, int64_t offset, PreallocMode prealloc,
                                 Error **errp)
@@ -486,13 +499,21 @@ static int raw_regular_truncate(int fd, int64_t offset, PreallocMode prealloc,
             ret = -posix_fallocate(fd, current, offset - current);
             if (ret < 0) {
                 error_setg_errno(errp, -ret, "Could not preallocate new data");
-                return ret;
+                return raw_restore_length(fd, current, ret);
             }
         }
         return 0;
     case PREALLOC_MODE_FULL: {
         int64_t chunk = MiB, pos = current;
-        void *buf = g_malloc0(chunk);
+        void *buf;
+
+        /* the final size first: fewer, larger allocations (as 7.2) */
+        if (ftruncate(fd, offset) < 0) {
+            ret = -errno;
+            error_setg_errno(errp, -ret, "Could not resize file");
+            return raw_restore_length(fd, current, ret);
+        }
+        buf = g_malloc0(chunk);
         ret = 0;
         while (pos < offset) {
             ssize_t n = pwrite(fd, buf, MIN(chunk, offset - pos), pos);
@@ -512,7 +533,7 @@ static int raw_regular_truncate(int fd, int64_t offset, PreallocMode prealloc,
             ret = -errno;
             error_setg_errno(errp, -ret, "Could not flush file to disk");
         }
-        return ret;
+        return ret < 0 ? raw_restore_length(fd, current, ret) : 0;
     }
     default:
         error_setg(errp, "Unsupported preallocation mode: %s",
