@@ -368,6 +368,12 @@ static bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
     BdrvChild *c;
 
     bdrv_cumulative_perm(bs, &perm, &shared);
+    /* a user that writes on a node opened read-only (read-only=on) */
+    if ((perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) &&
+        bs->read_only) {
+        error_setg(errp, "Block node is read-only");
+        return false;
+    }
     if (bs->drv->set_perm && !bs->drv->set_perm(bs, perm, shared, errp)) {
         return false;
     }

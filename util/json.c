@@ -36,8 +36,16 @@ static void parse_error(JsonParser *jp, const char *what)
                jp->p - jp->start);
 }
 
+/*
+ * U+0000 becomes "\xC0\x80" (modified UTF-8), as in QEMU's parser: a
+ * string never ends early at an escaped NUL, so "a\u0000b" is not "a".
+ */
 static void append_utf8(GString *s, gunichar c)
 {
+    if (!c) {
+        g_string_append(s, "\xC0\x80");
+        return;
+    }
     g_string_append_unichar(s, c);
 }
 

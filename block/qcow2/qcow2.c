@@ -212,6 +212,10 @@ static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
             s->has_bitmaps = true;
             break;
         case QCOW2_EXT_MAGIC_CRYPTO_HEADER:
+            if (!qcow2_crypto_header_ext(s, data, len, errp)) {
+                return false;
+            }
+            break;
         default:
             /* unknown extensions are kept by QEMU on write; ignored here */
             break;
@@ -354,8 +358,9 @@ static bool check_header(BlockDriverState *bs, QCowHeader *h, int flags,
                    "exceed 64 bits");
         return false;
     }
-    if (h->crypt_method) {
-        error_setg(errp, "Encrypted images are not supported");
+    if (h->crypt_method > QCOW_CRYPT_LUKS) {
+        error_setg(errp, "Unsupported encryption method %" PRIu32,
+                   h->crypt_method);
         return false;
     }
     return true;
@@ -414,6 +419,10 @@ static bool coroutine_fn open_data_file(BlockDriverState *bs, QDict *options,
             return false;
         }
         s->data_file = bs->file;
+        if (s->data_file_raw && !(flags & BDRV_O_NO_IO)) {
+            error_setg(errp, "data-file-raw requires a data file");
+            return false;
+        }
         return true;
     }
     if (flags & BDRV_O_NO_IO) {
@@ -582,8 +591,25 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
                             errp)) {
         return false;
     }
+    /* 7.2's rules for the three sizes together */
+    if (has_all) {
+        if (has_l2 && has_rc) {
+            error_setg(errp, "cache-size, l2-cache-size and "
+                       "refcount-cache-size may not be set at the same time");
+            return false;
+        }
+        if (has_l2 && *l2_cache_size > cache_size) {
+            error_setg(errp, "l2-cache-size may not exceed cache-size");
+            return false;
+        }
+        if (has_rc && *refcount_cache_size > cache_size) {
+            error_setg(errp, "refcount-cache-size may not exceed cache-size");
+            return false;
+        }
+    }
     if (!has_l2) {
-        *l2_cache_size = has_all ? cache_size : 0;
+        *l2_cache_size = !has_all ? 0 : cache_size -
+                         (has_rc ? *refcount_cache_size : 0);
     }
     return true;
 }
@@ -684,6 +710,7 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     int64_t l2_tables, max_entries;
     g_autofree char *sn_id = bdrv_opt_take_str(options, "snapshot.id");
     g_autofree char *sn_name = bdrv_opt_take_str(options, "snapshot.name");
+    bool has_key;
     int ret;
 
     qemu_co_mutex_init(&s->lock);
@@ -706,11 +733,16 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     s->autoclear_features = h.autoclear_features;
     s->refcount_order = h.refcount_order;
     s->virtual_size = h.size;
+    s->crypt_method = h.crypt_method;
+    if (!qcow2_crypto_take_options(s, options, &has_key, errp)) {
+        return false;
+    }
 
     ext_end = h.backing_file_offset ? h.backing_file_offset :
                                       (uint64_t)s->cluster_size;
     if (!read_extensions(bs, h.header_length, ext_end, &feature_table,
-                         &feature_table_len, errp)) {
+                         &feature_table_len, errp) ||
+        !qcow2_crypto_open(bs, flags, has_key, errp)) {
         return false;
     }
     if (h.incompatible_features & ~QCOW2_INCOMPAT_MASK) {
@@ -753,6 +785,10 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
 
     s->refcount_table_offset = h.refcount_table_offset;
     s->refcount_table_clusters = h.refcount_table_clusters;
+    if (!h.refcount_table_clusters && !(flags & BDRV_O_CHECK)) {
+        error_setg(errp, "Image does not contain a reference count table");
+        return false;
+    }
     if (!qcow2_validate_table(s, h.refcount_table_offset,
                         h.refcount_table_clusters, s->cluster_size,
                         QCOW_MAX_REFTABLE_SIZE, "Reference count table",
@@ -859,6 +895,7 @@ static void qcow2_close(BlockDriverState *bs)
     qcow2_cache_destroy(s->l2_cache);
     g_free(s->l1_table);
     g_free(s->image_data_file);
+    qobject_unref(s->crypto_info);
     qcow2_free_snapshots(s);
     for (int i = 0; s->bitmaps && i < s->nb_bitmaps; i++) {
         g_free(s->bitmaps[i].name);
@@ -1090,6 +1127,7 @@ static int qcow2_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     bdi->vm_state_offset = (int64_t)s->l1_vm_state_index <<
                            (s->cluster_bits + s->l2_bits);
     bdi->is_dirty = s->incompatible_features & QCOW2_INCOMPAT_DIRTY;
+    bdi->encrypted = s->crypt_method != QCOW_CRYPT_NONE;
     return 0;
 }
 
@@ -1132,6 +1170,9 @@ static QDict *qcow2_get_specific_info(BlockDriverState *bs, Error **errp)
             qdict_put_obj(data, "bitmaps", list);
         }
         qdict_put_int(data, "refcount-bits", 1 << s->refcount_order);
+        if (s->crypto_info) {
+            qdict_put_obj(data, "encrypt", qobject_ref(s->crypto_info));
+        }
         qdict_put_bool(data, "corrupt",
                        s->incompatible_features & QCOW2_INCOMPAT_CORRUPT);
         if (s->image_data_file) {
