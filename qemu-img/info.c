@@ -42,6 +42,9 @@ static QDict *coroutine_fn collect_image_info(BlockDriverState *bs,
             qdict_put_int(info, "cluster-size", bdi.cluster_size);
         }
         qdict_put_bool(info, "dirty-flag", bdi.is_dirty);
+        if (bdi.encrypted) {
+            qdict_put_bool(info, "encrypted", true);
+        }
     }
     if (bs->backing_file) {
         g_autofree char *full = bdrv_get_full_backing_filename(bs);
@@ -122,6 +125,9 @@ static void dump_human(QDict *info)
         printf("disk size: %s\n", as);
     } else {
         printf("disk size: unavailable\n");
+    }
+    if (qdict_get(info, "encrypted")) {
+        printf("encrypted: yes\n");
     }
     v = qdict_get(info, "cluster-size");
     if (v) {

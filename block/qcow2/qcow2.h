@@ -61,6 +61,11 @@
 #define QCOW2_EXT_MAGIC_BITMAPS 0x23852875
 #define QCOW2_EXT_MAGIC_DATA_FILE 0x44415441
 
+/* crypt_method in the header */
+#define QCOW_CRYPT_NONE 0
+#define QCOW_CRYPT_AES  1
+#define QCOW_CRYPT_LUKS 2
+
 /* Feature bits. */
 #define QCOW2_INCOMPAT_DIRTY        (1ULL << 0)
 #define QCOW2_INCOMPAT_CORRUPT      (1ULL << 1)
@@ -263,6 +268,10 @@ typedef struct BDRVQcow2State {
     uint64_t bitmap_directory_offset;
     Qcow2Bitmap *bitmaps;           /* the directory as in the image */
     bool bitmaps_failed;            /* a store failed: close skips it */
+    uint32_t crypt_method;          /* QCOW_CRYPT_*: never decrypted */
+    bool has_crypto_header;         /* LUKS: the header extension was read */
+    uint64_t crypto_header_offset, crypto_header_length;
+    QDict *crypto_info;             /* info's "encrypt", or NULL */
     char *image_data_file;          /* external data file name, or NULL */
     BdrvChild *data_file;           /* == bs->file without one */
     bool data_file_raw;
@@ -664,6 +673,21 @@ int coroutine_fn qcow2_mark_corrupt(BlockDriverState *bs);
 bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
                                   Error **errp);
 extern const CreateOptDesc qcow2_create_opts[];
+
+/* ---- crypto.c ---- */
+/* The crypto header extension's offset and length, checked as 7.2. */
+bool qcow2_crypto_header_ext(BDRVQcow2State *s, const uint8_t *data,
+                             uint32_t len, Error **errp);
+/* Take the "encrypt.*" open options; *@has_key: a key secret was named. */
+bool qcow2_crypto_take_options(BDRVQcow2State *s, QDict *options,
+                               bool *has_key, Error **errp);
+/*
+ * An encrypted image: metadata-only opens read what info shows (the LUKS
+ * header, checked); any other open fails with 7.2's message for a missing
+ * key, or as unsupported.  True for images without encryption.
+ */
+bool coroutine_fn qcow2_crypto_open(BlockDriverState *bs, int flags,
+                                    bool has_key, Error **errp);
 
 /* ---- snapshot.c ---- */
 /*

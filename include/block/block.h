@@ -231,6 +231,7 @@ typedef struct BlockDriverInfo {
     int64_t cluster_size;       /* 0 when not applicable */
     int64_t vm_state_offset;
     bool is_dirty;
+    bool encrypted;             /* the format encrypts the guest data */
 } BlockDriverInfo;
 
 /* Returns 0, or -ENOTSUP when the driver has no information. */
