@@ -62,9 +62,11 @@ static QCow2SubclusterType subcluster_type(BDRVQcow2State *s,
     }
     switch (type) {
     case QCOW2_CLUSTER_COMPRESSED:
-        /* no subclusters: the bitmap must be empty */
-        return l2_bitmap ? QCOW2_SUBCLUSTER_INVALID :
-                           QCOW2_SUBCLUSTER_COMPRESSED;
+        /*
+         * The spec wants the bitmap empty, and check reports it, but the
+         * data is readable: 7.2 reads it, and so does a rescue convert.
+         */
+        return QCOW2_SUBCLUSTER_COMPRESSED;
     case QCOW2_CLUSTER_NORMAL:
         if ((l2_bitmap >> 32) & l2_bitmap) {
             return QCOW2_SUBCLUSTER_INVALID;    /* allocated and zero */
