@@ -7,7 +7,8 @@
 #   make check SANITIZE=1   the same, built with ASan+UBSan in build-san/
 #   make demo            build and run a real job on a generated image
 #   make fuzz            build the libFuzzer targets with clang (build-fuzz/)
-#                        and fuzz qcow2 for FUZZ_TIME seconds (default 60)
+#                        and run each for FUZZ_TIME seconds (default 60) or
+#                        FUZZ_RUNS executions
 #   make clean
 
 SANITIZE ?=
@@ -23,6 +24,7 @@ MESON_EXTRA :=
 endif
 
 FUZZ_TIME ?= 60
+FUZZ_RUNS ?=
 
 .PHONY: all deps build check demo fuzz clean
 
@@ -43,15 +45,19 @@ check: build
 demo: build
 	@BUILD_DIR=$(CURDIR)/$(BUILD) scripts/demo.sh
 
+# Every target runs FUZZ_TIME seconds, or FUZZ_RUNS executions if set,
+# from its seed corpus (copied: finds stay in build-fuzz/corpus-NAME).
+FUZZ_TARGETS := fuzz-qcow2-header fuzz-qcow2-map fuzz-qcow2-check \
+                fuzz-qcow2-snapshot fuzz-qcow2-bitmap fuzz-options fuzz-qcow2
 fuzz: deps
 	@scripts/install-deps.sh fuzz
 	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz \
 	    -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C build-fuzz tests/fuzz/fuzz-qcow2
-	@dir=$$(mktemp -d) && cp tests/fuzz/corpus-qcow2/* $$dir/ && \
-	    cd $$dir && $(CURDIR)/build-fuzz/tests/fuzz/fuzz-qcow2 -seed=1 \
-	    -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=262144 \
-	    $$dir; rc=$$?; rm -rf $$dir; exit $$rc
+	ninja -C build-fuzz $(addprefix tests/fuzz/,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	    FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) \
+	        scripts/run-fuzz.sh build-fuzz $$t || exit 1; \
+	done
 
 clean:
 	rm -rf build build-san build-fuzz

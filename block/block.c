@@ -676,11 +676,11 @@ static void bdrv_refresh_limits(BlockDriverState *bs)
     }
 }
 
-/* Open a node of driver @drv with @options (taken). */
-static BlockDriverState *coroutine_fn
-bdrv_open_driver(const BlockDriver *drv, const char *filename,
-                 BlockDriverState *file, QDict *options, int flags,
-                 Error **errp)
+/* See driver.h.  @options: consumed, not freed. */
+BlockDriverState *coroutine_fn
+bdrv_co_open_driver(const BlockDriver *drv, const char *filename,
+                    BlockDriverState *file, QDict *options, int flags,
+                    Error **errp)
 {
     BlockDriverState *bs = bdrv_new(drv, filename);
     int ret;
@@ -824,7 +824,7 @@ bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
             qdict_put_str(options, "filename", filename);
         }
     }
-    return bdrv_open_driver(drv, filename, NULL, options, flags, errp);
+    return bdrv_co_open_driver(drv, filename, NULL, options, flags, errp);
 }
 
 BlockDriverState *coroutine_fn bdrv_co_open_file_name(const char *filename,
@@ -840,7 +840,7 @@ BlockDriverState *coroutine_fn bdrv_co_open_file_name(const char *filename,
         drv = &bdrv_host_device;
     }
     qdict_put_str(opts, "filename", filename);
-    return bdrv_open_driver(drv, filename, NULL, opts,
+    return bdrv_co_open_driver(drv, filename, NULL, opts,
                             flags | BDRV_O_PROTOCOL, errp);
 }
 
@@ -1047,7 +1047,7 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
     }
     backing_opts = qdict_extract_subdict(opts, "backing");
     backing_ref = bdrv_opt_take_str(opts, "backing");
-    bs = bdrv_open_driver(drv, filename, file, opts, flags, errp);
+    bs = bdrv_co_open_driver(drv, filename, file, opts, flags, errp);
     if (bs && !bdrv_co_open_backing(bs, backing_ref,
                                     g_steal_pointer(&backing_opts), flags,
                                     errp)) {

@@ -282,6 +282,17 @@ BdrvChild *coroutine_fn bdrv_co_open_child(const char *filename,
                                            unsigned role, int flags,
                                            Error **errp);
 /*
+ * Open a node of @drv, which need not be in the registry (tests and
+ * fuzzers bring their own), over @file (a format's "file" child,
+ * reference taken over; NULL for a protocol).  @options: the driver's
+ * own, consumed (leftovers are an error).  Returns a new reference, or
+ * NULL and @errp.  Context: coroutine.
+ */
+BlockDriverState *coroutine_fn
+bdrv_co_open_driver(const BlockDriver *drv, const char *filename,
+                    BlockDriverState *file, QDict *options, int flags,
+                    Error **errp);
+/*
  * Attach an already open node as child @name of @parent with @role
  * (BDRV_CHILD_*), taking the permissions the role implies.  The reference
  * on @bs is taken over, also on failure (NULL, @errp set: a permission

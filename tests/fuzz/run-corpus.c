@@ -11,6 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int main(int argc, char **argv)
 {
+    g_autofree char *target = NULL;
     int i, n = 0;
 
     printf("1..1\n");
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
         }
         g_dir_close(dir);
     }
-    printf("ok 1 /fuzz/qcow2-corpus (%d inputs)\n", n);
+    target = g_path_get_basename(argv[0]);
+    printf("ok 1 /fuzz/%s (%d inputs)\n", target, n);
     return 0;
 }
