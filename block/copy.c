@@ -410,6 +410,8 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                 int st = copy_status(p, bs, pos, len - pos, &run);
                 if (st < 0) {
                     copy_fail(&s, st, false, base + pos);
+                    res->status_failed = res->error_offset == base + pos &&
+                                         !res->write_failed;
                     break;
                 }
                 type = chunk_type(p, st, base + pos);

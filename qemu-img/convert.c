@@ -610,6 +610,10 @@ int coroutine_fn img_convert(int argc, char **argv)
                          strerror(-res.ret));
             goto out;
         }
+    } else if (res.status_failed) {
+        error_report("error while reading block status at offset %" PRId64
+                     ": %s", res.error_offset, strerror(-res.ret));
+        goto out;
     } else {
         error_report("error while %s at byte %" PRId64 ": %s",
                      res.write_failed ? "writing" : "reading",

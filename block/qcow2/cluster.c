@@ -181,6 +181,15 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
     l2_bitmap = get_l2_bitmap(s, l2_table, l2_index);
     *type = subcluster_type(s, l2_entry, l2_bitmap, sc_index);
 
+    /* v2 has no zero flag: bit 0 set there is corruption, as for 7.2 */
+    if ((*type == QCOW2_SUBCLUSTER_ZERO_PLAIN ||
+         *type == QCOW2_SUBCLUSTER_ZERO_ALLOC) && s->version < 3) {
+        ret = qcow2_signal_corruption(bs, true, "Zero cluster entry found in "
+                                      "pre-v3 image (L2 offset: %#" PRIx64
+                                      ", L2 index: %#x)", l2_offset,
+                                      l2_index);
+        goto fail;
+    }
     switch (*type) {
     case QCOW2_SUBCLUSTER_INVALID:
         ret = qcow2_signal_corruption(bs, true, "Invalid cluster entry found "

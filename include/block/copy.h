@@ -64,6 +64,7 @@ typedef struct CopyParams {
 typedef struct CopyResult {
     int ret;                    /* 0 or the first -errno */
     bool write_failed;          /* the first error was a write */
+    bool status_failed;         /* ... or a block status query */
     int64_t error_offset;       /* where, in target bytes */
 } CopyResult;
 
