@@ -261,6 +261,18 @@ bool bdrv_same_file(BlockDriverState *a, BlockDriverState *b)
     return a && b && a->file_dev == b->file_dev && a->file_ino == b->file_ino;
 }
 
+char *bdrv_file_name_beside(BlockDriverState *bs, const char *name)
+{
+    BlockDriverState *file = bdrv_storage_node(bs);
+    g_autofree char *dir = NULL;
+
+    if (name[0] == '/' || !file || !strchr(file->filename, '/')) {
+        return g_strdup(name);
+    }
+    dir = g_path_get_dirname(file->filename);
+    return g_build_filename(dir, name, NULL);
+}
+
 bool bdrv_is_file_at(BlockDriverState *bs, const char *path)
 {
     struct stat st;

@@ -362,10 +362,14 @@ int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
                    "external data file");
         return -EINVAL;
     }
-    if (data_file && *data_file && bdrv_is_file_at(bs, data_file)) {
-        error_setg(errp, "The data file '%s' is the image file itself",
-                   data_file);
-        return -EINVAL;
+    if (data_file && *data_file) {
+        g_autofree char *path = bdrv_file_name_beside(bs, data_file);
+
+        if (bdrv_is_file_at(bs, path)) {
+            error_setg(errp, "The data file '%s' is the image file itself",
+                       data_file);
+            return -EINVAL;
+        }
     }
     if (data_file_raw && !s->data_file_raw) {
         error_setg(errp, "data-file-raw cannot be set on existing images");

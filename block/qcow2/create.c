@@ -410,18 +410,19 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
     }
     qdict_put_str(proto_opts, "size", "0");
     if (o.data_file) {
-        /* as 7.2: the name as given, relative to the working directory */
+        /* where open will look: relative to the image (7.2: the cwd) */
+        g_autofree char *df = bdrv_path_relative_to(filename, o.data_file);
         g_autoptr(QObject) df_opts = qdict_new();
         g_autofree char *sz = g_strdup_printf("%" PRIu64, final_size);
         struct stat sd, si;
 
         qdict_put_str(df_opts, "size", o.data_file_raw ? sz : "0");
-        if (!bdrv_co_create_file(o.data_file, df_opts, errp)) {
+        if (!bdrv_co_create_file(df, df_opts, errp)) {
             return false;
         }
         /* guest data over our own header: refused, by name or inode */
-        if (!strcmp(o.data_file, filename) ||
-            (stat(o.data_file, &sd) == 0 && stat(filename, &si) == 0 &&
+        if (!strcmp(df, filename) ||
+            (stat(df, &sd) == 0 && stat(filename, &si) == 0 &&
              sd.st_dev == si.st_dev && sd.st_ino == si.st_ino)) {
             error_setg(errp, "The data file '%s' is the image file itself",
                        o.data_file);

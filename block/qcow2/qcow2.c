@@ -398,9 +398,9 @@ static bool check_compression_type(BDRVQcow2State *s, QCowHeader *h,
 
 /*
  * The external data file: from the user's "data-file" options, or by the
- * name the image records, which is a file name only (relative to the
- * working directory, as 7.2; never json: or a protocol: an image must not
- * choose what we open).  Metadata-only opens (info) leave it closed, as
+ * name the image records, which is a file name only (never json: or a
+ * protocol: an image must not choose what we open), relative to the
+ * image's directory (7.2: the working directory).  Metadata-only opens (info) leave it closed, as
  * 7.2 does since CVE-2024-4467: a data file may be missing or hostile.
  */
 static bool coroutine_fn open_data_file(BlockDriverState *bs, QDict *options,
@@ -440,8 +440,10 @@ static bool coroutine_fn open_data_file(BlockDriverState *bs, QDict *options,
         error_setg(errp, "'data-file' is required for this image");
         return false;
     } else {
-        dbs = bdrv_co_open_file_name(s->image_data_file,
-                                     flags | BDRV_O_UNMAP, errp);
+        g_autofree char *name = bdrv_file_name_beside(bs,
+                                                      s->image_data_file);
+
+        dbs = bdrv_co_open_file_name(name, flags | BDRV_O_UNMAP, errp);
         s->data_file = dbs ? bdrv_attach_child(bs, dbs, "data-file",
                                                BDRV_CHILD_DATA, errp) : NULL;
     }

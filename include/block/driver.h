@@ -328,6 +328,12 @@ void bdrv_root_detach(BdrvChild *c);
  * are the same file, by device and inode; false when either is unknown.
  */
 bool bdrv_same_file(BlockDriverState *a, BlockDriverState *b);
+/*
+ * The plain file name @name (never a URL, a protocol or json:) relative to
+ * the directory of the local file under @bs; @name itself when absolute or
+ * when @bs is no local file.  Returns a new string.
+ */
+char *bdrv_file_name_beside(BlockDriverState *bs, const char *name);
 /* Whether the local file @path is the file under @bs (device and inode). */
 bool bdrv_is_file_at(BlockDriverState *bs, const char *path);
 /*
