@@ -279,8 +279,12 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
         uint32_t name_size, extra;
         uint8_t *e;
 
-        /* (an empty directory is a NULL buffer: no pointer into it) */
-        if (s->bitmap_directory_size - pos < BME_ENTRY_HEADER) {
+        /*
+         * (an empty directory is a NULL buffer: no pointer into it; the
+         * previous entry's padding may have taken pos past the end)
+         */
+        if (pos > s->bitmap_directory_size ||
+            s->bitmap_directory_size - pos < BME_ENTRY_HEADER) {
             goto broken;
         }
         e = dir + pos;
