@@ -977,9 +977,90 @@ static char *bdrv_json_wrap_name(const BlockDriver *drv, const char *child)
     return g_string_free(out, false);
 }
 
+static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
+                                                        QDict *options,
+                                                        int flags,
+                                                        Error **errp);
+
+/*
+ * -s (snapshot mode): a temporary qcow2 over @base (reference taken), in
+ * $TMPDIR or /var/tmp as 7.2 puts it (disk images do not belong on a
+ * tmpfs), removed from the directory at once: nothing of it outlives us,
+ * even after a crash.  Writes go there; @base stays read-only.
+ */
+static BlockDriverState *coroutine_fn
+bdrv_co_append_temp_snapshot(BlockDriverState *base, int flags, Error **errp)
+{
+    const char *tmpdir = g_get_tmp_dir();
+    g_autofree char *tmp = NULL;
+    g_autofree char *size = NULL;
+    g_autoptr(QObject) copts = qdict_new();
+    BlockDriverState *top;
+    QDict *topts;
+    int64_t len = bdrv_co_getlength(base);
+    int fd;
+
+    if (len < 0) {
+        error_setg_errno(errp, (int)-len, "Could not get image size");
+        goto fail;
+    }
+    if (!g_strcmp0(tmpdir, "/tmp")) {
+        tmpdir = "/var/tmp";
+    }
+    tmp = g_strdup_printf("%s/vl.XXXXXX", tmpdir);
+    fd = g_mkstemp(tmp);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not open temporary file '%s'",
+                         tmp);
+        goto fail;
+    }
+    close(fd);
+    size = g_strdup_printf("%" PRId64, len);
+    qdict_put_str(copts, "size", size);
+    if (!bdrv_co_create(&bdrv_qcow2, tmp, copts, errp)) {
+        error_prepend(errp, "Could not create temporary overlay '%s': ", tmp);
+        unlink(tmp);
+        goto fail;
+    }
+    /* cache=unsafe: nothing of it is kept */
+    topts = qdict_new();
+    qdict_put_str(topts, "driver", "qcow2");
+    top = bdrv_co_open(tmp, topts, BDRV_O_RDWR | BDRV_O_NO_BACKING | BDRV_O_NO_FLUSH |
+                       (flags & ~(BDRV_O_NOCACHE | BDRV_O_NATIVE_AIO)),
+                       errp);
+    unlink(tmp);
+    if (!top) {
+        goto fail;
+    }
+    if (!bdrv_attach_child(top, base, "backing", BDRV_CHILD_COW, errp)) {
+        bdrv_unref(top);
+        return NULL;
+    }
+    return top;
+
+fail:
+    bdrv_unref(base);
+    return NULL;
+}
+
 BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
                                             QDict *options, int flags,
                                             Error **errp)
+{
+    if (flags & BDRV_O_SNAPSHOT) {
+        BlockDriverState *base;
+
+        flags &= ~BDRV_O_SNAPSHOT;
+        base = bdrv_co_open(filename, options, flags & ~BDRV_O_RDWR, errp);
+        return base ? bdrv_co_append_temp_snapshot(base, flags, errp) : NULL;
+    }
+    return bdrv_co_open_node(filename, options, flags, errp);
+}
+
+static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
+                                                        QDict *options,
+                                                        int flags,
+                                                        Error **errp)
 {
     g_autoptr(QObject) opts = options ? options : qdict_new();
     g_autofree char *drvname = NULL;

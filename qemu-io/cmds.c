@@ -1118,6 +1118,8 @@ static int coroutine_fn open_f(int argc, char **argv)
             qdict_put_str(opts, "force-share", "on");
             break;
         case 's':
+            flags |= BDRV_O_SNAPSHOT;
+            break;
         case 'C':
             break;
         case 'n':

@@ -246,6 +246,8 @@ static void coroutine_fn qemuio_main(void *opaque)
             force_share = true;
             break;
         case 's':
+            flags |= BDRV_O_SNAPSHOT;
+            break;
         case 'C':
         case 'T':
             break;

@@ -30,6 +30,8 @@ typedef struct BdrvChild BdrvChild;
 #define BDRV_O_NO_SHARE     0x0001  /* the user shares only reading (blk) */
 #define BDRV_O_RDWR         0x0002  /* open read-write */
 #define BDRV_O_RESIZE       0x0004  /* the user resizes the image (blk) */
+#define BDRV_O_SNAPSHOT     0x0008  /* writes go to a temporary overlay,
+                                       the image is opened read-only */
 #define BDRV_O_NOCACHE      0x0020  /* O_DIRECT */
 #define BDRV_O_NATIVE_AIO   0x0080  /* aio=native (Linux AIO) */
 #define BDRV_O_NO_BACKING   0x0100  /* do not open the backing file */
