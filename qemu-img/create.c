@@ -152,6 +152,11 @@ static void print_formatting(const char *filename, const char *fmt,
             qdict_haskey(opts, d->name) &&
             qemu_strtosz(value, NULL, &num) == 0) {
             printf("%s%s=%" PRIu64, sep, d->name, num);
+        } else if (d->type == OPT_STRING) {
+            /* commas doubled, as in an option string */
+            g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+            g_autofree char *esc = g_strjoinv(",,", parts);
+            printf("%s%s=%s", sep, d->name, esc);
         } else {
             printf("%s%s=%s", sep, d->name, value);
         }
