@@ -219,6 +219,35 @@ int coroutine_fn blk_co_flush(BlockBackend *blk)
     return ret;
 }
 
+int coroutine_fn blk_co_save_vmstate(BlockBackend *blk, const void *buf,
+                                     int64_t pos, int64_t bytes)
+{
+    QEMUIOVector qiov;
+    int ret;
+
+    qemu_iovec_init_buf(&qiov, (void *)buf, bytes);
+    blk_inc(blk);
+    ret = bdrv_co_rw_vmstate(blk->root.bs, &qiov, pos, false);
+    if (ret == 0 && !blk->enable_write_cache) {
+        ret = bdrv_co_flush(blk->root.bs);
+    }
+    blk_dec(blk);
+    return ret;
+}
+
+int coroutine_fn blk_co_load_vmstate(BlockBackend *blk, void *buf,
+                                     int64_t pos, int64_t bytes)
+{
+    QEMUIOVector qiov;
+    int ret;
+
+    qemu_iovec_init_buf(&qiov, buf, bytes);
+    blk_inc(blk);
+    ret = bdrv_co_rw_vmstate(blk->root.bs, &qiov, pos, true);
+    blk_dec(blk);
+    return ret;
+}
+
 int64_t coroutine_fn blk_co_getlength(BlockBackend *blk)
 {
     return bdrv_co_getlength(blk->root.bs);

@@ -207,6 +207,8 @@ static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
         !(bs->supported_write_flags & BDRV_REQ_FUA)) {
         ret = bdrv_co_flush(bs);
     }
+    /* counted when done, FUA flush included, as 7.2 counts them */
+    bs->write_gen++;
     return ret;
 }
 
@@ -219,6 +221,7 @@ static int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
     int64_t pos = 0;
     int ret = 0;
 
+    bdrv_debug_event(bs, BLKDBG_PWRITEV);
     if (bytes <= max_transfer) {
         ret = bdrv_driver_pwritev(bs, offset, bytes, qiov, flags);
     } else {
@@ -231,6 +234,7 @@ static int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
             pos += num;
         }
     }
+    bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
     if (ret == 0) {
         bdrv_note_write_end(bs, offset + bytes);
     }
@@ -269,11 +273,15 @@ static int coroutine_fn bdrv_padded_pwritev(BlockDriverState *bs,
     }
     if (head) {
         qemu_iovec_init_buf(&buf_qiov, pad, align);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_HEAD);
         ret = bdrv_aligned_preadv(bs, start, align, &buf_qiov, 0);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_HEAD);
     }
     if (ret == 0 && tail) {
         qemu_iovec_init_buf(&buf_qiov, pad + align, align);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_TAIL);
         ret = bdrv_aligned_preadv(bs, end - align, align, &buf_qiov, 0);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_TAIL);
     }
     if (ret == 0) {
         qemu_iovec_init(&padded, qiov->niov + 2);
@@ -329,8 +337,10 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     }
     if ((flags & BDRV_REQ_WRITE_COMPRESSED) && bytes == 0) {
         /* the end of a compressed stream: the driver may align the file */
-        return bs->drv->co_pwritev(bs, offset, 0, qiov,
-                                   BDRV_REQ_WRITE_COMPRESSED);
+        ret = bs->drv->co_pwritev(bs, offset, 0, qiov,
+                                  BDRV_REQ_WRITE_COMPRESSED);
+        bs->write_gen++;
+        return ret;
     }
     ret = bdrv_check_request(offset, bytes);
     if (ret < 0 || bytes == 0) {
@@ -424,6 +434,7 @@ static int coroutine_fn bdrv_do_pwrite_zeroes(BlockDriverState *bs,
                 !(bs->supported_zero_flags & BDRV_REQ_FUA)) {
                 ret = bdrv_co_flush(bs);
             }
+            bs->write_gen++;
         }
         if (ret == -ENOTSUP && !(flags & BDRV_REQ_NO_FALLBACK)) {
             ret = bdrv_write_zero_buffer(bs, offset, num, flags);
@@ -508,7 +519,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
 {
     BlockDriverState *bs = child->bs;
     uint32_t align;
-    int64_t max, start, end;
+    int64_t max, start, end, head, tail;
     int ret;
 
     if (!bs->drv) {
@@ -525,45 +536,123 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     if (!(bs->open_flags & BDRV_O_UNMAP) || !bs->drv->co_pdiscard) {
         return 0;
     }
+    /*
+     * Pieces as 7.2 cuts them, so that drivers see the same requests: small
+     * ones up to the first @align boundary (each a multiple of
+     * request_alignment where it can be), aligned ones of at most @max,
+     * then what is left before the end.  Nothing is rounded away here: a
+     * driver that cannot discard a piece says -ENOTSUP and it is skipped.
+     */
     align = MAX(bs->bl.pdiscard_alignment, bs->bl.request_alignment);
     max = bs->bl.max_pdiscard ? bs->bl.max_pdiscard : BDRV_REQUEST_MAX_BYTES;
     max = MAX(QEMU_ALIGN_DOWN(max, align), align);
-    start = QEMU_ALIGN_UP(offset, align);
-    end = QEMU_ALIGN_DOWN(offset + bytes, align);
+    head = offset % align;
+    tail = (offset + bytes) % align;
     ret = bitmaps_before_change(bs);
     if (ret < 0) {
         return ret;
     }
 
     bs->in_flight++;
+    start = offset;
+    end = offset + bytes;
     while (start < end && ret == 0) {
-        int64_t num = MIN(end - start, max);
+        int64_t num = end - start;
+        uint32_t ra = bs->bl.request_alignment;
+
+        if (head) {
+            num = MIN(num, align - head);
+            if (num % ra) {
+                num %= ra;
+            }
+            head = (head + num) % align;
+        } else if (tail) {
+            if (num > align) {
+                num -= tail;            /* up to the last boundary */
+            } else if (tail % ra && tail > ra) {
+                tail %= ra;
+                num -= tail;
+            }
+        }
+        num = MIN(num, max);
         ret = bs->drv->co_pdiscard(bs, start, num);
-        if (ret == -ENOTSUP) {
-            ret = 0;
+        if (ret == -ENOTSUP ||
+            (ret == -EINVAL && (start % align || num % align))) {
+            ret = 0;                    /* a piece the driver cannot drop */
         }
         start += num;
     }
+    bs->write_gen++;
     bdrv_set_dirty(bs, offset, bytes);
     bs->in_flight--;
     return ret;
 }
 
-int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
+int coroutine_fn bdrv_co_rw_vmstate(BlockDriverState *bs, QEMUIOVector *qiov,
+                                    int64_t pos, bool is_read)
 {
     BdrvChild *c;
+    int ret;
+
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (pos < 0 || qiov->size > BDRV_REQUEST_MAX_BYTES ||
+        pos > INT64_MAX - (int64_t)qiov->size) {
+        return -EINVAL;
+    }
+    if (!is_read && bs->read_only) {
+        return -EPERM;
+    }
+    if (is_read ? bs->drv->co_load_vmstate : bs->drv->co_save_vmstate) {
+        bs->in_flight++;
+        ret = is_read ? bs->drv->co_load_vmstate(bs, qiov, pos) :
+                        bs->drv->co_save_vmstate(bs, qiov, pos);
+        if (!is_read) {
+            bs->write_gen++;
+        }
+        bs->in_flight--;
+        return ret;
+    }
+    /* a filter (raw without offset, blkdebug) has its child's */
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        if ((c->role & BDRV_CHILD_FILTERED) && (c->role & BDRV_CHILD_PRIMARY)) {
+            return bdrv_co_rw_vmstate(c->bs, qiov, pos, is_read);
+        }
+    }
+    return -ENOTSUP;
+}
+
+int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
+{
+    BdrvChild *c, *primary = NULL;
+    uint64_t gen;
     int ret = 0;
 
     if (!bs->drv || bs->read_only) {
         return 0;
     }
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        if (c->role & BDRV_CHILD_PRIMARY) {
+            primary = c;
+            break;
+        }
+    }
     bs->in_flight++;
+    gen = bs->write_gen;
+    BLKDBG_EVENT(primary, BLKDBG_FLUSH_TO_OS);
     if (bs->drv->co_flush_to_os) {
         ret = bs->drv->co_flush_to_os(bs);
     }
     if (ret == 0 && !(bs->open_flags & BDRV_O_NO_FLUSH) &&
-        bs->drv->co_flush_to_disk) {
-        ret = bs->drv->co_flush_to_disk(bs);
+        bs->flushed_gen != gen) {
+        BLKDBG_EVENT(primary, BLKDBG_FLUSH_TO_DISK);
+        if (bs->drv->co_flush_to_disk) {
+            ret = bs->drv->co_flush_to_disk(bs);
+        }
+        if (ret == 0) {
+            bs->flushed_gen = gen;
+        }
     }
     /* Children after the parent: its metadata may have gone to them. */
     QTAILQ_FOREACH(c, &bs->children, next) {
@@ -642,6 +731,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
     }
     bs->in_flight++;
     ret = bs->drv->co_truncate(bs, offset, exact, prealloc, flags, errp);
+    bs->write_gen++;
     if (ret == 0) {
         for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
              bm = bdrv_dirty_bitmap_next(bs, bm)) {
@@ -879,6 +969,8 @@ int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_off,
         }
         dfile->in_flight++;
         ret = dfile->drv->co_copy_range_to(dfile, dmap, sfile, map, pnum);
+        dfile->write_gen++;
+        dst->write_gen++;
         dfile->in_flight--;
         if (ret < 0) {
             return ret;

@@ -100,6 +100,7 @@ static int coroutine_fn raw_fmt_co_preadv(BlockDriverState *bs, int64_t offset,
 {
     BDRVRawFmtState *s = bs->opaque;
 
+    BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
     return bdrv_co_preadv(bs->file, offset + s->offset, bytes, qiov, flags);
 }
 
@@ -133,6 +134,7 @@ static int coroutine_fn raw_fmt_co_pwritev(BlockDriverState *bs,
             return -EPERM;
         }
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
     return bdrv_co_pwritev(bs->file, offset + s->offset, bytes, qiov, flags);
 }
 

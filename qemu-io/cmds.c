@@ -306,6 +306,22 @@ static int verify_pattern(const uint8_t *buf, int pattern, int64_t offset,
     return 0;
 }
 
+/* VM state and compressed requests: whole sectors, or say which is not. */
+static bool sector_aligned(int64_t offset, int64_t count)
+{
+    if (!QEMU_IS_ALIGNED(offset, BDRV_SECTOR_SIZE)) {
+        printf("%" PRId64 " is not a sector-aligned value for 'offset'\n",
+               offset);
+        return false;
+    }
+    if (!QEMU_IS_ALIGNED(count, BDRV_SECTOR_SIZE)) {
+        printf("%" PRId64 " is not a sector-aligned value for 'count'\n",
+               count);
+        return false;
+    }
+    return true;
+}
+
 /* ---- read / readv ---- */
 
 static int coroutine_fn read_f(int argc, char **argv)
@@ -377,15 +393,17 @@ static int coroutine_fn read_f(int argc, char **argv)
         printf("pattern verification range exceeds end of read data\n");
         return -EINVAL;
     }
-    if (bflag) {
-        /* no format here has a VM state area */
-        printf("read failed: %s\n", strerror(ENOTSUP));
-        return -ENOTSUP;
+    if (bflag && !sector_aligned(offset, count)) {
+        return -EINVAL;
     }
 
     buf = qemu_io_alloc(count, 0xab);
     now(&t1);
-    ret = blk_co_pread(qemuio_blk, offset, count, buf, 0);
+    if (bflag) {
+        ret = blk_co_load_vmstate(qemuio_blk, buf, offset, count);
+    } else {
+        ret = blk_co_pread(qemuio_blk, offset, count, buf, 0);
+    }
     now(&t2);
     if (ret < 0) {
         printf("read failed: %s\n", strerror(-ret));
@@ -598,21 +616,8 @@ static int coroutine_fn write_f(int argc, char **argv)
                (uint64_t)BDRV_REQUEST_MAX_BYTES, argv[optind]);
         return -EINVAL;
     }
-    if (bflag || cflag) {
-        if (!QEMU_IS_ALIGNED(offset, BDRV_SECTOR_SIZE)) {
-            printf("%" PRId64 " is not a sector-aligned value for 'offset'\n",
-                   offset);
-            return -EINVAL;
-        }
-        if (!QEMU_IS_ALIGNED(count, BDRV_SECTOR_SIZE)) {
-            printf("%" PRId64 " is not a sector-aligned value for 'count'\n",
-                   count);
-            return -EINVAL;
-        }
-    }
-    if (bflag) {
-        printf("write failed: %s\n", strerror(ENOTSUP));
-        return -ENOTSUP;
+    if ((bflag || cflag) && !sector_aligned(offset, count)) {
+        return -EINVAL;
     }
     if (!zflag) {
         buf = sflag ? qemu_io_alloc_from_file(count, file_name) :
@@ -625,6 +630,8 @@ static int coroutine_fn write_f(int argc, char **argv)
     now(&t1);
     if (zflag) {
         ret = blk_co_pwrite_zeroes(qemuio_blk, offset, count, flags);
+    } else if (bflag) {
+        ret = blk_co_save_vmstate(qemuio_blk, buf, offset, count);
     } else if (cflag) {
         ret = blk_co_pwrite(qemuio_blk, offset, count, buf,
                             BDRV_REQ_WRITE_COMPRESSED);

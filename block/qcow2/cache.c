@@ -152,6 +152,8 @@ static int coroutine_fn entry_write(BlockDriverState *bs, Qcow2Cache *c,
     if (ret < 0) {
         return ret;
     }
+    BLKDBG_EVENT(bs->file, c == ((BDRVQcow2State *)bs->opaque)->l2_cache ?
+                 BLKDBG_L2_UPDATE : BLKDBG_REFBLOCK_UPDATE_PART);
     e->ref++;       /* not evicted while the write yields */
     ret = bdrv_co_pwrite(bs->file, e->offset, c->table_size, e->table, 0);
     e->ref--;
@@ -262,6 +264,9 @@ retry:
     set_offset(c, victim, 0);
     victim->ref = 1;        /* pinned while the read yields */
     if (read_from_disk) {
+        if (c == ((BDRVQcow2State *)bs->opaque)->l2_cache) {
+            BLKDBG_EVENT(bs->file, BLKDBG_L2_LOAD);
+        }
         ret = bdrv_co_pread(bs->file, offset, c->table_size, victim->table,
                             0);
         if (ret < 0) {

@@ -267,6 +267,7 @@ int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
     if (ret < 0) {
         return ret;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_UPDATE);
     ret = bdrv_co_pwrite(bs->file, s->l1_table_offset +
                          (uint64_t)start * L1E_SIZE, nentries * L1E_SIZE,
                          buf, 0);
@@ -310,6 +311,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
     if (!table) {
         return -ENOMEM;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_ALLOC_TABLE);
     new_offset = qcow2_alloc_clusters(bs, bytes);
     if (new_offset < 0) {
         g_free(table);
@@ -325,6 +327,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
     for (i = 0; i < s->l1_size; i++) {
         table[i] = htobe64(s->l1_table[i]);
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_WRITE_TABLE);
     ret = bdrv_co_pwrite(bs->file, new_offset, bytes, table, 0);
     if (ret == 0) {
         ret = bdrv_co_flush(bs->file->bs);
@@ -337,6 +340,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
     }
     stl_be_p(data, new_size);
     stq_be_p(data + 4, new_offset);
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_ACTIVATE_TABLE);
     ret = qcow2_update_header_field(bs, offsetof(QCowHeader, l1_size), data,
                                     sizeof(data));
     if (ret < 0) {
@@ -389,6 +393,7 @@ static int coroutine_fn l2_allocate(BlockDriverState *bs, int l1_index)
     if (!old_l2) {
         memset(table, 0, s->cluster_size);
     } else {
+        BLKDBG_EVENT(bs->file, BLKDBG_L2_ALLOC_COW_READ);
         ret = qcow2_cache_get(bs, s->l2_cache, old_l2, &old_table);
         if (ret < 0) {
             qcow2_cache_put(s->l2_cache, &table);
@@ -397,6 +402,7 @@ static int coroutine_fn l2_allocate(BlockDriverState *bs, int l1_index)
         memcpy(table, old_table, s->cluster_size);
         qcow2_cache_put(s->l2_cache, &old_table);
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L2_ALLOC_WRITE);
     qcow2_cache_mark_dirty(s->l2_cache, table);
     qcow2_cache_put(s->l2_cache, &table);
     ret = qcow2_cache_flush(bs, s->l2_cache);
@@ -1046,6 +1052,7 @@ int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
                   coffset / BDRV_SECTOR_SIZE;
     entry = coffset | QCOW_OFLAG_COMPRESSED |
             (nb_csectors << s->csize_shift);
+    BLKDBG_EVENT(bs->file, BLKDBG_L2_UPDATE_COMPRESSED);
     qcow2_cache_mark_dirty(s->l2_cache, table);
     set_l2_entry(s, table, l2_index, entry);
     if (has_subclusters(s)) {
@@ -1130,9 +1137,10 @@ static int coroutine_fn discard_in_l2(BlockDriverState *bs, uint64_t offset,
     return nb_clusters;
 }
 
-int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
-                                       uint64_t bytes, Qcow2DiscardType type,
-                                       bool full_discard)
+/* Drop the clusters' L2 entries (in the cache); punching is left to do. */
+static int coroutine_fn discard_range(BlockDriverState *bs, uint64_t offset,
+                                      uint64_t bytes, Qcow2DiscardType type,
+                                      bool full_discard)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t end = offset + bytes;
@@ -1154,7 +1162,33 @@ int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
         ret = 0;
     }
     s->cache_discards = false;
-    return finish_discards(bs, ret);
+    return ret;
+}
+
+int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
+                                       uint64_t bytes, Qcow2DiscardType type,
+                                       bool full_discard)
+{
+    return finish_discards(bs, discard_range(bs, offset, bytes, type,
+                                             full_discard));
+}
+
+int coroutine_fn qcow2_guest_discard(BlockDriverState *bs, uint64_t offset,
+                                     uint64_t bytes)
+{
+    int ret = discard_range(bs, offset, bytes, QCOW2_DISCARD_REQUEST, false);
+
+    if (ret < 0) {
+        return finish_discards(bs, ret);
+    }
+    /*
+     * The entries are dropped in the cache, as in 7.2; if they cannot be
+     * written now, nothing is punched (safe) and the error comes with the
+     * next write or flush of the cache, as in 7.2, not with this advisory
+     * request.
+     */
+    finish_discards(bs, 0);
+    return 0;
 }
 
 /* Zero whole clusters in one L2 table; returns how many. */

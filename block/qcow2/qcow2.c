@@ -972,6 +972,7 @@ static int coroutine_fn qcow2_co_read_extent(BlockDriverState *bs,
     case QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN:
     case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC:
         if (bs->backing) {
+            BLKDBG_EVENT(bs->file, BLKDBG_READ_BACKING_AIO);
             qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
             ret = bdrv_co_preadv(bs->backing, offset, bytes, &slice, 0);
             qemu_iovec_destroy(&slice);
@@ -984,10 +985,12 @@ static int coroutine_fn qcow2_co_read_extent(BlockDriverState *bs,
         qemu_iovec_memset(qiov, qiov_offset, 0, bytes);
         break;
     case QCOW2_SUBCLUSTER_COMPRESSED:
+        BLKDBG_EVENT(bs->file, BLKDBG_READ_COMPRESSED);
         ret = read_compressed(bs, host, offset_into_cluster(s, offset), bytes,
                               qiov, qiov_offset);
         break;
     case QCOW2_SUBCLUSTER_NORMAL:
+        BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
         qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
         ret = bdrv_co_preadv(s->data_file, host, bytes, &slice, 0);
         qemu_iovec_destroy(&slice);
@@ -1227,6 +1230,42 @@ static bool qcow2_has_zero_init(BlockDriverState *bs)
     return true;
 }
 
+/*
+ * The VM state lives past the guest disk, at the first L1 entry the disk
+ * does not use, in the same L1/L2 tables (as 7.2 puts it).
+ */
+static int64_t vm_state_offset(BDRVQcow2State *s)
+{
+    return (int64_t)size_to_l1(s, s->virtual_size) <<
+           (s->cluster_bits + s->l2_bits);
+}
+
+static int coroutine_fn qcow2_co_save_vmstate(BlockDriverState *bs,
+                                              QEMUIOVector *qiov, int64_t pos)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (pos > INT64_MAX - vm_state_offset(s) - (int64_t)qiov->size) {
+        return -EINVAL;
+    }
+    BLKDBG_EVENT(bs->file, BLKDBG_VMSTATE_SAVE);
+    return qcow2_co_pwritev(bs, vm_state_offset(s) + pos, qiov->size, qiov,
+                            0);
+}
+
+static int coroutine_fn qcow2_co_load_vmstate(BlockDriverState *bs,
+                                              QEMUIOVector *qiov, int64_t pos)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (pos > INT64_MAX - vm_state_offset(s) - (int64_t)qiov->size) {
+        return -EINVAL;
+    }
+    BLKDBG_EVENT(bs->file, BLKDBG_VMSTATE_LOAD);
+    return qcow2_co_preadv(bs, vm_state_offset(s) + pos, qiov->size, qiov,
+                           0);
+}
+
 const BlockDriver bdrv_qcow2 = {
     .format_name = "qcow2",
     .instance_size = sizeof(BDRVQcow2State),
@@ -1254,6 +1293,8 @@ const BlockDriver bdrv_qcow2 = {
     .co_store_bitmaps = qcow2_co_store_bitmaps,
     .co_bitmaps_in_use = qcow2_co_bitmaps_in_use,
     .co_getlength = qcow2_co_getlength,
+    .co_save_vmstate = qcow2_co_save_vmstate,
+    .co_load_vmstate = qcow2_co_load_vmstate,
     .get_info = qcow2_get_info,
     .get_specific_info = qcow2_get_specific_info,
     .has_zero_init = qcow2_has_zero_init,

@@ -555,6 +555,9 @@ int coroutine_fn qcow2_subcluster_zeroize(BlockDriverState *bs,
 int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
                                        uint64_t bytes, Qcow2DiscardType type,
                                        bool full_discard);
+/* A guest's discard request: errors writing the L2 tables come later. */
+int coroutine_fn qcow2_guest_discard(BlockDriverState *bs, uint64_t offset,
+                                     uint64_t bytes);
 int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
 int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
                                      bool exact_size);

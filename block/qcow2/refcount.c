@@ -110,6 +110,7 @@ bool coroutine_fn qcow2_refcount_init(BlockDriverState *bs, Error **errp)
         return false;
     }
     if (bytes) {
+        BLKDBG_EVENT(bs->file, BLKDBG_REFTABLE_LOAD);
         ret = bdrv_co_pread(bs->file, s->refcount_table_offset, bytes,
                             s->refcount_table, 0);
         if (ret < 0) {
@@ -231,9 +232,9 @@ void qcow2_refcount_table_replaced(BDRVQcow2State *s)
 }
 
 /* The refcount block at @offset (from the table), checked. */
-static int coroutine_fn load_refcount_block(BlockDriverState *bs,
-                                            uint64_t offset, uint32_t index,
-                                            uint64_t **block)
+static int coroutine_fn get_refcount_block(BlockDriverState *bs,
+                                           uint64_t offset, uint32_t index,
+                                           uint64_t **block)
 {
     BDRVQcow2State *s = bs->opaque;
 
@@ -243,6 +244,15 @@ static int coroutine_fn load_refcount_block(BlockDriverState *bs,
                                        offset, index);
     }
     return qcow2_cache_get(bs, s->refcount_block_cache, offset, block);
+}
+
+/* The same, for a change to it: blkdebug hears refblock_load (as in 7.2). */
+static int coroutine_fn load_refcount_block(BlockDriverState *bs,
+                                            uint64_t offset, uint32_t index,
+                                            uint64_t **block)
+{
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_LOAD);
+    return get_refcount_block(bs, offset, index, block);
 }
 
 int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
@@ -263,7 +273,7 @@ int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
         *refcount = 0;
         return 0;
     }
-    ret = load_refcount_block(bs, block_offset, table_index, &block);
+    ret = get_refcount_block(bs, block_offset, table_index, &block);
     if (ret < 0) {
         return ret;
     }
@@ -435,6 +445,7 @@ int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
         qcow2_cache_put(s->refcount_block_cache, &block);
     }
     assert(block_offset == table_offset);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC_WRITE_BLOCKS);
     ret = qcow2_cache_flush(bs, s->refcount_block_cache);
     if (ret < 0) {
         return ret;
@@ -442,6 +453,7 @@ int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
     for (i = 0; i < total; i++) {
         new_table[i] = htobe64(new_table[i]);
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC_WRITE_TABLE);
     ret = bdrv_co_pwrite(bs->file, table_offset,
                          table_size * REFTABLE_ENTRY_SIZE, new_table, 0);
     if (ret == 0) {
@@ -455,6 +467,7 @@ int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
     }
     old_offset = s->refcount_table_offset;
     old_size = s->refcount_table_size;
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC_SWITCH_TABLE);
     ret = qcow2_switch_refcount_table(bs, new_table, table_size,
                                       table_offset);
     if (ret < 0) {
@@ -485,6 +498,7 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
     uint64_t blocks_used, meta_offset;
     int ret;
 
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC);
     if (index < s->refcount_table_size) {
         uint64_t offset = s->refcount_table[index] & REFT_OFFSET_MASK;
         if (offset) {
@@ -537,12 +551,14 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
         memset(*block, 0, s->cluster_size);
     }
     qcow2_cache_mark_dirty(s->refcount_block_cache, *block);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC_WRITE);
     ret = qcow2_cache_flush(bs, s->refcount_block_cache);
     if (ret < 0) {
         goto fail;
     }
     if (index < s->refcount_table_size) {
         uint64_t be = htobe64(new_block);
+        BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC_HOOKUP);
         ret = bdrv_co_pwrite(bs->file, s->refcount_table_offset +
                              (uint64_t)index * REFTABLE_ENTRY_SIZE,
                              sizeof(be), &be, 0);
@@ -560,6 +576,7 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
     qcow2_cache_put(s->refcount_block_cache, block);
 
     /* the table is full: new self-describing structures at the end */
+    BLKDBG_EVENT(bs->file, BLKDBG_REFTABLE_GROW);
     blocks_used = DIV_ROUND_UP(MAX(cluster_index + 1,
                                    (new_block >> s->cluster_bits) + 1),
                                s->refcount_block_size);
@@ -765,6 +782,7 @@ int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t size)
     int64_t offset;
     int ret;
 
+    BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC);
     ret = settle_frees(bs);
     if (ret < 0) {
         return ret;
@@ -822,6 +840,7 @@ int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size)
     int ret;
 
     assert(size > 0 && size <= s->cluster_size);
+    BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC_BYTES);
     ret = settle_frees(bs);
     if (ret < 0) {
         return ret;
@@ -880,7 +899,10 @@ int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size)
 void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
                                       int64_t size, Qcow2DiscardType type)
 {
-    int ret = update_refcount(bs, offset, size, 1, true, type);
+    int ret;
+
+    BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_FREE);
+    ret = update_refcount(bs, offset, size, 1, true, type);
 
     if (ret < 0) {
         /* a leak at worst; QEMU reports it the same way */

@@ -130,30 +130,40 @@ static bool coroutine_fn is_zero(BlockDriverState *bs, int64_t offset,
 
 /*
  * When both COW regions read as zeroes, zero the new clusters on the host
- * (fallocate) instead of writing zero buffers.
+ * (fallocate) instead of writing zero buffers.  A failure other than "not
+ * supported" fails the write, as in 7.2: the storage said no.
  */
-static void coroutine_fn handle_alloc_space(BlockDriverState *bs,
-                                            QCowL2Meta *m)
+static int coroutine_fn handle_alloc_space(BlockDriverState *bs,
+                                           QCowL2Meta *m)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t start, nb;
+    int ret;
 
     if (!m->cow_start.nb_bytes && !m->cow_end.nb_bytes) {
-        return;
+        return 0;
     }
     if (!s->data_file->bs->drv->co_pwrite_zeroes || m->keep_old_clusters) {
-        return;
+        return 0;
     }
     if (!is_zero(bs, m->offset + m->cow_start.offset, m->cow_start.nb_bytes) ||
         !is_zero(bs, m->offset + m->cow_end.offset, m->cow_end.nb_bytes)) {
-        return;
+        return 0;
     }
     start = m->alloc_offset + m->cow_start.offset;
     nb = m->cow_end.offset + m->cow_end.nb_bytes - m->cow_start.offset;
-    if (bdrv_co_pwrite_zeroes(s->data_file, start, nb,
-                              BDRV_REQ_NO_FALLBACK) == 0) {
+    if (!has_data_file(s)) {
+        ret = qcow2_pre_write_overlap_check(bs, 0, start, nb);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC_SPACE);
+    ret = bdrv_co_pwrite_zeroes(s->data_file, start, nb, BDRV_REQ_NO_FALLBACK);
+    if (ret == 0) {
         m->skip_cow = true;
     }
+    return ret == -ENOTSUP || ret == -EAGAIN ? 0 : ret;
 }
 
 /* Read a COW region's old contents (the guest view) into @buf. */
@@ -166,6 +176,7 @@ static int coroutine_fn cow_read(BlockDriverState *bs, QCowL2Meta *m,
         return 0;
     }
     qemu_iovec_init_buf(&qiov, buf, r->nb_bytes);
+    BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
     /* the L2 entries still point to the old data: read through ourselves */
     return qcow2_co_preadv(bs, m->offset + r->offset, r->nb_bytes, &qiov, 0);
 }
@@ -214,6 +225,7 @@ static int coroutine_fn perform_cow(BlockDriverState *bs, QCowL2Meta *m)
         ret = cow_read(bs, m, r, buf);
         if (ret == 0) {
             qemu_iovec_init_buf(&qiov, buf, r->nb_bytes);
+            BLKDBG_EVENT(bs->file, BLKDBG_COW_WRITE);
             ret = host_write(bs, m->alloc_offset + r->offset, &qiov);
         }
         blk_buf_free(buf);
@@ -251,10 +263,13 @@ static int coroutine_fn write_extent(BlockDriverState *bs, uint64_t host,
     bool merged = false;
     int ret = 0;
 
-    for (it = m; it; it = it->next) {
-        handle_alloc_space(bs, it);
-    }
     qemu_iovec_init(&hd, qiov->niov + 2);
+    for (it = m; it && ret == 0; it = it->next) {
+        ret = handle_alloc_space(bs, it);
+    }
+    if (ret < 0) {
+        goto out;
+    }
     /* one allocation around the data: copy and write in one request */
     if (m && !m->next && needs_cow(m) &&
         m->offset + m->cow_start.offset + m->cow_start.nb_bytes ==
@@ -282,6 +297,10 @@ static int coroutine_fn write_extent(BlockDriverState *bs, uint64_t host,
     qemu_iovec_concat(&hd, qiov, qiov_offset, bytes);
     if (end_buf) {
         qemu_iovec_add(&hd, end_buf, m->cow_end.nb_bytes);
+    }
+    BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+    if (merged) {
+        BLKDBG_EVENT(bs->file, BLKDBG_COW_WRITE);
     }
     ret = host_write(bs, write_at, &hd);
     for (it = m; it && !merged && ret == 0; it = it->next) {
@@ -452,6 +471,7 @@ static int coroutine_fn write_compressed_cluster(BlockDriverState *bs,
     qemu_co_mutex_unlock(&s->lock);
     compress_ticket_done(s, &ticket);
     if (ret == 0) {
+        BLKDBG_EVENT(s->data_file, BLKDBG_WRITE_COMPRESSED);
         ret = bdrv_co_pwrite(s->data_file, host, len, out, 0);
     }
 out:
@@ -599,8 +619,7 @@ int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
         }
     }
     qemu_co_mutex_lock(&s->lock);
-    ret = qcow2_cluster_discard(bs, offset, bytes, QCOW2_DISCARD_REQUEST,
-                                false);
+    ret = qcow2_guest_discard(bs, offset, bytes);
     qemu_co_mutex_unlock(&s->lock);
     return ret;
 }
@@ -639,22 +658,31 @@ int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs)
 int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
-    int ret;
+    int ret, ret2;
 
     if (!s->writable || s->unusable) {
         return 0;
     }
     qemu_co_mutex_lock(&s->lock);
     qcow2_store_bitmaps_on_close(bs);
-    ret = qcow2_write_caches(bs);
+    /*
+     * Each cache written and the file flushed; a failure is reported and
+     * the other is still tried, in 7.2's words (error_report: the program
+     * name first).  The image stays dirty unless both got through.
+     */
+    ret = qcow2_cache_flush(bs, s->l2_cache);
     if (ret < 0) {
-        /* 7.2's words, with the program name as its error_report */
         error_report("Failed to flush the L2 table cache: %s",
                      strerror(-ret));
-    } else {
-        ret = bdrv_co_flush(bs->file->bs);
+    }
+    ret2 = qcow2_cache_flush(bs, s->refcount_block_cache);
+    if (ret2 < 0) {
+        error_report("Failed to flush the refcount block cache: %s",
+                     strerror(-ret2));
+        ret = ret < 0 ? ret : ret2;
     }
     if (ret == 0) {
+        s->frees_pending = false;
         ret = qcow2_mark_clean(bs);
     }
     qemu_co_mutex_unlock(&s->lock);

@@ -60,6 +60,11 @@ int coroutine_fn blk_co_pwrite_zeroes(BlockBackend *blk, int64_t offset,
 int coroutine_fn blk_co_pdiscard(BlockBackend *blk, int64_t offset,
                                  int64_t bytes);
 int coroutine_fn blk_co_flush(BlockBackend *blk);
+/* @bytes at @pos of the VM state area (bdrv_co_rw_vmstate) */
+int coroutine_fn blk_co_save_vmstate(BlockBackend *blk, const void *buf,
+                                     int64_t pos, int64_t bytes);
+int coroutine_fn blk_co_load_vmstate(BlockBackend *blk, void *buf,
+                                     int64_t pos, int64_t bytes);
 int64_t coroutine_fn blk_co_getlength(BlockBackend *blk);
 int coroutine_fn blk_co_truncate(BlockBackend *blk, int64_t offset,
                                  bool exact, PreallocMode prealloc,

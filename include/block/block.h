@@ -175,6 +175,12 @@ int64_t coroutine_fn bdrv_co_get_allocated_file_size(BlockDriverState *bs);
 int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                                   bool exact, PreallocMode prealloc,
                                   BdrvRequestFlags flags, Error **errp);
+/*
+ * Read (@is_read) or write @qiov at @pos of @bs's VM state area; 0 or
+ * -errno (-ENOTSUP: the format has none).
+ */
+int coroutine_fn bdrv_co_rw_vmstate(BlockDriverState *bs, QEMUIOVector *qiov,
+                                    int64_t pos, bool is_read);
 
 /*
  * Status of [@offset, @offset + @bytes) in @bs alone: a BDRV_BLOCK_*

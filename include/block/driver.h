@@ -97,6 +97,13 @@ struct BlockDriverState {
 
     QTAILQ_HEAD(, BdrvTrackedRequest) tracked_requests;
     int64_t in_flight;
+    /*
+     * Writes started (every kind: data, zeroes, discard, truncate) and the
+     * count the last successful flush to disk covered: a flush with
+     * nothing written since skips the driver's flush_to_disk, as in 7.2.
+     */
+    uint64_t write_gen;
+    uint64_t flushed_gen;
 
     /* dirty bitmaps (block/dirty-bitmap.c), in creation order */
     QTAILQ_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;
@@ -122,6 +129,42 @@ typedef struct CreateOptDesc {
     const char *help;
     const char *def_value_str;      /* printed by create when set */
 } CreateOptDesc;
+
+/*
+ * Points in a driver's request path that a blkdebug node below it hears
+ * of (QEMU's BlkdebugEvent, same names and order): a rule for an event
+ * takes effect when the driver above reaches that point.
+ */
+typedef enum BlkdebugEvent {
+    BLKDBG_L1_UPDATE, BLKDBG_L1_GROW_ALLOC_TABLE, BLKDBG_L1_GROW_WRITE_TABLE,
+    BLKDBG_L1_GROW_ACTIVATE_TABLE, BLKDBG_L2_LOAD, BLKDBG_L2_UPDATE,
+    BLKDBG_L2_UPDATE_COMPRESSED, BLKDBG_L2_ALLOC_COW_READ,
+    BLKDBG_L2_ALLOC_WRITE, BLKDBG_READ_AIO, BLKDBG_READ_BACKING_AIO,
+    BLKDBG_READ_COMPRESSED, BLKDBG_WRITE_AIO, BLKDBG_WRITE_COMPRESSED,
+    BLKDBG_VMSTATE_LOAD, BLKDBG_VMSTATE_SAVE, BLKDBG_COW_READ,
+    BLKDBG_COW_WRITE, BLKDBG_REFTABLE_LOAD, BLKDBG_REFTABLE_GROW,
+    BLKDBG_REFTABLE_UPDATE, BLKDBG_REFBLOCK_LOAD, BLKDBG_REFBLOCK_UPDATE,
+    BLKDBG_REFBLOCK_UPDATE_PART, BLKDBG_REFBLOCK_ALLOC,
+    BLKDBG_REFBLOCK_ALLOC_HOOKUP, BLKDBG_REFBLOCK_ALLOC_WRITE,
+    BLKDBG_REFBLOCK_ALLOC_WRITE_BLOCKS, BLKDBG_REFBLOCK_ALLOC_WRITE_TABLE,
+    BLKDBG_REFBLOCK_ALLOC_SWITCH_TABLE, BLKDBG_CLUSTER_ALLOC,
+    BLKDBG_CLUSTER_ALLOC_BYTES, BLKDBG_CLUSTER_FREE, BLKDBG_FLUSH_TO_OS,
+    BLKDBG_FLUSH_TO_DISK, BLKDBG_PWRITEV_RMW_HEAD,
+    BLKDBG_PWRITEV_RMW_AFTER_HEAD, BLKDBG_PWRITEV_RMW_TAIL,
+    BLKDBG_PWRITEV_RMW_AFTER_TAIL, BLKDBG_PWRITEV, BLKDBG_PWRITEV_ZERO,
+    BLKDBG_PWRITEV_DONE, BLKDBG_EMPTY_IMAGE_PREPARE,
+    BLKDBG_L1_SHRINK_WRITE_TABLE, BLKDBG_L1_SHRINK_FREE_L2_CLUSTERS,
+    BLKDBG_COR_WRITE, BLKDBG_CLUSTER_ALLOC_SPACE, BLKDBG_NONE,
+    BLKDBG__MAX,
+} BlkdebugEvent;
+
+/* "l1_update", ...: the names rules use; BLKDBG__MAX entries. */
+extern const char *const bdrv_debug_event_names[BLKDBG__MAX];
+
+/* Tell @bs (if its driver listens) that its parent reached @event. */
+void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event);
+#define BLKDBG_EVENT(child, event) \
+    bdrv_debug_event((child) ? (child)->bs : NULL, (event))
 
 struct BlockDriver {
     const char *format_name;
@@ -167,6 +210,8 @@ struct BlockDriver {
     int coroutine_fn (*co_inactivate)(BlockDriverState *bs);
     void (*close)(BlockDriverState *bs);
     void (*refresh_limits)(BlockDriverState *bs);
+    /* see BLKDBG_EVENT; NULL for drivers that do not listen (all but one) */
+    void (*debug_event)(BlockDriverState *bs, BlkdebugEvent event);
     /*
      * The permissions @bs takes on its child @c, given what the users of
      * @bs take (@perm) and share (@shared).  NULL: bdrv_default_perms().
@@ -212,6 +257,15 @@ struct BlockDriver {
                                     bool exact, PreallocMode prealloc,
                                     BdrvRequestFlags flags, Error **errp);
     int64_t coroutine_fn (*co_getlength)(BlockDriverState *bs);
+    /*
+     * The VM state area (qemu-io read -b / write -b; savevm): bytes at
+     * @pos of a region outside the guest disk.  NULL: not in this format
+     * (filters pass the request to their primary child).
+     */
+    int coroutine_fn (*co_save_vmstate)(BlockDriverState *bs,
+                                        QEMUIOVector *qiov, int64_t pos);
+    int coroutine_fn (*co_load_vmstate)(BlockDriverState *bs,
+                                        QEMUIOVector *qiov, int64_t pos);
     int64_t coroutine_fn (*co_get_allocated_file_size)(BlockDriverState *bs);
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
     QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
