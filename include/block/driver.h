@@ -446,6 +446,8 @@ extern const BlockDriver bdrv_host_device;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_blkdebug;
+extern const BlockDriver bdrv_null_co;
+extern const BlockDriver bdrv_null_aio;
 extern const BlockDriver bdrv_nfs;
 extern const BlockDriver bdrv_iscsi;
 
