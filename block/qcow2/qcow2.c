@@ -1240,30 +1240,30 @@ static int64_t vm_state_offset(BDRVQcow2State *s)
            (s->cluster_bits + s->l2_bits);
 }
 
+static int coroutine_fn rw_vmstate(BlockDriverState *bs, QEMUIOVector *qiov,
+                                   int64_t pos, bool is_read)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t start = vm_state_offset(s);
+
+    if (pos > INT64_MAX - start - (int64_t)qiov->size) {
+        return -EINVAL;
+    }
+    BLKDBG_EVENT(bs->file, is_read ? BLKDBG_VMSTATE_LOAD : BLKDBG_VMSTATE_SAVE);
+    return is_read ? qcow2_co_preadv(bs, start + pos, qiov->size, qiov, 0) :
+                     qcow2_co_pwritev(bs, start + pos, qiov->size, qiov, 0);
+}
+
 static int coroutine_fn qcow2_co_save_vmstate(BlockDriverState *bs,
                                               QEMUIOVector *qiov, int64_t pos)
 {
-    BDRVQcow2State *s = bs->opaque;
-
-    if (pos > INT64_MAX - vm_state_offset(s) - (int64_t)qiov->size) {
-        return -EINVAL;
-    }
-    BLKDBG_EVENT(bs->file, BLKDBG_VMSTATE_SAVE);
-    return qcow2_co_pwritev(bs, vm_state_offset(s) + pos, qiov->size, qiov,
-                            0);
+    return rw_vmstate(bs, qiov, pos, false);
 }
 
 static int coroutine_fn qcow2_co_load_vmstate(BlockDriverState *bs,
                                               QEMUIOVector *qiov, int64_t pos)
 {
-    BDRVQcow2State *s = bs->opaque;
-
-    if (pos > INT64_MAX - vm_state_offset(s) - (int64_t)qiov->size) {
-        return -EINVAL;
-    }
-    BLKDBG_EVENT(bs->file, BLKDBG_VMSTATE_LOAD);
-    return qcow2_co_preadv(bs, vm_state_offset(s) + pos, qiov->size, qiov,
-                           0);
+    return rw_vmstate(bs, qiov, pos, true);
 }
 
 const BlockDriver bdrv_qcow2 = {
