@@ -268,6 +268,55 @@ static int coroutine_fn grow_falloc_full(BlockDriverState *bs,
     return 0;
 }
 
+/*
+ * A grown image whose backing file is longer than it was would show the
+ * backing file's old data in the new area: make it read as zeroes, as 7.2
+ * does (zero flags where whole subclusters allow, zeroes written for the
+ * unaligned head).  Context: s->lock held.
+ */
+static int coroutine_fn zero_over_backing(BlockDriverState *bs,
+                                          uint64_t old_length,
+                                          uint64_t new_length, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t backing_len = bdrv_co_getlength(bs->backing->bs);
+    uint64_t zero_start = ROUND_UP(old_length, s->subcluster_size);
+    int ret = 0;
+
+    if (backing_len < 0) {
+        error_setg_errno(errp, (int)-backing_len,
+                         "Could not get backing file size");
+        return (int)backing_len;
+    }
+    if ((uint64_t)backing_len <= old_length) {
+        return 0;
+    }
+    if (new_length > zero_start) {
+        ret = qcow2_subcluster_zeroize(bs, zero_start,
+                                       new_length - zero_start, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to zero out new clusters");
+            return ret;
+        }
+    }
+    if (zero_start > old_length) {
+        uint64_t len = MIN(zero_start, new_length) - old_length;
+        void *buf = blk_buf_alloc(bs, len);
+        QEMUIOVector qiov;
+
+        memset(buf, 0, len);
+        qemu_iovec_init_buf(&qiov, buf, len);
+        qemu_co_mutex_unlock(&s->lock);
+        ret = qcow2_co_pwritev(bs, old_length, len, &qiov, 0);
+        qemu_co_mutex_lock(&s->lock);
+        blk_buf_free(buf);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to zero out the new area");
+        }
+    }
+    return ret;
+}
+
 int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
                                    bool exact, PreallocMode prealloc,
                                    BdrvRequestFlags flags, Error **errp)
@@ -393,6 +442,13 @@ int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Failed to flush the preallocated "
                              "area to disk");
+            goto out;
+        }
+    }
+    /* before the new size is recorded: a failure leaves the old size */
+    if (bs->backing && (uint64_t)offset > old_length) {
+        ret = zero_over_backing(bs, old_length, offset, errp);
+        if (ret < 0) {
             goto out;
         }
     }
