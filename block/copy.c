@@ -32,6 +32,7 @@ typedef struct CopyState {
     const CopyParams *p;
     CopyResult *res;
     int64_t total;
+    int64_t alloc_total, alloc_done;    /* see progress_allocated */
     int64_t wr_next;            /* in-order ticket */
     CoQueue wr_queue;           /* chunks waiting for their turn */
     GPtrArray *free_bufs;       /* idle buffers, buf_size bytes each */
@@ -214,6 +215,27 @@ static void pass_turn(CopyState *s, CopyTask *t)
  * reported) when offload cannot take it; the caller reads and writes.
  * Like 7.2's -C, data is copied as it is, zero blocks included.
  */
+
+static bool counts_as_allocated(const CopyParams *p, ChunkType type)
+{
+    return type == CHUNK_DATA || (type == CHUNK_ZERO && !p->min_sparse);
+}
+
+static void report_progress(CopyState *s, CopyTask *t)
+{
+    const CopyParams *p = s->p;
+
+    if (!p->progress) {
+        return;
+    }
+    if (!p->progress_allocated) {
+        p->progress(p->progress_opaque, t->bytes, s->total);
+    } else if (counts_as_allocated(p, t->type)) {
+        s->alloc_done += t->bytes;
+        p->progress(p->progress_opaque, s->alloc_done, s->alloc_total);
+    }
+}
+
 static int coroutine_fn copy_offload(CopyState *s, CopyTask *t)
 {
     int ret;
@@ -233,9 +255,7 @@ static int coroutine_fn copy_offload(CopyState *s, CopyTask *t)
         return ret;
     }
     pass_turn(s, t);
-    if (s->p->progress) {
-        s->p->progress(s->p->progress_opaque, t->bytes, s->total);
-    }
+    report_progress(s, t);
     return 0;
 }
 
@@ -296,9 +316,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
     if (!s->p->compress_cluster) {
         pass_turn(s, t);
     }
-    if (s->p->progress) {
-        s->p->progress(s->p->progress_opaque, t->bytes, s->total);
-    }
+    report_progress(s, t);
 out:
     if (buf) {
         g_ptr_array_add(s->free_bufs, buf);
@@ -352,6 +370,31 @@ int64_t coroutine_fn copy_co_total_size(const CopyParams *p)
     return total;
 }
 
+/* progress_allocated: the bytes the progress counts, before the copy. */
+static void coroutine_fn count_allocated(CopyState *s)
+{
+    const CopyParams *p = s->p;
+    int i;
+
+    for (i = 0; i < p->nsrc; i++) {
+        BlockDriverState *bs = blk_bs(p->src[i]);
+        int64_t base = s->src_base[i], len = s->src_base[i + 1] - base;
+        int64_t pos = 0, run;
+
+        while (pos < len) {
+            int st = copy_status(p, bs, pos, len - pos, &run);
+
+            if (st < 0) {
+                return;         /* the copy meets it again and reports it */
+            }
+            if (counts_as_allocated(p, chunk_type(p, st, base + pos))) {
+                s->alloc_total += run;
+            }
+            pos += run;
+        }
+    }
+}
+
 void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
 {
     CopyState s = { .p = p, .res = res };
@@ -373,6 +416,9 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
         s.src_base[i + 1] = s.src_base[i] + len;
     }
     s.total = s.src_base[p->nsrc];
+    if (p->progress && p->progress_allocated) {
+        count_allocated(&s);
+    }
     qemu_co_queue_init(&s.wr_queue);
     s.free_bufs = g_ptr_array_new_with_free_func(blk_buf_free);
     for (i = 0; i < p->workers; i++) {

@@ -23,9 +23,12 @@ static void convert_salvage(void *opaque, int64_t offset, int ret)
                 strerror(-ret));
 }
 
-static void convert_progress(void *opaque, int64_t bytes, int64_t total)
+/* bytes of data done of @total (progress_allocated), as 7.2 counts them */
+static void convert_progress(void *opaque, int64_t done, int64_t total)
 {
-    qemu_progress_print(total ? (float)bytes / total * 100 : 100, 100);
+    if (total) {        /* nothing counted: 0 until the end, as in 7.2 */
+        qemu_progress_print(100.0 * done / total, 0);
+    }
 }
 
 typedef struct ConvertOpts {
@@ -599,6 +602,7 @@ int coroutine_fn img_convert(int argc, char **argv)
         p.compress_cluster = bdi.cluster_size;
     }
     p.progress = convert_progress;
+    p.progress_allocated = true;
 
     copy_co_run(&p, &res);
     if (res.ret == 0) {

@@ -61,8 +61,8 @@ void qemu_progress_init(bool enabled, float min_skip)
 
 void qemu_progress_print(float delta, int max)
 {
-    float current = max == 0 ? state.current + delta :
-                    state.current + delta / 100 * max;
+    /* max 0: @delta is the new value (7.2's meaning); else a step */
+    float current = max == 0 ? delta : state.current + delta / 100 * max;
 
     if (current > 100) {
         current = 100;

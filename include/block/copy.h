@@ -56,8 +56,15 @@ typedef struct CopyParams {
      * instead of stopping the copy.  NULL: the first failed read stops it.
      */
     void (*salvage)(void *opaque, int64_t offset, int ret);
-    /* called after each chunk; may be NULL */
+    /*
+     * Called after each chunk; may be NULL.  By default with the chunk's
+     * @bytes and the @total of the sources.  With progress_allocated (as
+     * 7.2's convert counts): only after chunks that carry data (and zero
+     * chunks when min_sparse is 0), with the bytes of such chunks done so
+     * far and their total, found by a block-status pass before the copy.
+     */
     void (*progress)(void *opaque, int64_t bytes, int64_t total);
+    bool progress_allocated;
     void *progress_opaque;
 } CopyParams;
 

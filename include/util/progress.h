@@ -18,8 +18,9 @@ void qemu_progress_signal_init(void);
 /* @enabled: print continuously; @min_skip: percent between refreshes. */
 void qemu_progress_init(bool enabled, float min_skip);
 /*
- * Advance by @delta: percent of the whole when @max is 0, else @delta
- * percent of a phase worth @max percent of the whole.
+ * With @max 0: the progress is now @delta percent of the whole (7.2's
+ * meaning).  Else advance by @delta percent of a phase worth @max percent
+ * of the whole.
  */
 void qemu_progress_print(float delta, int max);
 void qemu_progress_end(void);
