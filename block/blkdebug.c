@@ -97,23 +97,18 @@ typedef struct BDRVBlkdebugState {
     QTAILQ_HEAD(, BlkdebugRule) active;
 } BDRVBlkdebugState;
 
+/* 7.2's number options; a negative one is refused, not wrapped around */
 static bool take_number(QDict *group, const char *key, uint64_t def,
                         uint64_t *val, Error **errp)
 {
-    g_autofree char *s = bdrv_opt_take_str(group, key);
-    char *end;
+    const char *s = qdict_get_try_str(group, key);
 
     *val = def;
-    if (!s) {
-        return true;
-    }
-    errno = 0;
-    *val = g_ascii_strtoull(s, &end, 0);
-    if (!*s || *end || errno || *s == '-') {
+    if (s && (!*s || *s == '-')) {
         error_setg(errp, "Parameter '%s' expects a number", key);
         return false;
     }
-    return true;
+    return bdrv_opt_take_number(group, key, val, NULL, errp);
 }
 
 static int lookup(const char *const *names, int n, const char *s)

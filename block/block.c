@@ -139,6 +139,21 @@ bool bdrv_opt_take_size(QDict *options, const char *key, uint64_t *val,
     return true;
 }
 
+bool bdrv_opt_take_number(QDict *options, const char *key, uint64_t *val,
+                          bool *present, Error **errp)
+{
+    g_autofree char *s = bdrv_opt_take_str(options, key);
+
+    if (present) {
+        *present = s != NULL;
+    }
+    if (s && qemu_strtou64(s, NULL, 0, val) < 0) {
+        error_setg(errp, "Parameter '%s' expects a number", key);
+        return false;
+    }
+    return true;
+}
+
 bool bdrv_opt_take_bool(QDict *options, const char *key, bool *val,
                         Error **errp)
 {

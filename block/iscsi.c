@@ -1076,19 +1076,6 @@ static void iscsi_options_free(ISCSIOptions *o)
     g_free(o->digest);
 }
 
-static bool iscsi_take_number(QDict *options, const char *key, uint64_t def,
-                              uint64_t *val, Error **errp)
-{
-    g_autofree char *s = bdrv_opt_take_str(options, key);
-
-    *val = def;
-    if (s && qemu_strtou64(s, NULL, 0, val) < 0) {
-        error_setg(errp, "Parameter '%s' expects a number", key);
-        return false;
-    }
-    return true;
-}
-
 static bool iscsi_take_options(QDict *options, ISCSIOptions *o, Error **errp)
 {
     g_autofree char *secret = bdrv_opt_take_str(options, "password-secret");
@@ -1102,13 +1089,15 @@ static bool iscsi_take_options(QDict *options, ISCSIOptions *o, Error **errp)
     o->password = bdrv_opt_take_str(options, "password");
     o->initiator = bdrv_opt_take_str(options, "initiator-name");
     o->digest = bdrv_opt_take_str(options, "header-digest");
-    if (!iscsi_take_number(options, "lun", 0, &o->lun, errp) ||
-        !iscsi_take_number(options, "timeout", ISCSI_DEFAULT_TIMEOUT_S,
-                           &o->timeout, errp) ||
-        !iscsi_take_number(options, "sessions", ISCSI_DEFAULT_SESSIONS,
-                           &o->sessions, errp) ||
-        !iscsi_take_number(options, "queue-depth", ISCSI_DEFAULT_DEPTH,
-                           &o->depth, errp)) {
+    o->lun = 0;
+    o->timeout = ISCSI_DEFAULT_TIMEOUT_S;
+    o->sessions = ISCSI_DEFAULT_SESSIONS;
+    o->depth = ISCSI_DEFAULT_DEPTH;
+    if (!bdrv_opt_take_number(options, "lun", &o->lun, NULL, errp) ||
+        !bdrv_opt_take_number(options, "timeout", &o->timeout, NULL, errp) ||
+        !bdrv_opt_take_number(options, "sessions", &o->sessions, NULL, errp) ||
+        !bdrv_opt_take_number(options, "queue-depth", &o->depth, NULL,
+                              errp)) {
         return false;
     }
     if (!o->transport || !o->portal || !o->target) {

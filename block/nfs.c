@@ -838,19 +838,6 @@ static char *nfs_options_key(const NFSOptions *o, int flags)
                            o->timeout, o->depth, !!(flags & BDRV_O_NOCACHE));
 }
 
-static bool nfs_take_number(QDict *options, const char *key, uint64_t *val,
-                            bool *present, Error **errp)
-{
-    g_autofree char *s = bdrv_opt_take_str(options, key);
-
-    *present = s != NULL;
-    if (s && qemu_strtou64(s, NULL, 0, val) < 0) {
-        error_setg(errp, "Parameter '%s' expects a number", key);
-        return false;
-    }
-    return true;
-}
-
 static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
 {
     g_autofree char *type = bdrv_opt_take_str(options, "server.type");
@@ -859,24 +846,24 @@ static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
     memset(o, 0, sizeof(*o));
     o->host = bdrv_opt_take_str(options, "server.host");
     o->path = bdrv_opt_take_str(options, "path");
-    if (!nfs_take_number(options, "user", &o->uid, &o->has_uid, errp) ||
-        !nfs_take_number(options, "group", &o->gid, &o->has_gid, errp) ||
-        !nfs_take_number(options, "tcp-syn-count", &o->syncnt,
+    if (!bdrv_opt_take_number(options, "user", &o->uid, &o->has_uid, errp) ||
+        !bdrv_opt_take_number(options, "group", &o->gid, &o->has_gid, errp) ||
+        !bdrv_opt_take_number(options, "tcp-syn-count", &o->syncnt,
                          &o->has_syncnt, errp) ||
-        !nfs_take_number(options, "readahead-size", &o->readahead,
+        !bdrv_opt_take_number(options, "readahead-size", &o->readahead,
                          &o->has_readahead, errp) ||
-        !nfs_take_number(options, "page-cache-size", &o->pagecache,
+        !bdrv_opt_take_number(options, "page-cache-size", &o->pagecache,
                          &o->has_pagecache, errp) ||
-        !nfs_take_number(options, "debug", &o->debug, &o->has_debug, errp) ||
-        !nfs_take_number(options, "nfsport", &o->nfsport, &o->has_nfsport,
+        !bdrv_opt_take_number(options, "debug", &o->debug, &o->has_debug, errp) ||
+        !bdrv_opt_take_number(options, "nfsport", &o->nfsport, &o->has_nfsport,
                          errp) ||
-        !nfs_take_number(options, "mountport", &o->mountport,
+        !bdrv_opt_take_number(options, "mountport", &o->mountport,
                          &o->has_mountport, errp) ||
-        !nfs_take_number(options, "connections", &o->connections, &has_conns,
+        !bdrv_opt_take_number(options, "connections", &o->connections, &has_conns,
                          errp) ||
-        !nfs_take_number(options, "timeout", &o->timeout, &has_timeout,
+        !bdrv_opt_take_number(options, "timeout", &o->timeout, &has_timeout,
                          errp) ||
-        !nfs_take_number(options, "queue-depth", &o->depth, &has_depth,
+        !bdrv_opt_take_number(options, "queue-depth", &o->depth, &has_depth,
                          errp)) {
         return false;
     }

@@ -10,6 +10,7 @@
 #include "block/driver.h"
 #include "util/coroutine.h"
 #include "util/json.h"
+#include "util/cutils.h"
 
 typedef struct BDRVNullState {
     int64_t length;
@@ -52,7 +53,6 @@ static bool coroutine_fn null_co_open(BlockDriverState *bs, QDict *options,
     uint64_t size = 1 << 30;
     g_autofree char *size_text = NULL;
     bool named_by_options, zeroes_given;
-    char *end;
 
     g_free(bdrv_opt_take_str(options, "filename"));
     /* as 7.2 names it: by its URL unless an option changes what it is */
@@ -71,9 +71,7 @@ static bool coroutine_fn null_co_open(BlockDriverState *bs, QDict *options,
     s->length = size;
     latency = bdrv_opt_take_str(options, "latency-ns");
     if (latency) {
-        errno = 0;
-        s->latency_ns = g_ascii_strtoll(latency, &end, 0);
-        if (!*latency || *end || errno) {
+        if (qemu_strtoi64(latency, NULL, 0, &s->latency_ns) < 0) {
             error_setg(errp, "Parameter 'latency-ns' expects a number");
             return false;
         }

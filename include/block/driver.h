@@ -407,6 +407,12 @@ char *bdrv_opt_take_str(QDict *options, const char *key);
 /* Take a size/number option; false + @errp if malformed. */
 bool bdrv_opt_take_size(QDict *options, const char *key, uint64_t *val,
                         bool *present, Error **errp);
+/*
+ * A plain number (decimal, 0x hex or 0 octal; no size suffix) as 7.2's
+ * "number" options take it; *@val is left alone when @key is absent.
+ */
+bool bdrv_opt_take_number(QDict *options, const char *key, uint64_t *val,
+                          bool *present, Error **errp);
 bool bdrv_opt_take_bool(QDict *options, const char *key, bool *val,
                         Error **errp);
 
