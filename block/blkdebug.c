@@ -84,7 +84,6 @@ typedef struct BlkdebugRule {
     uint64_t new_state;
     QTAILQ_ENTRY(BlkdebugRule) next;        /* in rules[event] */
     QTAILQ_ENTRY(BlkdebugRule) active_next; /* in active, if there */
-    bool active;
 } BlkdebugRule;
 
 typedef struct BDRVBlkdebugState {
@@ -200,7 +199,7 @@ static bool add_rule(BDRVBlkdebugState *s, int action, QDict *group,
 
 static void remove_rule(BDRVBlkdebugState *s, BlkdebugRule *rule)
 {
-    if (rule->active) {
+    if (QTAILQ_IN_USE(rule, active_next)) {
         QTAILQ_REMOVE(&s->active, rule, active_next);
     }
     QTAILQ_REMOVE(&s->rules[rule->event], rule, next);
@@ -466,13 +465,11 @@ static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
             while (!QTAILQ_EMPTY(&s->active)) {
                 BlkdebugRule *old = QTAILQ_FIRST(&s->active);
                 QTAILQ_REMOVE(&s->active, old, active_next);
-                old->active = false;
             }
             injected = true;
         }
-        if (!rule->active) {
+        if (!QTAILQ_IN_USE(rule, active_next)) {
             QTAILQ_INSERT_HEAD(&s->active, rule, active_next);
-            rule->active = true;
         }
     }
     s->state = new_state;

@@ -521,6 +521,18 @@ void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child)
     g_free(child);
 }
 
+BdrvChild *bdrv_primary_child(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        if (c->role & BDRV_CHILD_PRIMARY) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
 const char *bdrv_get_format_name(BlockDriverState *bs)
 {
     return bs->drv->format_name;

@@ -591,7 +591,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
 int coroutine_fn bdrv_co_rw_vmstate(BlockDriverState *bs, QEMUIOVector *qiov,
                                     int64_t pos, bool is_read)
 {
-    BdrvChild *c;
+    BdrvChild *primary = bdrv_primary_child(bs);
     int ret;
 
     if (!bs->drv) {
@@ -615,29 +615,22 @@ int coroutine_fn bdrv_co_rw_vmstate(BlockDriverState *bs, QEMUIOVector *qiov,
         return ret;
     }
     /* a filter (raw without offset, blkdebug) has its child's */
-    QTAILQ_FOREACH(c, &bs->children, next) {
-        if ((c->role & BDRV_CHILD_FILTERED) && (c->role & BDRV_CHILD_PRIMARY)) {
-            return bdrv_co_rw_vmstate(c->bs, qiov, pos, is_read);
-        }
+    if (primary && (primary->role & BDRV_CHILD_FILTERED)) {
+        return bdrv_co_rw_vmstate(primary->bs, qiov, pos, is_read);
     }
     return -ENOTSUP;
 }
 
 int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
 {
-    BdrvChild *c, *primary = NULL;
+    BdrvChild *c, *primary;
     uint64_t gen;
     int ret = 0;
 
     if (!bs->drv || bs->read_only) {
         return 0;
     }
-    QTAILQ_FOREACH(c, &bs->children, next) {
-        if (c->role & BDRV_CHILD_PRIMARY) {
-            primary = c;
-            break;
-        }
-    }
+    primary = bdrv_primary_child(bs);
     bs->in_flight++;
     gen = bs->write_gen;
     BLKDBG_EVENT(primary, BLKDBG_FLUSH_TO_OS);

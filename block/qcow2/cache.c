@@ -135,6 +135,7 @@ static int coroutine_fn cache_before_write(BlockDriverState *bs, Qcow2Cache *c)
 static int coroutine_fn entry_write(BlockDriverState *bs, Qcow2Cache *c,
                                     Qcow2CacheEntry *e)
 {
+    bool is_l2 = c == ((BDRVQcow2State *)bs->opaque)->l2_cache;
     int ret;
 
     if (!e->dirty) {
@@ -144,16 +145,14 @@ static int coroutine_fn entry_write(BlockDriverState *bs, Qcow2Cache *c,
     if (ret < 0) {
         return ret;
     }
-    ret = qcow2_pre_write_overlap_check(bs, c == ((BDRVQcow2State *)
-                                                  bs->opaque)->l2_cache ?
-                                        QCOW2_OL_ACTIVE_L2 :
+    ret = qcow2_pre_write_overlap_check(bs, is_l2 ? QCOW2_OL_ACTIVE_L2 :
                                         QCOW2_OL_REFCOUNT_BLOCK,
                                         e->offset, c->table_size);
     if (ret < 0) {
         return ret;
     }
-    BLKDBG_EVENT(bs->file, c == ((BDRVQcow2State *)bs->opaque)->l2_cache ?
-                 BLKDBG_L2_UPDATE : BLKDBG_REFBLOCK_UPDATE_PART);
+    BLKDBG_EVENT(bs->file, is_l2 ? BLKDBG_L2_UPDATE :
+                                   BLKDBG_REFBLOCK_UPDATE_PART);
     e->ref++;       /* not evicted while the write yields */
     ret = bdrv_co_pwrite(bs->file, e->offset, c->table_size, e->table, 0);
     e->ref--;

@@ -355,6 +355,11 @@ bdrv_co_open_driver(const BlockDriver *drv, const char *filename,
 BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *bs,
                              const char *name, unsigned role, Error **errp);
 void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
+/*
+ * The child with the PRIMARY role (a format's or a filter's "file", and
+ * blkdebug's "image"), or NULL.
+ */
+BdrvChild *bdrv_primary_child(BlockDriverState *bs);
 
 /*
  * QEMU 7.2's default permissions of a parent on a child of @c->role: a
