@@ -427,9 +427,9 @@ fail:
  * The L2 table for guest @offset, writable: allocated when missing, copied
  * when shared with a snapshot.  Put it with qcow2_cache_put().
  */
-static int coroutine_fn get_cluster_table(BlockDriverState *bs,
-                                          uint64_t offset, uint64_t **table,
-                                          int *l2_index)
+int coroutine_fn qcow2_get_cluster_table(BlockDriverState *bs,
+                                         uint64_t offset, uint64_t **table,
+                                         int *l2_index)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t l1_index = offset >> (s->l2_bits + s->cluster_bits);
@@ -525,11 +525,6 @@ static int subcluster_range_type(BDRVQcow2State *s, uint64_t entry,
         n++;
     }
     return n;
-}
-
-static inline int offset_to_sc_index(BDRVQcow2State *s, uint64_t offset)
-{
-    return offset_into_cluster(s, offset) >> s->subcluster_bits;
 }
 
 static int ctz32_or_32(uint32_t v)
@@ -739,7 +734,7 @@ static int coroutine_fn handle_copied(BlockDriverState *bs,
                       s->l2_size - ((guest_offset >> s->cluster_bits) &
                                     (s->l2_size - 1)));
     nb_clusters = MIN(nb_clusters, BDRV_REQUEST_MAX_BYTES >> s->cluster_bits);
-    ret = get_cluster_table(bs, guest_offset, &table, &l2_index);
+    ret = qcow2_get_cluster_table(bs, guest_offset, &table, &l2_index);
     if (ret < 0) {
         return ret;
     }
@@ -801,7 +796,7 @@ static int coroutine_fn handle_alloc(BlockDriverState *bs,
                       s->l2_size - ((guest_offset >> s->cluster_bits) &
                                     (s->l2_size - 1)));
     nb_clusters = MIN(nb_clusters, BDRV_REQUEST_MAX_BYTES >> s->cluster_bits);
-    ret = get_cluster_table(bs, guest_offset, &table, &l2_index);
+    ret = qcow2_get_cluster_table(bs, guest_offset, &table, &l2_index);
     if (ret < 0) {
         return ret;
     }
@@ -946,7 +941,7 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
     if (ret < 0) {
         return ret;
     }
-    ret = get_cluster_table(bs, m->offset, &table, &l2_index);
+    ret = qcow2_get_cluster_table(bs, m->offset, &table, &l2_index);
     if (ret < 0) {
         return ret;
     }
@@ -1029,7 +1024,7 @@ int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
     uint64_t nb_csectors, entry;
     int l2_index, ret;
 
-    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    ret = qcow2_get_cluster_table(bs, offset, &table, &l2_index);
     if (ret < 0) {
         return ret;
     }
@@ -1043,7 +1038,7 @@ int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
     if (coffset < 0) {
         return coffset;
     }
-    ret = get_cluster_table(bs, offset, &table, &l2_index);
+    ret = qcow2_get_cluster_table(bs, offset, &table, &l2_index);
     if (ret < 0) {
         qcow2_free_clusters(bs, coffset, compressed_size, QCOW2_DISCARD_NEVER);
         return ret;
@@ -1061,348 +1056,4 @@ int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
     qcow2_cache_put(s->l2_cache, &table);
     *host_offset = coffset;
     return 0;
-}
-
-/* ---- zero and discard ---- */
-
-static bool cluster_is_allocated(QCow2ClusterType t)
-{
-    return t == QCOW2_CLUSTER_COMPRESSED || t == QCOW2_CLUSTER_NORMAL ||
-           t == QCOW2_CLUSTER_ZERO_ALLOC;
-}
-
-/*
- * Punch the host ranges freed by a discard or zero write only once the L2
- * entries that dropped them are in the file: a kill in between would
- * otherwise leave an entry pointing at a hole (for a compressed cluster:
- * an unreadable one).  7.2 punches first.
- */
-static int coroutine_fn finish_discards(BlockDriverState *bs, int ret)
-{
-    BDRVQcow2State *s = bs->opaque;
-
-    if (ret == 0 && !QTAILQ_EMPTY(&s->discards)) {
-        ret = qcow2_cache_flush(bs, s->l2_cache);
-    }
-    qcow2_process_discards(bs, ret);
-    return ret;
-}
-
-/* Discard whole clusters in one L2 table; returns how many. */
-static int coroutine_fn discard_in_l2(BlockDriverState *bs, uint64_t offset,
-                                      int64_t nb_clusters,
-                                      Qcow2DiscardType type, bool full)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t *table;
-    int l2_index, i, ret;
-
-    ret = get_cluster_table(bs, offset, &table, &l2_index);
-    if (ret < 0) {
-        return ret;
-    }
-    nb_clusters = MIN(nb_clusters, s->l2_size - l2_index);
-    for (i = 0; i < nb_clusters; i++) {
-        uint64_t old_entry = get_l2_entry(s, table, l2_index + i);
-        uint64_t old_bitmap = get_l2_bitmap(s, table, l2_index + i);
-        uint64_t new_entry = old_entry, new_bitmap = old_bitmap;
-        QCow2ClusterType t = qcow2_cluster_type(s, old_entry);
-
-        /*
-         * A full discard falls through to the backing file; otherwise
-         * the range must read as zeroes (v3), which needs a change only
-         * for allocated clusters or over a backing file.
-         */
-        if (full) {
-            new_entry = new_bitmap = 0;
-        } else if (bs->backing || cluster_is_allocated(t)) {
-            if (has_subclusters(s)) {
-                new_entry = 0;
-                new_bitmap = QCOW_L2_BITMAP_ALL_ZEROES;
-            } else {
-                new_entry = s->version >= 3 ? QCOW_OFLAG_ZERO : 0;
-            }
-        }
-        if (old_entry == new_entry && old_bitmap == new_bitmap) {
-            continue;
-        }
-        qcow2_cache_mark_dirty(s->l2_cache, table);
-        set_l2_entry(s, table, l2_index + i, new_entry);
-        if (has_subclusters(s)) {
-            set_l2_bitmap(s, table, l2_index + i, new_bitmap);
-        }
-        qcow2_free_any_cluster(bs, old_entry, type);
-    }
-    qcow2_cache_put(s->l2_cache, &table);
-    return nb_clusters;
-}
-
-/* Drop the clusters' L2 entries (in the cache); punching is left to do. */
-static int coroutine_fn discard_range(BlockDriverState *bs, uint64_t offset,
-                                      uint64_t bytes, Qcow2DiscardType type,
-                                      bool full_discard)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t end = offset + bytes;
-    int64_t nb_clusters;
-    int ret = 0;
-
-    assert(QEMU_IS_ALIGNED(offset, s->cluster_size));
-    assert(QEMU_IS_ALIGNED(end, s->cluster_size) ||
-           end == (uint64_t)s->virtual_size);
-    nb_clusters = size_to_clusters(s, bytes);
-    s->cache_discards = true;
-    while (nb_clusters > 0) {
-        ret = discard_in_l2(bs, offset, nb_clusters, type, full_discard);
-        if (ret < 0) {
-            break;
-        }
-        nb_clusters -= ret;
-        offset += (uint64_t)ret * s->cluster_size;
-        ret = 0;
-    }
-    s->cache_discards = false;
-    return ret;
-}
-
-int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
-                                       uint64_t bytes, Qcow2DiscardType type,
-                                       bool full_discard)
-{
-    return finish_discards(bs, discard_range(bs, offset, bytes, type,
-                                             full_discard));
-}
-
-int coroutine_fn qcow2_guest_discard(BlockDriverState *bs, uint64_t offset,
-                                     uint64_t bytes)
-{
-    int ret = discard_range(bs, offset, bytes, QCOW2_DISCARD_REQUEST, false);
-
-    if (ret < 0) {
-        return finish_discards(bs, ret);
-    }
-    /*
-     * The entries are dropped in the cache, as in 7.2; if they cannot be
-     * written now, nothing is punched (safe) and the error comes with the
-     * next write or flush of the cache, as in 7.2, not with this advisory
-     * request.
-     */
-    finish_discards(bs, 0);
-    return 0;
-}
-
-/* Zero whole clusters in one L2 table; returns how many. */
-static int coroutine_fn zero_in_l2(BlockDriverState *bs, uint64_t offset,
-                                   int64_t nb_clusters, int flags)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t *table;
-    int l2_index, i, ret;
-
-    ret = get_cluster_table(bs, offset, &table, &l2_index);
-    if (ret < 0) {
-        return ret;
-    }
-    nb_clusters = MIN(nb_clusters, s->l2_size - l2_index);
-    for (i = 0; i < nb_clusters; i++) {
-        uint64_t old_entry = get_l2_entry(s, table, l2_index + i);
-        uint64_t old_bitmap = get_l2_bitmap(s, table, l2_index + i);
-        QCow2ClusterType t = qcow2_cluster_type(s, old_entry);
-        bool unmap = t == QCOW2_CLUSTER_COMPRESSED ||
-                     ((flags & BDRV_REQ_MAY_UNMAP) && cluster_is_allocated(t));
-        uint64_t new_entry = unmap ? 0 : old_entry;
-        uint64_t new_bitmap = old_bitmap;
-
-        if (has_subclusters(s)) {
-            new_bitmap = QCOW_L2_BITMAP_ALL_ZEROES;
-        } else {
-            new_entry |= QCOW_OFLAG_ZERO;
-        }
-        if (old_entry == new_entry && old_bitmap == new_bitmap) {
-            continue;
-        }
-        qcow2_cache_mark_dirty(s->l2_cache, table);
-        set_l2_entry(s, table, l2_index + i, new_entry);
-        if (has_subclusters(s)) {
-            set_l2_bitmap(s, table, l2_index + i, new_bitmap);
-        }
-        if (unmap) {
-            qcow2_free_any_cluster(bs, old_entry, QCOW2_DISCARD_REQUEST);
-        }
-    }
-    qcow2_cache_put(s->l2_cache, &table);
-    return nb_clusters;
-}
-
-/* Zero @nb_sc subclusters inside one cluster. */
-static int coroutine_fn zero_l2_subclusters(BlockDriverState *bs,
-                                            uint64_t offset, int nb_sc)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t *table, old_bitmap, bitmap;
-    int l2_index, sc = offset_to_sc_index(s, offset), ret;
-
-    ret = get_cluster_table(bs, offset, &table, &l2_index);
-    if (ret < 0) {
-        return ret;
-    }
-    if (qcow2_cluster_type(s, get_l2_entry(s, table, l2_index)) ==
-        QCOW2_CLUSTER_COMPRESSED) {
-        ret = -ENOTSUP;     /* part of a compressed cluster cannot be zero */
-    } else {
-        old_bitmap = get_l2_bitmap(s, table, l2_index);
-        bitmap = old_bitmap & ~QCOW_OFLAG_SUB_ALLOC_RANGE(sc, sc + nb_sc);
-        bitmap |= QCOW_OFLAG_SUB_ZERO_RANGE(sc, sc + nb_sc);
-        if (bitmap != old_bitmap) {
-            set_l2_bitmap(s, table, l2_index, bitmap);
-            qcow2_cache_mark_dirty(s->l2_cache, table);
-        }
-    }
-    qcow2_cache_put(s->l2_cache, &table);
-    return ret;
-}
-
-int coroutine_fn qcow2_subcluster_zeroize(BlockDriverState *bs,
-                                          uint64_t offset, uint64_t bytes,
-                                          int flags)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t end = offset + bytes;
-    uint64_t head, tail;
-    int64_t nb_clusters;
-    int ret = 0;
-
-    /* a raw data file must read the same: zero it too */
-    if (has_data_file(s) && s->data_file_raw) {
-        ret = bdrv_co_pwrite_zeroes(s->data_file, offset, bytes, flags);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    assert(offset_into_subcluster(s, offset) == 0);
-    assert(offset_into_subcluster(s, end) == 0 ||
-           end >= (uint64_t)s->virtual_size);
-    if (s->version < 3) {
-        /* no zero flag: only without a backing file can discard do it */
-        return bs->backing ? -ENOTSUP :
-               qcow2_cluster_discard(bs, offset, bytes, QCOW2_DISCARD_REQUEST,
-                                     false);
-    }
-    head = MIN(end, ROUND_UP(offset, s->cluster_size)) - offset;
-    offset += head;
-    tail = end >= (uint64_t)s->virtual_size ? 0 :
-           end - MAX(offset, start_of_cluster(s, end));
-    end -= tail;
-    s->cache_discards = true;
-    if (head) {
-        ret = zero_l2_subclusters(bs, offset - head,
-                                  DIV_ROUND_UP(head, s->subcluster_size));
-        if (ret < 0) {
-            goto out;
-        }
-    }
-    nb_clusters = end > offset ? size_to_clusters(s, end - offset) : 0;
-    while (nb_clusters > 0) {
-        ret = zero_in_l2(bs, offset, nb_clusters, flags);
-        if (ret < 0) {
-            goto out;
-        }
-        nb_clusters -= ret;
-        offset += (uint64_t)ret * s->cluster_size;
-        ret = 0;
-    }
-    if (tail) {
-        ret = zero_l2_subclusters(bs, end,
-                                  DIV_ROUND_UP(tail, s->subcluster_size));
-    }
-out:
-    s->cache_discards = false;
-    return finish_discards(bs, ret);
-}
-
-/*
- * Downgrade to v2 (amend compat=0.10): no zero flags may remain in the
- * active L2 tables.  As 7.2: without a backing file a zero cluster just
- * becomes unallocated; with one it gets a new cluster of zeroes; a
- * preallocated zero cluster is zeroed in place.  Tables shared with
- * snapshots are the caller's to refuse.
- */
-int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint32_t i;
-    int ret;
-
-    for (i = 0; i < s->l1_size; i++) {
-        uint64_t l2_offset = s->l1_table[i] & L1E_OFFSET_MASK;
-        uint64_t *l2;
-        bool dirty = false;
-        int64_t j;
-
-        if (!l2_offset) {
-            continue;
-        }
-        ret = qcow2_cache_get(bs, s->l2_cache, l2_offset, &l2);
-        if (ret < 0) {
-            return ret;
-        }
-        for (j = 0; j < s->l2_size; j++) {
-            uint64_t entry = get_l2_entry(s, l2, j);
-            QCow2ClusterType type = qcow2_cluster_type(s, entry);
-            int64_t host = entry & L2E_OFFSET_MASK;
-
-            if (type != QCOW2_CLUSTER_ZERO_PLAIN &&
-                type != QCOW2_CLUSTER_ZERO_ALLOC) {
-                continue;
-            }
-            if (type == QCOW2_CLUSTER_ZERO_PLAIN && !bs->backing) {
-                set_l2_entry(s, l2, j, 0);
-                dirty = true;
-                continue;
-            }
-            if (type == QCOW2_CLUSTER_ZERO_PLAIN) {
-                host = qcow2_alloc_clusters(bs, s->cluster_size);
-                if (host < 0) {
-                    ret = host;
-                    goto fail;
-                }
-            }
-            if (offset_into_cluster(s, host)) {
-                ret = qcow2_signal_corruption(bs, true, "Cluster allocation "
-                                              "offset %#" PRIx64 " unaligned "
-                                              "(L2 offset: %#" PRIx64 ", L2 "
-                                              "index: %#" PRIx64 ")", host,
-                                              l2_offset, (uint64_t)j);
-                goto fail;
-            }
-            ret = qcow2_pre_write_overlap_check(bs, 0, host,
-                                                s->cluster_size);
-            if (ret == 0) {
-                ret = bdrv_co_pwrite_zeroes(s->data_file, host,
-                                            s->cluster_size, 0);
-            }
-            if (ret < 0) {
-                if (type == QCOW2_CLUSTER_ZERO_PLAIN) {
-                    qcow2_free_clusters(bs, host, s->cluster_size,
-                                        QCOW2_DISCARD_ALWAYS);
-                }
-                goto fail;
-            }
-            set_l2_entry(s, l2, j, host | QCOW_OFLAG_COPIED);
-            dirty = true;
-        }
-        if (dirty) {
-            qcow2_cache_mark_dirty(s->l2_cache, l2);
-            qcow2_cache_depends_on_flush(s->l2_cache);
-        }
-        qcow2_cache_put(s->l2_cache, &l2);
-        continue;
-fail:
-        if (dirty) {
-            qcow2_cache_mark_dirty(s->l2_cache, l2);
-        }
-        qcow2_cache_put(s->l2_cache, &l2);
-        return ret;
-    }
-    return qcow2_cache_write(bs, s->l2_cache);
 }

@@ -327,6 +327,12 @@ static inline int64_t offset_into_subcluster(BDRVQcow2State *s,
     return offset & (s->subcluster_size - 1);
 }
 
+/* Index of the subcluster holding @offset within its cluster. */
+static inline int offset_to_sc_index(BDRVQcow2State *s, uint64_t offset)
+{
+    return offset_into_cluster(s, offset) >> s->subcluster_bits;
+}
+
 static inline uint64_t size_to_l1(BDRVQcow2State *s, int64_t size)
 {
     int shift = s->cluster_bits + s->l2_bits;
@@ -544,6 +550,13 @@ void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m);
 int coroutine_fn qcow2_l2meta_finish(BlockDriverState *bs, QCowL2Meta *m,
                                      bool link);
 /* L2 entry for a compressed cluster of @compressed_size bytes. */
+/*
+ * The L2 table for guest @offset, writable: allocated when missing, copied
+ * when shared with a snapshot.  Put it with qcow2_cache_put().
+ */
+int coroutine_fn qcow2_get_cluster_table(BlockDriverState *bs,
+                                         uint64_t offset, uint64_t **table,
+                                         int *l2_index);
 int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
                                                        uint64_t offset,
                                                        int compressed_size,
@@ -591,10 +604,15 @@ ssize_t coroutine_fn qcow2_co_compress(BlockDriverState *bs, void *dest,
                                        size_t dest_size, const void *src,
                                        size_t src_size);
 
-/* ---- qcow2.c ---- */
+/* ---- read.c ---- */
 int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
                                  int64_t bytes, QEMUIOVector *qiov,
                                  BdrvRequestFlags flags);
+int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
+                                       bool want_zero, int64_t offset,
+                                       int64_t count, int64_t *pnum,
+                                       int64_t *map,
+                                       BlockDriverState **file);
 
 /* ---- resize.c ---- */
 int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,

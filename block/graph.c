@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The node graph: what each user of a node takes and shares (QEMU's
+ * permissions, from which file-posix derives its lock bytes), and the
+ * attaching and detaching of children and BlockBackend roots that keeps
+ * bs->parents and those permissions right.
+ */
+#include "util/osdep.h"
+#include "block/driver.h"
+
+char *bdrv_perm_names(uint64_t perm)
+{
+    static const char *const names[] = {
+        "consistent read", "write", "write unchanged", "resize",
+    };
+    GString *out = g_string_new("");
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (perm & (1ULL << i)) {
+            g_string_append_printf(out, "%s%s", out->len ? ", " : "",
+                                   names[i]);
+        }
+    }
+    return g_string_free(out, false);
+}
+
+void bdrv_default_perms(BlockDriverState *bs, BdrvChild *c, uint64_t perm,
+                        uint64_t shared, uint64_t *nperm, uint64_t *nshared)
+{
+    unsigned role = c->role;
+
+    if (role & BDRV_CHILD_COW) {
+        /* read where the image is unallocated, and nothing else */
+        perm &= BLK_PERM_CONSISTENT_READ;
+        shared = (shared & BLK_PERM_WRITE) ?
+                 BLK_PERM_WRITE | BLK_PERM_RESIZE : 0;
+        shared |= BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+    } else if (role & (BDRV_CHILD_METADATA | BDRV_CHILD_DATA)) {
+        if (role & BDRV_CHILD_METADATA) {
+            /* metadata changes even when the guest does not write */
+            if (!bs->read_only) {
+                perm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
+            }
+            if (!(bs->open_flags & BDRV_O_NO_IO)) {
+                perm |= BLK_PERM_CONSISTENT_READ;
+            }
+            shared &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+        }
+        if (role & BDRV_CHILD_DATA) {
+            /* the format knows the size; writes may grow the file */
+            shared &= ~BLK_PERM_RESIZE;
+            if (perm & BLK_PERM_WRITE_UNCHANGED) {
+                perm |= BLK_PERM_WRITE;
+            }
+            if (perm & BLK_PERM_WRITE) {
+                perm |= BLK_PERM_RESIZE;
+            }
+        }
+    }
+    /* a filter, or what the cases above left: passed through */
+    *nperm = perm & BLK_PERM_ALL;
+    *nshared = shared & BLK_PERM_ALL;
+}
+
+static void bdrv_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
+                                 uint64_t *shared)
+{
+    BdrvChild *c;
+
+    *perm = 0;
+    *shared = BLK_PERM_ALL;
+    QTAILQ_FOREACH(c, &bs->parents, next_parent) {
+        *perm |= c->perm;
+        *shared &= c->shared_perm;
+    }
+}
+
+static void bdrv_child_perm(BlockDriverState *bs, BdrvChild *c,
+                            uint64_t perm, uint64_t shared, uint64_t *nperm,
+                            uint64_t *nshared)
+{
+    if (bs->drv->child_perm) {
+        bs->drv->child_perm(bs, c, perm, shared, nperm, nshared);
+    } else {
+        bdrv_default_perms(bs, c, perm, shared, nperm, nshared);
+    }
+    if (c->bs->force_share) {
+        *nshared = BLK_PERM_ALL;
+    }
+}
+
+static bool bdrv_child_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
+                                Error **errp);
+
+/*
+ * Give @bs the permissions its parents now take, and pass on to its
+ * children what that implies.  On failure, nodes below may hold a mix of
+ * old and new: the caller restores the parents and calls this again.
+ */
+static bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
+{
+    uint64_t perm, shared, cperm, cshared;
+    BdrvChild *c;
+
+    bdrv_cumulative_perm(bs, &perm, &shared);
+    /* a user that writes on a node opened read-only (read-only=on) */
+    if ((perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) &&
+        bs->read_only) {
+        error_setg(errp, "Block node is read-only");
+        return false;
+    }
+    if (bs->drv->set_perm && !bs->drv->set_perm(bs, perm, shared, errp)) {
+        return false;
+    }
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        bdrv_child_perm(bs, c, perm, shared, &cperm, &cshared);
+        if (!bdrv_child_set_perm(c, cperm, cshared, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Set what @c takes; on a conflict, all below is as it was. */
+static bool bdrv_child_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
+                                Error **errp)
+{
+    uint64_t old_perm = c->perm, old_shared = c->shared_perm;
+
+    if (perm == old_perm && shared == old_shared) {
+        return true;
+    }
+    c->perm = perm;
+    c->shared_perm = shared;
+    if (bdrv_refresh_perms(c->bs, errp)) {
+        return true;
+    }
+    c->perm = old_perm;
+    c->shared_perm = old_shared;
+    /* only what we held before: cannot conflict with anyone */
+    bdrv_refresh_perms(c->bs, NULL);
+    return false;
+}
+
+bool bdrv_child_refresh_perms(BlockDriverState *parent, BdrvChild *c,
+                              Error **errp)
+{
+    uint64_t perm, shared, cperm, cshared;
+
+    bdrv_cumulative_perm(parent, &perm, &shared);
+    bdrv_child_perm(parent, c, perm, shared, &cperm, &cshared);
+    return bdrv_child_set_perm(c, cperm, cshared, errp);
+}
+
+/* Link @c as a user of @bs and take its permissions. */
+static bool bdrv_link_parent(BlockDriverState *bs, BdrvChild *c,
+                             uint64_t perm, uint64_t shared, Error **errp)
+{
+    c->bs = bs;
+    c->perm = 0;
+    c->shared_perm = BLK_PERM_ALL;
+    QTAILQ_INSERT_TAIL(&bs->parents, c, next_parent);
+    if (bdrv_child_set_perm(c, perm, shared, errp)) {
+        return true;
+    }
+    QTAILQ_REMOVE(&bs->parents, c, next_parent);
+    return false;
+}
+
+/* Unlink @c from @bs and give up what it took. */
+static void bdrv_unlink_parent(BdrvChild *c)
+{
+    QTAILQ_REMOVE(&c->bs->parents, c, next_parent);
+    bdrv_refresh_perms(c->bs, NULL);
+}
+
+bool bdrv_root_attach(BlockDriverState *bs, BdrvChild *c, uint64_t perm,
+                      uint64_t shared, Error **errp)
+{
+    c->parent = NULL;
+    c->role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY;
+    return bdrv_link_parent(bs, c, perm, shared, errp);
+}
+
+void bdrv_root_detach(BdrvChild *c)
+{
+    bdrv_unlink_parent(c);
+}
+
+BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *bs,
+                             const char *name, unsigned role, Error **errp)
+{
+    BdrvChild *c = g_new0(BdrvChild, 1);
+    uint64_t perm, shared, cperm, cshared;
+
+    c->bs = bs;
+    c->name = g_strdup(name);
+    c->parent = parent;
+    c->role = role;
+    bdrv_cumulative_perm(parent, &perm, &shared);
+    bdrv_child_perm(parent, c, perm, shared, &cperm, &cshared);
+    if (!bdrv_link_parent(bs, c, cperm, cshared, errp)) {
+        bdrv_unref(bs);
+        g_free(c->name);
+        g_free(c);
+        return NULL;
+    }
+    QTAILQ_INSERT_TAIL(&parent->children, c, next);
+    if (!strcmp(name, "file")) {
+        parent->file = c;
+    } else if (!strcmp(name, "backing")) {
+        parent->backing = c;
+    }
+    return c;
+}
+
+void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child)
+{
+    QTAILQ_REMOVE(&parent->children, child, next);
+    if (parent->file == child) {
+        parent->file = NULL;
+    }
+    if (parent->backing == child) {
+        parent->backing = NULL;
+    }
+    bdrv_unlink_parent(child);
+    bdrv_unref(child->bs);
+    g_free(child->name);
+    g_free(child);
+}
+
+BdrvChild *bdrv_primary_child(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        if (c->role & BDRV_CHILD_PRIMARY) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
