@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for util/progress.c: the "-p" line format, the minimum step
- * between refreshes, phases (max != 0), and the final newline.
+ * between refreshes, absolute values (max 0, as 7.2), phases (max != 0),
+ * and the final newline.
  */
 #include "util/osdep.h"
 #include "util/progress.h"
@@ -33,8 +34,8 @@ static void run_steps(void)
 
     qemu_progress_init(true, 10.0);
     qemu_progress_print(0, 100);
-    for (i = 0; i < 20; i++) {
-        qemu_progress_print(5, 0);      /* 5% of the whole each time */
+    for (i = 1; i <= 20; i++) {
+        qemu_progress_print(5 * i, 0);  /* max 0: the value itself */
     }
     qemu_progress_end();
 }
@@ -71,6 +72,23 @@ static void test_phase_and_clamp(void)
     g_assert_cmpstr(out, ==, "    (25.00/100%)\r    (100.00/100%)\r\n");
 }
 
+static void run_absolute(void)
+{
+    qemu_progress_init(true, 0.0);
+    qemu_progress_print(80, 0);
+    qemu_progress_print(30, 0);     /* a value, not a step: back to 30 */
+    qemu_progress_print(10, 50);    /* a step from there: 30 + 5 */
+    qemu_progress_end();
+}
+
+static void test_absolute(void)
+{
+    g_autofree char *out = capture_stdout(run_absolute);
+
+    g_assert_cmpstr(out, ==,
+                    "    (80.00/100%)\r    (30.00/100%)\r    (35.00/100%)\r\n");
+}
+
 static void run_disabled(void)
 {
     qemu_progress_init(false, 1.0);
@@ -90,6 +108,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/progress/steps", test_steps);
     g_test_add_func("/progress/phase-and-clamp", test_phase_and_clamp);
+    g_test_add_func("/progress/absolute", test_absolute);
     g_test_add_func("/progress/disabled", test_disabled);
     return g_test_run();
 }
