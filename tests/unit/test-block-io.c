@@ -123,6 +123,7 @@ static BlockDriverState *new_mem_bs(void)
     mem_refresh_limits(bs);
     bs->total_bytes = MEM_SIZE;
     bs->open_flags = BDRV_O_RDWR;
+    bs->open_started = true;    /* as bdrv_co_open_driver: close frees data */
     return bs;
 }
 
