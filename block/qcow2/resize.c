@@ -254,7 +254,14 @@ static int coroutine_fn grow_falloc_full(BlockDriverState *bs,
             .cow_end = { n << s->cluster_bits, 0 },
             .prealloc = true,
         };
-        ret = qcow2_alloc_cluster_link_l2(bs, &m);
+        /*
+         * The first new cluster replaces the one holding the old end:
+         * its data before the old end is copied over before the switch.
+         */
+        ret = qcow2_perform_cow_locked(bs, &m);
+        if (ret == 0) {
+            ret = qcow2_alloc_cluster_link_l2(bs, &m);
+        }
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Failed to update L2 tables");
             qcow2_free_clusters(bs, host, nb_data * s->cluster_size,
