@@ -869,6 +869,10 @@ int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
     int ret = 0, d = 0;
 
     *pnum = 0;
+    if (bs == base && !include_base) {
+        *pnum = bytes;          /* nothing above the base: all unallocated */
+        return 0;
+    }
     for (p = bs; p; p = bdrv_backing_bs(p), d++) {
         int64_t n;
 

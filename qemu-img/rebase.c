@@ -209,10 +209,17 @@ static int coroutine_fn needs_compare(Rebase *r, int64_t offset, int64_t *n)
     int ret = bdrv_co_is_allocated(bs, offset, *n, n);
 
     if (ret == 0 && r->new_in_chain) {
+        int64_t len = *n;
+
         /* the same data in both unless a layer between them has some */
         ret = bdrv_co_block_status_above(r->old_backing, r->new_backing,
-                                         false, false, offset, *n, n, NULL,
+                                         false, false, offset, len, n, NULL,
                                          NULL, NULL);
+        if (ret >= 0 && *n == 0) {
+            /* past the old backing file's end: zeroes there, maybe not below */
+            *n = len;
+            return 1;
+        }
         return ret < 0 ? ret : !!(ret & BDRV_BLOCK_ALLOCATED);
     }
     return ret < 0 ? ret : !ret;
