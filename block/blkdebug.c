@@ -19,6 +19,11 @@
  * state 1).  A request fails with the first active rule that covers its
  * offset (sector, or any) and its kind (iotype, default all but
  * block-status); a "once" rule is then gone.
+ *
+ * Breakpoints (bdrv_debug_breakpoint, from qemu-io's break) are rules of
+ * a third kind, for one event in every state: the request that reaches
+ * the event is suspended (its coroutine yields in the event) under the
+ * breakpoint's tag, and the breakpoint is gone; resume enters it again.
  */
 #include "util/osdep.h"
 #include "block/driver.h"
@@ -50,6 +55,42 @@ void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event)
     }
 }
 
+/* The first node down @bs's primary chain with breakpoints, or NULL. */
+static BlockDriverState *breakpoint_node(BlockDriverState *bs)
+{
+    while (bs && bs->drv && !bs->drv->debug_breakpoint) {
+        BdrvChild *c = bdrv_primary_child(bs);
+
+        bs = c ? c->bs : NULL;
+    }
+    return bs && bs->drv ? bs : NULL;
+}
+
+int bdrv_debug_breakpoint(BlockDriverState *bs, const char *event,
+                          const char *tag)
+{
+    bs = breakpoint_node(bs);
+    return bs ? bs->drv->debug_breakpoint(bs, event, tag) : -ENOTSUP;
+}
+
+int bdrv_debug_remove_breakpoint(BlockDriverState *bs, const char *tag)
+{
+    bs = breakpoint_node(bs);
+    return bs ? bs->drv->debug_remove_breakpoint(bs, tag) : -ENOTSUP;
+}
+
+int bdrv_debug_resume(BlockDriverState *bs, const char *tag)
+{
+    bs = breakpoint_node(bs);
+    return bs ? bs->drv->debug_resume(bs, tag) : -ENOTSUP;
+}
+
+bool bdrv_debug_is_suspended(BlockDriverState *bs, const char *tag)
+{
+    bs = breakpoint_node(bs);
+    return bs && bs->drv->debug_is_suspended(bs, tag);
+}
+
 enum { IO_READ, IO_WRITE, IO_WRITE_ZEROES, IO_DISCARD, IO_FLUSH,
        IO_BLOCK_STATUS, IO__MAX };
 static const char *const iotype_names[IO__MAX] = {
@@ -60,7 +101,7 @@ static const char *const iotype_names[IO__MAX] = {
                          (1u << IO_FLUSH))
 
 /* The option groups: one rule each. */
-enum { ACTION_INJECT_ERROR, ACTION_SET_STATE };
+enum { ACTION_INJECT_ERROR, ACTION_SET_STATE, ACTION_SUSPEND };
 static const char *const group_names[] = { "inject-error", "set-state" };
 static const char *const inject_keys[] = {
     "event", "state", "iotype", "errno", "sector", "once", "immediately",
@@ -82,9 +123,18 @@ typedef struct BlkdebugRule {
     unsigned iotype_mask;
     /* set-state */
     uint64_t new_state;
+    /* suspend (a breakpoint) */
+    char *tag;
     QTAILQ_ENTRY(BlkdebugRule) next;        /* in rules[event] */
     QTAILQ_ENTRY(BlkdebugRule) active_next; /* in active, if there */
 } BlkdebugRule;
+
+/* A request stopped at a breakpoint. */
+typedef struct BlkdebugSuspended {
+    Coroutine *co;
+    char *tag;
+    QTAILQ_ENTRY(BlkdebugSuspended) next;
+} BlkdebugSuspended;
 
 typedef struct BDRVBlkdebugState {
     BdrvChild *image;
@@ -94,6 +144,7 @@ typedef struct BDRVBlkdebugState {
     uint64_t opt_discard, max_discard;
     QTAILQ_HEAD(, BlkdebugRule) rules[BLKDBG__MAX];
     QTAILQ_HEAD(, BlkdebugRule) active;
+    QTAILQ_HEAD(, BlkdebugSuspended) suspended;
 } BDRVBlkdebugState;
 
 /* 7.2's number options; a negative one is refused, not wrapped around */
@@ -203,6 +254,7 @@ static void remove_rule(BDRVBlkdebugState *s, BlkdebugRule *rule)
         QTAILQ_REMOVE(&s->active, rule, active_next);
     }
     QTAILQ_REMOVE(&s->rules[rule->event], rule, next);
+    g_free(rule->tag);
     g_free(rule);
 }
 
@@ -338,6 +390,7 @@ static bool coroutine_fn blkdebug_co_open(BlockDriverState *bs,
         QTAILQ_INIT(&s->rules[i]);
     }
     QTAILQ_INIT(&s->active);
+    QTAILQ_INIT(&s->suspended);
     groups[0] = g_ptr_array_new_with_free_func(unref_group);
     groups[1] = g_ptr_array_new_with_free_func(unref_group);
 
@@ -445,19 +498,47 @@ static void blkdebug_close(BlockDriverState *bs)
     g_free(s->config_file);
 }
 
+/* A request stopped @n times over: each resume enters it once. */
+static void coroutine_fn wait_resumed(int n)
+{
+    while (n-- > 0) {
+        qemu_coroutine_yield();
+    }
+}
+
+/*
+ * Events come from coroutines (requests) and from outside them (open);
+ * breakpoints stop only the former.
+ */
 static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
 {
     BDRVBlkdebugState *s = bs->opaque;
-    BlkdebugRule *rule;
+    BlkdebugRule *rule, *next;
     uint64_t new_state = s->state;
     bool injected = false;
+    int suspends = 0;
 
-    QTAILQ_FOREACH(rule, &s->rules[event], next) {
+    QTAILQ_FOREACH_SAFE(rule, &s->rules[event], next, next) {
         if (rule->state && rule->state != s->state) {
             continue;
         }
         if (rule->action == ACTION_SET_STATE) {
             new_state = rule->new_state;
+            continue;
+        }
+        if (rule->action == ACTION_SUSPEND) {
+            BlkdebugSuspended *r;
+
+            if (!qemu_in_coroutine()) {
+                continue;       /* no request to stop: at open, say */
+            }
+            r = g_new0(BlkdebugSuspended, 1);
+            r->co = qemu_coroutine_self();
+            r->tag = g_steal_pointer(&rule->tag);
+            remove_rule(s, rule);
+            QTAILQ_INSERT_HEAD(&s->suspended, r, next);
+            printf("blkdebug: Suspended request '%s'\n", r->tag);
+            suspends++;
             continue;
         }
         if (!injected) {
@@ -473,6 +554,98 @@ static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
         }
     }
     s->state = new_state;
+    if (suspends) {
+        wait_resumed(suspends);     /* only counted in a coroutine */
+    }
+}
+
+static int blkdebug_debug_breakpoint(BlockDriverState *bs, const char *event,
+                                     const char *tag)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    BlkdebugRule *rule;
+    int ev = lookup(bdrv_debug_event_names, BLKDBG__MAX, event);
+
+    if (ev < 0) {
+        return -ENOENT;
+    }
+    rule = g_new0(BlkdebugRule, 1);
+    rule->event = ev;
+    rule->action = ACTION_SUSPEND;
+    rule->tag = g_strdup(tag);
+    QTAILQ_INSERT_HEAD(&s->rules[ev], rule, next);
+    return 0;
+}
+
+/*
+ * Enter the (first, or with @all every) request suspended under @tag.
+ * With @all the answer is -ENOENT whatever was resumed, as in 7.2: so
+ * remove_break succeeds only for a breakpoint that had not fired yet.
+ */
+static int resume_by_tag(BDRVBlkdebugState *s, const char *tag, bool all)
+{
+    BlkdebugSuspended *r;
+    int ret = -ENOENT;
+
+again:
+    QTAILQ_FOREACH(r, &s->suspended, next) {
+        if (!strcmp(r->tag, tag)) {
+            Coroutine *co = r->co;
+
+            printf("blkdebug: Resuming request '%s'\n", r->tag);
+            QTAILQ_REMOVE(&s->suspended, r, next);
+            g_free(r->tag);
+            g_free(r);
+            /* the list may change while the request runs: start over */
+            qemu_coroutine_enter(co);
+            if (all) {
+                goto again;
+            }
+            ret = 0;
+            break;
+        }
+    }
+    return ret;
+}
+
+static int blkdebug_debug_resume(BlockDriverState *bs, const char *tag)
+{
+    return resume_by_tag(bs->opaque, tag, false);
+}
+
+static int blkdebug_debug_remove_breakpoint(BlockDriverState *bs,
+                                            const char *tag)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    BlkdebugRule *rule, *next;
+    int i, ret = -ENOENT;
+
+    for (i = 0; i < BLKDBG__MAX; i++) {
+        QTAILQ_FOREACH_SAFE(rule, &s->rules[i], next, next) {
+            if (rule->action == ACTION_SUSPEND && !strcmp(rule->tag, tag)) {
+                remove_rule(s, rule);
+                ret = 0;
+            }
+        }
+    }
+    if (resume_by_tag(s, tag, true) == 0) {
+        ret = 0;
+    }
+    return ret;
+}
+
+static bool blkdebug_debug_is_suspended(BlockDriverState *bs,
+                                        const char *tag)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    BlkdebugSuspended *r;
+
+    QTAILQ_FOREACH(r, &s->suspended, next) {
+        if (!strcmp(r->tag, tag)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The error a request gets from the active rules, or 0. */
@@ -612,6 +785,10 @@ const BlockDriver bdrv_blkdebug = {
     .close = blkdebug_close,
     .refresh_limits = blkdebug_refresh_limits,
     .debug_event = blkdebug_debug_event,
+    .debug_breakpoint = blkdebug_debug_breakpoint,
+    .debug_remove_breakpoint = blkdebug_debug_remove_breakpoint,
+    .debug_resume = blkdebug_debug_resume,
+    .debug_is_suspended = blkdebug_debug_is_suspended,
     .co_preadv = blkdebug_co_preadv,
     .co_pwritev = blkdebug_co_pwritev,
     .co_pwrite_zeroes = blkdebug_co_pwrite_zeroes,

@@ -1209,6 +1209,52 @@ static int coroutine_fn sleep_f(int argc, char **argv)
     return 0;
 }
 
+/* ---- breakpoints (blkdebug) ---- */
+
+static int coroutine_fn break_f(int argc, char **argv)
+{
+    int ret = bdrv_debug_breakpoint(blk_bs(qemuio_blk), argv[1], argv[2]);
+
+    if (ret < 0) {
+        printf("Could not set breakpoint: %s\n", strerror(-ret));
+    }
+    return ret;
+}
+
+static int coroutine_fn remove_break_f(int argc, char **argv)
+{
+    int ret = bdrv_debug_remove_breakpoint(blk_bs(qemuio_blk), argv[1]);
+
+    if (ret < 0) {
+        printf("Could not remove breakpoint %s: %s\n", argv[1],
+               strerror(-ret));
+    }
+    return ret;
+}
+
+static int coroutine_fn resume_f(int argc, char **argv)
+{
+    int ret = bdrv_debug_resume(blk_bs(qemuio_blk), argv[1]);
+
+    if (ret < 0) {
+        printf("Could not resume request: %s\n", strerror(-ret));
+    }
+    return ret;
+}
+
+/*
+ * Let the requests in flight run until one stops under the tag (as 7.2,
+ * forever if none does).  The check is cheap; a millisecond's sleep
+ * between checks keeps an idle wait off the CPU.
+ */
+static int coroutine_fn wait_break_f(int argc, char **argv)
+{
+    while (!bdrv_debug_is_suspended(blk_bs(qemuio_blk), argv[1])) {
+        qemu_co_sleep_ns(1000000);
+    }
+    return 0;
+}
+
 static int coroutine_fn abort_f(int argc, char **argv)
 {
     abort();
@@ -1241,6 +1287,7 @@ static const CmdInfo cmdtab[] = {
     { "aio_read", NULL, aio_read_f, 2, -1, 0 },
     { "aio_write", NULL, aio_write_f, 2, -1, CMD_PERM_WRITE },
     { "alloc", "a", alloc_f, 1, 2, 0 },
+    { "break", NULL, break_f, 2, 2, 0 },
     { "close", "c", close_f, 0, 0, 0 },
     { "discard", "d", discard_f, 2, -1, CMD_PERM_WRITE },
     { "flush", "f", flush_f, 0, 0, 0 },
@@ -1252,9 +1299,12 @@ static const CmdInfo cmdtab[] = {
     { "quit", "q", quit_f, 0, 0, CMD_FLAG_GLOBAL },
     { "read", "r", read_f, 2, -1, 0 },
     { "readv", NULL, readv_f, 2, -1, 0 },
+    { "remove_break", NULL, remove_break_f, 1, 1, 0 },
+    { "resume", NULL, resume_f, 1, 1, 0 },
     { "sigraise", NULL, sigraise_f, 1, 1, CMD_NOFILE_OK },
     { "sleep", NULL, sleep_f, 1, 1, CMD_NOFILE_OK },
     { "truncate", "t", truncate_f, 1, 3, CMD_PERM_WRITE },
+    { "wait_break", NULL, wait_break_f, 1, 1, 0 },
     { "write", "w", write_f, 2, -1, CMD_PERM_WRITE },
     { "writev", NULL, writev_f, 2, -1, CMD_PERM_WRITE },
 };

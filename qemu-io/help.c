@@ -189,6 +189,18 @@ const QemuIoHelp qemuio_help_texts[] = {
       " -f, -- use Force Unit Access semantics\n"
       " -q, -- quiet mode, do not show I/O statistics\n"
       "\n" },
+    { "break", "event tag",
+      "sets a breakpoint on event and tags the stopped request as tag",
+      NULL },
+    { "remove_break", "tag",
+      "remove a breakpoint by tag",
+      NULL },
+    { "resume", "tag",
+      "resumes the request tagged as tag",
+      NULL },
+    { "wait_break", "tag",
+      "waits for the suspension of a request",
+      NULL },
     { "abort", NULL,
       "simulate a program crash using abort(3)",
       NULL },

@@ -57,6 +57,7 @@ typedef struct BdrvTrackedRequest {
     int64_t bytes;
     bool serialising;               /* RMW: excludes overlapping requests */
     CoQueue wait_queue;             /* requests waiting for this one */
+    struct BdrvTrackedRequest *waiting_for; /* while in wait_serialising */
     QTAILQ_ENTRY(BdrvTrackedRequest) next;
 } BdrvTrackedRequest;
 
@@ -166,6 +167,19 @@ void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event);
 #define BLKDBG_EVENT(child, event) \
     bdrv_debug_event((child) ? (child)->bs : NULL, (event))
 
+/*
+ * Breakpoints (qemu-io's break, remove_break, resume, wait_break): on the
+ * first node of @bs's primary chain whose driver has them (blkdebug).  A
+ * breakpoint on @event suspends the next request that reaches it, under
+ * @tag, until resumed; it fires once.  -ENOTSUP where no node has them,
+ * -ENOENT for an unknown event or tag.
+ */
+int bdrv_debug_breakpoint(BlockDriverState *bs, const char *event,
+                          const char *tag);
+int bdrv_debug_remove_breakpoint(BlockDriverState *bs, const char *tag);
+int bdrv_debug_resume(BlockDriverState *bs, const char *tag);
+bool bdrv_debug_is_suspended(BlockDriverState *bs, const char *tag);
+
 struct BlockDriver {
     const char *format_name;
     /* URL scheme for protocol drivers ("file", "nfs"); NULL for formats */
@@ -212,6 +226,12 @@ struct BlockDriver {
     void (*refresh_limits)(BlockDriverState *bs);
     /* see BLKDBG_EVENT; NULL for drivers that do not listen (all but one) */
     void (*debug_event)(BlockDriverState *bs, BlkdebugEvent event);
+    /* see bdrv_debug_breakpoint(); NULL but in blkdebug */
+    int (*debug_breakpoint)(BlockDriverState *bs, const char *event,
+                            const char *tag);
+    int (*debug_remove_breakpoint)(BlockDriverState *bs, const char *tag);
+    int (*debug_resume)(BlockDriverState *bs, const char *tag);
+    bool (*debug_is_suspended)(BlockDriverState *bs, const char *tag);
     /*
      * The permissions @bs takes on its child @c, given what the users of
      * @bs take (@perm) and share (@shared).  NULL: bdrv_default_perms().
