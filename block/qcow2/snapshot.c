@@ -35,19 +35,57 @@ void qcow2_free_snapshots(BDRVQcow2State *s)
     s->nb_snapshots = 0;
 }
 
-/* Read @len bytes at @offset of the file into a new buffer. */
-static uint8_t *coroutine_fn read_bytes(BlockDriverState *bs, uint64_t offset,
-                                        size_t len, Error **errp)
-{
-    uint8_t *buf = g_malloc(MAX(len, 1));
-    int ret = bdrv_co_pread(bs->file, offset, len, buf, 0);
+/*
+ * The snapshot table is read through a window of up to 64 KiB, so that
+ * a table of thousands of entries costs a few reads, not three per entry.
+ * The window never reaches past the end of the file (a network device
+ * fails such reads) unless the entry itself does, read exactly as asked.
+ */
+#define TABLE_WINDOW (64 * KiB)
 
+typedef struct TableReader {
+    BlockDriverState *bs;
+    uint8_t *buf;
+    uint64_t buf_offset;
+    size_t buf_len;
+    size_t buf_alloc;
+    int64_t file_len;
+} TableReader;
+
+/*
+ * @len bytes at @offset of the file; the pointer is valid until the next
+ * call.
+ */
+static const uint8_t *coroutine_fn table_read(TableReader *tr,
+                                              uint64_t offset, size_t len,
+                                              Error **errp)
+{
+    size_t want = len;
+    int ret;
+
+    if (offset >= tr->buf_offset && len <= tr->buf_len &&
+        offset - tr->buf_offset <= tr->buf_len - len) {
+        return tr->buf + (offset - tr->buf_offset);
+    }
+    if (tr->file_len > 0 && offset < (uint64_t)tr->file_len &&
+        (uint64_t)tr->file_len - offset > want) {
+        want = MIN(MAX(want, TABLE_WINDOW),
+                   (uint64_t)tr->file_len - offset);
+    }
+    if (want > tr->buf_alloc || !tr->buf) {
+        g_free(tr->buf);
+        tr->buf_alloc = MAX(want, 1);
+        tr->buf = g_malloc(tr->buf_alloc);
+    }
+    tr->buf_len = 0;
+    ret = bdrv_co_pread(tr->bs->file, offset, want, tr->buf, 0);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to read snapshot table");
-        g_free(buf);
         return NULL;
     }
-    return buf;
+    tr->buf_offset = offset;
+    tr->buf_len = want;
+    return tr->buf;
 }
 
 /*
@@ -64,23 +102,24 @@ static int coroutine_fn read_snapshot_table(BlockDriverState *bs,
                                             int *extra_dropped,
                                             Error **errp)
 {
-    int ret = -EIO;         /* read_bytes' failures */
+    int ret = -EIO;         /* table_read's failures */
 
     BDRVQcow2State *s = bs->opaque;
     uint64_t offset = s->snapshots_offset, pre_offset, end = offset;
     uint64_t table_size = 0;
     uint32_t n = s->nb_snapshots;
     uint32_t i;
+    TableReader tr = { .bs = bs, .file_len = bdrv_co_getlength(bs->file->bs) };
 
     s->nb_snapshots = 0;
     s->snapshots = g_new0(Qcow2Snapshot, MAX(n, 1));
     for (i = 0; i < n; i++) {
-        g_autofree uint8_t *h = NULL, *rest = NULL, *names = NULL;
+        const uint8_t *h, *rest, *names;
         Qcow2Snapshot *sn = &s->snapshots[i];
         uint32_t extra, kept, id_len, name_len;
 
         pre_offset = offset;
-        h = read_bytes(bs, offset, SNAPSHOT_HEADER_SIZE, errp);
+        h = table_read(&tr, offset, SNAPSHOT_HEADER_SIZE, errp);
         if (!h) {
             goto fail;
         }
@@ -111,10 +150,8 @@ static int coroutine_fn read_snapshot_table(BlockDriverState *bs,
         }
         sn->extra_data_size = kept;
         /* the extra data kept (all but what repair drops), then the names */
-        rest = read_bytes(bs, offset + SNAPSHOT_HEADER_SIZE, kept, errp);
-        names = rest ? read_bytes(bs, offset + SNAPSHOT_HEADER_SIZE + extra,
-                                  id_len + name_len, errp) : NULL;
-        if (!names) {
+        rest = table_read(&tr, offset + SNAPSHOT_HEADER_SIZE, kept, errp);
+        if (!rest) {
             goto fail;
         }
         if (kept >= 8) {
@@ -128,6 +165,13 @@ static int coroutine_fn read_snapshot_table(BlockDriverState *bs,
             /* kept to be written back unchanged (cut to 1 KiB by repair) */
             sn->unknown_extra = g_memdup2(rest + SNAPSHOT_EXTRA_KNOWN,
                                           kept - SNAPSHOT_EXTRA_KNOWN);
+        }
+        names = table_read(&tr, offset + SNAPSHOT_HEADER_SIZE + extra,
+                           id_len + name_len, errp);
+        if (!names) {
+            g_free(sn->unknown_extra);
+            sn->unknown_extra = NULL;
+            goto fail;
         }
         sn->id_str = g_strndup((char *)names, id_len);
         sn->name = g_strndup((char *)names + id_len, name_len);
@@ -161,9 +205,11 @@ static int coroutine_fn read_snapshot_table(BlockDriverState *bs,
     }
     /* the bytes on disk, the last entry unpadded, as 7.2 counts them */
     s->snapshots_size = end - s->snapshots_offset;
+    g_free(tr.buf);
     return 0;
 
 fail:
+    g_free(tr.buf);
     qcow2_free_snapshots(s);
     return ret;
 }
