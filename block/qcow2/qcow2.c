@@ -107,7 +107,11 @@ bool qcow2_validate_table(BDRVQcow2State *s, uint64_t offset,
 
 #define FEATURE_ENTRY_SIZE 48       /* type (1), bit (1), name (46) */
 
-/* "Unsupported qcow2 feature(s): ..." with names from the image's table. */
+/*
+ * "Unsupported qcow2 feature(s): ..." with names from the image's table.
+ * As 7.2 reads it: the extension zero-padded to whole entries, and the
+ * table ends at its first entry with an empty name.
+ */
 static void report_unsupported_features(const uint8_t *table,
                                         size_t table_len, uint64_t mask,
                                         Error **errp)
@@ -115,9 +119,13 @@ static void report_unsupported_features(const uint8_t *table,
     g_autoptr(GString) features = g_string_new(NULL);
     size_t i;
 
-    for (i = 0; table && i + FEATURE_ENTRY_SIZE <= table_len;
-         i += FEATURE_ENTRY_SIZE) {
-        const uint8_t *f = table + i;
+    for (i = 0; table && i < table_len; i += FEATURE_ENTRY_SIZE) {
+        uint8_t f[FEATURE_ENTRY_SIZE] = { 0 };
+
+        memcpy(f, table + i, MIN(FEATURE_ENTRY_SIZE, table_len - i));
+        if (f[2] == '\0') {
+            break;
+        }
         if (f[0] == 0 && f[1] < 64 && (mask & (1ULL << f[1]))) {
             if (features->len) {
                 g_string_append(features, ", ");
