@@ -184,6 +184,19 @@ bool create_opt_get_size(QDict *opts, const char *name, uint64_t def,
     return true;
 }
 
+bool create_opt_get_number(QDict *opts, const char *name, uint64_t def,
+                           uint64_t *val, Error **errp)
+{
+    const char *s = create_opt_get(opts, name);
+
+    *val = def;
+    if (s && qemu_strtou64(s, NULL, 0, val) < 0) {
+        error_setg(errp, "Parameter '%s' expects a number", name);
+        return false;
+    }
+    return true;
+}
+
 bool create_opt_get_bool(QDict *opts, const char *name, bool def, bool *val,
                          Error **errp)
 {
@@ -1091,14 +1104,54 @@ bool coroutine_fn bdrv_co_store_bitmaps(BlockDriverState *bs, Error **errp)
 
 /* ---- create ---- */
 
-static bool opt_known(const CreateOptDesc *list, const char *name)
+static const CreateOptDesc *opt_known(const CreateOptDesc *list,
+                                      const char *name)
 {
     for (; list && list->name; list++) {
         if (!strcmp(list->name, name)) {
-            return true;
+            return list;
         }
     }
-    return false;
+    return NULL;
+}
+
+/*
+ * A value of @d's type, with 7.2's messages for typed options (those come
+ * before any other check of create options, "Formatting" included).
+ * Numbers are read as 7.2 reads them: "-1" is 2^64 - 1, for the option's
+ * own check to refuse.
+ */
+static bool check_create_opt_value(const CreateOptDesc *d, const char *s,
+                                   Error **errp)
+{
+    uint64_t v;
+    bool b;
+
+    if (!s) {
+        return true;        /* not a string: the option's user complains */
+    }
+    switch (d->type) {
+    case OPT_SIZE:
+        if (qemu_strtosz(s, NULL, &v) < 0) {
+            error_setg(errp, "Parameter '%s' expects a non-negative number "
+                       "below 2^64", d->name);
+            error_append_hint(errp, "Optional suffix k, M, G, T, P or E "
+                              "means kilo-, mega-, giga-, tera-, peta-\n"
+                              "and exabytes, respectively.\n");
+            return false;
+        }
+        return true;
+    case OPT_NUMBER:
+        if (qemu_strtou64(s, NULL, 0, &v) < 0) {
+            error_setg(errp, "Parameter '%s' expects a number", d->name);
+            return false;
+        }
+        return true;
+    case OPT_BOOL:
+        return qemu_parse_bool(d->name, s, &b, errp);
+    default:
+        return true;
+    }
 }
 
 bool bdrv_check_create_opts(const BlockDriver *drv, const BlockDriver *proto,
@@ -1108,9 +1161,17 @@ bool bdrv_check_create_opts(const BlockDriver *drv, const BlockDriver *proto,
 
     for (i = 0; opts && i < qdict_size(opts); i++) {
         const char *key = qdict_key_at(opts, i);
-        if (!opt_known(drv->create_opts, key) &&
-            !(proto && opt_known(proto->create_opts, key))) {
+        const CreateOptDesc *d = opt_known(drv->create_opts, key);
+
+        if (!d && proto) {
+            d = opt_known(proto->create_opts, key);
+        }
+        if (!d) {
             error_setg(errp, "Invalid parameter '%s'", key);
+            return false;
+        }
+        if (!check_create_opt_value(d, qdict_get_try_str(opts, key),
+                                    errp)) {
             return false;
         }
     }

@@ -90,8 +90,12 @@ typedef struct Qcow2CreateOpts {
     const char *backing_file, *backing_fmt, *data_file;
 } Qcow2CreateOpts;
 
-/* "compat": 2 or 3 in *@version (default 3). */
-static bool parse_compat(QDict *opts, int *version, Error **errp)
+/*
+ * "compat": 2 or 3 in *@version (default 3).  7.2's words differ: create
+ * goes through its QAPI "version" enum, measure reads the option itself.
+ */
+static bool parse_compat(QDict *opts, bool create, int *version,
+                         Error **errp)
 {
     const char *compat = create_opt_get(opts, "compat");
 
@@ -100,7 +104,12 @@ static bool parse_compat(QDict *opts, int *version, Error **errp)
     } else if (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) {
         *version = 2;
     } else {
-        error_setg(errp, "Invalid compatibility level: '%s'", compat);
+        if (create) {
+            error_setg(errp, "Parameter 'version' does not accept value "
+                       "'%s'", compat);
+        } else {
+            error_setg(errp, "Invalid compatibility level: '%s'", compat);
+        }
         return false;
     }
     return true;
@@ -150,8 +159,8 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
     if (!create_opt_get_size(opts, "size", 0, &o->size, errp) ||
         !create_opt_get_size(opts, "cluster_size", 64 * KiB, &cluster_size,
                              errp) ||
-        !create_opt_get_size(opts, "refcount_bits", 16, &refcount_bits,
-                             errp) ||
+        !create_opt_get_number(opts, "refcount_bits", 16,
+                               &refcount_bits, errp) ||
         !create_opt_get_bool(opts, "lazy_refcounts", false,
                              &o->lazy_refcounts, errp) ||
         !create_opt_get_bool(opts, "extended_l2", false, &o->extended_l2,
@@ -160,7 +169,7 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
                              errp)) {
         return false;
     }
-    if (!parse_compat(opts, &o->version, errp) ||
+    if (!parse_compat(opts, true, &o->version, errp) ||
         !check_cluster_size(cluster_size, errp) ||
         !check_refcount_bits(refcount_bits, o->version, "version=v3",
                              errp)) {
@@ -525,9 +534,9 @@ bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
                    "cluster sizes of at least 16384 bytes");
         return false;
     }
-    if (!parse_compat(opts, &version, errp) ||
-        !create_opt_get_size(opts, "refcount_bits", 16, &refcount_bits,
-                             errp) ||
+    if (!parse_compat(opts, false, &version, errp) ||
+        !create_opt_get_number(opts, "refcount_bits", 16,
+                               &refcount_bits, errp) ||
         !check_refcount_bits(refcount_bits, version, "compat=1.1", errp)) {
         return false;
     }

@@ -445,6 +445,8 @@ bool bdrv_opt_take_bool(QDict *options, const char *key, bool *val,
 const char *create_opt_get(QDict *opts, const char *name);
 bool create_opt_get_size(QDict *opts, const char *name, uint64_t def,
                          uint64_t *val, Error **errp);
+bool create_opt_get_number(QDict *opts, const char *name, uint64_t def,
+                           uint64_t *val, Error **errp);
 bool create_opt_get_bool(QDict *opts, const char *name, bool def, bool *val,
                          Error **errp);
 
