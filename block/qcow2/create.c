@@ -154,6 +154,7 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
     const char *prealloc = create_opt_get(opts, "preallocation");
     const char *ctype = create_opt_get(opts, "compression_type");
     uint64_t cluster_size, refcount_bits;
+    bool encrypted;
 
     memset(o, 0, sizeof(*o));
     if (!create_opt_get_size(opts, "size", 0, &o->size, errp) ||
@@ -213,8 +214,11 @@ static bool parse_create_opts(QDict *opts, Qcow2CreateOpts *o, Error **errp)
     if (prealloc && !prealloc_mode_parse(prealloc, &o->prealloc, errp)) {
         return false;
     }
-    if (create_opt_get(opts, "encryption") ||
-        create_opt_get(opts, "encrypt.format")) {
+    if (!create_opt_get_bool(opts, "encryption", false, &encrypted, errp)) {
+        return false;
+    }
+    /* encryption=off is what no option says */
+    if (encrypted || create_opt_get(opts, "encrypt.format")) {
         error_setg(errp, "Encrypted qcow2 images are not supported");
         return false;
     }
@@ -592,21 +596,6 @@ bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
 
 /* QEMU's declaration order: "Formatting ..." prints set options in it. */
 const CreateOptDesc qcow2_create_opts[] = {
-    { "cluster_size", OPT_SIZE, "qcow2 cluster size", "65536" },
-    { "extended_l2", OPT_BOOL, "Extended L2 tables", "off" },
-    { "preallocation", OPT_STRING,
-      "Preallocation mode (allowed values: off, metadata, falloc, full)",
-      NULL },
-    { "compression_type", OPT_STRING,
-      "Compression method used for image cluster compression", "zlib" },
-    { "size", OPT_SIZE, "Virtual disk size", NULL },
-    { "compat", OPT_STRING, "Compatibility level (v2 [0.10] or v3 [1.1])",
-      NULL },
-    { "backing_file", OPT_STRING, "File name of a base image", NULL },
-    { "backing_fmt", OPT_STRING, "Image format of the base image", NULL },
-    { "data_file", OPT_STRING, "File name of an external data file", NULL },
-    { "data_file_raw", OPT_BOOL,
-      "The external data file must stay valid as a raw image", NULL },
     { "encryption", OPT_BOOL, "Encrypt the image with format 'aes'. "
       "(Deprecated in favor of encrypt.format=aes)", NULL },
     { "encrypt.format", OPT_STRING,
@@ -625,6 +614,21 @@ const CreateOptDesc qcow2_create_opts[] = {
       NULL },
     { "encrypt.iter-time", OPT_NUMBER, "Time to spend in PBKDF in milliseconds",
       NULL },
+    { "cluster_size", OPT_SIZE, "qcow2 cluster size", "65536" },
+    { "extended_l2", OPT_BOOL, "Extended L2 tables", "off" },
+    { "preallocation", OPT_STRING,
+      "Preallocation mode (allowed values: off, metadata, falloc, full)",
+      NULL },
+    { "compression_type", OPT_STRING,
+      "Compression method used for image cluster compression", "zlib" },
+    { "size", OPT_SIZE, "Virtual disk size", NULL },
+    { "compat", OPT_STRING, "Compatibility level (v2 [0.10] or v3 [1.1])",
+      NULL },
+    { "backing_file", OPT_STRING, "File name of a base image", NULL },
+    { "backing_fmt", OPT_STRING, "Image format of the base image", NULL },
+    { "data_file", OPT_STRING, "File name of an external data file", NULL },
+    { "data_file_raw", OPT_BOOL,
+      "The external data file must stay valid as a raw image", NULL },
     { "lazy_refcounts", OPT_BOOL, "Postpone refcount updates", "off" },
     { "refcount_bits", OPT_NUMBER, "Width of a reference count entry in bits",
       "16" },
