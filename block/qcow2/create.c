@@ -397,9 +397,11 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
     /*
      * Preallocation, and L1 tables past the first refcount block, come
      * from growing an empty image through the allocator, as 7.2 makes
-     * every image: same layout.
+     * every image: same layout.  So does an external data file: growing
+     * gives it the virtual size, as in 7.2.
      */
-    grow = o.prealloc != PREALLOC_MODE_OFF || 3 + l1_clusters > refblock_entries;
+    grow = o.prealloc != PREALLOC_MODE_OFF || o.data_file ||
+           3 + l1_clusters > refblock_entries;
     final_size = o.size;
     if (grow) {
         o.size = 0;
