@@ -741,14 +741,21 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
     if (ref && !*ref) {
         return true;
     }
-    if (!ref && qdict_size(opts) == 0) {
-        if (!bs->backing_file || !*bs->backing_file) {
+    /*
+     * As 7.2: the recorded name is used unless the user named the node
+     * or its file; options that only tune it (backing.driver=...) keep
+     * it.  The recorded format applies where the user gave no driver.
+     */
+    if (!ref && !qdict_haskey(opts, "file.filename") &&
+        !qdict_haskey(opts, "file")) {
+        if (bs->backing_file && *bs->backing_file) {
+            path = bdrv_path_relative_to(bs->filename, bs->backing_file);
+        } else if (qdict_size(opts) == 0) {
             return true;
         }
-        path = bdrv_path_relative_to(bs->filename, bs->backing_file);
-        if (bs->backing_format) {
-            qdict_put_str(opts, "driver", bs->backing_format);
-        }
+    }
+    if (!ref && bs->backing_format && !qdict_haskey(opts, "driver")) {
+        qdict_put_str(opts, "driver", bs->backing_format);
     }
     if (!backing_stack_push(bs, errp)) {
         return false;
