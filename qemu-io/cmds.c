@@ -1182,6 +1182,82 @@ static int coroutine_fn open_f(int argc, char **argv)
     return ret;
 }
 
+/*
+ * reopen [-r|-w] [-c cache] [-o options]: the image opened again with
+ * these changes (7.2 changes the open nodes in place; we close and open,
+ * falling back to the old options when the new ones fail).
+ */
+static int coroutine_fn reopen_f(int argc, char **argv)
+{
+    static const char *const bools[] = {
+        "read-only", "cache.direct", "cache.no-flush", "auto-read-only",
+    };
+    int flags = qemuio_open_flags();
+    bool writethrough = !blk_enable_write_cache(qemuio_blk);
+    bool has_rw = false, has_cache = false, b;
+    g_autoptr(QObject) changes = qdict_new();
+    Error *err = NULL;
+    size_t i;
+    int c;
+
+    while ((c = getopt(argc, argv, "c:o:rw")) != -1) {
+        switch (c) {
+        case 'c':
+            if (!bdrv_parse_cache_mode(optarg, &flags, &writethrough)) {
+                error_report("Invalid cache option: %s", optarg);
+                return -EINVAL;
+            }
+            has_cache = true;
+            break;
+        case 'o':
+            if (!keyval_parse_into(&changes, optarg, NULL, &err)) {
+                error_report_err(err);
+                return -EINVAL;
+            }
+            break;
+        case 'r':
+        case 'w':
+            if (has_rw) {
+                error_report("Only one -r/-w option may be given");
+                return -EINVAL;
+            }
+            flags = c == 'r' ? flags & ~BDRV_O_RDWR : flags | BDRV_O_RDWR;
+            has_rw = true;
+            break;
+        default:
+            return usage_of("reopen");
+        }
+    }
+    if (optind != argc) {
+        return usage_of("reopen");
+    }
+    if (qdict_haskey(changes, "read-only") && has_rw) {
+        error_report("Cannot set both -r/-w and 'read-only'");
+        return -EINVAL;
+    }
+    if ((qdict_haskey(changes, "cache.direct") ||
+         qdict_haskey(changes, "cache.no-flush")) && has_cache) {
+        error_report("Cannot set both -c and the cache options");
+        return -EINVAL;
+    }
+    for (i = 0; i < G_N_ELEMENTS(bools); i++) {
+        const char *v = qdict_get_try_str(changes, bools[i]);
+
+        if (v && !qemu_parse_bool(bools[i], v, &b, &err)) {
+            error_report_err(err);
+            return -EINVAL;
+        }
+    }
+    /* -r/-w and -c as flags; the same as options override them */
+    if (qdict_get_try_str(changes, "read-only")) {
+        qemu_parse_bool("read-only", qdict_get_try_str(changes, "read-only"),
+                        &b, NULL);
+        flags = b ? flags & ~BDRV_O_RDWR : flags | BDRV_O_RDWR;
+        qdict_del(changes, "read-only");
+    }
+    return qemuio_reopen(changes, flags, writethrough);
+}
+
 static int coroutine_fn close_f(int argc, char **argv)
 {
     blk_co_drain(qemuio_blk);
@@ -1300,6 +1376,7 @@ static const CmdInfo cmdtab[] = {
     { "read", "r", read_f, 2, -1, 0 },
     { "readv", NULL, readv_f, 2, -1, 0 },
     { "remove_break", NULL, remove_break_f, 1, 1, 0 },
+    { "reopen", NULL, reopen_f, 0, -1, 0 },
     { "resume", NULL, resume_f, 1, 1, 0 },
     { "sigraise", NULL, sigraise_f, 1, 1, CMD_NOFILE_OK },
     { "sleep", NULL, sleep_f, 1, 1, CMD_NOFILE_OK },

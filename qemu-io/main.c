@@ -8,6 +8,7 @@
 #include "util/osdep.h"
 #include "util/progress.h"
 #include "qemu-io.h"
+#include "block/driver.h"
 #include "util/aio.h"
 #include "util/keyval.h"
 #include "util/secret.h"
@@ -56,6 +57,25 @@ static void usage(const char *name)
     name, name);
 }
 
+/* What the current image was opened with, for reopen. */
+static char *open_name;
+static QDict *open_opts;
+static int open_flags;
+
+int qemuio_open_flags(void)
+{
+    return open_flags;
+}
+
+static void remember_open(const char *name, QDict *opts, int flags)
+{
+    g_free(open_name);
+    qobject_unref(open_opts);
+    open_name = g_strdup(name);
+    open_opts = qdict_clone_shallow(opts);
+    open_flags = flags;
+}
+
 int coroutine_fn qemuio_openfile(const char *name, QDict *opts, int flags,
                                  bool writethrough)
 {
@@ -67,6 +87,7 @@ int coroutine_fn qemuio_openfile(const char *name, QDict *opts, int flags,
         qobject_unref(opts);
         return -EBUSY;
     }
+    remember_open(name, opts, flags);
     qemuio_blk = blk_co_new_open(name, opts, flags, &err);
     if (!qemuio_blk) {
         error_prepend(&err, "can't open%s%s: ", name ? " device " : "",
@@ -78,6 +99,103 @@ int coroutine_fn qemuio_openfile(const char *name, QDict *opts, int flags,
     if (warning) {
         fprintf(stderr, "%s\n", warning);
     }
+    blk_set_enable_write_cache(qemuio_blk, !writethrough);
+    return 0;
+}
+
+/*
+ * The node @key's prefix leads to ("file.node-name": the file child of
+ * the root), or NULL.
+ */
+static BlockDriverState *node_of_key(BlockDriverState *bs, const char *key)
+{
+    g_auto(GStrv) parts = g_strsplit(key, ".", -1);
+    int i;
+
+    for (i = 0; bs && parts[i] && parts[i + 1]; i++) {
+        BdrvChild *c;
+        BlockDriverState *next = NULL;
+
+        QTAILQ_FOREACH(c, &bs->children, next) {
+            if (!strcmp(c->name, parts[i])) {
+                next = c->bs;
+            }
+        }
+        bs = next;
+    }
+    return bs;
+}
+
+/*
+ * As 7.2, a reopen may not change a node's driver or name: the same value
+ * is accepted, another one (or one where none was given) refused.
+ */
+static bool check_unchanged(QDict *changes, Error **errp)
+{
+    size_t i;
+
+    for (i = 0; i < qdict_size(changes); i++) {
+        const char *key = qdict_key_at(changes, i);
+        const char *last = strrchr(key, '.') ? strrchr(key, '.') + 1 : key;
+        const char *val = qdict_get_try_str(changes, key);
+        const char *cur = NULL;
+        BlockDriverState *bs;
+
+        if (strcmp(last, "driver") && strcmp(last, "node-name")) {
+            continue;
+        }
+        if (!strcmp(last, "node-name")) {
+            cur = qdict_get_try_str(open_opts, key);
+        } else if ((bs = node_of_key(blk_bs(qemuio_blk), key)) && bs->drv) {
+            cur = bs->drv->format_name;
+        }
+        if (!cur || !val || strcmp(cur, val)) {
+            error_setg(errp, "Cannot change the option '%s'", last);
+            return false;
+        }
+    }
+    return true;
+}
+
+int coroutine_fn qemuio_reopen(QDict *changes, int flags, bool writethrough)
+{
+    g_autoptr(QObject) merged = NULL;
+    Error *err = NULL;
+    BlockBackend *blk;
+    bool old_wce;
+    size_t i;
+
+    if (!check_unchanged(changes, &err)) {
+        error_report_err(err);
+        return -EINVAL;
+    }
+    merged = qdict_clone_shallow(open_opts);
+    for (i = 0; i < qdict_size(changes); i++) {
+        const char *key = qdict_key_at(changes, i);
+        qdict_put_str(merged, key, qdict_get_try_str(changes, key));
+    }
+    /* the old image closes first: it holds the locks the new one takes */
+    old_wce = blk_enable_write_cache(qemuio_blk);
+    blk_co_drain(qemuio_blk);
+    blk_unref(qemuio_blk);
+    qemuio_blk = NULL;
+    blk = blk_co_new_open(open_name, qdict_clone_shallow(merged), flags, &err);
+    if (!blk) {
+        error_report_err(err);
+        err = NULL;
+        qemuio_blk = blk_co_new_open(open_name, qdict_clone_shallow(open_opts),
+                                     open_flags, &err);
+        if (!qemuio_blk) {
+            error_report_err(err);
+        } else {
+            blk_set_enable_write_cache(qemuio_blk, old_wce);
+        }
+        return -EINVAL;
+    }
+    qemuio_blk = blk;
+    qobject_unref(open_opts);
+    open_opts = (QDict *)g_steal_pointer(&merged);
+    open_flags = flags;
     blk_set_enable_write_cache(qemuio_blk, !writethrough);
     return 0;
 }

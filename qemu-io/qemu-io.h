@@ -38,4 +38,13 @@ int coroutine_fn qemuio_command(const char *cmdline);
 int coroutine_fn qemuio_openfile(const char *name, QDict *opts, int flags,
                                  bool writethrough);
 
+/*
+ * Open the current image again with @changes over the options it was
+ * opened with, and @flags (reopen).  Returns 0, or -errno after printing
+ * why; the image is then open as before if it can be.
+ */
+int coroutine_fn qemuio_reopen(QDict *changes, int flags, bool writethrough);
+/* The open flags of the current image. */
+int qemuio_open_flags(void);
+
 #endif /* QEMU_IO_QEMU_IO_H */
