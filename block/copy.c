@@ -355,6 +355,39 @@ static int coroutine_fn copy_status(const CopyParams *p,
                                       bytes, run, NULL, NULL, NULL);
 }
 
+/*
+ * --salvage: status of [@pos, +@bytes) where a query of it failed; as
+ * 7.2, ever shorter queries (a quarter each time) until one answers or a
+ * single sector fails, which is reported and taken as data.
+ */
+static int coroutine_fn salvage_status(const CopyParams *p,
+                                       BlockDriverState *bs, int64_t pos,
+                                       int64_t bytes, int64_t *run)
+{
+    int64_t n = bytes;
+    int st;
+
+    for (;;) {
+        if (n <= BDRV_SECTOR_SIZE) {
+            st = copy_status(p, bs, pos, n, run);
+            if (st >= 0) {
+                return st;
+            }
+            if (p->salvage_status) {
+                p->salvage_status(p->progress_opaque, pos, st);
+            }
+            *run = n;
+            return BDRV_BLOCK_DATA;
+        }
+        n = ROUND_UP(DIV_ROUND_UP(n, 4), BDRV_SECTOR_SIZE);
+        n = MIN(n, bytes);
+        st = copy_status(p, bs, pos, n, run);
+        if (st >= 0) {
+            return st;
+        }
+    }
+}
+
 int64_t coroutine_fn copy_co_total_size(const CopyParams *p)
 {
     int64_t total = 0;
@@ -384,6 +417,9 @@ static void coroutine_fn count_allocated(CopyState *s)
         while (pos < len) {
             int st = copy_status(p, bs, pos, len - pos, &run);
 
+            if (st < 0 && p->salvage) {
+                st = salvage_status(p, bs, pos, len - pos, &run);
+            }
             if (st < 0) {
                 return;         /* the copy meets it again and reports it */
             }
@@ -416,7 +452,11 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
         s.src_base[i + 1] = s.src_base[i] + len;
     }
     s.total = s.src_base[p->nsrc];
-    if (p->progress && p->progress_allocated) {
+    /*
+     * The counting pass: for the progress, and with --salvage always, as
+     * 7.2's first pass (which reports a failed status there too).
+     */
+    if ((p->progress && p->progress_allocated) || p->salvage) {
         count_allocated(&s);
     }
     qemu_co_queue_init(&s.wr_queue);
@@ -454,6 +494,9 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                 next_run = 0;
             } else {
                 int st = copy_status(p, bs, pos, len - pos, &run);
+                if (st < 0 && p->salvage) {
+                    st = salvage_status(p, bs, pos, len - pos, &run);
+                }
                 if (st < 0) {
                     copy_fail(&s, st, false, base + pos);
                     res->status_failed = res->error_offset == base + pos &&

@@ -23,6 +23,16 @@ static void convert_salvage(void *opaque, int64_t offset, int ret)
                 strerror(-ret));
 }
 
+static void convert_salvage_quiet(void *opaque, int64_t offset, int ret)
+{
+}
+
+static void convert_salvage_status(void *opaque, int64_t offset, int ret)
+{
+    warn_report("error while reading block status at offset %" PRId64
+                ": %s", offset, strerror(-ret));
+}
+
 /* bytes of data done of @total (progress_allocated), as 7.2 counts them */
 static void convert_progress(void *opaque, int64_t done, int64_t total)
 {
@@ -591,7 +601,10 @@ int coroutine_fn img_convert(int argc, char **argv)
                        o.target_is_zero);
     p.rate_limit = o.rate_limit;
     p.copy_range = o.copy_range;
-    p.salvage = o.salvage ? convert_salvage : NULL;
+    /* -q: salvaged quietly, as in 7.2 */
+    p.salvage = !o.salvage ? NULL :
+                o.quiet ? convert_salvage_quiet : convert_salvage;
+    p.salvage_status = o.salvage && !o.quiet ? convert_salvage_status : NULL;
     if (o.compress) {
         BlockDriverInfo bdi = { 0 };
         if (bdrv_get_info(blk_bs(target), &bdi) < 0 ||

@@ -57,6 +57,12 @@ typedef struct CopyParams {
      */
     void (*salvage)(void *opaque, int64_t offset, int ret);
     /*
+     * --salvage, for block status: a failed query is retried on a quarter
+     * of the range down to 512 bytes; such a sector is reported here
+     * (source offset, -errno) and read as data.  Used with @salvage.
+     */
+    void (*salvage_status)(void *opaque, int64_t offset, int ret);
+    /*
      * Called after each chunk; may be NULL.  By default with the chunk's
      * @bytes and the @total of the sources.  With progress_allocated (as
      * 7.2's convert counts): only after chunks that carry data (and zero
