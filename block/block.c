@@ -664,7 +664,8 @@ char *bdrv_path_relative_to(const char *base, const char *name)
 {
     g_autofree char *dir = NULL;
 
-    if (name[0] == '/' || strstr(name, "://") || strstr(name, ":") ||
+    /* a protocol prefix is a ':' before any '/' ("./a:b" has none) */
+    if (name[0] == '/' || name[strcspn(name, ":/")] == ':' ||
         !strchr(base, '/') || g_str_has_prefix(base, "json:")) {
         return g_strdup(name);
     }

@@ -1011,7 +1011,17 @@ static bool coroutine_fn raw_co_create(const char *filename, QDict *opts,
 static bool raw_parse_filename(const char *filename, QDict *options,
                                Error **errp)
 {
-    strstart(filename, "file:", &filename);
+    /*
+     * As 7.2: what is left of "file:a:b" would read as protocol "a"; it
+     * is a relative path, named "./a:b" from here on.
+     */
+    if (strstart(filename, "file:", &filename) &&
+        filename[strcspn(filename, ":/")] == ':') {
+        g_autofree char *dotted = g_strconcat("./", filename, NULL);
+
+        qdict_put_str(options, "filename", dotted);
+        return true;
+    }
     qdict_put_str(options, "filename", filename);
     return true;
 }
