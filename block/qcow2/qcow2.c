@@ -531,13 +531,38 @@ static bool parse_overlap_check(BDRVQcow2State *s, const char *mode,
     return false;
 }
 
+/*
+ * l2-cache-entry-size, checked as 7.2 checks it once the cluster size is
+ * known; our L2 cache always holds whole tables (a smaller entry would
+ * only cut what one miss reads), so a valid value changes nothing.
+ */
+static bool check_l2_entry_size(BDRVQcow2State *s, QDict *options,
+                                Error **errp)
+{
+    uint64_t entry_size;
+    bool has_entry_size;
+
+    if (!bdrv_opt_take_size(options, "l2-cache-entry-size", &entry_size,
+                            &has_entry_size, errp)) {
+        return false;
+    }
+    if (has_entry_size &&
+        (!is_power_of_2(entry_size) || entry_size < 512 ||
+         entry_size > (uint64_t)s->cluster_size)) {
+        error_setg(errp, "L2 cache entry size must be a power of two "
+                   "between %d and the cluster size (%" PRId64 ")", 512,
+                   (int64_t)s->cluster_size);
+        return false;
+    }
+    return true;
+}
+
 static bool take_cache_options(BlockDriverState *bs, QDict *options,
                                int flags, uint64_t *l2_cache_size,
                                uint64_t *refcount_cache_size, Error **errp)
 {
     static const char *const ignored[] = {
-        "cache-clean-interval", "l2-cache-entry-size", "discard-no-unref",
-        "data-file-raw",
+        "cache-clean-interval", "discard-no-unref", "data-file-raw",
     };
     static const struct { const char *key; Qcow2DiscardType type; } pass[] = {
         { "pass-discard-request", QCOW2_DISCARD_REQUEST },
@@ -553,6 +578,7 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
     for (i = 0; i < G_N_ELEMENTS(ignored); i++) {
         g_free(bdrv_opt_take_str(options, ignored[i]));
     }
+
     /* defaults as QEMU's: requests follow discard=unmap, snapshots pass */
     s->discard_passthrough[QCOW2_DISCARD_NEVER] = false;
     s->discard_passthrough[QCOW2_DISCARD_ALWAYS] = true;
@@ -738,7 +764,8 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
         return false;
     }
     be_to_cpu_header(&h);
-    if (!check_header(bs, &h, flags, errp)) {
+    if (!check_header(bs, &h, flags, errp) ||
+        !check_l2_entry_size(s, options, errp)) {
         return false;
     }
     s->version = h.version;
