@@ -1129,8 +1129,8 @@ static const CreateOptDesc *opt_known(const CreateOptDesc *list,
  * Numbers are read as 7.2 reads them: "-1" is 2^64 - 1, for the option's
  * own check to refuse.
  */
-static bool check_create_opt_value(const CreateOptDesc *d, const char *s,
-                                   Error **errp)
+bool bdrv_check_create_opt_value(const CreateOptDesc *d, const char *s,
+                                 Error **errp)
 {
     uint64_t v;
     bool b;
@@ -1178,8 +1178,8 @@ bool bdrv_check_create_opts(const BlockDriver *drv, const BlockDriver *proto,
             error_setg(errp, "Invalid parameter '%s'", key);
             return false;
         }
-        if (!check_create_opt_value(d, qdict_get_try_str(opts, key),
-                                    errp)) {
+        if (!bdrv_check_create_opt_value(d, qdict_get_try_str(opts, key),
+                                         errp)) {
             return false;
         }
     }

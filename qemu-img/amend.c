@@ -54,8 +54,6 @@ static bool check_opts(const BlockDriver *drv, QDict *opts, Error **errp)
     for (i = 0; i < qdict_size(opts); i++) {
         const char *key = qdict_key_at(opts, i);
         const CreateOptDesc *d = find_opt(drv->amend_opts, key);
-        uint64_t num;
-        bool b;
 
         if (!d) {
             error_setg(errp, "Invalid parameter '%s'", key);
@@ -65,17 +63,8 @@ static bool check_opts(const BlockDriver *drv, QDict *opts, Error **errp)
             }
             return false;
         }
-        if ((d->type == OPT_SIZE || d->type == OPT_NUMBER) &&
-            !create_opt_get_size(opts, key, 0, &num, errp)) {
-            if (d->type == OPT_SIZE) {
-                error_append_hint(errp, "Optional suffix k, M, G, T, P or E "
-                                  "means kilo-, mega-, giga-, tera-, peta-\n"
-                                  "and exabytes, respectively.\n");
-            }
-            return false;
-        }
-        if (d->type == OPT_BOOL &&
-            !create_opt_get_bool(opts, key, false, &b, errp)) {
+        if (!bdrv_check_create_opt_value(d, qdict_get_try_str(opts, key),
+                                         errp)) {
             return false;
         }
     }

@@ -345,8 +345,8 @@ int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
     if (!create_opt_get_size(opts, "size", 0, &new_size, errp) ||
         !create_opt_get_bool(opts, "lazy_refcounts", lazy_refcounts,
                              &lazy_refcounts, errp) ||
-        !create_opt_get_size(opts, "refcount_bits", refcount_bits,
-                             &refcount_bits, errp) ||
+        !create_opt_get_number(opts, "refcount_bits", refcount_bits,
+                               &refcount_bits, errp) ||
         !create_opt_get_bool(opts, "data_file_raw", s->data_file_raw,
                              &data_file_raw, errp)) {
         return -EINVAL;

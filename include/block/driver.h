@@ -445,6 +445,13 @@ bool bdrv_opt_take_bool(QDict *options, const char *key, bool *val,
 const char *create_opt_get(QDict *opts, const char *name);
 bool create_opt_get_size(QDict *opts, const char *name, uint64_t def,
                          uint64_t *val, Error **errp);
+/*
+ * @s is a value of @d's type (size, number, bool), or an error in 7.2's
+ * words (with its hint about suffixes for sizes).  "-1" is a number:
+ * 2^64 - 1, as 7.2 reads it.
+ */
+bool bdrv_check_create_opt_value(const CreateOptDesc *d, const char *s,
+                                 Error **errp);
 bool create_opt_get_number(QDict *opts, const char *name, uint64_t def,
                            uint64_t *val, Error **errp);
 bool create_opt_get_bool(QDict *opts, const char *name, bool def, bool *val,
