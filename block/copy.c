@@ -92,10 +92,16 @@ static int coroutine_fn write_zeroes(CopyState *s, int64_t offset,
         return blk_co_pwrite_zeroes(p->target, offset, bytes,
                                     BDRV_REQ_MAY_UNMAP);
     }
-    /* -S 0: fully allocated, so zeroes are written as data */
+    /*
+     * -S 0: fully allocated, so zeroes are written as data; with -c as
+     * compressed clusters (as 7.2: a few bytes each, not a whole cluster)
+     */
     while (bytes > 0 && ret == 0) {
-        int64_t n = MIN(bytes, p->buf_size);
-        ret = blk_co_pwrite(p->target, offset, n, s->zero_buf, 0);
+        int64_t n = MIN(bytes, p->compress_cluster ? p->compress_cluster :
+                                                     p->buf_size);
+        ret = blk_co_pwrite(p->target, offset, n, s->zero_buf,
+                            p->compress_cluster ? BDRV_REQ_WRITE_COMPRESSED :
+                                                  0);
         offset += n;
         bytes -= n;
     }
@@ -264,6 +270,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
     CopyTask *t = container_of(task, CopyTask, task);
     CopyState *s = t->s;
     uint8_t *buf = NULL;
+    bool held;
     int ret = 0;
 
     if (t->type == CHUNK_DATA && s->p->copy_range &&
@@ -291,12 +298,15 @@ static int coroutine_fn copy_task_func(AioTask *task)
         goto out;
     }
     rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
-    if (s->p->compress_cluster) {
-        /*
-         * The driver allocates compressed clusters in the order the
-         * writes are issued: pass the turn on as soon as ours is issued,
-         * so that the next chunks compress while this one does.
-         */
+    /*
+     * The driver allocates compressed clusters in the order the writes are
+     * issued: pass the turn on as soon as ours is issued, so that the next
+     * chunks compress while this one does; a run of zeroes written as
+     * compressed clusters (-S 0) keeps it until all of them are.
+     */
+    held = s->p->compress_cluster && t->type == CHUNK_ZERO &&
+           !s->p->min_sparse && !s->p->src_base;
+    if (s->p->compress_cluster && !held) {
         pass_turn(s, t);
     }
     if (t->type == CHUNK_SKIP) {
@@ -313,7 +323,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
         copy_fail(s, ret, true, t->offset);
         goto out;
     }
-    if (!s->p->compress_cluster) {
+    if (!s->p->compress_cluster || held) {
         pass_turn(s, t);
     }
     report_progress(s, t);
