@@ -1038,6 +1038,12 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 {
     memset(bdi, 0, sizeof(*bdi));
     if (!bs->drv->get_info) {
+        /* as 7.2: a filter (blkdebug) answers for the node below */
+        BdrvChild *c = bdrv_primary_child(bs);
+
+        if (c && (c->role & BDRV_CHILD_FILTERED)) {
+            return bdrv_get_info(c->bs, bdi);
+        }
         return -ENOTSUP;
     }
     return bs->drv->get_info(bs, bdi);

@@ -941,7 +941,11 @@ static int coroutine_fn info_f(int argc, char **argv)
     QDict *spec;
     int ret;
 
-    printf("format name: %s\n", bdrv_get_format_name(bs));
+    /* as 7.2: a protocol driver's name is printed twice, once per role */
+    printf("format name: %s\n", bs->drv->format_name);
+    if (bs->drv->protocol_name) {
+        printf("format name: %s\n", bs->drv->protocol_name);
+    }
     ret = bdrv_get_info(bs, &bdi);
     if (ret) {
         return ret;
