@@ -3,6 +3,7 @@
  * The in-memory image the fast fuzz targets open (see fuzz-mem.h).
  */
 #include "fuzz-mem.h"
+#include "block/qcow2/qcow2.h"
 #include "util/aio.h"
 
 struct FuzzImage {
@@ -153,4 +154,11 @@ void fuzz_run(CoroutineEntry *fn, void *opaque)
 {
     qemu_get_aio_context();
     aio_run_coroutine(fn, opaque);
+}
+
+bool fuzz_qcow2_costly(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    return s->nb_snapshots > 256 || (uint64_t)s->l1_size * L1E_SIZE > MiB;
 }

@@ -30,6 +30,15 @@ void fuzz_image_free(FuzzImage *img);
  */
 BlockDriverState *coroutine_fn fuzz_qcow2_open(FuzzImage *img, int flags);
 
+/*
+ * Whether writing to the qcow2 node @bs costs seconds an execution: a
+ * snapshot table of hundreds of entries or an L1 table over 1 MiB (each
+ * rewritten or copied whole, with every metadata write checked against
+ * every table, as in 7.2).  The targets read such images but skip their
+ * writing steps, which are the same code for small tables.
+ */
+bool fuzz_qcow2_costly(BlockDriverState *bs);
+
 /* Run @fn(@opaque) in a coroutine to completion. */
 void fuzz_run(CoroutineEntry *fn, void *opaque);
 

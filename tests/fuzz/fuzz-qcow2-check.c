@@ -16,8 +16,13 @@ static void coroutine_fn check_co(void *opaque)
     BdrvChild child;
 
     if (bs) {
+        bool costly = fuzz_qcow2_costly(bs);
+
         bdrv_co_check(bs, &res, 0);
         bdrv_unref(bs);
+        if (costly) {
+            return;
+        }
     }
     bs = fuzz_qcow2_open(img, BDRV_O_CHECK | BDRV_O_RDWR);
     if (!bs) {

@@ -39,6 +39,10 @@ static void coroutine_fn snapshot_co(void *opaque)
     if (!bs) {
         return;
     }
+    if (fuzz_qcow2_costly(bs)) {
+        bdrv_unref(bs);
+        return;
+    }
     child.bs = bs;
     memset(buf, 0xa5, sizeof(buf));
     if (bdrv_co_snapshot_create(bs, &sn) == 0) {
