@@ -784,6 +784,7 @@ const BlockDriver bdrv_blkdebug = {
     .co_open = blkdebug_co_open,
     .close = blkdebug_close,
     .refresh_limits = blkdebug_refresh_limits,
+    .is_filter = true,
     .debug_event = blkdebug_debug_event,
     .debug_breakpoint = blkdebug_debug_breakpoint,
     .debug_remove_breakpoint = blkdebug_debug_remove_breakpoint,

@@ -335,6 +335,30 @@ BlockDriverState *bdrv_backing_bs(BlockDriverState *bs)
     return bs->backing ? bs->backing->bs : NULL;
 }
 
+BlockDriverState *bdrv_skip_filters(BlockDriverState *bs)
+{
+    while (bs && bs->drv && bs->drv->is_filter) {
+        BdrvChild *c = bdrv_primary_child(bs);
+
+        if (!c) {
+            break;
+        }
+        bs = c->bs;
+    }
+    return bs;
+}
+
+BlockDriverState *bdrv_filter_or_cow_bs(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    if (bs->backing) {
+        return bs->backing->bs;
+    }
+    c = bs->drv && bs->drv->is_filter ? bdrv_primary_child(bs) : NULL;
+    return c ? c->bs : NULL;
+}
+
 char *bdrv_get_full_backing_filename(BlockDriverState *bs)
 {
     if (!bs->backing_file || !*bs->backing_file) {
@@ -1039,12 +1063,9 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     memset(bdi, 0, sizeof(*bdi));
     if (!bs->drv->get_info) {
         /* as 7.2: a filter (blkdebug) answers for the node below */
-        BdrvChild *c = bdrv_primary_child(bs);
+        BdrvChild *c = bs->drv->is_filter ? bdrv_primary_child(bs) : NULL;
 
-        if (c && (c->role & BDRV_CHILD_FILTERED)) {
-            return bdrv_get_info(c->bs, bdi);
-        }
-        return -ENOTSUP;
+        return c ? bdrv_get_info(c->bs, bdi) : -ENOTSUP;
     }
     return bs->drv->get_info(bs, bdi);
 }

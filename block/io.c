@@ -895,7 +895,8 @@ int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
         *pnum = bytes;          /* nothing above the base: all unallocated */
         return 0;
     }
-    for (p = bs; p; p = bdrv_backing_bs(p), d++) {
+    /* down backing files and through filters, as 7.2 */
+    for (p = bs; p; p = bdrv_filter_or_cow_bs(p), d++) {
         int64_t n;
 
         if (p == base && !include_base) {
@@ -924,7 +925,7 @@ int coroutine_fn bdrv_co_block_status_above(BlockDriverState *bs,
         }
         /* unallocated here: look below, but only for what we know */
         bytes = *pnum = MIN(*pnum, n);
-        if (!bdrv_backing_bs(p)) {
+        if (!bdrv_filter_or_cow_bs(p)) {
             break;
         }
     }

@@ -29,6 +29,7 @@ static int coroutine_fn get_block_status(BlockDriverState *bs, int64_t offset,
     int ret;
 
     for (;;) {
+        bs = bdrv_skip_filters(bs);     /* as 7.2: filters are no layer */
         ret = bdrv_co_block_status_above(bs, bdrv_backing_bs(bs), false, true,
                                          offset, bytes, &bytes, &map, &file,
                                          NULL);

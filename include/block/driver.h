@@ -224,6 +224,12 @@ struct BlockDriver {
     int coroutine_fn (*co_inactivate)(BlockDriverState *bs);
     void (*close)(BlockDriverState *bs);
     void (*refresh_limits)(BlockDriverState *bs);
+    /*
+     * A filter (blkdebug): its primary child has the same data, so
+     * questions the node cannot answer (allocation below it, its info)
+     * go on to that child.
+     */
+    bool is_filter;
     /* see BLKDBG_EVENT; NULL for drivers that do not listen (all but one) */
     void (*debug_event)(BlockDriverState *bs, BlkdebugEvent event);
     /* see bdrv_debug_breakpoint(); NULL but in blkdebug */
@@ -380,6 +386,10 @@ void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
  * blkdebug's "image"), or NULL.
  */
 BdrvChild *bdrv_primary_child(BlockDriverState *bs);
+/* The node a filter passes to, or else the backing file, or NULL. */
+BlockDriverState *bdrv_filter_or_cow_bs(BlockDriverState *bs);
+/* @bs, or the first node below it (through filters) that is no filter. */
+BlockDriverState *bdrv_skip_filters(BlockDriverState *bs);
 
 /*
  * QEMU 7.2's default permissions of a parent on a child of @c->role: a
