@@ -349,9 +349,13 @@ typedef struct Allocs {
     GArray *sizes;
 } Allocs;
 
+/*
+ * Allocate clusters for @size bytes and write the first @len of them
+ * (7.2 writes the bitmap directory's exact size: the file may end there).
+ */
 static int64_t coroutine_fn alloc_and_write(BlockDriverState *bs,
                                             Allocs *a, const void *buf,
-                                            uint64_t size)
+                                            uint64_t size, uint64_t len)
 {
     int64_t off = qcow2_alloc_clusters(bs, size);
     int ret;
@@ -361,9 +365,9 @@ static int64_t coroutine_fn alloc_and_write(BlockDriverState *bs,
     }
     g_array_append_val(a->offsets, off);
     g_array_append_val(a->sizes, size);
-    ret = qcow2_pre_write_overlap_check(bs, 0, off, size);
+    ret = qcow2_pre_write_overlap_check(bs, 0, off, len);
     if (ret == 0) {
-        ret = bdrv_co_pwrite(bs->file, off, size, buf, 0);
+        ret = bdrv_co_pwrite(bs->file, off, len, buf, 0);
     }
     return ret < 0 ? ret : off;
 }
@@ -390,7 +394,8 @@ static bool coroutine_fn store_one(BlockDriverState *bs, Allocs *a,
         }
         memset(cluster + len, 0, s->cluster_size - len);
         bdrv_dirty_bitmap_serialize(bm, pos, len, cluster);
-        off = alloc_and_write(bs, a, cluster, s->cluster_size);
+        off = alloc_and_write(bs, a, cluster, s->cluster_size,
+                              s->cluster_size);
         if (off < 0) {
             error_setg_errno(errp, -off, "Failed to write bitmap '%s' to "
                              "file", e->name);
@@ -398,7 +403,7 @@ static bool coroutine_fn store_one(BlockDriverState *bs, Allocs *a,
         }
         table[i] = htobe64(off);
     }
-    off = alloc_and_write(bs, a, table, table_bytes);
+    off = alloc_and_write(bs, a, table, table_bytes, n * 8);
     if (off < 0) {
         error_setg_errno(errp, -off, "Failed to write bitmap '%s' to file",
                          e->name);
@@ -545,7 +550,7 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
     if (n) {
         dir_bytes = ROUND_UP(dir_size, s->cluster_size);
         dir = build_directory(list, n, dir_bytes);
-        dir_offset = alloc_and_write(bs, &a, dir, dir_bytes);
+        dir_offset = alloc_and_write(bs, &a, dir, dir_bytes, dir_size);
         if (dir_offset < 0) {
             error_setg_errno(errp, -dir_offset, "Failed to update bitmap "
                              "extension");
