@@ -228,18 +228,5 @@ const QemuIoHelp qemuio_help_texts[] = {
       " Invokes raise(signal), where \"signal\" is the mandatory integer argument\n"
       " given to sigraise.\n"
       "\n" },
-    { "reopen", "[(-r|-w)] [-c cache] [-o options]",
-      "reopens an image with new options",
-      "\n"
-      " Changes the open options of an already opened image\n"
-      "\n"
-      " Example:\n"
-      " 'reopen -o lazy-refcounts=on' - activates lazy refcount writeback on a qcow2 image\n"
-      "\n"
-      " -r, -- Reopen the image read-only\n"
-      " -w, -- Reopen the image read-write\n"
-      " -c, -- Change the cache mode to the given value\n"
-      " -o, -- Changes block driver options (cf. 'open' command)\n"
-      "\n" },
     { NULL },
 };
