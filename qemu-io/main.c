@@ -165,6 +165,11 @@ int coroutine_fn qemuio_reopen(QDict *changes, int flags, bool writethrough)
     bool old_wce;
     size_t i;
 
+    if (open_flags & BDRV_O_SNAPSHOT) {
+        /* closing would drop the temporary overlay and what was written */
+        error_report("reopen is not supported in snapshot mode (-s)");
+        return -ENOTSUP;
+    }
     if (!check_unchanged(changes, &err)) {
         error_report_err(err);
         return -EINVAL;
