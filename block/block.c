@@ -335,28 +335,28 @@ BlockDriverState *bdrv_backing_bs(BlockDriverState *bs)
     return bs->backing ? bs->backing->bs : NULL;
 }
 
+/* The node a filter (blkdebug) passes its requests to, or NULL. */
+static BlockDriverState *bdrv_filtered_bs(BlockDriverState *bs)
+{
+    BdrvChild *c = bs->drv && bs->drv->is_filter ? bdrv_primary_child(bs)
+                                                 : NULL;
+
+    return c ? c->bs : NULL;
+}
+
 BlockDriverState *bdrv_skip_filters(BlockDriverState *bs)
 {
-    while (bs && bs->drv && bs->drv->is_filter) {
-        BdrvChild *c = bdrv_primary_child(bs);
+    BlockDriverState *below;
 
-        if (!c) {
-            break;
-        }
-        bs = c->bs;
+    while (bs && (below = bdrv_filtered_bs(bs))) {
+        bs = below;
     }
     return bs;
 }
 
 BlockDriverState *bdrv_filter_or_cow_bs(BlockDriverState *bs)
 {
-    BdrvChild *c;
-
-    if (bs->backing) {
-        return bs->backing->bs;
-    }
-    c = bs->drv && bs->drv->is_filter ? bdrv_primary_child(bs) : NULL;
-    return c ? c->bs : NULL;
+    return bs->backing ? bs->backing->bs : bdrv_filtered_bs(bs);
 }
 
 char *bdrv_get_full_backing_filename(BlockDriverState *bs)
@@ -1063,9 +1063,9 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     memset(bdi, 0, sizeof(*bdi));
     if (!bs->drv->get_info) {
         /* as 7.2: a filter (blkdebug) answers for the node below */
-        BdrvChild *c = bs->drv->is_filter ? bdrv_primary_child(bs) : NULL;
+        BlockDriverState *below = bdrv_filtered_bs(bs);
 
-        return c ? bdrv_get_info(c->bs, bdi) : -ENOTSUP;
+        return below ? bdrv_get_info(below, bdi) : -ENOTSUP;
     }
     return bs->drv->get_info(bs, bdi);
 }
