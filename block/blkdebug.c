@@ -578,14 +578,13 @@ static int blkdebug_debug_breakpoint(BlockDriverState *bs, const char *event,
 }
 
 /*
- * Enter the (first, or with @all every) request suspended under @tag.
- * With @all the answer is -ENOENT whatever was resumed, as in 7.2: so
- * remove_break succeeds only for a breakpoint that had not fired yet.
+ * Enter the first (or with @all every) request suspended under @tag;
+ * whether there was one.
  */
-static int resume_by_tag(BDRVBlkdebugState *s, const char *tag, bool all)
+static bool resume_by_tag(BDRVBlkdebugState *s, const char *tag, bool all)
 {
     BlkdebugSuspended *r;
-    int ret = -ENOENT;
+    bool resumed = false;
 
 again:
     QTAILQ_FOREACH(r, &s->suspended, next) {
@@ -596,23 +595,27 @@ again:
             QTAILQ_REMOVE(&s->suspended, r, next);
             g_free(r->tag);
             g_free(r);
+            resumed = true;
             /* the list may change while the request runs: start over */
             qemu_coroutine_enter(co);
             if (all) {
                 goto again;
             }
-            ret = 0;
             break;
         }
     }
-    return ret;
+    return resumed;
 }
 
 static int blkdebug_debug_resume(BlockDriverState *bs, const char *tag)
 {
-    return resume_by_tag(bs->opaque, tag, false);
+    return resume_by_tag(bs->opaque, tag, false) ? 0 : -ENOENT;
 }
 
+/*
+ * Drop the breakpoints tagged @tag and resume what they stopped.  As in
+ * 7.2, only a breakpoint that had not fired yet makes it a success.
+ */
 static int blkdebug_debug_remove_breakpoint(BlockDriverState *bs,
                                             const char *tag)
 {
@@ -628,9 +631,7 @@ static int blkdebug_debug_remove_breakpoint(BlockDriverState *bs,
             }
         }
     }
-    if (resume_by_tag(s, tag, true) == 0) {
-        ret = 0;
-    }
+    resume_by_tag(s, tag, true);
     return ret;
 }
 
