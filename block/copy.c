@@ -366,36 +366,33 @@ static int coroutine_fn copy_status(const CopyParams *p,
 }
 
 /*
- * --salvage: status of [@pos, +@bytes) where a query of it failed; as
+ * copy_status, and with --salvage an answer where the query fails: as
  * 7.2, ever shorter queries (a quarter each time) until one answers or a
  * single sector fails, which is reported and taken as data.
  */
-static int coroutine_fn salvage_status(const CopyParams *p,
-                                       BlockDriverState *bs, int64_t pos,
-                                       int64_t bytes, int64_t *run)
+static int coroutine_fn copy_status_salvaged(const CopyParams *p,
+                                             BlockDriverState *bs,
+                                             int64_t pos, int64_t bytes,
+                                             int64_t *run)
 {
     int64_t n = bytes;
-    int st;
+    int st = copy_status(p, bs, pos, bytes, run);
 
-    for (;;) {
-        if (n <= BDRV_SECTOR_SIZE) {
-            st = copy_status(p, bs, pos, n, run);
-            if (st >= 0) {
-                return st;
-            }
-            if (p->salvage_status) {
-                p->salvage_status(p->progress_opaque, pos, st);
-            }
-            *run = n;
-            return BDRV_BLOCK_DATA;
-        }
-        n = ROUND_UP(DIV_ROUND_UP(n, 4), BDRV_SECTOR_SIZE);
-        n = MIN(n, bytes);
+    if (st >= 0 || !p->salvage) {
+        return st;
+    }
+    while (n > BDRV_SECTOR_SIZE) {
+        n = MIN(ROUND_UP(DIV_ROUND_UP(n, 4), BDRV_SECTOR_SIZE), bytes);
         st = copy_status(p, bs, pos, n, run);
         if (st >= 0) {
             return st;
         }
     }
+    if (p->salvage_status) {
+        p->salvage_status(p->progress_opaque, pos, st);
+    }
+    *run = n;
+    return BDRV_BLOCK_DATA;
 }
 
 int64_t coroutine_fn copy_co_total_size(const CopyParams *p)
@@ -425,11 +422,8 @@ static void coroutine_fn count_allocated(CopyState *s)
         int64_t pos = 0, run;
 
         while (pos < len) {
-            int st = copy_status(p, bs, pos, len - pos, &run);
+            int st = copy_status_salvaged(p, bs, pos, len - pos, &run);
 
-            if (st < 0 && p->salvage) {
-                st = salvage_status(p, bs, pos, len - pos, &run);
-            }
             if (st < 0) {
                 return;         /* the copy meets it again and reports it */
             }
@@ -503,10 +497,7 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                 type = next_type;
                 next_run = 0;
             } else {
-                int st = copy_status(p, bs, pos, len - pos, &run);
-                if (st < 0 && p->salvage) {
-                    st = salvage_status(p, bs, pos, len - pos, &run);
-                }
+                int st = copy_status_salvaged(p, bs, pos, len - pos, &run);
                 if (st < 0) {
                     copy_fail(&s, st, false, base + pos);
                     res->status_failed = res->error_offset == base + pos &&
