@@ -1194,8 +1194,9 @@ static int coroutine_fn open_f(int argc, char **argv)
 static int coroutine_fn reopen_f(int argc, char **argv)
 {
     static const char *const bools[] = {
-        "read-only", "cache.direct", "cache.no-flush", "auto-read-only",
+        "cache.direct", "cache.no-flush", "auto-read-only",
     };
+    const char *ro;
     int flags = qemuio_open_flags();
     bool writethrough = !blk_enable_write_cache(qemuio_blk);
     bool has_rw = false, has_cache = false, b;
@@ -1244,6 +1245,15 @@ static int coroutine_fn reopen_f(int argc, char **argv)
         error_report("Cannot set both -c and the cache options");
         return -EINVAL;
     }
+    /* read-only=on|off is -r/-w said as an option: a flag, like them */
+    ro = qdict_get_try_str(changes, "read-only");
+    if (ro) {
+        if (!qemu_parse_bool("read-only", ro, &b, &err)) {
+            error_report_err(err);
+            return -EINVAL;
+        }
+        flags = b ? flags & ~BDRV_O_RDWR : flags | BDRV_O_RDWR;
+    }
     for (i = 0; i < G_N_ELEMENTS(bools); i++) {
         const char *v = qdict_get_try_str(changes, bools[i]);
 
@@ -1252,13 +1262,7 @@ static int coroutine_fn reopen_f(int argc, char **argv)
             return -EINVAL;
         }
     }
-    /* -r/-w and -c as flags; the same as options override them */
-    if (qdict_get_try_str(changes, "read-only")) {
-        qemu_parse_bool("read-only", qdict_get_try_str(changes, "read-only"),
-                        &b, NULL);
-        flags = b ? flags & ~BDRV_O_RDWR : flags | BDRV_O_RDWR;
-        qdict_del(changes, "read-only");
-    }
+    qdict_del(changes, "read-only");
     return qemuio_reopen(changes, flags, writethrough);
 }
 

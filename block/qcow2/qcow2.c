@@ -578,7 +578,6 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
     for (i = 0; i < G_N_ELEMENTS(ignored); i++) {
         g_free(bdrv_opt_take_str(options, ignored[i]));
     }
-
     /* defaults as QEMU's: requests follow discard=unmap, snapshots pass */
     s->discard_passthrough[QCOW2_DISCARD_NEVER] = false;
     s->discard_passthrough[QCOW2_DISCARD_ALWAYS] = true;
