@@ -4,10 +4,10 @@
  * asynchronous API, no kernel client and no page cache.
  *
  * Each connection is one libnfs context (one TCP connection, its own MOUNT
- * and file handle).  Its socket is an fd handler of the AioContext that
- * asks for the events libnfs wants and services the context when they come;
- * libnfs's callbacks only record results and schedule the waiting
- * coroutine (CoWaiter), never enter it.
+ * and file handle), driven by the connection engine (block/net-conn.h):
+ * its socket watched for the events libnfs wants, the context serviced
+ * when they come; libnfs's callbacks only record results and schedule the
+ * waiting coroutine, never enter it.
  *
  * A request is cut into RPCs of the server's maximum read or write size,
  * spread over the connections (the least busy first), at most queue-depth
@@ -25,12 +25,17 @@
  * &pagecache=&debug= as QEMU 7.2, plus nfsport=, mountport= (reach a server
  * without a portmapper), connections=, queue-depth= and timeout= (seconds
  * per RPC).
+
+ *
+ * Files, each calling only those below it: nfs.c (this driver), then
+ * nfs-opts.c (URL and options), nfs4-seek.c (SEEK) and net-conn.c.
  */
 #include "util/osdep.h"
 #include "block/driver.h"
 #include "util/error.h"
-#include "util/co-slots.h"
+#include "block/net-conn.h"
 #include "block/nfs4-seek.h"
+#include "block/nfs-opts.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -41,22 +46,6 @@
 #define NFS_PAGE_SIZE           4096
 #define NFS_MAX_PAGECACHE       (8 * 1024 * 1024 / NFS_PAGE_SIZE)
 #define NFS_MAX_DEBUG           2
-#define NFS_MAX_CONNECTIONS     16
-/*
- * Connections per image.  Two let the server decode and answer on two
- * sockets at once: 1 GiB read through a 1.2 ms link took 0.63-0.67 s on
- * two connections of depth 4 against 0.92-0.99 s on one (0.73-0.80 s on
- * one of depth 8; 7.2: 0.87-0.92 s).  See docs/performance.md, "NFS".
- */
-#define NFS_DEFAULT_CONNECTIONS 2
-/* Default per-RPC timeout: long enough for a slow link, short for a hang. */
-#define NFS_DEFAULT_TIMEOUT_S   60
-/*
- * Data RPCs in flight per connection.  More than a few make the server's
- * threads fight over the socket (measured: see docs/performance.md, "NFS").
- */
-#define NFS_DEFAULT_DEPTH       4
-#define NFS_MAX_DEPTH           64
 /* Seconds an NFSv4.2 SEEK call may take before block status says data. */
 #define NFS_SEEK_TIMEOUT_S      10
 /*
@@ -75,23 +64,18 @@
 
 typedef struct NFSClient NFSClient;
 
+/* One connection: a libnfs context, its mount and its file handle. */
 typedef struct NFSConn {
-    NFSClient *client;
+    NetConn nc;                 /* the engine's part: socket, slots, timer */
     struct nfs_context *nfs;
     struct nfsfh *fh;
-    int fd;                     /* registered with the AioContext, or -1 */
-    int events;                 /* POLLIN/POLLOUT registered */
-    int in_flight;              /* our RPCs not yet answered */
-    bool dead;                  /* socket failed; every new RPC fails */
     bool wrote;                 /* unstable writes since the last COMMIT */
     bool send_failed;           /* the last control RPC was not even sent */
-    QEMUTimer *tick;
 } NFSConn;
 
 struct NFSClient {
-    AioContext *ctx;
-    NFSConn *conns;
-    int nconns;
+    NetPool pool;               /* the connections, their slots */
+    NFSConn *conns;             /* pool.nconns of them */
     char *url;                  /* for messages */
     char *key;                  /* the options it was opened with */
     uint64_t readmax;
@@ -100,9 +84,6 @@ struct NFSClient {
     int64_t blocks;             /* st_blocks at open (512-byte units) */
     bool has_zero_init;
     bool cache_used;            /* libnfs readahead/pagecache enabled */
-    char *last_error;           /* printed once, not once per RPC */
-    int depth;                  /* data RPCs in flight per connection */
-    CoSlotWaiters slot_waiters; /* requests waiting for a free RPC slot */
     /* block status: NFSv4.2 SEEK beside the NFSv3 connections */
     char *path;                 /* the file, from the server's root */
     uint64_t fileid;
@@ -118,127 +99,90 @@ struct NFSClient {
     uint64_t write_gen;         /* our writes and truncates so far */
 };
 
-/* One request: several RPCs, one waiting coroutine. */
-typedef struct NFSReq {
-    CoWaiter waiter;
-    int pending;                /* RPCs outstanding, +1 while issuing */
-    int ret;                    /* first error */
-    QEMUIOVector *qiov;
-} NFSReq;
-
-/* One RPC of a request. */
+/* One RPC of a request (NetReq: several RPCs, one waiting coroutine). */
 typedef struct NFSRPC {
-    NFSReq *req;
+    NetReq *req;
     NFSConn *conn;
-    size_t qiov_offset;         /* where its bytes are in req->qiov */
+    QEMUIOVector *qiov;         /* reads: where the data goes */
+    size_t qiov_offset;         /* where its bytes are in the request */
     uint64_t bytes;
     struct nfs_stat_64 *st;     /* fstat: where the result goes */
     void *handle;               /* open: the file handle */
     char *errmsg;               /* control RPCs: libnfs's text on failure */
 } NFSRPC;
 
-static void nfs_conn_set_events(NFSConn *c);
-
-/* ---- event loop glue ---- */
-
-static void nfs_conn_service(NFSConn *c, int revents)
+static NFSConn *nfs_conn(NetConn *nc)
 {
-    if (c->dead) {
-        return;
-    }
+    return container_of(nc, NFSConn, nc);
+}
+
+static NFSClient *nfs_client(NFSConn *c)
+{
+    return container_of(c->nc.pool, NFSClient, pool);
+}
+
+/* ---- the engine's hooks ---- */
+
+static int nfs_conn_get_fd(NetConn *nc)
+{
+    return nfs_get_fd(nfs_conn(nc)->nfs);
+}
+
+static int nfs_conn_which_events(NetConn *nc)
+{
+    return nfs_which_events(nfs_conn(nc)->nfs);
+}
+
+static void nfs_conn_service(NetConn *nc, int revents)
+{
+    NFSConn *c = nfs_conn(nc);
+
     if (nfs_service(c->nfs, revents) < 0) {
         /*
          * The socket is gone and libnfs will not reconnect (autoreconnect
          * is off): it has failed the RPCs it knew of.  Nothing more may be
          * sent on this context.
          */
-        c->dead = true;
-        if (c->fd >= 0) {
-            aio_set_fd_handler(c->client->ctx, c->fd, NULL, NULL, NULL);
-            c->fd = -1;
-            c->events = 0;
-        }
-        /* requests waiting for this connection's slots pick another one */
-        co_slot_waiters_wake(&c->client->slot_waiters,
-                             NFS_MAX_DEPTH * NFS_MAX_CONNECTIONS);
+        net_conn_kill(nc);
         return;
     }
-    nfs_conn_set_events(c);
-}
-
-static void nfs_conn_readable(void *opaque)
-{
-    nfs_conn_service(opaque, POLLIN);
-}
-
-static void nfs_conn_writable(void *opaque)
-{
-    nfs_conn_service(opaque, POLLOUT);
+    if (nfs_queue_length(c->nfs) > 0) {
+        net_conn_arm_tick(nc, NFS_TICK_NS);
+    }
 }
 
 /* Service the context with no events: libnfs checks its RPC timeouts. */
-static void nfs_conn_tick(void *opaque)
+static void nfs_conn_tick(NetConn *nc)
 {
-    NFSConn *c = opaque;
-
-    nfs_conn_service(c, 0);
-    if (!c->dead && nfs_queue_length(c->nfs) > 0) {
-        timer_mod(c->tick, get_clock_ns() + NFS_TICK_NS);
-    }
+    net_conn_service(nc, 0);
 }
 
-/* Register the socket for what libnfs waits for now. */
-static void nfs_conn_set_events(NFSConn *c)
-{
-    AioContext *ctx = c->client->ctx;
-    int fd, ev;
+static const NetConnOps nfs_conn_ops = {
+    .get_fd = nfs_conn_get_fd,
+    .which_events = nfs_conn_which_events,
+    .service = nfs_conn_service,
+    .tick = nfs_conn_tick,
+};
 
-    if (c->dead) {
-        return;
-    }
-    fd = nfs_get_fd(c->nfs);
-    ev = nfs_which_events(c->nfs) & (POLLIN | POLLOUT);
-    if (fd != c->fd) {
-        if (c->fd >= 0) {
-            aio_set_fd_handler(ctx, c->fd, NULL, NULL, NULL);
-        }
-        c->fd = fd;
-        c->events = -1;
-    }
-    if (fd >= 0 && ev != c->events) {
-        aio_set_fd_handler(ctx, fd, (ev & POLLIN) ? nfs_conn_readable : NULL,
-                           (ev & POLLOUT) ? nfs_conn_writable : NULL, c);
-        c->events = ev;
-    }
-    if (nfs_queue_length(c->nfs) > 0 && !timer_pending(c->tick)) {
-        timer_mod(c->tick, get_clock_ns() + NFS_TICK_NS);
+/* An RPC was queued on @c: watch for its answer. */
+static void nfs_conn_sent(NFSConn *c)
+{
+    net_conn_update_events(&c->nc);
+    if (nfs_queue_length(c->nfs) > 0) {
+        net_conn_arm_tick(&c->nc, NFS_TICK_NS);
     }
 }
 
 /* ---- completion ---- */
 
-static void nfs_req_put(NFSReq *req)
-{
-    if (--req->pending == 0) {
-        co_waiter_finish(&req->waiter, req->ret);
-    }
-}
-
 /* Print an RPC failure, naming the URL; the same text only once. */
 static void nfs_report(NFSClient *s, const char *msg)
 {
-    if (s->last_error && !strcmp(s->last_error, msg)) {
-        return;
-    }
-    g_free(s->last_error);
-    s->last_error = g_strdup(msg);
-    error_report("NFS Error: %s: %s", s->url, msg);
+    net_pool_report(&s->pool, "NFS Error: %s: %s", s->url, msg);
 }
 
 static void nfs_rpc_fail(NFSRPC *rpc, int err, const char *msg)
 {
-    NFSReq *req = rpc->req;
-
     /*
      * libnfs reports a lost connection (and some server errors) as
      * EFAULT: an I/O error to us; and an RPC that timed out as EINTR.
@@ -248,9 +192,7 @@ static void nfs_rpc_fail(NFSRPC *rpc, int err, const char *msg)
     } else if (err == -EINTR) {
         err = -ETIMEDOUT;
     }
-    if (req->ret == 0) {
-        req->ret = err;
-    }
+    net_req_fail(rpc->req, err);
     /*
      * With autoreconnect off, libnfs fails the RPCs of a connection whose
      * socket broke as "Failed to reconnect async": it did not try.  Say
@@ -260,14 +202,7 @@ static void nfs_rpc_fail(NFSRPC *rpc, int err, const char *msg)
     if (msg && strstr(msg, "Failed to reconnect async")) {
         msg = "connection lost";
     }
-    nfs_report(rpc->conn->client, msg && *msg ? msg : g_strerror(-err));
-}
-
-/* An RPC answered: its slot is free for a waiting request. */
-static void nfs_rpc_done(NFSConn *c)
-{
-    c->in_flight--;
-    co_slot_waiters_wake(&c->client->slot_waiters, 1);
+    nfs_report(nfs_client(rpc->conn), msg && *msg ? msg : g_strerror(-err));
 }
 
 /* Read, write and other RPC callbacks (libnfs calls them from nfs_service). */
@@ -275,22 +210,21 @@ static void nfs_read_cb(int status, struct nfs_context *nfs, void *data,
                         void *opaque)
 {
     NFSRPC *rpc = opaque;
-    NFSReq *req = rpc->req;
 
-    nfs_rpc_done(rpc->conn);
+    net_conn_put(&rpc->conn->nc);
     if (status < 0) {
         nfs_rpc_fail(rpc, status, data);
     } else if ((uint64_t)status > rpc->bytes) {
         nfs_rpc_fail(rpc, -EIO, "server returned more data than asked");
     } else {
-        qemu_iovec_from_buf(req->qiov, rpc->qiov_offset, data, status);
+        qemu_iovec_from_buf(rpc->qiov, rpc->qiov_offset, data, status);
         if ((uint64_t)status < rpc->bytes) {
             /* past the end of the file: zeroes, as a local file reads */
-            qemu_iovec_memset(req->qiov, rpc->qiov_offset + status, 0,
+            qemu_iovec_memset(rpc->qiov, rpc->qiov_offset + status, 0,
                               rpc->bytes - status);
         }
     }
-    nfs_req_put(req);
+    net_req_put(rpc->req);
 }
 
 static void nfs_write_cb(int status, struct nfs_context *nfs, void *data,
@@ -298,13 +232,13 @@ static void nfs_write_cb(int status, struct nfs_context *nfs, void *data,
 {
     NFSRPC *rpc = opaque;
 
-    nfs_rpc_done(rpc->conn);
+    net_conn_put(&rpc->conn->nc);
     if (status < 0) {
         nfs_rpc_fail(rpc, status, data);
     } else if ((uint64_t)status != rpc->bytes) {
         nfs_rpc_fail(rpc, -EIO, "short write");
     }
-    nfs_req_put(rpc->req);
+    net_req_put(rpc->req);
 }
 
 /* Control RPCs (mount, open, stat, commit, truncate). */
@@ -313,7 +247,7 @@ static void nfs_generic_cb(int status, struct nfs_context *nfs, void *data,
 {
     NFSRPC *rpc = opaque;
 
-    nfs_rpc_done(rpc->conn);
+    net_conn_put(&rpc->conn->nc);
     if (status < 0) {
         /* the caller words the message: keep libnfs's text */
         rpc->req->ret = status == -EFAULT ? -EIO : status;
@@ -323,58 +257,84 @@ static void nfs_generic_cb(int status, struct nfs_context *nfs, void *data,
     } else {
         rpc->handle = data;
     }
-    nfs_req_put(rpc->req);
+    net_req_put(rpc->req);
 }
 
 /* ---- issuing ---- */
 
-static void nfs_req_init(NFSReq *req, QEMUIOVector *qiov)
-{
-    *req = (NFSReq) { .pending = 1, .qiov = qiov };
-    co_waiter_init(&req->waiter);
-}
-
-static int coroutine_fn nfs_req_wait(NFSReq *req)
-{
-    nfs_req_put(req);           /* the issuer's reference */
-    return co_waiter_wait(&req->waiter);
-}
-
 /* The live connection with the fewest RPCs in flight. */
 static NFSConn *nfs_pick_conn(NFSClient *s)
 {
-    NFSConn *best = NULL;
-    int i;
+    NetConn *nc = net_pool_pick(&s->pool);
 
-    for (i = 0; i < s->nconns; i++) {
-        NFSConn *c = &s->conns[i];
-        if (!c->dead && (!best || c->in_flight < best->in_flight)) {
-            best = c;
-        }
-    }
-    return best;
-}
-
-/*
- * The connection for the next data RPC: the least busy live one, once it
- * has a free slot (waiting for one if all are at their depth).  NULL when
- * every connection is dead.
- */
-static NFSConn *coroutine_fn nfs_co_get_slot(NFSClient *s)
-{
-    NFSConn *c;
-
-    while ((c = nfs_pick_conn(s)) && c->in_flight >= s->depth) {
-        co_slot_waiters_wait(&s->slot_waiters);
-    }
-    return c;
+    return nc ? nfs_conn(nc) : NULL;
 }
 
 /* After a failed send: -errno for the request (libnfs's text printed). */
 static int nfs_send_failed(NFSConn *c)
 {
-    nfs_report(c->client, nfs_get_error(c->nfs));
+    nfs_report(nfs_client(c), nfs_get_error(c->nfs));
     return -EIO;
+}
+
+/* Reads and writes: which libnfs call, how much per RPC. */
+typedef int NFSDataSend(NFSConn *c, NFSRPC *rpc, uint64_t offset,
+                        const uint8_t *buf);
+
+static int nfs_send_read(NFSConn *c, NFSRPC *rpc, uint64_t offset,
+                         const uint8_t *buf)
+{
+    return nfs_pread_async(c->nfs, c->fh, offset, rpc->bytes, nfs_read_cb,
+                           rpc);
+}
+
+static int nfs_send_write(NFSConn *c, NFSRPC *rpc, uint64_t offset,
+                          const uint8_t *buf)
+{
+    c->wrote = true;
+    return nfs_pwrite_async(c->nfs, c->fh, offset, rpc->bytes,
+                            buf + rpc->qiov_offset, nfs_write_cb, rpc);
+}
+
+/*
+ * @bytes at @offset as RPCs of @max bytes, spread over the connections
+ * (a free slot each), all in flight at once; waits for the last answer.
+ */
+static int coroutine_fn nfs_co_data(NFSClient *s, int64_t offset,
+                                    int64_t bytes, QEMUIOVector *qiov,
+                                    const uint8_t *buf, uint64_t max,
+                                    NFSDataSend *send)
+{
+    int n = DIV_ROUND_UP(bytes, max), i;
+    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, n);
+    NetReq req;
+
+    net_req_init(&req);
+    for (i = 0; i < n && req.ret == 0; i++) {
+        NFSRPC *rpc = &rpcs[i];
+        NetConn *nc = net_pool_co_get_slot(&s->pool);
+
+        if (!nc) {
+            net_req_fail(&req, -EIO);
+            nfs_report(s, "connection lost");
+            break;
+        }
+        rpc->req = &req;
+        rpc->conn = nfs_conn(nc);
+        rpc->qiov = qiov;
+        rpc->qiov_offset = (uint64_t)i * max;
+        rpc->bytes = MIN(max, bytes - rpc->qiov_offset);
+        net_req_get(&req);
+        net_conn_get(nc);
+        if (send(rpc->conn, rpc, offset + rpc->qiov_offset, buf) != 0) {
+            net_conn_put(nc);
+            net_req_put(&req);
+            net_req_fail(&req, nfs_send_failed(rpc->conn));
+            break;
+        }
+        nfs_conn_sent(rpc->conn);
+    }
+    return net_req_wait(&req);
 }
 
 static int coroutine_fn nfs_co_preadv(BlockDriverState *bs, int64_t offset,
@@ -382,38 +342,9 @@ static int coroutine_fn nfs_co_preadv(BlockDriverState *bs, int64_t offset,
                                       BdrvRequestFlags flags)
 {
     NFSClient *s = bs->opaque;
-    int n = DIV_ROUND_UP(bytes, s->readmax), i;
-    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, n);
-    NFSReq req;
-    int ret;
 
-    nfs_req_init(&req, qiov);
-    for (i = 0; i < n && req.ret == 0; i++) {
-        NFSRPC *rpc = &rpcs[i];
-        NFSConn *c = nfs_co_get_slot(s);
-
-        if (!c) {
-            req.ret = -EIO;
-            nfs_report(s, "connection lost");
-            break;
-        }
-        rpc->req = &req;
-        rpc->conn = c;
-        rpc->qiov_offset = (uint64_t)i * s->readmax;
-        rpc->bytes = MIN(s->readmax, bytes - rpc->qiov_offset);
-        req.pending++;
-        c->in_flight++;
-        if (nfs_pread_async(c->nfs, c->fh, offset + rpc->qiov_offset,
-                            rpc->bytes, nfs_read_cb, rpc) != 0) {
-            c->in_flight--;
-            req.pending--;
-            req.ret = nfs_send_failed(c);
-            break;
-        }
-        nfs_conn_set_events(c);
-    }
-    ret = nfs_req_wait(&req);
-    return ret;
+    return nfs_co_data(s, offset, bytes, qiov, NULL, s->readmax,
+                       nfs_send_read);
 }
 
 static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
@@ -421,11 +352,8 @@ static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
                                        BdrvRequestFlags flags)
 {
     NFSClient *s = bs->opaque;
-    int n = DIV_ROUND_UP(bytes, s->writemax), i;
-    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, n);
     g_autofree uint8_t *bounce = NULL;
     const uint8_t *buf;
-    NFSReq req;
     int ret;
 
     /* libnfs 4.0 writes from one buffer: gather only when scattered */
@@ -439,35 +367,8 @@ static int coroutine_fn nfs_co_pwritev(BlockDriverState *bs, int64_t offset,
         qemu_iovec_to_buf(qiov, 0, bounce, bytes);
         buf = bounce;
     }
-
-    nfs_req_init(&req, qiov);
-    for (i = 0; i < n && req.ret == 0; i++) {
-        NFSRPC *rpc = &rpcs[i];
-        NFSConn *c = nfs_co_get_slot(s);
-
-        if (!c) {
-            req.ret = -EIO;
-            nfs_report(s, "connection lost");
-            break;
-        }
-        rpc->req = &req;
-        rpc->conn = c;
-        rpc->qiov_offset = (uint64_t)i * s->writemax;
-        rpc->bytes = MIN(s->writemax, bytes - rpc->qiov_offset);
-        req.pending++;
-        c->in_flight++;
-        c->wrote = true;
-        if (nfs_pwrite_async(c->nfs, c->fh, offset + rpc->qiov_offset,
-                             rpc->bytes, buf + rpc->qiov_offset,
-                             nfs_write_cb, rpc) != 0) {
-            c->in_flight--;
-            req.pending--;
-            req.ret = nfs_send_failed(c);
-            break;
-        }
-        nfs_conn_set_events(c);
-    }
-    ret = nfs_req_wait(&req);
+    ret = nfs_co_data(s, offset, bytes, qiov, buf, s->writemax,
+                      nfs_send_write);
     if (ret == 0 && offset + bytes > s->size) {
         s->size = offset + bytes;
     }
@@ -488,34 +389,34 @@ typedef int NFSSendFunc(NFSConn *c, NFSRPC *rpc, void *arg);
 static int coroutine_fn nfs_co_call_n(NFSConn *c, int n, NFSSendFunc *send,
                                       void *arg, NFSRPC *rpcs)
 {
-    NFSReq req;
+    NetReq req;
     int i;
 
-    nfs_req_init(&req, NULL);
+    net_req_init(&req);
     for (i = 0; i < n; i++) {
         NFSRPC *rpc = &rpcs[i];
 
         rpc->req = &req;
         rpc->conn = &c[i];
         c[i].send_failed = false;
-        if (c[i].dead) {
+        if (c[i].nc.dead) {
             rpc->errmsg = g_strdup("connection lost");
             req.ret = -EIO;
             continue;
         }
-        req.pending++;
-        c[i].in_flight++;
+        net_req_get(&req);
+        net_conn_get(&c[i].nc);
         if (send(&c[i], rpc, arg) != 0) {
             c[i].send_failed = true;
-            c[i].in_flight--;
-            req.pending--;
+            net_conn_put(&c[i].nc);
+            net_req_put(&req);
             req.ret = -EIO;
             rpc->errmsg = g_strdup(nfs_get_error(c[i].nfs));
         } else {
-            nfs_conn_set_events(&c[i]);
+            nfs_conn_sent(&c[i]);
         }
     }
-    return nfs_req_wait(&req);
+    return net_req_wait(&req);
 }
 
 /* The first failed RPC of nfs_co_call_n(): its connection and text. */
@@ -542,12 +443,11 @@ static void nfs_rpcs_free(NFSRPC *rpcs, int n)
 
 /*
  * One control RPC on @c.  @st receives an fstat's result, *@handle an
- * open's.  On failure, *@msg (if given) receives libnfs's text, to be
- * g_free()d.
+ * open's.  On failure, *@errp receives libnfs's text.
  */
 static int coroutine_fn nfs_co_call(NFSConn *c, NFSSendFunc *send, void *arg,
                                     struct nfs_stat_64 *st, void **handle,
-                                    char **msg)
+                                    Error **errp)
 {
     NFSRPC rpc = { .st = st };
     int ret = nfs_co_call_n(c, 1, send, arg, &rpc);
@@ -555,14 +455,12 @@ static int coroutine_fn nfs_co_call(NFSConn *c, NFSSendFunc *send, void *arg,
     if (ret == 0 && handle) {
         *handle = rpc.handle;
     }
-    if (msg) {
-        *msg = rpc.errmsg;
-    } else {
-        g_free(rpc.errmsg);
+    if (ret < 0) {
+        error_setg(errp, "%s", rpc.errmsg ? rpc.errmsg : g_strerror(-ret));
     }
+    g_free(rpc.errmsg);
     return ret;
 }
-
 static int nfs_send_fsync(NFSConn *c, NFSRPC *rpc, void *arg)
 {
     return nfs_fsync_async(c->nfs, c->fh, nfs_generic_cb, rpc);
@@ -614,17 +512,17 @@ static int coroutine_fn nfs_co_flush_to_disk(BlockDriverState *bs)
     int i, ret = 0;
 
     /* COMMIT where unstable writes went; a dead connection lost them */
-    for (i = 0; i < s->nconns; i++) {
+    for (i = 0; i < s->pool.nconns; i++) {
         NFSConn *c = &s->conns[i];
-        g_autofree char *msg = NULL;
+        g_autoptr(Error) err = NULL;
         int r;
 
-        if (!c->wrote && !c->dead) {
+        if (!c->wrote && !c->nc.dead) {
             continue;
         }
-        r = nfs_co_call(c, nfs_send_fsync, NULL, NULL, NULL, &msg);
+        r = nfs_co_call(c, nfs_send_fsync, NULL, NULL, NULL, &err);
         if (r < 0) {
-            nfs_report(s, msg ? msg : g_strerror(-r));
+            nfs_report(s, error_get_pretty(err));
             ret = ret ? ret : (r == -EFAULT ? -EIO : r);
         } else {
             c->wrote = false;
@@ -638,7 +536,6 @@ static int coroutine_fn nfs_co_truncate(BlockDriverState *bs, int64_t offset,
                                         BdrvRequestFlags flags, Error **errp)
 {
     NFSClient *s = bs->opaque;
-    g_autofree char *msg = NULL;
     uint64_t size = offset;
     NFSConn *c = nfs_pick_conn(s);
     int ret;
@@ -652,7 +549,7 @@ static int coroutine_fn nfs_co_truncate(BlockDriverState *bs, int64_t offset,
         error_setg(errp, "Failed to truncate file: connection lost");
         return -EIO;
     }
-    ret = nfs_co_call(c, nfs_send_ftruncate, &size, NULL, NULL, &msg);
+    ret = nfs_co_call(c, nfs_send_ftruncate, &size, NULL, NULL, NULL);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to truncate file");
         return ret;
@@ -675,11 +572,11 @@ static bool coroutine_fn nfs_co_seek_ready(NFSClient *s)
     s->seek_tried = true;
     /* the server's NFS program, where the NFSv3 connections went */
     c = nfs_pick_conn(s);
-    if (!c || c->fd < 0 ||
-        getpeername(c->fd, (struct sockaddr *)&addr, &len) < 0) {
+    if (!c || c->nc.fd < 0 ||
+        getpeername(c->nc.fd, (struct sockaddr *)&addr, &len) < 0) {
         return false;
     }
-    s->seek = nfs4_seek_co_open(s->ctx, &addr, len, s->path, s->fileid, s->uid,
+    s->seek = nfs4_seek_co_open(s->pool.ctx, &addr, len, s->path, s->fileid, s->uid,
                                 s->gid, s->timeout_ms);
     return s->seek != NULL;
 }
@@ -806,154 +703,10 @@ static void nfs_refresh_limits(BlockDriverState *bs)
     bs->bl.max_transfer = 0;
 }
 
-/* ---- open, close, create ---- */
-
-typedef struct NFSOptions {
-    char *host;
-    char *path;
-    uint64_t uid, gid, syncnt, readahead, pagecache, debug;
-    uint64_t nfsport, mountport, connections, timeout, depth;
-    bool has_uid, has_gid, has_syncnt, has_readahead, has_pagecache;
-    bool has_debug, has_nfsport, has_mountport;
-} NFSOptions;
-
-static void nfs_options_free(NFSOptions *o)
-{
-    g_free(o->host);
-    g_free(o->path);
-}
-
-/* Everything that set up a client's connections, as one string. */
-static char *nfs_options_key(const NFSOptions *o, int flags)
-{
-    return g_strdup_printf("%s %s %d%d%d%d%d%d%d%d %" PRIu64 " %" PRIu64
-                           " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-                           " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-                           " %" PRIu64 " %d", o->host, o->path,
-                           o->has_uid, o->has_gid, o->has_syncnt,
-                           o->has_readahead, o->has_pagecache, o->has_debug,
-                           o->has_nfsport, o->has_mountport, o->uid, o->gid,
-                           o->syncnt, o->readahead, o->pagecache, o->debug,
-                           o->nfsport, o->mountport, o->connections,
-                           o->timeout, o->depth, !!(flags & BDRV_O_NOCACHE));
-}
-
-static bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
-{
-    g_autofree char *type = bdrv_opt_take_str(options, "server.type");
-    bool has_conns, has_timeout, has_depth;
-
-    memset(o, 0, sizeof(*o));
-    o->host = bdrv_opt_take_str(options, "server.host");
-    o->path = bdrv_opt_take_str(options, "path");
-    if (!bdrv_opt_take_number(options, "user", &o->uid, &o->has_uid, errp) ||
-        !bdrv_opt_take_number(options, "group", &o->gid, &o->has_gid, errp) ||
-        !bdrv_opt_take_number(options, "tcp-syn-count", &o->syncnt,
-                         &o->has_syncnt, errp) ||
-        !bdrv_opt_take_number(options, "readahead-size", &o->readahead,
-                         &o->has_readahead, errp) ||
-        !bdrv_opt_take_number(options, "page-cache-size", &o->pagecache,
-                         &o->has_pagecache, errp) ||
-        !bdrv_opt_take_number(options, "debug", &o->debug, &o->has_debug, errp) ||
-        !bdrv_opt_take_number(options, "nfsport", &o->nfsport, &o->has_nfsport,
-                         errp) ||
-        !bdrv_opt_take_number(options, "mountport", &o->mountport,
-                         &o->has_mountport, errp) ||
-        !bdrv_opt_take_number(options, "connections", &o->connections, &has_conns,
-                         errp) ||
-        !bdrv_opt_take_number(options, "timeout", &o->timeout, &has_timeout,
-                         errp) ||
-        !bdrv_opt_take_number(options, "queue-depth", &o->depth, &has_depth,
-                         errp)) {
-        return false;
-    }
-    /* in the order QEMU's option visitor meets them */
-    if (!type) {
-        error_setg(errp, "Parameter 'server.type' is missing");
-        return false;
-    }
-    if (strcmp(type, "inet")) {
-        error_setg(errp, "Parameter 'server.type' does not accept value '%s'",
-                   type);
-        return false;
-    }
-    if (!o->host) {
-        error_setg(errp, "Parameter 'server.host' is missing");
-        return false;
-    }
-    if (!o->path) {
-        error_setg(errp, "Parameter 'path' is missing");
-        return false;
-    }
-    if (!strrchr(o->path, '/')) {
-        error_setg(errp, "Invalid URL specified");
-        return false;
-    }
-    if (!has_conns) {
-        o->connections = NFS_DEFAULT_CONNECTIONS;
-    }
-    if (o->connections < 1 || o->connections > NFS_MAX_CONNECTIONS) {
-        error_setg(errp, "Parameter 'connections' must be between 1 and %d",
-                   NFS_MAX_CONNECTIONS);
-        return false;
-    }
-    if (!has_depth) {
-        o->depth = NFS_DEFAULT_DEPTH;
-    }
-    if (o->depth < 1 || o->depth > NFS_MAX_DEPTH) {
-        error_setg(errp, "Parameter 'queue-depth' must be between 1 and %d",
-                   NFS_MAX_DEPTH);
-        return false;
-    }
-    if (!has_timeout) {
-        o->timeout = NFS_DEFAULT_TIMEOUT_S;
-    }
-    if (o->timeout > 3600) {
-        error_setg(errp, "Parameter 'timeout' must be at most 3600 seconds");
-        return false;
-    }
-    if (o->nfsport > 65535 || o->mountport > 65535) {
-        error_setg(errp, "Parameter '%s' must be a port number",
-                   o->nfsport > 65535 ? "nfsport" : "mountport");
-        return false;
-    }
-    return true;
-}
-
-/*
- * The canonical URL: QEMU's form (host, path, uid and gid when not 0),
- * plus our options that decide how the server is reached.
- */
-static char *nfs_make_url(const NFSOptions *o)
-{
-    GString *url = g_string_new("nfs://");
-    char sep = '?';
-    bool v6 = strchr(o->host, ':') != NULL;
-
-    g_string_append_printf(url, "%s%s%s%s", v6 ? "[" : "", o->host,
-                           v6 ? "]" : "", o->path);
-#define NFS_URL_PARAM(cond, name, val) \
-    if (cond) { \
-        g_string_append_printf(url, "%c%s=%" PRIu64, sep, name, val); \
-        sep = '&'; \
-    }
-    NFS_URL_PARAM(o->uid, "uid", o->uid);
-    NFS_URL_PARAM(o->gid, "gid", o->gid);
-    NFS_URL_PARAM(o->has_nfsport, "nfsport", o->nfsport);
-    NFS_URL_PARAM(o->has_mountport, "mountport", o->mountport);
-    NFS_URL_PARAM(o->connections != NFS_DEFAULT_CONNECTIONS, "connections",
-                  o->connections);
-    NFS_URL_PARAM(o->timeout != NFS_DEFAULT_TIMEOUT_S, "timeout", o->timeout);
-    NFS_URL_PARAM(o->depth != NFS_DEFAULT_DEPTH, "queue-depth", o->depth);
-#undef NFS_URL_PARAM
-    return g_string_free(url, false);
-}
-
-/* Settings libnfs takes on a fresh context, before mount. */
 static bool nfs_conn_configure(NFSConn *c, const NFSOptions *o, int flags,
                                Error **errp)
 {
-    NFSClient *s = c->client;
+    NFSClient *s = nfs_client(c);
 
     if (o->has_nfsport || o->has_mountport) {
         /*
@@ -1046,7 +799,6 @@ static bool nfs_conn_configure(NFSConn *c, const NFSOptions *o, int flags,
 static bool nfs_conn_init(NFSConn *c, const NFSOptions *o, int flags,
                           Error **errp)
 {
-    c->tick = aio_timer_new(c->client->ctx, nfs_conn_tick, c);
     c->nfs = nfs_init_context();
     if (!c->nfs) {
         error_setg(errp, "Failed to init NFS context");
@@ -1101,35 +853,35 @@ static bool coroutine_fn nfs_co_conns_open(NFSClient *s, const NFSOptions *o,
     g_autofree char *export = g_strdup(o->path);
     char *slash = strrchr(export, '/');
     g_autofree char *file = g_strdup(slash);
-    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, s->nconns);
+    g_autofree NFSRPC *rpcs = g_new0(NFSRPC, s->pool.nconns);
     NFSMountArgs margs;
     int first, i;
     bool ok;
 
     *slash = '\0';
     margs = (NFSMountArgs) { .host = o->host, .export = export };
-    for (i = 0; i < s->nconns; i++) {
+    for (i = 0; i < s->pool.nconns; i++) {
         if (!nfs_conn_init(&s->conns[i], o, flags, errp)) {
             return false;
         }
     }
-    if (nfs_co_call_n(s->conns, s->nconns, nfs_send_mount, &margs, rpcs) < 0) {
-        NFSRPC *rpc = nfs_rpcs_failed(rpcs, s->nconns);
+    if (nfs_co_call_n(s->conns, s->pool.nconns, nfs_send_mount, &margs, rpcs) < 0) {
+        NFSRPC *rpc = nfs_rpcs_failed(rpcs, s->pool.nconns);
 
         /* worded as libnfs's synchronous calls, which QEMU uses */
         error_setg(errp, "Failed to mount nfs share: %s%s",
                    rpc->conn->send_failed ? "nfs_mount_async failed. "
                                           : "mount_cb: ",
                    rpc->errmsg);
-        nfs_rpcs_free(rpcs, s->nconns);
+        nfs_rpcs_free(rpcs, s->pool.nconns);
         return false;
     }
-    nfs_rpcs_free(rpcs, s->nconns);
+    nfs_rpcs_free(rpcs, s->pool.nconns);
     /* the first connection creates the file, the others open it */
-    first = (open_flags & O_CREAT) ? 1 : s->nconns;
+    first = (open_flags & O_CREAT) ? 1 : s->pool.nconns;
     ok = nfs_co_open_file_n(s->conns, first, file, open_flags, rpcs, errp);
-    if (ok && first < s->nconns) {
-        ok = nfs_co_open_file_n(s->conns + first, s->nconns - first, file,
+    if (ok && first < s->pool.nconns) {
+        ok = nfs_co_open_file_n(s->conns + first, s->pool.nconns - first, file,
                                 open_flags & ~(O_CREAT | O_TRUNC | O_EXCL),
                                 rpcs, errp);
     }
@@ -1143,16 +895,8 @@ static void nfs_close_cb(int status, struct nfs_context *nfs, void *data,
 
 static void nfs_conn_close(NFSConn *c)
 {
-    if (c->tick) {
-        timer_del(c->tick);
-        timer_free(c->tick);
-        c->tick = NULL;
-    }
+    net_conn_close(&c->nc);
     if (c->nfs) {
-        if (c->fd >= 0) {
-            aio_set_fd_handler(c->client->ctx, c->fd, NULL, NULL, NULL);
-            c->fd = -1;
-        }
         /*
          * NFSv3 has no open state on the server: closing only frees the
          * handle, at once, so nothing is waited for.
@@ -1170,23 +914,20 @@ static void nfs_client_close(NFSClient *s)
 {
     int i;
 
-    for (i = 0; i < s->nconns; i++) {
+    for (i = 0; i < s->pool.nconns; i++) {
         nfs_conn_close(&s->conns[i]);
     }
+    net_pool_destroy(&s->pool);
     g_free(s->conns);
     s->conns = NULL;
-    s->nconns = 0;
     g_free(s->url);
     s->url = NULL;
     g_free(s->key);
     s->key = NULL;
-    g_free(s->last_error);
-    s->last_error = NULL;
     nfs4_seek_free(s->seek);
     s->seek = NULL;
     g_free(s->path);
     s->path = NULL;
-    co_slot_waiters_destroy(&s->slot_waiters);
 }
 
 /*
@@ -1201,15 +942,9 @@ static NFSClient *nfs_spare;
 /* Take @spare's connections into @s (fresh); @spare is freed. */
 static void nfs_client_adopt(NFSClient *s, NFSClient *spare)
 {
-    int i;
-
     s->conns = g_steal_pointer(&spare->conns);
-    s->nconns = spare->nconns;
+    net_pool_take_conns(&s->pool, &spare->pool);
     s->cache_used = spare->cache_used;
-    spare->nconns = 0;
-    for (i = 0; i < s->nconns; i++) {
-        s->conns[i].client = s;
-    }
     nfs_client_close(spare);
     g_free(spare);
 }
@@ -1220,36 +955,33 @@ static bool coroutine_fn nfs_client_open(NFSClient *s, QDict *options,
 {
     NFSOptions o;
     struct nfs_stat_64 st;
-    g_autofree char *msg = NULL;
+    g_autoptr(Error) err = NULL;
     bool ok = false;
     int i, ret;
 
     if (!nfs_take_options(options, &o, errp)) {
         goto out;
     }
-    s->ctx = qemu_get_current_aio_context();
+    net_pool_init(&s->pool, qemu_get_current_aio_context(), o.depth);
     s->url = nfs_make_url(&o);
     s->key = nfs_options_key(&o, flags);
-    s->depth = o.depth;
-    co_slot_waiters_init(&s->slot_waiters, s->ctx);
-    if (nfs_spare && open_flags == O_RDWR && nfs_spare->ctx == s->ctx &&
+    if (nfs_spare && open_flags == O_RDWR &&
+        nfs_spare->pool.ctx == s->pool.ctx &&
         !strcmp(nfs_spare->key, s->key)) {
         nfs_client_adopt(s, g_steal_pointer(&nfs_spare));
     } else {
         s->conns = g_new0(NFSConn, o.connections);
         for (i = 0; i < (int)o.connections; i++) {
-            s->conns[i].client = s;
-            s->conns[i].fd = -1;
+            net_pool_add(&s->pool, &s->conns[i].nc, &nfs_conn_ops);
         }
-        s->nconns = o.connections;
         if (!nfs_co_conns_open(s, &o, open_flags, flags, errp)) {
             goto out;
         }
     }
-    ret = nfs_co_call(&s->conns[0], nfs_send_fstat, NULL, &st, NULL, &msg);
+    ret = nfs_co_call(&s->conns[0], nfs_send_fstat, NULL, &st, NULL, &err);
     if (ret < 0) {
         error_setg(errp, "Failed to fstat file: fstat call failed with "
-                   "\"%s\"", msg);
+                   "\"%s\"", error_get_pretty(err));
         goto out;
     }
     s->readmax = nfs_get_readmax(s->conns[0].nfs);
@@ -1299,161 +1031,12 @@ static void nfs_file_close(BlockDriverState *bs)
     nfs_client_close(bs->opaque);
 }
 
-/* ---- URL parsing ---- */
-
-static bool nfs_has_filename_options_conflict(QDict *options, Error **errp)
-{
-    static const char *const keys[] = {
-        "host", "path", "user", "group", "tcp-syn-count", "readahead-size",
-        "page-cache-size", "debug", "nfsport", "mountport", "connections",
-        "timeout", "queue-depth", NULL,
-    };
-    size_t n;
-    int i;
-
-    for (n = 0; n < qdict_size(options); n++) {
-        const char *key = qdict_key_at(options, n);
-
-        for (i = 0; keys[i]; i++) {
-            if (!strcmp(key, keys[i])) {
-                break;
-            }
-        }
-        if (keys[i] || strstart(key, "server.", NULL)) {
-            error_setg(errp, "Option %s cannot be used with a filename", key);
-            return true;
-        }
-    }
-    return false;
-}
-
-/* QEMU's names for the URL's query parameters, and ours. */
-static const struct {
-    const char *query;
-    const char *option;
-} nfs_query_params[] = {
-    { "uid", "user" },
-    { "gid", "group" },
-    { "tcp-syncnt", "tcp-syn-count" },
-    { "readahead", "readahead-size" },
-    { "readahead-size", "readahead-size" },
-    { "pagecache", "page-cache-size" },
-    { "page-cache-size", "page-cache-size" },
-    { "debug", "debug" },
-    { "nfsport", "nfsport" },
-    { "mountport", "mountport" },
-    { "connections", "connections" },
-    { "timeout", "timeout" },
-    { "queue-depth", "queue-depth" },
-};
-
-static bool nfs_parse_uri(const char *filename, QDict *options, Error **errp)
-{
-    const char *p, *host_end, *path, *query;
-    g_autofree char *host = NULL;
-    g_autofree char *path_str = NULL;
-    g_auto(GStrv) params = NULL;
-    int i;
-
-    if (!strstart(filename, "nfs://", &p)) {
-        error_setg(errp, "URI scheme must be 'nfs'");
-        return false;
-    }
-    path = strchr(p, '/');
-    query = strchr(p, '?');
-    if (query && (!path || query < path)) {
-        path = NULL;
-    }
-    host_end = path ? path : (query ? query : p + strlen(p));
-    /* drop userinfo; keep [v6] literals whole; a :port is ignored, as QEMU */
-    {
-        const char *at = memchr(p, '@', host_end - p);
-        const char *h = at ? at + 1 : p;
-        const char *colon;
-
-        if (*h == '[') {
-            const char *rb = memchr(h, ']', host_end - h);
-            if (!rb) {
-                error_setg(errp, "Invalid URI specified");
-                return false;
-            }
-            host = g_strndup(h + 1, rb - h - 1);
-        } else {
-            colon = memchr(h, ':', host_end - h);
-            host = g_strndup(h, (colon ? colon : host_end) - h);
-        }
-    }
-    if (!*host) {
-        error_setg(errp, "missing hostname in URI");
-        return false;
-    }
-    if (!path) {
-        error_setg(errp, "missing file path in URI");
-        return false;
-    }
-    {
-        g_autofree char *raw = query ? g_strndup(path, query - path)
-                                     : g_strdup(path);
-        path_str = g_uri_unescape_string(raw, NULL);
-    }
-    if (!path_str) {
-        error_setg(errp, "Invalid URI specified");
-        return false;
-    }
-
-    if (query && query[1]) {
-        params = g_strsplit(query + 1, "&", -1);
-    }
-    for (i = 0; params && params[i]; i++) {
-        char *eq = strchr(params[i], '=');
-        uint64_t val;
-        size_t j;
-
-        if (!*params[i]) {
-            continue;
-        }
-        if (!eq) {
-            error_setg(errp, "Value for NFS parameter expected: %s",
-                       params[i]);
-            return false;
-        }
-        *eq = '\0';
-        if (qemu_strtou64(eq + 1, NULL, 0, &val) < 0) {
-            error_setg(errp, "Illegal value for NFS parameter: %s", params[i]);
-            return false;
-        }
-        for (j = 0; j < G_N_ELEMENTS(nfs_query_params); j++) {
-            if (!strcmp(params[i], nfs_query_params[j].query)) {
-                qdict_put_str(options, nfs_query_params[j].option, eq + 1);
-                break;
-            }
-        }
-        if (j == G_N_ELEMENTS(nfs_query_params)) {
-            error_setg(errp, "Unknown NFS parameter name: %s", params[i]);
-            return false;
-        }
-    }
-    qdict_put_str(options, "server.host", host);
-    qdict_put_str(options, "server.type", "inet");
-    qdict_put_str(options, "path", path_str);
-    return true;
-}
-
-static bool nfs_parse_filename(const char *filename, QDict *options,
-                               Error **errp)
-{
-    if (nfs_has_filename_options_conflict(options, errp)) {
-        return false;
-    }
-    return nfs_parse_uri(filename, options, errp);
-}
-
 static bool coroutine_fn nfs_co_create(const char *filename, QDict *opts,
                                        Error **errp)
 {
     g_autofree NFSClient *s = g_new0(NFSClient, 1);
     g_autoptr(QObject) options = qdict_new();
-    g_autofree char *msg = NULL;
+    g_autoptr(Error) err = NULL;
     uint64_t size;
     int ret;
 
@@ -1469,9 +1052,9 @@ static bool coroutine_fn nfs_co_create(const char *filename, QDict *opts,
         return false;
     }
     ret = nfs_co_call(&s->conns[0], nfs_send_ftruncate, &size, NULL, NULL,
-                      &msg);
+                      &err);
     if (ret < 0) {
-        error_setg(errp, "Failed to truncate file: %s", msg);
+        error_setg(errp, "Failed to truncate file: %s", error_get_pretty(err));
     }
     if (ret == 0 && !nfs_spare) {
         nfs_spare = g_steal_pointer(&s);

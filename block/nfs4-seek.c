@@ -49,6 +49,14 @@
 #define OP_RECLAIM_COMPLETE     58
 #define OP_SEEK                 69
 
+/* RFC 5661: sessionid4 and the "other" part of stateid4, in bytes */
+#define NFS4_SESSIONID_SIZE     16
+#define NFS4_STATEID_SIZE       16
+/* operations per COMPOUND we ask the session to allow */
+#define NFS4_MAX_OPS            16
+/* GETATTR of size and fileid: the bytes of their two values */
+#define NFS4_SIZE_FILEID_BYTES  16
+
 #define NFS4_OK                 0
 #define NFS4ERR_NXIO            6
 
@@ -79,12 +87,12 @@ struct NFS4Seek {
     uint32_t xid;
     uint32_t uid, gid;
     uint64_t clientid;
-    uint8_t sessionid[16];
+    uint8_t sessionid[NFS4_SESSIONID_SIZE];
     uint32_t slot_seq;          /* slot 0's next sequence id */
     bool has_session;
     uint8_t fh[NFS4_FHSIZE];
     uint32_t fh_len;
-    uint8_t stateid[16];
+    uint8_t stateid[NFS4_STATEID_SIZE];
     bool opened;
     CoMutex lock;               /* one RPC at a time */
     CoWaiter *waiter;           /* the coroutine waiting for the socket */
@@ -332,7 +340,7 @@ static void nfs4_compound(GByteArray *b, uint32_t nops)
 static void nfs4_op_sequence(NFS4Seek *s, GByteArray *b)
 {
     put32(b, OP_SEQUENCE);
-    put_fixed(b, s->sessionid, 16);
+    put_fixed(b, s->sessionid, NFS4_SESSIONID_SIZE);
     put32(b, s->slot_seq);
     put32(b, 0);                            /* slot */
     put32(b, 0);                            /* highest slot */
@@ -386,9 +394,9 @@ static bool nfs4_res_sequence(NFS4Seek *s, XdrIn *in)
     if (nfs4_res_op(in, OP_SEQUENCE) != NFS4_OK) {
         return false;
     }
-    sid = get_fixed(in, 16);
+    sid = get_fixed(in, NFS4_SESSIONID_SIZE);
     get_fixed(in, 20);                      /* seqid, slots, status flags */
-    if (in->bad || memcmp(sid, s->sessionid, 16)) {
+    if (in->bad || memcmp(sid, s->sessionid, NFS4_SESSIONID_SIZE)) {
         return false;
     }
     s->slot_seq++;
@@ -478,7 +486,7 @@ static void nfs4_channel_attrs(GByteArray *b, uint32_t maxreq,
     put32(b, maxreq);
     put32(b, maxresp);
     put32(b, 4096);                         /* cached replies: none asked */
-    put32(b, 16);                           /* operations per compound */
+    put32(b, NFS4_MAX_OPS);                 /* operations per compound */
     put32(b, 1);                            /* one slot */
     put32(b, 0);                            /* no RDMA */
 }
@@ -505,11 +513,11 @@ static int coroutine_fn nfs4_co_create_session(NFS4Seek *s)
     if (ret < 0) {
         return ret;
     }
-    sid = get_fixed(&in, 16);
+    sid = get_fixed(&in, NFS4_SESSIONID_SIZE);
     if (in.bad) {
         return -EPROTO;
     }
-    memcpy(s->sessionid, sid, 16);
+    memcpy(s->sessionid, sid, NFS4_SESSIONID_SIZE);
     s->slot_seq = 1;
     s->has_session = true;
     return 0;
@@ -592,7 +600,7 @@ static int nfs4_get_open_file(NFS4Seek *s, XdrIn *in, uint64_t fileid)
     word0 = get32(in);
     get_fixed(in, 4 * (n - 1));
     if (word0 != (1u << FATTR4_SIZE | 1u << FATTR4_FILEID) ||
-        get32(in) != 16) {                  /* the two values' bytes */
+        get32(in) != NFS4_SIZE_FILEID_BYTES) {
         return -EPROTO;
     }
     get64(in);                              /* size */
@@ -602,11 +610,11 @@ static int nfs4_get_open_file(NFS4Seek *s, XdrIn *in, uint64_t fileid)
     if (nfs4_res_op(in, OP_OPEN) != NFS4_OK) {
         return -EACCES;
     }
-    p = get_fixed(in, 16);
+    p = get_fixed(in, NFS4_STATEID_SIZE);
     if (!p) {
         return -EPROTO;
     }
-    memcpy(s->stateid, p, 16);
+    memcpy(s->stateid, p, NFS4_STATEID_SIZE);
     s->opened = true;
     /* change info, flags, attributes set, then the delegation: none */
     get_fixed(in, 4 + 8 + 8 + 4);
@@ -707,11 +715,11 @@ int coroutine_fn nfs4_seek_co_query(NFS4Seek *s, uint64_t offset,
     put32(args, OP_PUTFH);
     put_opaque(args, s->fh, s->fh_len);
     put32(args, OP_SEEK);
-    put_fixed(args, s->stateid, 16);
+    put_fixed(args, s->stateid, NFS4_STATEID_SIZE);
     put64(args, offset);
     put32(args, NFS4_CONTENT_HOLE);
     put32(args, OP_SEEK);
-    put_fixed(args, s->stateid, 16);
+    put_fixed(args, s->stateid, NFS4_STATEID_SIZE);
     put64(args, offset);
     put32(args, NFS4_CONTENT_DATA);
     ret = nfs4_co_call(s, args, reply, &in);
@@ -783,11 +791,11 @@ void nfs4_seek_free(NFS4Seek *s)
                 put_opaque(b, s->fh, s->fh_len);
                 put32(b, OP_CLOSE);
                 put32(b, 0);
-                put_fixed(b, s->stateid, 16);
+                put_fixed(b, s->stateid, NFS4_STATEID_SIZE);
             } else if (i == 1) {
                 nfs4_compound(b, 1);
                 put32(b, OP_DESTROY_SESSION);
-                put_fixed(b, s->sessionid, 16);
+                put_fixed(b, s->sessionid, NFS4_SESSIONID_SIZE);
             } else {
                 nfs4_compound(b, 1);
                 put32(b, OP_DESTROY_CLIENTID);

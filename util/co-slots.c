@@ -31,7 +31,7 @@ void co_slot_waiters_destroy(CoSlotWaiters *w)
 void co_slot_waiters_wake(CoSlotWaiters *w, int n)
 {
     if (w->bh && !qemu_co_queue_empty(&w->queue)) {
-        w->freed += n;
+        w->freed = n > INT_MAX - w->freed ? INT_MAX : w->freed + n;
         qemu_bh_schedule(w->bh);
     }
 }
