@@ -5,7 +5,12 @@
 static void co_slot_waiters_bh(void *opaque)
 {
     CoSlotWaiters *w = opaque;
-    int n = w->freed;
+    /*
+     * Each of those waiting now is woken at most once: one that finds no
+     * slot queues again, behind them, and must not be woken again here
+     * (with "wake everyone" that would spin).
+     */
+    int n = MIN(w->freed, w->waiting);
 
     w->freed = 0;
     while (n-- > 0 && qemu_co_queue_next(&w->queue)) {
@@ -18,6 +23,7 @@ void co_slot_waiters_init(CoSlotWaiters *w, AioContext *ctx)
     qemu_co_queue_init(&w->queue);
     w->bh = aio_bh_new(ctx, co_slot_waiters_bh, w);
     w->freed = 0;
+    w->waiting = 0;
 }
 
 void co_slot_waiters_destroy(CoSlotWaiters *w)
@@ -38,5 +44,7 @@ void co_slot_waiters_wake(CoSlotWaiters *w, int n)
 
 void coroutine_fn co_slot_waiters_wait(CoSlotWaiters *w)
 {
+    w->waiting++;
     qemu_co_queue_wait(&w->queue, NULL);
+    w->waiting--;
 }

@@ -19,6 +19,7 @@ typedef struct CoSlotWaiters {
     CoQueue queue;
     QEMUBH *bh;                 /* NULL before init and after destroy */
     int freed;                  /* slots freed since the BH last ran */
+    int waiting;                /* coroutines in co_slot_waiters_wait() */
 } CoSlotWaiters;
 
 void co_slot_waiters_init(CoSlotWaiters *w, AioContext *ctx);
