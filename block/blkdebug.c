@@ -537,7 +537,8 @@ static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
             r->tag = g_steal_pointer(&rule->tag);
             remove_rule(s, rule);
             QTAILQ_INSERT_HEAD(&s->suspended, r, next);
-            printf("blkdebug: Suspended request '%s'\n", r->tag);
+            bdrv_message(BDRV_MSG_TRACE, "blkdebug: Suspended request '%s'",
+                         r->tag);
             suspends++;
             continue;
         }
@@ -591,7 +592,8 @@ again:
         if (!strcmp(r->tag, tag)) {
             Coroutine *co = r->co;
 
-            printf("blkdebug: Resuming request '%s'\n", r->tag);
+            bdrv_message(BDRV_MSG_TRACE, "blkdebug: Resuming request '%s'",
+                         r->tag);
             QTAILQ_REMOVE(&s->suspended, r, next);
             g_free(r->tag);
             g_free(r);

@@ -85,24 +85,40 @@ bool bdrv_parse_discard_flags(const char *mode, int *flags)
     return false;
 }
 
-static void (*warning_handler)(const char *msg);
+static BdrvMessageHandler *message_handler;
 
-void bdrv_set_warning_handler(void (*handler)(const char *msg))
+void bdrv_set_message_handler(BdrvMessageHandler *handler)
 {
-    warning_handler = handler;
+    message_handler = handler;
+}
+
+static void G_GNUC_PRINTF(2, 0) bdrv_vmessage(BdrvMessageKind kind,
+                                               const char *fmt, va_list ap)
+{
+    g_autofree char *msg = NULL;
+
+    if (message_handler) {
+        msg = g_strdup_vprintf(fmt, ap);
+        message_handler(kind, msg);
+    }
+}
+
+void bdrv_message(BdrvMessageKind kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    bdrv_vmessage(kind, fmt, ap);
+    va_end(ap);
 }
 
 void bdrv_warn(const char *fmt, ...)
 {
-    g_autofree char *msg = NULL;
     va_list ap;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    bdrv_vmessage(BDRV_MSG_WARNING, fmt, ap);
     va_end(ap);
-    if (warning_handler) {
-        warning_handler(msg);
-    }
 }
 
 /* ---- option helpers ---- */

@@ -432,9 +432,10 @@ static void coroutine_fn qemuio_main(void *opaque)
 }
 
 /* Run-time notices from drivers, printed bare as QEMU prints them. */
-static void print_block_warning(const char *msg)
+/* What the block layer says, where 7.2 prints it. */
+static void print_block_message(BdrvMessageKind kind, const char *msg)
 {
-    fprintf(stderr, "%s\n", msg);
+    fprintf(kind == BDRV_MSG_TRACE ? stdout : stderr, "%s\n", msg);
 }
 
 int main(int argc, char **argv)
@@ -444,7 +445,7 @@ int main(int argc, char **argv)
     qemu_tune_malloc();
     qemu_progress_signal_init();
     error_init(argv[0]);
-    bdrv_set_warning_handler(print_block_warning);
+    bdrv_set_message_handler(print_block_message);
     qemu_get_aio_context();
     aio_run_coroutine(qemuio_main, &m);
     fflush(stdout);

@@ -64,9 +64,11 @@ static int count_range(CheckState *c, int64_t offset, int64_t size)
     }
     /* the last cluster may be partly past the end of the file, no more */
     if (offset + size - c->file_len >= s->cluster_size) {
-        fprintf(stderr, "ERROR: counting reference for region exceeding the "
-                "end of the file by one cluster or more: offset 0x%" PRIx64
-                " size 0x%" PRIx64 "\n", offset, size);
+        bdrv_message(BDRV_MSG_CHECK,
+                     "ERROR: counting reference for region exceeding the "
+                     "end of the file by one cluster or more: offset 0x%" PRIx64
+                     " size 0x%" PRIx64,
+                     offset, size);
         c->res->corruptions++;
         return 0;
     }
@@ -78,11 +80,14 @@ static int count_range(CheckState *c, int64_t offset, int64_t size)
             return -ENOMEM;
         }
         if (c->refs[k] == s->refcount_max) {
-            fprintf(stderr, "ERROR: overflow cluster offset=0x%" PRIx64 "\n",
-                    k << s->cluster_bits);
-            fprintf(stderr, "Use qemu-img amend to increase the refcount entry "
-                    "width or qemu-img convert to create a clean copy if the "
-                    "image cannot be opened for writing\n");
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR: overflow cluster offset=0x%" PRIx64,
+                         k << s->cluster_bits);
+            bdrv_message(
+                BDRV_MSG_CHECK,
+                "Use qemu-img amend to increase the refcount entry "
+                "width or qemu-img convert to create a clean copy if the "
+                "image cannot be opened for writing");
             c->res->corruptions++;
             continue;
         }
@@ -117,7 +122,7 @@ static int coroutine_fn zero_l2_entry(CheckState *c, uint64_t l2_offset,
                                         entry_offset, s->l2_entry_size);
     *overlap = ret < 0;
     if (ret < 0) {
-        fprintf(stderr, "ERROR: Overlap check failed\n");
+        bdrv_message(BDRV_MSG_CHECK, "ERROR: Overlap check failed");
         goto fail;
     }
     ret = bdrv_co_pwrite(bs->file, entry_offset, s->l2_entry_size,
@@ -126,8 +131,9 @@ static int coroutine_fn zero_l2_entry(CheckState *c, uint64_t l2_offset,
         ret = bdrv_co_flush(bs->file->bs);
     }
     if (ret < 0) {
-        fprintf(stderr, "ERROR: Failed to overwrite L2 table entry: %s\n",
-                strerror(-ret));
+        bdrv_message(BDRV_MSG_CHECK,
+                     "ERROR: Failed to overwrite L2 table entry: %s",
+                     strerror(-ret));
         goto fail;
     }
     qcow2_cache_discard(s->l2_cache, l2_offset);
@@ -155,7 +161,7 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
 
     ret = bdrv_co_pread(bs->file, l2_offset, bytes, l2, 0);
     if (ret < 0) {
-        fprintf(stderr, "ERROR: I/O error in check_refcounts_l2\n");
+        bdrv_message(BDRV_MSG_CHECK, "ERROR: I/O error in check_refcounts_l2");
         res->check_errors++;
         return ret;
     }
@@ -167,8 +173,10 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
 
         if (kind != QCOW2_CLUSTER_COMPRESSED &&
             (entry & L2E_STD_RESERVED_MASK)) {
-            fprintf(stderr, "ERROR found l2 entry with reserved bits set: "
-                    "%" PRIx64 "\n", entry);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR found l2 entry with reserved bits set: "
+                         "%" PRIx64,
+                         entry);
             res->corruptions++;
         }
         switch (kind) {
@@ -177,22 +185,26 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
             int csize;
 
             if (entry & QCOW_OFLAG_COPIED) {
-                fprintf(stderr, "ERROR: coffset=0x%" PRIx64 ": copied flag "
-                        "must never be set for compressed clusters\n",
-                        entry & s->cluster_offset_mask);
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR: coffset=0x%" PRIx64 ": copied flag "
+                             "must never be set for compressed clusters",
+                             entry & s->cluster_offset_mask);
                 entry &= ~QCOW_OFLAG_COPIED;
                 res->corruptions++;
             }
             if (has_data_file(s)) {
-                fprintf(stderr, "ERROR compressed cluster %d with data file, "
-                        "entry=0x%" PRIx64 "\n", (int)i, entry);
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR compressed cluster %d with data file, "
+                             "entry=0x%" PRIx64,
+                             (int)i, entry);
                 res->corruptions++;
                 break;
             }
             if (bitmap) {
-                fprintf(stderr, "ERROR compressed cluster %d with non-zero "
-                        "subcluster allocation bitmap, entry=0x%" PRIx64 "\n",
-                        (int)i, entry);
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR compressed cluster %d with non-zero "
+                             "subcluster allocation bitmap, entry=0x%" PRIx64,
+                             (int)i, entry);
                 res->corruptions++;
                 break;
             }
@@ -213,8 +225,10 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
         case QCOW2_CLUSTER_NORMAL:
             if ((bitmap >> 32) & bitmap) {
                 res->corruptions++;
-                fprintf(stderr, "ERROR offset=%" PRIx64 ": Allocated cluster "
-                        "has corrupted subcluster allocation bitmap\n", offset);
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR offset=%" PRIx64 ": Allocated cluster "
+                             "has corrupted subcluster allocation bitmap",
+                             offset);
             }
             if (offset_into_cluster(s, offset)) {
                 bool has_data = has_subclusters(s) ?
@@ -222,15 +236,19 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
                                 !(entry & QCOW_OFLAG_ZERO);
                 res->corruptions++;
                 if (has_data) {
-                    fprintf(stderr, "ERROR offset=%" PRIx64 ": Data cluster is "
-                            "not properly aligned; L2 entry corrupted.\n",
-                            offset);
+                    bdrv_message(BDRV_MSG_CHECK,
+                                 "ERROR offset=%" PRIx64 ": Data cluster is "
+                                 "not properly aligned; L2 entry corrupted.",
+                                 offset);
                 } else {
                     bool overlap = false;
-                    fprintf(stderr, "%s offset=%" PRIx64 ": Preallocated "
-                            "cluster is not properly aligned; L2 entry "
-                            "corrupted.\n", c->fix & BDRV_FIX_ERRORS ?
-                            "Repairing" : "ERROR", offset);
+                    bdrv_message(BDRV_MSG_CHECK,
+                                 "%s offset=%" PRIx64 ": Preallocated "
+                                 "cluster is not properly aligned; L2 entry "
+                                 "corrupted.",
+                                 c->fix & BDRV_FIX_ERRORS ? "Repairing"
+                                                          : "ERROR",
+                                 offset);
                     if (c->fix & BDRV_FIX_ERRORS) {
                         ret = zero_l2_entry(c, l2_offset, l2, i, active,
                                             &overlap);
@@ -262,8 +280,9 @@ static int coroutine_fn count_l2(CheckState *c, uint64_t l2_offset,
         case QCOW2_CLUSTER_UNALLOCATED:
             if (bitmap & QCOW_L2_BITMAP_ALL_ALLOC) {
                 res->corruptions++;
-                fprintf(stderr, "ERROR: Unallocated cluster has non-zero "
-                        "subcluster allocation map\n");
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR: Unallocated cluster has non-zero "
+                             "subcluster allocation map");
             }
             break;
         }
@@ -296,7 +315,7 @@ static int coroutine_fn count_l1(CheckState *c, uint64_t l1_offset,
     }
     ret = bdrv_co_pread(bs->file, l1_offset, bytes, l1, 0);
     if (ret < 0) {
-        fprintf(stderr, "ERROR: I/O error in check_refcounts_l1\n");
+        bdrv_message(BDRV_MSG_CHECK, "ERROR: I/O error in check_refcounts_l1");
         c->res->check_errors++;
         return ret;
     }
@@ -308,8 +327,10 @@ static int coroutine_fn count_l1(CheckState *c, uint64_t l1_offset,
             continue;
         }
         if (entry & L1E_RESERVED_MASK) {
-            fprintf(stderr, "ERROR found L1 entry with reserved bits set: "
-                    "%" PRIx64 "\n", entry);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR found L1 entry with reserved bits set: "
+                         "%" PRIx64,
+                         entry);
             c->res->corruptions++;
         }
         ret = count_range(c, l2_offset, s->cluster_size);
@@ -317,8 +338,10 @@ static int coroutine_fn count_l1(CheckState *c, uint64_t l1_offset,
             return ret;
         }
         if (offset_into_cluster(s, l2_offset)) {
-            fprintf(stderr, "ERROR l2_offset=%" PRIx64 ": Table is not "
-                    "cluster aligned; L1 entry corrupted\n", l2_offset);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR l2_offset=%" PRIx64 ": Table is not "
+                         "cluster aligned; L1 entry corrupted",
+                         l2_offset);
             c->res->corruptions++;
         }
         ret = count_l2(c, l2_offset, flags, active);
@@ -395,15 +418,19 @@ static int coroutine_fn count_refblocks(CheckState *c)
         uint64_t cluster = offset >> s->cluster_bits;
 
         if (s->refcount_table[i] & REFT_RESERVED_MASK) {
-            fprintf(stderr, "ERROR refcount table entry %" PRIu32 " has "
-                    "reserved bits set\n", i);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR refcount table entry %" PRIu32 " has "
+                         "reserved bits set",
+                         i);
             c->res->corruptions++;
             c->rebuild = true;
             continue;
         }
         if (offset_into_cluster(s, offset)) {
-            fprintf(stderr, "ERROR refcount block %" PRIu32 " is not cluster "
-                    "aligned; refcount table entry corrupted\n", i);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR refcount block %" PRIu32 " is not cluster "
+                         "aligned; refcount table entry corrupted",
+                         i);
             c->res->corruptions++;
             c->rebuild = true;
             continue;
@@ -414,8 +441,10 @@ static int coroutine_fn count_refblocks(CheckState *c)
              * refcount structure to rebuild; we stop at that point.
              */
             c->res->corruptions++;
-            fprintf(stderr, "ERROR refcount block %" PRIu32 " is outside "
-                    "image\n", i);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR refcount block %" PRIu32 " is outside "
+                         "image",
+                         i);
             if (c->fix & BDRV_FIX_ERRORS) {
                 c->rebuild = true;
             }
@@ -427,8 +456,10 @@ static int coroutine_fn count_refblocks(CheckState *c)
                 return ret;
             }
             if (c->refs[cluster] != 1) {
-                fprintf(stderr, "ERROR refcount block %" PRIu32
-                        " refcount=%" PRIu64 "\n", i, c->refs[cluster]);
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR refcount block %" PRIu32
+                             " refcount=%" PRIu64,
+                             i, c->refs[cluster]);
                 c->res->corruptions++;
                 c->rebuild = true;
             }
@@ -452,16 +483,21 @@ static int coroutine_fn count_references(CheckState *c)
         Qcow2Snapshot *sn = &s->snapshots[i];
 
         if (offset_into_cluster(s, sn->l1_table_offset)) {
-            fprintf(stderr, "ERROR snapshot %s (%s) l1_offset=%#" PRIx64 ": "
-                    "L1 table is not cluster aligned; snapshot table entry "
-                    "corrupted\n", sn->id_str, sn->name, sn->l1_table_offset);
+            bdrv_message(
+                BDRV_MSG_CHECK,
+                "ERROR snapshot %s (%s) l1_offset=%#" PRIx64 ": "
+                "L1 table is not cluster aligned; snapshot table entry "
+                "corrupted",
+                sn->id_str, sn->name, sn->l1_table_offset);
             c->res->corruptions++;
             continue;
         }
         if (sn->l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
-            fprintf(stderr, "ERROR snapshot %s (%s) l1_size=%#" PRIx32 ": "
-                    "L1 table is too large; snapshot table entry corrupted\n",
-                    sn->id_str, sn->name, sn->l1_size);
+            bdrv_message(
+                BDRV_MSG_CHECK,
+                "ERROR snapshot %s (%s) l1_size=%#" PRIx32 ": "
+                "L1 table is too large; snapshot table entry corrupted",
+                sn->id_str, sn->name, sn->l1_size);
             c->res->corruptions++;
             continue;
         }
@@ -502,8 +538,9 @@ static void coroutine_fn compare_refcounts(CheckState *c, int fix,
         int ret = qcow2_get_refcount(bs, i, &on_disk);
 
         if (ret < 0) {
-            fprintf(stderr, "Can't get refcount for cluster %" PRId64 ": %s\n",
-                    i, strerror(-ret));
+            bdrv_message(BDRV_MSG_CHECK,
+                         "Can't get refcount for cluster %" PRId64 ": %s", i,
+                         strerror(-ret));
             res->check_errors++;
             continue;
         }
@@ -520,10 +557,13 @@ static void coroutine_fn compare_refcounts(CheckState *c, int fix,
         } else if (on_disk < counted && (fix & BDRV_FIX_ERRORS)) {
             fixed = &res->corruptions_fixed;
         }
-        fprintf(stderr, "%s cluster %" PRId64 " refcount=%" PRIu64
-                " reference=%" PRIu64 "\n",
-                fixed ? "Repairing" : on_disk < counted ? "ERROR" : "Leaked",
-                i, on_disk, counted);
+        bdrv_message(BDRV_MSG_CHECK,
+                     "%s cluster %" PRId64 " refcount=%" PRIu64
+                     " reference=%" PRIu64,
+                     fixed               ? "Repairing"
+                     : on_disk < counted ? "ERROR"
+                                         : "Leaked",
+                     i, on_disk, counted);
         if (fixed) {
             bool decrease = on_disk > counted;
             ret = qcow2_update_cluster_refcount(bs, i, decrease ?
@@ -579,9 +619,10 @@ static int coroutine_fn check_copied_flags(CheckState *c)
         }
         if ((refcount == 1) != !!(l1_entry & QCOW_OFLAG_COPIED)) {
             res->corruptions++;
-            fprintf(stderr, "%s OFLAG_COPIED L2 cluster: l1_index=%" PRIu32
-                    " l1_entry=%" PRIx64 " refcount=%" PRIu64 "\n",
-                    repair ? "Repairing" : "ERROR", i, l1_entry, refcount);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "%s OFLAG_COPIED L2 cluster: l1_index=%" PRIu32
+                         " l1_entry=%" PRIx64 " refcount=%" PRIu64,
+                         repair ? "Repairing" : "ERROR", i, l1_entry, refcount);
             if (repair) {
                 s->l1_table[i] = refcount == 1 ?
                                  l1_entry | QCOW_OFLAG_COPIED :
@@ -597,8 +638,8 @@ static int coroutine_fn check_copied_flags(CheckState *c)
         }
         ret = bdrv_co_pread(bs->file, l2_offset, bytes, l2, 0);
         if (ret < 0) {
-            fprintf(stderr, "ERROR: Could not read L2 table: %s\n",
-                    strerror(-ret));
+            bdrv_message(BDRV_MSG_CHECK, "ERROR: Could not read L2 table: %s",
+                         strerror(-ret));
             res->check_errors++;
             return ret;
         }
@@ -618,9 +659,10 @@ static int coroutine_fn check_copied_flags(CheckState *c)
             }
             if ((refcount == 1) != !!(entry & QCOW_OFLAG_COPIED)) {
                 res->corruptions++;
-                fprintf(stderr, "%s OFLAG_COPIED data cluster: l2_entry=%"
-                        PRIx64 " refcount=%" PRIu64 "\n",
-                        repair ? "Repairing" : "ERROR", entry, refcount);
+                bdrv_message(BDRV_MSG_CHECK,
+                             "%s OFLAG_COPIED data cluster: l2_entry=%" PRIx64
+                             " refcount=%" PRIu64,
+                             repair ? "Repairing" : "ERROR", entry, refcount);
                 if (repair) {
                     set_l2_entry(s, l2, j, refcount == 1 ?
                                  entry | QCOW_OFLAG_COPIED :
@@ -633,15 +675,18 @@ static int coroutine_fn check_copied_flags(CheckState *c)
             ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_ACTIVE_L2,
                                                 l2_offset, s->cluster_size);
             if (ret < 0) {
-                fprintf(stderr, "ERROR: Could not write L2 table; metadata "
-                        "overlap check failed: %s\n", strerror(-ret));
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR: Could not write L2 table; metadata "
+                             "overlap check failed: %s",
+                             strerror(-ret));
                 res->check_errors++;
                 return ret;
             }
             ret = bdrv_co_pwrite(bs->file, l2_offset, s->cluster_size, l2, 0);
             if (ret < 0) {
-                fprintf(stderr, "ERROR: Could not write L2 table: %s\n",
-                        strerror(-ret));
+                bdrv_message(BDRV_MSG_CHECK,
+                             "ERROR: Could not write L2 table: %s",
+                             strerror(-ret));
                 res->check_errors++;
                 return ret;
             }
@@ -705,7 +750,8 @@ static int coroutine_fn write_refblock(CheckState *c, int64_t index,
         ret = bdrv_co_pwrite(c->bs->file, offset, s->cluster_size, block, 0);
     }
     if (ret < 0) {
-        fprintf(stderr, "ERROR writing refblock: %s\n", strerror(-ret));
+        bdrv_message(BDRV_MSG_CHECK, "ERROR writing refblock: %s",
+                     strerror(-ret));
     }
     return ret;
 }
@@ -739,8 +785,8 @@ static int coroutine_fn write_refblocks(CheckState *c, int64_t first,
             first_free = MAX(first_free, start);
             offset = alloc_counted(c, 1, &first_free);
             if (offset < 0) {
-                fprintf(stderr, "ERROR allocating refblock: %s\n",
-                        strerror(-offset));
+                bdrv_message(BDRV_MSG_CHECK, "ERROR allocating refblock: %s",
+                             strerror(-offset));
                 return offset;
             }
             /* the block that counts this one must be written too */
@@ -786,8 +832,8 @@ static int coroutine_fn rebuild_refcounts(CheckState *c)
         first_free = 0;
         offset = alloc_counted(c, clusters, &first_free);
         if (offset < 0) {
-            fprintf(stderr, "ERROR allocating reftable: %s\n",
-                    strerror(-offset));
+            bdrv_message(BDRV_MSG_CHECK, "ERROR allocating reftable: %s",
+                         strerror(-offset));
             return offset;
         }
         ret = write_refblocks(c, offset >> s->cluster_bits,
@@ -811,7 +857,8 @@ static int coroutine_fn rebuild_refcounts(CheckState *c)
         ret = bdrv_co_flush(c->bs->file->bs);
     }
     if (ret < 0) {
-        fprintf(stderr, "ERROR writing reftable: %s\n", strerror(-ret));
+        bdrv_message(BDRV_MSG_CHECK, "ERROR writing reftable: %s",
+                     strerror(-ret));
         return ret;
     }
     for (i = 0; i < entries; i++) {
@@ -819,7 +866,8 @@ static int coroutine_fn rebuild_refcounts(CheckState *c)
     }
     ret = qcow2_switch_refcount_table(c->bs, table, entries, offset);
     if (ret < 0) {
-        fprintf(stderr, "ERROR setting reftable: %s\n", strerror(-ret));
+        bdrv_message(BDRV_MSG_CHECK, "ERROR setting reftable: %s",
+                     strerror(-ret));
         return ret;
     }
     table = NULL;               /* the image's now */
@@ -838,7 +886,7 @@ static int coroutine_fn rebuild_and_recount(CheckState *c, int64_t *highest)
     int64_t fresh_leaks = 0, len;
     int ret;
 
-    fprintf(stderr, "Rebuilding refcount structure\n");
+    bdrv_message(BDRV_MSG_CHECK, "Rebuilding refcount structure");
     ret = rebuild_refcounts(c);
     if (ret < 0) {
         res->check_errors++;
@@ -873,8 +921,9 @@ static int coroutine_fn rebuild_and_recount(CheckState *c, int64_t *highest)
         *res = (BdrvCheckResult){ 0 };
         compare_refcounts(c, BDRV_FIX_LEAKS, highest);
         if (c->rebuild) {
-            fprintf(stderr, "ERROR rebuilt refcount structure is still "
-                    "broken\n");
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR rebuilt refcount structure is still "
+                         "broken");
         }
         fresh_leaks = res->leaks;
         *res = saved;
@@ -925,7 +974,8 @@ static int coroutine_fn check_refcounts(CheckState *c)
         }
     } else if (c->fix) {
         if (c->rebuild) {
-            fprintf(stderr, "ERROR need to rebuild refcount structures\n");
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR need to rebuild refcount structures");
             res->check_errors++;
             return -EIO;
         }

@@ -906,7 +906,8 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
 
     if (ret < 0) {
         /* a leak at worst; QEMU reports it the same way */
-        fprintf(stderr, "qcow2_free_clusters failed: %s\n", strerror(-ret));
+        bdrv_message(BDRV_MSG_WARNING, "qcow2_free_clusters failed: %s",
+                     strerror(-ret));
     }
 }
 

@@ -142,9 +142,10 @@ static int coroutine_fn read_snapshot_table(BlockDriverState *bs,
                 ret = -EFBIG;
                 goto fail;
             }
-            fprintf(stderr, "Discarding too much extra metadata in snapshot "
-                    "table entry %" PRIu32 " (%" PRIu32 " > %u)\n", i, extra,
-                    MAX_SNAPSHOT_EXTRA_DATA);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "Discarding too much extra metadata in snapshot "
+                         "table entry %" PRIu32 " (%" PRIu32 " > %u)",
+                         i, extra, MAX_SNAPSHOT_EXTRA_DATA);
             (*extra_dropped)++;
             kept = MAX_SNAPSHOT_EXTRA_DATA;
         }
@@ -189,8 +190,10 @@ static int coroutine_fn read_snapshot_table(BlockDriverState *bs,
                 ret = -EFBIG;
                 goto fail;
             }
-            fprintf(stderr, "Discarding %" PRIu32 " overhanging snapshots "
-                    "(snapshot table is too big)\n", n - i);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "Discarding %" PRIu32 " overhanging snapshots "
+                         "(snapshot table is too big)",
+                         n - i);
             *nb_reduced += n - i;
             g_free(sn->id_str);
             g_free(sn->name);
@@ -234,15 +237,17 @@ int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
     ret = bdrv_co_pread(bs->file, HEADER_NB_SNAPSHOTS, sizeof(ptr), ptr, 0);
     if (ret < 0) {
         res->check_errors++;
-        fprintf(stderr, "ERROR failed to read the snapshot table pointer from "
-                "the image header: %s\n", strerror(-ret));
+        bdrv_message(BDRV_MSG_CHECK,
+                     "ERROR failed to read the snapshot table pointer from "
+                     "the image header: %s",
+                     strerror(-ret));
         return ret;
     }
     s->nb_snapshots = ldl_be_p(ptr);
     s->snapshots_offset = ldq_be_p(ptr + 4);
     if (s->nb_snapshots > MAX_SNAPSHOTS && (fix & BDRV_FIX_ERRORS)) {
-        fprintf(stderr, "Discarding %u overhanging snapshots\n",
-                s->nb_snapshots - MAX_SNAPSHOTS);
+        bdrv_message(BDRV_MSG_CHECK, "Discarding %u overhanging snapshots",
+                     s->nb_snapshots - MAX_SNAPSHOTS);
         nb_reduced += s->nb_snapshots - MAX_SNAPSHOTS;
         s->nb_snapshots = MAX_SNAPSHOTS;
     }
@@ -254,9 +259,10 @@ int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
         error_prepend(&err, "ERROR ");
         error_report_err(err);
         if (s->nb_snapshots > MAX_SNAPSHOTS) {
-            fprintf(stderr, "You can force-remove all %u overhanging "
-                    "snapshots with qemu-img check -r all\n",
-                    s->nb_snapshots - MAX_SNAPSHOTS);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "You can force-remove all %u overhanging "
+                         "snapshots with qemu-img check -r all",
+                         s->nb_snapshots - MAX_SNAPSHOTS);
         }
         s->snapshots_offset = 0;
         s->nb_snapshots = 0;
@@ -285,8 +291,10 @@ int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
         }
         if (ret < 0) {
             res->check_errors++;
-            fprintf(stderr, "ERROR failed to update the snapshot count in "
-                    "the image header: %s\n", strerror(-ret));
+            bdrv_message(BDRV_MSG_CHECK,
+                         "ERROR failed to update the snapshot count in "
+                         "the image header: %s",
+                         strerror(-ret));
             return ret;
         }
         res->corruptions_fixed += nb_reduced;
@@ -296,9 +304,10 @@ int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
     for (i = 0; s->version >= 3 && i < (uint32_t)s->nb_snapshots; i++) {
         if (s->snapshots[i].extra_data_size < 16) {
             res->corruptions++;
-            fprintf(stderr, "%s snapshot table entry %" PRIu32 " is "
-                    "incomplete\n", fix & BDRV_FIX_ERRORS ? "Repairing" :
-                    "ERROR", i);
+            bdrv_message(BDRV_MSG_CHECK,
+                         "%s snapshot table entry %" PRIu32 " is "
+                         "incomplete",
+                         fix & BDRV_FIX_ERRORS ? "Repairing" : "ERROR", i);
         }
     }
     return 0;
@@ -316,8 +325,9 @@ int coroutine_fn qcow2_check_fix_snapshot_table(BlockDriverState *bs,
     ret = qcow2_write_snapshots(bs);
     if (ret < 0) {
         res->check_errors++;
-        fprintf(stderr, "ERROR failed to update snapshot table: %s\n",
-                strerror(-ret));
+        bdrv_message(BDRV_MSG_CHECK,
+                     "ERROR failed to update snapshot table: %s",
+                     strerror(-ret));
         return ret;
     }
     res->corruptions_fixed += res->corruptions;

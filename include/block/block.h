@@ -120,11 +120,22 @@ void bdrv_iterate_format(void (*it)(void *opaque, const char *name),
                          void *opaque);
 
 /*
- * Warnings found by drivers at run time (e.g. metadata corruption noticed
- * during a read) go to a handler the tool installs; libraries never print.
- * Without a handler they are dropped.
+ * What the block layer has to say outside an Error goes to a handler the
+ * tool installs, one line at a time (no newline); block/ never prints.
+ * Without a handler it is dropped (the fuzz targets run so).  The tools
+ * print as 7.2 does: warnings and check reports on stderr, blkdebug's
+ * breakpoint notes on stdout.  Process-wide.
  */
-void bdrv_set_warning_handler(void (*handler)(const char *msg));
+typedef enum BdrvMessageKind {
+    BDRV_MSG_WARNING,   /* found at run time, e.g. corruption on a read */
+    BDRV_MSG_CHECK,     /* what a check finds and repairs, 7.2's words */
+    BDRV_MSG_TRACE,     /* blkdebug: requests suspended and resumed */
+} BdrvMessageKind;
+typedef void BdrvMessageHandler(BdrvMessageKind kind, const char *msg);
+void bdrv_set_message_handler(BdrvMessageHandler *handler);
+void bdrv_message(BdrvMessageKind kind, const char *fmt, ...)
+    QEMU_PRINTF(2, 3);
+/* bdrv_message(BDRV_MSG_WARNING, ...) */
 void bdrv_warn(const char *fmt, ...) QEMU_PRINTF(1, 2);
 
 /* Node accessors. */
@@ -245,8 +256,9 @@ typedef struct BlockDriverInfo {
 /* Returns 0, or -ENOTSUP when the driver has no information. */
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 /*
- * qemu-img check.  The driver prints what it finds (stderr, QEMU's words)
- * and counts it here; @fix asks it to repair leaks and/or errors.
+ * qemu-img check.  The driver reports what it finds (BDRV_MSG_CHECK, in
+ * QEMU's words) and counts it here; @fix asks it to repair leaks and/or
+ * errors.
  */
 #define BDRV_FIX_LEAKS  1
 #define BDRV_FIX_ERRORS 2
