@@ -15,70 +15,6 @@
 
 #include <sys/stat.h>
 
-/* Append extension @magic with @len bytes of @data at *@pos, 8-aligned. */
-static void put_ext(uint8_t *buf, size_t *pos, uint32_t magic,
-                    const void *data, uint32_t len)
-{
-    stl_be_p(buf + *pos, magic);
-    stl_be_p(buf + *pos + 4, len);
-    memcpy(buf + *pos + 8, data, len);
-    *pos += 8 + ROUND_UP(len, 8);
-}
-
-static const struct {
-    uint8_t type, bit;
-    const char *name;
-} feature_names[] = {
-    { 0, 0, "dirty bit" },
-    { 0, 1, "corrupt bit" },
-    { 0, 2, "external data file" },
-    { 0, 3, "compression type" },
-    { 0, 4, "extended L2 entries" },
-    { 1, 0, "lazy refcounts" },
-    { 2, 0, "bitmaps" },
-    { 2, 1, "raw external data" },
-};
-
-bool qcow2_put_known_extensions(uint8_t *buf, size_t *pos, size_t size,
-                                int version, int cluster_bits,
-                                const char *backing_fmt,
-                                const char *data_file)
-{
-    size_t need = (backing_fmt ? 8 + ROUND_UP(strlen(backing_fmt), 8) : 0) +
-                  (data_file ? 8 + ROUND_UP(strlen(data_file), 8) : 0);
-    size_t i;
-
-    /*
-     * The feature table costs 392 bytes: 7.2 leaves it out of clusters
-     * of 4 KiB and less, where backing file names need the room.
-     */
-    bool table = version >= 3 && cluster_bits > 12;
-
-    need += table ? 8 + G_N_ELEMENTS(feature_names) * 48 : 0;
-    if (*pos + need + 8 > size) {
-        return false;
-    }
-    if (backing_fmt) {
-        put_ext(buf, pos, QCOW2_EXT_MAGIC_BACKING_FORMAT, backing_fmt,
-                strlen(backing_fmt));
-    }
-    if (data_file) {
-        put_ext(buf, pos, QCOW2_EXT_MAGIC_DATA_FILE, data_file,
-                strlen(data_file));
-    }
-    if (table) {
-        uint8_t t[G_N_ELEMENTS(feature_names) * 48] = { 0 };
-        for (i = 0; i < G_N_ELEMENTS(feature_names); i++) {
-            t[i * 48] = feature_names[i].type;
-            t[i * 48 + 1] = feature_names[i].bit;
-            memcpy(t + i * 48 + 2, feature_names[i].name,
-                   strlen(feature_names[i].name));
-        }
-        put_ext(buf, pos, QCOW2_EXT_MAGIC_FEATURE_TABLE, t, sizeof(t));
-    }
-    return true;
-}
-
 typedef struct Qcow2CreateOpts {
     uint64_t size;
     int version;
@@ -281,55 +217,40 @@ static bool build_header(uint8_t *hdr, const Qcow2CreateOpts *o,
                          uint64_t l1_size, uint64_t l1_offset, Error **errp)
 {
     int64_t cluster_size = 1LL << o->cluster_bits;
-    uint64_t incompat = 0;
-    size_t pos;
+    QCowHeader h = {
+        .magic = QCOW_MAGIC,
+        .version = o->version,
+        .cluster_bits = o->cluster_bits,
+        .size = o->size,
+        .l1_size = l1_size,
+        .l1_table_offset = l1_offset,
+        /* cluster 1, one cluster */
+        .refcount_table_offset = cluster_size,
+        .refcount_table_clusters = 1,
+        .refcount_order = o->refcount_order,
+        .compression_type = o->compression_type,
+    };
+    Qcow2HeaderExts e = {
+        .backing_file = o->backing_file,
+        .backing_fmt = o->backing_fmt,
+        .data_file = o->data_file,
+    };
 
-    stl_be_p(hdr, QCOW_MAGIC);
-    stl_be_p(hdr + 4, o->version);
-    stl_be_p(hdr + 20, o->cluster_bits);
-    stq_be_p(hdr + 24, o->size);
-    stl_be_p(hdr + 36, l1_size);
-    stq_be_p(hdr + 40, l1_offset);
-    stq_be_p(hdr + 48, cluster_size);
-    stl_be_p(hdr + 56, 1);
-    if (o->version == 2) {
-        pos = QCOW2_V2_HEADER_SIZE;
+    if (o->version >= 3) {
+        h.incompatible_features =
+            (o->data_file ? QCOW2_INCOMPAT_DATA_FILE : 0) |
+            (o->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB ?
+             QCOW2_INCOMPAT_COMPRESSION : 0) |
+            (o->extended_l2 ? QCOW2_INCOMPAT_EXTL2 : 0);
+        h.compatible_features =
+            o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0;
+        h.autoclear_features =
+            o->data_file_raw ? QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0;
     } else {
-        if (o->data_file) {
-            incompat |= QCOW2_INCOMPAT_DATA_FILE;
-        }
-        if (o->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB) {
-            incompat |= QCOW2_INCOMPAT_COMPRESSION;
-        }
-        if (o->extended_l2) {
-            incompat |= QCOW2_INCOMPAT_EXTL2;
-        }
-        stq_be_p(hdr + 72, incompat);
-        stq_be_p(hdr + 80, o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
-        stq_be_p(hdr + 88, o->data_file_raw ? QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0);
-        stl_be_p(hdr + 96, o->refcount_order);
-        stl_be_p(hdr + 100, 112);
-        hdr[104] = o->compression_type;
-        pos = 112;
+        h.refcount_order = 0;
+        h.compression_type = 0;
     }
-    if (!qcow2_put_known_extensions(hdr, &pos, cluster_size, o->version,
-                                    o->cluster_bits, o->backing_fmt,
-                                    o->data_file)) {
-        error_setg(errp, "Header extensions too large");
-        return false;
-    }
-    pos += 8;   /* the end-of-extensions marker: 8 zero bytes */
-    if (o->backing_file) {
-        size_t len = strlen(o->backing_file);
-        if (pos + len > (size_t)cluster_size) {
-            error_setg(errp, "Backing file name too long");
-            return false;
-        }
-        memcpy(hdr + pos, o->backing_file, len);
-        stq_be_p(hdr + 8, pos);
-        stl_be_p(hdr + 16, len);
-    }
-    return true;
+    return qcow2_header_encode(hdr, cluster_size, &h, &e, errp);
 }
 
 /*

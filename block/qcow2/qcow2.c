@@ -65,28 +65,6 @@ int qcow2_signal_corruption(BlockDriverState *bs, bool fatal,
     return -EIO;
 }
 
-static void be_to_cpu_header(QCowHeader *h)
-{
-    h->magic = be32toh(h->magic);
-    h->version = be32toh(h->version);
-    h->backing_file_offset = be64toh(h->backing_file_offset);
-    h->backing_file_size = be32toh(h->backing_file_size);
-    h->cluster_bits = be32toh(h->cluster_bits);
-    h->size = be64toh(h->size);
-    h->crypt_method = be32toh(h->crypt_method);
-    h->l1_size = be32toh(h->l1_size);
-    h->l1_table_offset = be64toh(h->l1_table_offset);
-    h->refcount_table_offset = be64toh(h->refcount_table_offset);
-    h->refcount_table_clusters = be32toh(h->refcount_table_clusters);
-    h->nb_snapshots = be32toh(h->nb_snapshots);
-    h->snapshots_offset = be64toh(h->snapshots_offset);
-    h->incompatible_features = be64toh(h->incompatible_features);
-    h->compatible_features = be64toh(h->compatible_features);
-    h->autoclear_features = be64toh(h->autoclear_features);
-    h->refcount_order = be32toh(h->refcount_order);
-    h->header_length = be32toh(h->header_length);
-}
-
 /* QEMU's check for tables the header points to. */
 bool qcow2_validate_table(BDRVQcow2State *s, uint64_t offset,
                           uint64_t entries, size_t entry_len,
@@ -101,134 +79,6 @@ bool qcow2_validate_table(BDRVQcow2State *s, uint64_t offset,
         offset_into_cluster(s, offset) != 0) {
         error_setg(errp, "%s offset invalid", table_name);
         return false;
-    }
-    return true;
-}
-
-#define FEATURE_ENTRY_SIZE 48       /* type (1), bit (1), name (46) */
-
-/*
- * "Unsupported qcow2 feature(s): ..." with names from the image's table.
- * As 7.2 reads it: the extension zero-padded to whole entries, and the
- * table ends at its first entry with an empty name.
- */
-static void report_unsupported_features(const uint8_t *table,
-                                        size_t table_len, uint64_t mask,
-                                        Error **errp)
-{
-    g_autoptr(GString) features = g_string_new(NULL);
-    size_t i;
-
-    for (i = 0; table && i < table_len; i += FEATURE_ENTRY_SIZE) {
-        uint8_t f[FEATURE_ENTRY_SIZE] = { 0 };
-
-        memcpy(f, table + i, MIN(FEATURE_ENTRY_SIZE, table_len - i));
-        if (f[2] == '\0') {
-            break;
-        }
-        if (f[0] == 0 && f[1] < 64 && (mask & (1ULL << f[1]))) {
-            if (features->len) {
-                g_string_append(features, ", ");
-            }
-            g_string_append_len(features, (const char *)f + 2,
-                                strnlen((const char *)f + 2, 46));
-            mask &= ~(1ULL << f[1]);
-        }
-    }
-    if (mask) {
-        if (features->len) {
-            g_string_append(features, ", ");
-        }
-        g_string_append_printf(features, "Unknown incompatible feature: %"
-                               PRIx64, mask);
-    }
-    error_setg(errp, "Unsupported qcow2 feature(s): %s", features->str);
-}
-
-/*
- * Walk the header extensions between @start and @end (bytes in the first
- * cluster).  @feature_table receives a copy of the feature name table.
- */
-static bool coroutine_fn read_extensions(BlockDriverState *bs, uint64_t start,
-                                         uint64_t end, uint8_t **feature_table,
-                                         size_t *feature_table_len,
-                                         Error **errp)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t offset = start;
-    int ret;
-
-    while (offset < end) {
-        uint8_t hdr[8];
-        uint32_t magic, len;
-        g_autofree uint8_t *data = NULL;
-
-        if (end - offset < sizeof(hdr)) {
-            error_setg(errp, "Header extension too large");
-            return false;
-        }
-        ret = bdrv_co_pread(bs->file, offset, sizeof(hdr), hdr, 0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "qcow2_read_extension: ERROR: "
-                             "pread fail from offset %" PRIu64, offset);
-            return false;
-        }
-        magic = ldl_be_p(hdr);
-        len = ldl_be_p(hdr + 4);
-        offset += sizeof(hdr);
-        if (magic == QCOW2_EXT_MAGIC_END) {
-            break;
-        }
-        if (offset > end || len > end - offset) {
-            error_setg(errp, "Header extension too large");
-            return false;
-        }
-        data = g_malloc0(len + 1);
-        ret = bdrv_co_pread(bs->file, offset, len, data, 0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "ERROR: ext: Could not read "
-                             "extension data");
-            return false;
-        }
-        switch (magic) {
-        case QCOW2_EXT_MAGIC_BACKING_FORMAT:
-            if (len >= 16) {
-                error_setg(errp, "ERROR: ext_backing_format: len=%" PRIu32
-                           " too large (>=16)", len);
-                return false;
-            }
-            g_free(bs->backing_format);
-            bs->backing_format = g_strndup((char *)data, len);
-            break;
-        case QCOW2_EXT_MAGIC_FEATURE_TABLE:
-            g_free(*feature_table);
-            *feature_table = g_steal_pointer(&data);
-            *feature_table_len = len;
-            break;
-        case QCOW2_EXT_MAGIC_DATA_FILE:
-            g_free(s->image_data_file);
-            s->image_data_file = g_strndup((char *)data, len);
-            break;
-        case QCOW2_EXT_MAGIC_BITMAPS:
-            if (len != 24) {
-                error_setg(errp, "bitmaps_ext: Invalid extension length");
-                return false;
-            }
-            s->nb_bitmaps = ldl_be_p(data);
-            s->bitmap_directory_size = ldq_be_p(data + 8);
-            s->bitmap_directory_offset = ldq_be_p(data + 16);
-            s->has_bitmaps = true;
-            break;
-        case QCOW2_EXT_MAGIC_CRYPTO_HEADER:
-            if (!qcow2_crypto_header_ext(s, data, len, errp)) {
-                return false;
-            }
-            break;
-        default:
-            /* unknown extensions are kept by QEMU on write; ignored here */
-            break;
-        }
-        offset += ROUND_UP(len, 8);
     }
     return true;
 }
@@ -318,94 +168,6 @@ static bool coroutine_fn read_bitmap_directory(BlockDriverState *bs,
 broken:
     error_setg(errp, "Bitmap directory is corrupted");
     return false;
-}
-
-static bool check_header(BlockDriverState *bs, QCowHeader *h, int flags,
-                         Error **errp)
-{
-    BDRVQcow2State *s = bs->opaque;
-
-    if (h->magic != QCOW_MAGIC) {
-        error_setg(errp, "Image is not in qcow2 format");
-        return false;
-    }
-    if (h->version < 2 || h->version > 3) {
-        error_setg(errp, "Unsupported qcow2 version %" PRIu32, h->version);
-        return false;
-    }
-    if (h->cluster_bits < QCOW_MIN_CLUSTER_BITS ||
-        h->cluster_bits > QCOW_MAX_CLUSTER_BITS) {
-        error_setg(errp, "Unsupported cluster size: 2^%" PRIu32,
-                   h->cluster_bits);
-        return false;
-    }
-    s->cluster_bits = h->cluster_bits;
-    s->cluster_size = 1LL << s->cluster_bits;
-    if (h->version == 2) {
-        h->incompatible_features = 0;
-        h->compatible_features = 0;
-        h->autoclear_features = 0;
-        h->refcount_order = 4;
-        h->header_length = QCOW2_V2_HEADER_SIZE;
-        h->compression_type = 0;
-    } else {
-        if (h->header_length < QCOW2_V3_MIN_HEADER_SIZE) {
-            error_setg(errp, "qcow2 header too short");
-            return false;
-        }
-        if (h->header_length > s->cluster_size) {
-            error_setg(errp, "qcow2 header exceeds cluster size");
-            return false;
-        }
-        if (h->header_length <= offsetof(QCowHeader, compression_type)) {
-            h->compression_type = 0;
-        }
-    }
-    if (h->backing_file_offset > (uint64_t)s->cluster_size) {
-        error_setg(errp, "Invalid backing file offset");
-        return false;
-    }
-    if (h->refcount_order > 6) {
-        error_setg(errp, "Reference count entry width too large; may not "
-                   "exceed 64 bits");
-        return false;
-    }
-    if (h->crypt_method > QCOW_CRYPT_LUKS) {
-        error_setg(errp, "Unsupported encryption method %" PRIu32,
-                   h->crypt_method);
-        return false;
-    }
-    return true;
-}
-
-static bool check_compression_type(BDRVQcow2State *s, QCowHeader *h,
-                                   Error **errp)
-{
-    switch (h->compression_type) {
-    case QCOW2_COMPRESSION_TYPE_ZLIB:
-#ifdef CONFIG_ZSTD
-    case QCOW2_COMPRESSION_TYPE_ZSTD:
-#endif
-        break;
-    default:
-        error_setg(errp, "qcow2: unknown compression type: %u",
-                   h->compression_type);
-        return false;
-    }
-    if (h->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB &&
-        !(h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
-        error_setg(errp, "qcow2: Compression type incompatible feature bit "
-                   "must be set");
-        return false;
-    }
-    if (h->compression_type == QCOW2_COMPRESSION_TYPE_ZLIB &&
-        (h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
-        error_setg(errp, "qcow2: Compression type incompatible feature bit "
-                   "must not be set");
-        return false;
-    }
-    s->compression_type = h->compression_type;
-    return true;
 }
 
 /*
@@ -757,13 +519,7 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
                             &refcount_cache_size, errp)) {
         return false;
     }
-    ret = bdrv_co_pread(bs->file, 0, sizeof(h), &h, 0);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Could not read qcow2 header");
-        return false;
-    }
-    be_to_cpu_header(&h);
-    if (!check_header(bs, &h, flags, errp) ||
+    if (!qcow2_read_header(bs, &h, errp) ||
         !check_l2_entry_size(s, options, errp)) {
         return false;
     }
@@ -780,15 +536,11 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
 
     ext_end = h.backing_file_offset ? h.backing_file_offset :
                                       (uint64_t)s->cluster_size;
-    if (!read_extensions(bs, h.header_length, ext_end, &feature_table,
-                         &feature_table_len, errp) ||
-        !qcow2_crypto_open(bs, flags, has_key, errp)) {
-        return false;
-    }
-    if (h.incompatible_features & ~QCOW2_INCOMPAT_MASK) {
-        report_unsupported_features(feature_table, feature_table_len,
-                                    h.incompatible_features &
-                                    ~QCOW2_INCOMPAT_MASK, errp);
+    if (!qcow2_read_extensions(bs, h.header_length, ext_end, &feature_table,
+                               &feature_table_len, errp) ||
+        !qcow2_crypto_open(bs, flags, has_key, errp) ||
+        !qcow2_check_incompatible_features(&h, feature_table,
+                                           feature_table_len, errp)) {
         return false;
     }
     if ((h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) &&
@@ -797,7 +549,7 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
                    "read/write");
         return false;
     }
-    if (!check_compression_type(s, &h, errp)) {
+    if (!qcow2_check_compression_type(s, &h, errp)) {
         return false;
     }
     s->writable = flags & BDRV_O_RDWR;

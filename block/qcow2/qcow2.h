@@ -403,6 +403,71 @@ static inline void set_l2_bitmap(BDRVQcow2State *s, uint64_t *l2_table,
 int qcow2_signal_corruption(BlockDriverState *bs, bool fatal,
                             const char *fmt, ...) QEMU_PRINTF(3, 4);
 
+/* ---- header.c ---- */
+/*
+ * Read the header at open, in CPU order, checked (magic, version, cluster
+ * size, header length, backing name offset, refcount width, encryption
+ * method); sets the cluster size in the state.
+ */
+bool coroutine_fn qcow2_read_header(BlockDriverState *bs, QCowHeader *h,
+                                    Error **errp);
+/*
+ * Walk the header extensions between @start and @end (bytes in the first
+ * cluster) into the state; @feature_table receives a copy of the feature
+ * name table (g_free() it).
+ */
+bool coroutine_fn qcow2_read_extensions(BlockDriverState *bs, uint64_t start,
+                                        uint64_t end, uint8_t **feature_table,
+                                        size_t *feature_table_len,
+                                        Error **errp);
+/* Incompatible features we do not know, named from the image's table. */
+bool qcow2_check_incompatible_features(const QCowHeader *h,
+                                       const uint8_t *feature_table,
+                                       size_t feature_table_len,
+                                       Error **errp);
+/* The compression type and its feature bit agree; sets the state's. */
+bool qcow2_check_compression_type(BDRVQcow2State *s, const QCowHeader *h,
+                                  Error **errp);
+/* What follows the fixed header when it is written whole. */
+typedef struct Qcow2HeaderExts {
+    const char *backing_file;       /* after the extensions, or NULL */
+    const char *backing_fmt;        /* extension, or NULL */
+    const char *data_file;          /* extension, or NULL */
+    bool bitmaps;                   /* the bitmaps extension, with: */
+    uint32_t nb_bitmaps;
+    uint64_t bitmap_directory_size, bitmap_directory_offset;
+    const uint8_t *unknown;         /* extensions kept as they were */
+    size_t unknown_len;
+} Qcow2HeaderExts;
+/*
+ * Lay out the header cluster (@size bytes at @buf) from @h (CPU order;
+ * header length and backing name offset are the encoder's) and @e, as
+ * 7.2 writes it.  False if it does not fit (errp: which part).
+ */
+bool qcow2_header_encode(uint8_t *buf, size_t size, const QCowHeader *h,
+                         const Qcow2HeaderExts *e, Error **errp);
+/* Rewrite the header cluster from the state (amend, bitmaps, refcounts). */
+int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
+/* Header fields after a change: one in-place write and a flush. */
+int coroutine_fn qcow2_update_header_field(BlockDriverState *bs,
+                                           size_t offset, const void *buf,
+                                           size_t len);
+/* The dirty bit, set before the first unflushed metadata change. */
+int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs);
+/* Caches written, then the dirty bit cleared. */
+int coroutine_fn qcow2_mark_clean(BlockDriverState *bs);
+/* Clear the corrupt bit (after a repair that left no corruption). */
+int coroutine_fn qcow2_mark_consistent(BlockDriverState *bs);
+/* Set the corrupt bit (v3; v2 has none: only the state records it). */
+int coroutine_fn qcow2_mark_corrupt(BlockDriverState *bs);
+
+/* ---- qcow2.c ---- */
+/* QEMU's check of a table the header points to (qcow2.c). */
+bool qcow2_validate_table(BDRVQcow2State *s, uint64_t offset,
+                          uint64_t entries, size_t entry_len,
+                          int64_t max_size_bytes, const char *table_name,
+                          Error **errp);
+
 /* ---- cache.c (every call: coroutine, s->lock held) ---- */
 Qcow2Cache *qcow2_cache_create(int entries, int64_t table_size);
 void qcow2_cache_destroy(Qcow2Cache *c);
@@ -415,7 +480,6 @@ int coroutine_fn qcow2_cache_get(BlockDriverState *bs, Qcow2Cache *c,
 /* Like get, without reading: for a table the caller fills. */
 int coroutine_fn qcow2_cache_get_empty(BlockDriverState *bs, Qcow2Cache *c,
                                        uint64_t offset, uint64_t **table);
-void qcow2_cache_put(Qcow2Cache *c, uint64_t **table);
 void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table);
 /* Write dirty entries (after what they depend on); flush adds a sync. */
 int coroutine_fn qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c);
@@ -515,7 +579,17 @@ int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
 int coroutine_fn qcow2_pre_write_overlap_check(BlockDriverState *bs, int ign,
                                                int64_t offset, int64_t size);
 
+/* ---- refcount-width.c ---- */
+/*
+ * amend refcount_bits: rewrite every refcount block in the width
+ * 1 << @refcount_order, point the header at the new structure, free the
+ * old one (refcount-width.c).  s->lock held.
+ */
+int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
+                                             int refcount_order, Error **errp);
+
 /* ---- cluster.c ---- */
+void qcow2_cache_put(Qcow2Cache *c, uint64_t **table);
 /*
  * Map guest @offset: the type of its subcluster, the host offset of the
  * byte at @offset (for NORMAL and *_ALLOC), and in *@bytes how many bytes
@@ -549,7 +623,6 @@ void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m);
  */
 int coroutine_fn qcow2_l2meta_finish(BlockDriverState *bs, QCowL2Meta *m,
                                      bool link);
-/* L2 entry for a compressed cluster of @compressed_size bytes. */
 /*
  * The L2 table for guest @offset, writable: allocated when missing, copied
  * when shared with a snapshot.  Put it with qcow2_cache_put().
@@ -557,24 +630,17 @@ int coroutine_fn qcow2_l2meta_finish(BlockDriverState *bs, QCowL2Meta *m,
 int coroutine_fn qcow2_get_cluster_table(BlockDriverState *bs,
                                          uint64_t offset, uint64_t **table,
                                          int *l2_index);
+/*
+ * Allocate room for a compressed cluster of @compressed_size bytes at guest
+ * @offset; *@host_offset receives the L2 entry written for it.
+ */
 int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
                                                        uint64_t offset,
                                                        int compressed_size,
                                                        uint64_t *host_offset);
-/* Zero flags / discards over whole (sub)clusters. */
-int coroutine_fn qcow2_subcluster_zeroize(BlockDriverState *bs,
-                                          uint64_t offset, uint64_t bytes,
-                                          int flags);
-int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
-                                       uint64_t bytes, Qcow2DiscardType type,
-                                       bool full_discard);
-/* A guest's discard request: errors writing the L2 tables come later. */
-int coroutine_fn qcow2_guest_discard(BlockDriverState *bs, uint64_t offset,
-                                     uint64_t bytes);
 int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
 int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
                                      bool exact_size);
-/* Host offset and byte count of a compressed cluster's data. */
 /* What a whole cluster's L2 entry describes (subclusters aside). */
 typedef enum {
     QCOW2_CLUSTER_UNALLOCATED,
@@ -584,6 +650,7 @@ typedef enum {
     QCOW2_CLUSTER_COMPRESSED,
 } QCow2ClusterType;
 QCow2ClusterType qcow2_cluster_type(BDRVQcow2State *s, uint64_t l2_entry);
+/* Host offset and byte count of a compressed cluster's data. */
 void qcow2_parse_compressed_l2_entry(BlockDriverState *bs, uint64_t l2_entry,
                                      uint64_t *coffset, int *csize);
 
@@ -614,11 +681,6 @@ int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
                                        int64_t *map,
                                        BlockDriverState **file);
 
-/* ---- resize.c ---- */
-int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
-                                   bool exact, PreallocMode prealloc,
-                                   BdrvRequestFlags flags, Error **errp);
-
 /* ---- write.c ---- */
 /* COW of one meta (no I/O lock games: the caller holds s->lock). */
 int coroutine_fn qcow2_perform_cow_locked(BlockDriverState *bs,
@@ -635,80 +697,27 @@ int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs);
 int coroutine_fn qcow2_co_make_empty(BlockDriverState *bs);
 /* Write caches, clear the dirty bit: before close. */
 int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs);
-/* Header fields after a change: one in-place write and a flush. */
-int coroutine_fn qcow2_update_header_field(BlockDriverState *bs,
-                                           size_t offset, const void *buf,
-                                           size_t len);
-int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs);
-/*
- * Append the extensions QEMU writes, in its order (backing format, data
- * file name, the feature name table for v3 with clusters over 4 KiB) at
- * *@pos of the @size-byte header cluster @buf.  False if they do not fit.
- */
-bool qcow2_put_known_extensions(uint8_t *buf, size_t *pos, size_t size,
-                                int version, int cluster_bits,
-                                const char *backing_fmt,
-                                const char *data_file);
-/* Rewrite the header cluster from the state (amend), as 7.2 lays it out. */
-int coroutine_fn qcow2_rewrite_header(BlockDriverState *bs);
-/* qemu-img rebase: the header names another backing file (amend.c). */
-int coroutine_fn qcow2_co_change_backing_file(BlockDriverState *bs,
-                                              const char *file,
-                                              const char *fmt);
-
-/* ---- bitmap.c: persistent dirty bitmaps ---- */
-/* At open, after the directory was read: the node's bitmaps. */
-/* A bitmap table entry QEMU's rules allow (1 alone means all ones). */
-bool qcow2_bitmap_table_entry_ok(BDRVQcow2State *s, uint64_t entry);
-bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp);
-bool qcow2_supports_bitmaps(BlockDriverState *bs);
-/*
- * Bytes the persistent bitmaps of @in_bs would take in a qcow2 image of
- * @cluster_size, every bitmap cluster allocated (qemu-img measure).
- */
-uint64_t qcow2_bitmaps_measure(BlockDriverState *in_bs, uint64_t cluster_size);
-bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
-                            uint64_t granularity, Error **errp);
-bool coroutine_fn qcow2_co_store_bitmaps(BlockDriverState *bs, Error **errp);
-int coroutine_fn qcow2_co_bitmaps_in_use(BlockDriverState *bs);
-/* co_inactivate, lock held: store what changed; errors reported. */
-bool coroutine_fn qcow2_store_bitmaps_on_close(BlockDriverState *bs);
 /* Write the L2 and refcount caches (write.c); lock held. */
 int coroutine_fn qcow2_write_caches(BlockDriverState *bs);
-/*
- * amend refcount_bits: rewrite every refcount block in the width
- * 1 << @refcount_order, point the header at the new structure, free the
- * old one (refcount-width.c).  s->lock held.
- */
-int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
-                                             int refcount_order, Error **errp);
+
+/* ---- discard.c ---- */
+/* Zero flags / discards over whole (sub)clusters. */
+int coroutine_fn qcow2_subcluster_zeroize(BlockDriverState *bs,
+                                          uint64_t offset, uint64_t bytes,
+                                          int flags);
+int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
+                                       uint64_t bytes, Qcow2DiscardType type,
+                                       bool full_discard);
+/* A guest's discard request: errors writing the L2 tables come later. */
+int coroutine_fn qcow2_guest_discard(BlockDriverState *bs, uint64_t offset,
+                                     uint64_t bytes);
 /* Turn the active table's zero clusters into v2 ones (cluster.c). */
 int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs);
-int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
-                                bool force, Error **errp);
-extern const CreateOptDesc qcow2_amend_opts[];
-int coroutine_fn qcow2_mark_clean(BlockDriverState *bs);
-int coroutine_fn qcow2_mark_corrupt(BlockDriverState *bs);
 
-/* ---- create.c ---- */
-bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
-                                  Error **errp);
-extern const CreateOptDesc qcow2_create_opts[];
-
-/* ---- crypto.c ---- */
-/* The crypto header extension's offset and length, checked as 7.2. */
-bool qcow2_crypto_header_ext(BDRVQcow2State *s, const uint8_t *data,
-                             uint32_t len, Error **errp);
-/* Take the "encrypt.*" open options; *@has_key: a key secret was named. */
-bool qcow2_crypto_take_options(BDRVQcow2State *s, QDict *options,
-                               bool *has_key, Error **errp);
-/*
- * An encrypted image: metadata-only opens read what info shows (the LUKS
- * header, checked); any other open fails with 7.2's message for a missing
- * key, or as unsupported.  True for images without encryption.
- */
-bool coroutine_fn qcow2_crypto_open(BlockDriverState *bs, int flags,
-                                    bool has_key, Error **errp);
+/* ---- resize.c ---- */
+int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
+                                   bool exact, PreallocMode prealloc,
+                                   BdrvRequestFlags flags, Error **errp);
 
 /* ---- snapshot.c ---- */
 /*
@@ -729,14 +738,7 @@ int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
 int coroutine_fn qcow2_check_fix_snapshot_table(BlockDriverState *bs,
                                                 BdrvCheckResult *res,
                                                 int fix);
-/* qemu-img check (check.c): @fix is BDRV_FIX_LEAKS | BDRV_FIX_ERRORS. */
-int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
-                                int fix);
-int coroutine_fn qcow2_mark_consistent(BlockDriverState *bs);
 void qcow2_free_snapshots(BDRVQcow2State *s);
-/* qemu-img measure (create.c); see bdrv_co_measure(). */
-bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
-                                   BlockMeasureInfo *info, Error **errp);
 /* Snapshot table from s->snapshots, header updated (snapshot.c). */
 int coroutine_fn qcow2_write_snapshots(BlockDriverState *bs);
 /* The driver's snapshot operations (block/snapshot.h). */
@@ -751,10 +753,60 @@ int coroutine_fn qcow2_co_snapshot_delete(BlockDriverState *bs,
 int coroutine_fn qcow2_co_snapshot_load_tmp(BlockDriverState *bs,
                                             const char *id, const char *name,
                                             Error **errp);
-/* QEMU's check of a table the header points to (qcow2.c). */
-bool qcow2_validate_table(BDRVQcow2State *s, uint64_t offset,
-                          uint64_t entries, size_t entry_len,
-                          int64_t max_size_bytes, const char *table_name,
-                          Error **errp);
+
+/* ---- bitmap.c: persistent dirty bitmaps ---- */
+/* A bitmap table entry QEMU's rules allow (1 alone means all ones). */
+bool qcow2_bitmap_table_entry_ok(BDRVQcow2State *s, uint64_t entry);
+/* At open, after the directory was read: the node's bitmaps. */
+bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp);
+bool qcow2_supports_bitmaps(BlockDriverState *bs);
+/*
+ * Bytes the persistent bitmaps of @in_bs would take in a qcow2 image of
+ * @cluster_size, every bitmap cluster allocated (qemu-img measure).
+ */
+uint64_t qcow2_bitmaps_measure(BlockDriverState *in_bs, uint64_t cluster_size);
+bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
+                            uint64_t granularity, Error **errp);
+bool coroutine_fn qcow2_co_store_bitmaps(BlockDriverState *bs, Error **errp);
+int coroutine_fn qcow2_co_bitmaps_in_use(BlockDriverState *bs);
+/* co_inactivate, lock held: store what changed; errors reported. */
+bool coroutine_fn qcow2_store_bitmaps_on_close(BlockDriverState *bs);
+
+/* ---- amend.c ---- */
+/* qemu-img rebase: the header names another backing file (amend.c). */
+int coroutine_fn qcow2_co_change_backing_file(BlockDriverState *bs,
+                                              const char *file,
+                                              const char *fmt);
+int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
+                                bool force, Error **errp);
+extern const CreateOptDesc qcow2_amend_opts[];
+
+/* ---- create.c ---- */
+bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
+                                  Error **errp);
+extern const CreateOptDesc qcow2_create_opts[];
+/* qemu-img measure (create.c); see bdrv_co_measure(). */
+bool coroutine_fn qcow2_co_measure(QDict *opts, BlockDriverState *in_bs,
+                                   BlockMeasureInfo *info, Error **errp);
+
+/* ---- crypto.c ---- */
+/* The crypto header extension's offset and length, checked as 7.2. */
+bool qcow2_crypto_header_ext(BDRVQcow2State *s, const uint8_t *data,
+                             uint32_t len, Error **errp);
+/* Take the "encrypt.*" open options; *@has_key: a key secret was named. */
+bool qcow2_crypto_take_options(BDRVQcow2State *s, QDict *options,
+                               bool *has_key, Error **errp);
+/*
+ * An encrypted image: metadata-only opens read what info shows (the LUKS
+ * header, checked); any other open fails with 7.2's message for a missing
+ * key, or as unsupported.  True for images without encryption.
+ */
+bool coroutine_fn qcow2_crypto_open(BlockDriverState *bs, int flags,
+                                    bool has_key, Error **errp);
+
+/* ---- check.c ---- */
+/* qemu-img check (check.c): @fix is BDRV_FIX_LEAKS | BDRV_FIX_ERRORS. */
+int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res,
+                                int fix);
 
 #endif /* BLOCK_QCOW2_QCOW2_H */

@@ -476,6 +476,12 @@ int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs);
 /* Aligned buffer for I/O on @bs (its opt_mem_alignment). */
 void *blk_buf_alloc(BlockDriverState *bs, size_t size);
 void blk_buf_free(void *buf);
+/* A blk_buf_alloc() buffer variable freed when it goes out of scope. */
+#define g_autoblkbuf __attribute__((cleanup(blk_buf_autofree)))
+static inline void blk_buf_autofree(void *pbuf)
+{
+    blk_buf_free(*(void **)pbuf);
+}
 
 /*
  * Probing (block/probe.c): the format 7.2 would pick for the first
