@@ -26,6 +26,18 @@
 #include "util/bswap.h"
 #include "util/cutils.h"
 
+/* The bitmap directory and tables (the spec's "Bitmaps extension"). */
+#define BME_RESERVED_FLAGS 0xfffffffcU
+#define BME_TYPE_DIRTY_TRACKING 1
+#define BME_MIN_GRANULARITY_BITS 9
+#define BME_MAX_GRANULARITY_BITS 31
+#define BME_MAX_NAME_SIZE 1023
+#define BME_MAX_TABLE_SIZE 0x8000000U
+#define BME_MAX_PHYS_SIZE 0x20000000U     /* bytes of one bitmap's data */
+#define BME_TABLE_ENTRY_SIZE 8
+#define BME_TABLE_ENTRY_ALL_ONES 1ULL
+#define BME_TABLE_ENTRY_RESERVED_MASK 0xff000000000001feULL
+
 /* Bytes of bitmap data for a disk of @len bytes. */
 static uint64_t bitmap_data_bytes(uint64_t len, int granularity_bits)
 {

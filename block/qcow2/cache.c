@@ -218,16 +218,6 @@ void qcow2_cache_depends_on_flush(Qcow2Cache *c)
     c->depends_on_flush = true;
 }
 
-bool qcow2_cache_is_dirty(Qcow2Cache *c)
-{
-    for (int i = 0; i < c->size; i++) {
-        if (c->entries[i].dirty) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static int coroutine_fn do_get(BlockDriverState *bs, Qcow2Cache *c,
                                uint64_t offset, uint64_t **table,
                                bool read_from_disk)

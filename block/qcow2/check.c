@@ -22,6 +22,11 @@
 #include "qcow2.h"
 #include "util/bswap.h"
 
+/* Bits that must be zero in table entries. */
+#define L1E_RESERVED_MASK    0x7f000000000001ffULL
+#define L2E_STD_RESERVED_MASK 0x3f000000000001feULL
+#define REFT_RESERVED_MASK   0x1ffULL
+
 enum {
     CHECK_FRAG_INFO = 1,        /* count allocation for the summary */
 };

@@ -980,7 +980,7 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
     return 0;
 }
 
-void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m)
+static void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m)
 {
     BDRVQcow2State *s = bs->opaque;
 

@@ -16,6 +16,18 @@
 #include "qcow2.h"
 #include "util/bswap.h"
 
+/* Header extension types; cluster sizes 512 B to 2 MiB. */
+#define QCOW2_EXT_MAGIC_END 0
+#define QCOW2_EXT_MAGIC_BACKING_FORMAT 0xe2792aca
+#define QCOW2_EXT_MAGIC_FEATURE_TABLE 0x6803f857
+#define QCOW2_EXT_MAGIC_CRYPTO_HEADER 0x0537be77
+#define QCOW2_EXT_MAGIC_BITMAPS 0x23852875
+#define QCOW2_EXT_MAGIC_DATA_FILE 0x44415441
+#define QCOW_MIN_CLUSTER_BITS 9
+#define QCOW_MAX_CLUSTER_BITS 21
+#define QCOW2_V2_HEADER_SIZE 72
+#define QCOW2_V3_MIN_HEADER_SIZE 104
+
 #define FEATURE_ENTRY_SIZE 48       /* type (1), bit (1), name (46) */
 #define FEATURE_NAME_SIZE  (FEATURE_ENTRY_SIZE - 2)
 #define BITMAPS_EXT_SIZE   24       /* nb, reserved, size, offset */

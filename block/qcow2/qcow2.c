@@ -13,6 +13,13 @@
 
 #include <endian.h>
 
+
+#define QCOW_MAX_SNAPSHOTS 65536
+#define QCOW2_MAX_BACKING_NAME 1023
+#define QCOW2_SUBCLUSTERS_PER_CLUSTER 32
+/* Extents of one request read at once, as QEMU's QCOW2_MAX_WORKERS. */
+#define QCOW2_DEFAULT_MAX_WORKERS 8
+
 #define DEFAULT_L2_CACHE_MAX_SIZE (32 * MiB)
 
 static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
