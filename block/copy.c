@@ -435,6 +435,64 @@ static void coroutine_fn count_allocated(CopyState *s)
     }
 }
 
+/*
+ * Copy [pos, +n) of source @i (at the same place past its start in the
+ * target) as one task on @pool; @span: the bytes run on into the next
+ * source (a compressed cluster across the boundary).
+ */
+static void start_task(CopyState *s, AioTaskPool *pool, int i, int64_t pos,
+                       int64_t n, ChunkType type, bool span)
+{
+    CopyTask *t = g_new0(CopyTask, 1);
+
+    t->task.func = copy_task_func;
+    t->s = s;
+    t->src = s->p->src[i];
+    t->src_offset = pos;
+    t->offset = s->src_base[i] + pos;
+    t->bytes = n;
+    t->type = type;
+    t->span = span;
+    aio_task_pool_start_task(pool, &t->task);
+}
+
+/*
+ * Compressed: whole target clusters, carved from this one status answer
+ * [pos, +run) of source @i (asking per cluster would cost a SEEK_DATA
+ * scan each).  A zero run counts only for the clusters it covers
+ * entirely; a cluster with any data is read whole, even past the run's
+ * end.  Returns where the next task starts.
+ */
+static int64_t start_compressed_tasks(CopyState *s, AioTaskPool *pool, int i,
+                                      int64_t pos, int64_t run,
+                                      ChunkType type)
+{
+    int64_t cl = s->p->compress_cluster, end = pos + run;
+    int64_t base = s->src_base[i], len = s->src_base[i + 1] - base;
+
+    while (pos < end && s->res->ret == 0) {
+        int64_t start = base + pos;
+        int64_t cstart = QEMU_ALIGN_DOWN(start, cl);
+        int64_t n;
+
+        if (type != CHUNK_DATA && start == cstart && end - pos >= cl) {
+            n = MIN(QEMU_ALIGN_DOWN(base + end, cl) - start,
+                    QEMU_ALIGN_DOWN(BDRV_REQUEST_MAX_BYTES, cl));
+            start_task(s, pool, i, pos, n, type, false);
+        } else {
+            /*
+             * The whole cluster, even across the end of this source: one
+             * compressed write of data from both (7.2 does the same).
+             */
+            n = MIN(cstart + cl, s->total) - start;
+            start_task(s, pool, i, pos, n, CHUNK_DATA,
+                       start + n > base + len);
+        }
+        pos += n;
+    }
+    return pos;
+}
+
 void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
 {
     CopyState s = { .p = p, .res = res };
@@ -530,62 +588,17 @@ void coroutine_fn copy_co_run(const CopyParams *p, CopyResult *res)
                 run += more;
             }
             if (p->compress_cluster) {
-                /*
-                 * Compressed: whole target clusters, carved from this one
-                 * status answer (asking per cluster would cost a SEEK_DATA
-                 * scan each).  A zero run counts only for the clusters it
-                 * covers entirely; a cluster with any data is read whole,
-                 * even past the run's end.
-                 */
-                int64_t cl = p->compress_cluster, end = pos + run;
-                while (pos < end && res->ret == 0) {
-                    int64_t start = base + pos;
-                    int64_t cstart = QEMU_ALIGN_DOWN(start, cl);
-                    CopyTask *t = g_new0(CopyTask, 1);
-                    int64_t n;
-
-                    if (type != CHUNK_DATA && start == cstart &&
-                        end - pos >= cl) {
-                        n = MIN(QEMU_ALIGN_DOWN(base + end, cl) - start,
-                                QEMU_ALIGN_DOWN(BDRV_REQUEST_MAX_BYTES, cl));
-                        t->type = type;
-                    } else {
-                        /*
-                         * The whole cluster, even across the end of this
-                         * source: one compressed write of data from both
-                         * (7.2 does the same).
-                         */
-                        n = MIN(cstart + cl, s.total) - start;
-                        t->type = CHUNK_DATA;
-                        t->span = start + n > base + len;
-                    }
-                    t->task.func = copy_task_func;
-                    t->s = &s;
-                    t->src = p->src[i];
-                    t->src_offset = pos;
-                    t->offset = start;
-                    t->bytes = n;
-                    aio_task_pool_start_task(pool, &t->task);
-                    pos += n;
-                    covered = start + n;
-                }
+                pos = start_compressed_tasks(&s, pool, i, pos, run, type);
+                covered = base + pos;
                 continue;
             }
             /* hand the run out in chunks (zero runs whole: no buffer) */
             while (run > 0 && res->ret == 0) {
-                CopyTask *t = g_new0(CopyTask, 1);
                 int64_t n = type == CHUNK_DATA ? MIN(run, p->buf_size) :
                             MIN(run, BDRV_REQUEST_MAX_BYTES);
-                /* skipped runs still take their in-order turn: a no-op */
 
-                t->task.func = copy_task_func;
-                t->s = &s;
-                t->src = p->src[i];
-                t->src_offset = pos;
-                t->offset = base + pos;
-                t->bytes = n;
-                t->type = type;
-                aio_task_pool_start_task(pool, &t->task);
+                /* skipped runs still take their in-order turn: a no-op */
+                start_task(&s, pool, i, pos, n, type, false);
                 pos += n;
                 run -= n;
             }

@@ -93,6 +93,7 @@ static bool parse_int(const char *arg, int min, int *val)
     return qemu_strtoi(arg, NULL, 0, val) == 0 && *val >= min;
 }
 
+/* Long: one getopt switch over bench's options, then the run. */
 int coroutine_fn img_bench(int argc, char **argv)
 {
     enum { OPT_PATTERN = IMG_OPT_PRIVATE, OPT_FLUSH,

@@ -94,6 +94,7 @@ static int check_backing(ConvertOpts *o, const char *backing,
     return 0;
 }
 
+/* Long: one getopt switch over convert's 30 options, as 7.2's. */
 static int parse_options(int argc, char **argv, ConvertOpts *o)
 {
     enum { OPT_TARGET_IMAGE_OPTS = IMG_OPT_PRIVATE,
@@ -487,6 +488,51 @@ static bool coroutine_fn create_target(ConvertOpts *o, int64_t size,
     return bdrv_co_create(drv, o->out_filename, opts, errp);
 }
 
+/* What the copy engine needs beyond the sources, from the options. */
+static bool coroutine_fn set_copy_params(const ConvertOpts *o,
+                                         BlockBackend *target, CopyParams *p)
+{
+    p->target = target;
+    p->target_has_backing = o->backing;
+    p->target_backing_len = -1;
+    if (o->backing && !o->skip_create && bdrv_backing_bs(blk_bs(target))) {
+        p->target_backing_len = bdrv_co_getlength(
+            bdrv_backing_bs(blk_bs(target)));
+        if (p->target_backing_len < 0) {
+            p->target_backing_len = -1;     /* unknown: write zero runs */
+        }
+    }
+    p->workers = o->workers;
+    p->in_order = o->in_order;
+    p->buf_size = CONVERT_BUF_SIZE;
+    p->min_sparse = o->min_sparse;
+    /* a new image reads as zeroes; -S 0 asks for every byte anyway */
+    p->target_zeroed = o->min_sparse && !o->backing &&
+                       ((!o->skip_create &&
+                         bdrv_has_zero_init(blk_bs(target))) ||
+                        o->target_is_zero);
+    p->rate_limit = o->rate_limit;
+    p->copy_range = o->copy_range;
+    /* -q: salvaged quietly, as in 7.2 */
+    p->salvage = !o->salvage ? NULL :
+                 o->quiet ? convert_salvage_quiet : convert_salvage;
+    p->salvage_status = o->salvage && !o->quiet ? convert_salvage_status
+                                                : NULL;
+    if (o->compress) {
+        BlockDriverInfo bdi = { 0 };
+
+        if (bdrv_get_info(blk_bs(target), &bdi) < 0 ||
+            bdi.cluster_size <= 0 || bdi.cluster_size > p->buf_size) {
+            error_report("invalid cluster size");
+            return false;
+        }
+        p->compress_cluster = bdi.cluster_size;
+    }
+    p->progress = convert_progress;
+    p->progress_allocated = true;
+    return true;
+}
+
 int coroutine_fn img_convert(int argc, char **argv)
 {
     ConvertOpts o = { .workers = 8, .in_order = true,
@@ -581,41 +627,9 @@ int coroutine_fn img_convert(int argc, char **argv)
                      "image has a backing file");
         goto out;
     }
-    p.target = target;
-    p.target_has_backing = o.backing;
-    p.target_backing_len = -1;
-    if (o.backing && !o.skip_create && bdrv_backing_bs(blk_bs(target))) {
-        p.target_backing_len = bdrv_co_getlength(
-            bdrv_backing_bs(blk_bs(target)));
-        if (p.target_backing_len < 0) {
-            p.target_backing_len = -1;      /* unknown: write zero runs */
-        }
+    if (!set_copy_params(&o, target, &p)) {
+        goto out;
     }
-    p.workers = o.workers;
-    p.in_order = o.in_order;
-    p.buf_size = CONVERT_BUF_SIZE;
-    p.min_sparse = o.min_sparse;
-    /* a new image reads as zeroes; -S 0 asks for every byte anyway */
-    p.target_zeroed = o.min_sparse && !o.backing &&
-                      ((!o.skip_create && bdrv_has_zero_init(blk_bs(target))) ||
-                       o.target_is_zero);
-    p.rate_limit = o.rate_limit;
-    p.copy_range = o.copy_range;
-    /* -q: salvaged quietly, as in 7.2 */
-    p.salvage = !o.salvage ? NULL :
-                o.quiet ? convert_salvage_quiet : convert_salvage;
-    p.salvage_status = o.salvage && !o.quiet ? convert_salvage_status : NULL;
-    if (o.compress) {
-        BlockDriverInfo bdi = { 0 };
-        if (bdrv_get_info(blk_bs(target), &bdi) < 0 ||
-            bdi.cluster_size <= 0 || bdi.cluster_size > p.buf_size) {
-            error_report("invalid cluster size");
-            goto out;
-        }
-        p.compress_cluster = bdi.cluster_size;
-    }
-    p.progress = convert_progress;
-    p.progress_allocated = true;
 
     copy_co_run(&p, &res);
     if (res.ret == 0) {

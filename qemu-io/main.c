@@ -269,6 +269,7 @@ enum {
     OPTION_IMAGE_OPTS,
 };
 
+/* Long: one getopt switch over qemu-io's options, then the run. */
 static void coroutine_fn qemuio_main(void *opaque)
 {
     static const struct option long_options[] = {

@@ -200,6 +200,39 @@ static int coroutine_fn downgrade(BlockDriverState *bs, Error **errp)
     return ret;
 }
 
+/* lazy_refcounts on or off (off: the image is made clean first). */
+static int coroutine_fn set_lazy_refcounts(BlockDriverState *bs, bool lazy,
+                                           int new_version, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (lazy) {
+        if (new_version < 3) {
+            error_setg(errp, "Lazy refcounts only supported with "
+                       "compatibility level 1.1 and above (use compat=1.1 "
+                       "or greater)");
+            return -EINVAL;
+        }
+        s->compatible_features |= QCOW2_COMPAT_LAZY_REFCOUNTS;
+    } else {
+        ret = qcow2_mark_clean(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to make the image "
+                             "clean");
+            return ret;
+        }
+        s->compatible_features &= ~(uint64_t)QCOW2_COMPAT_LAZY_REFCOUNTS;
+    }
+    ret = qcow2_rewrite_header(bs);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to update the image header");
+        return ret;
+    }
+    s->use_lazy_refcounts = lazy;
+    return 0;
+}
+
 int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
                                 bool force, Error **errp)
 {
@@ -313,29 +346,10 @@ int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
     }
 
     if ((s->use_lazy_refcounts > 0) != lazy_refcounts) {
-        if (lazy_refcounts) {
-            if (new_version < 3) {
-                error_setg(errp, "Lazy refcounts only supported with "
-                           "compatibility level 1.1 and above (use compat=1.1 "
-                           "or greater)");
-                return -EINVAL;
-            }
-            s->compatible_features |= QCOW2_COMPAT_LAZY_REFCOUNTS;
-        } else {
-            ret = qcow2_mark_clean(bs);
-            if (ret < 0) {
-                error_setg_errno(errp, -ret, "Failed to make the image "
-                                 "clean");
-                return ret;
-            }
-            s->compatible_features &= ~(uint64_t)QCOW2_COMPAT_LAZY_REFCOUNTS;
-        }
-        ret = qcow2_rewrite_header(bs);
+        ret = set_lazy_refcounts(bs, lazy_refcounts, new_version, errp);
         if (ret < 0) {
-            error_setg_errno(errp, -ret, "Failed to update the image header");
             return ret;
         }
-        s->use_lazy_refcounts = lazy_refcounts;
     }
 
     if (new_size) {

@@ -111,7 +111,7 @@ static bool coroutine_fn load_data(BlockDriverState *bs, const Qcow2Bitmap *b,
     uint64_t size = bdrv_dirty_bitmap_data_size(bm);
     uint64_t need = DIV_ROUND_UP(size, s->cluster_size), i;
     g_autofree uint64_t *t = NULL;
-    g_autofree uint8_t *buf = NULL;
+    g_autoblkbuf uint8_t *buf = NULL;
 
     if (b->table_size != need) {
         error_setg(errp, "Could not read bitmap '%s' from image: bitmap "
@@ -123,7 +123,7 @@ static bool coroutine_fn load_data(BlockDriverState *bs, const Qcow2Bitmap *b,
     if (!t) {
         return false;
     }
-    buf = qemu_memalign(4096, s->cluster_size);
+    buf = blk_buf_alloc(bs->file->bs, s->cluster_size);
     for (i = 0; i < need; i++) {
         uint64_t pos = i << s->cluster_bits;
         uint64_t n = MIN((uint64_t)s->cluster_size, size - pos);
@@ -148,10 +148,10 @@ static bool coroutine_fn load_data(BlockDriverState *bs, const Qcow2Bitmap *b,
 }
 
 /* The directory of @n entries as the image holds it, @size bytes. */
-static uint8_t *build_directory(const Qcow2Bitmap *list, int n,
-                                uint64_t size)
+static uint8_t *build_directory(BlockDriverState *bs, const Qcow2Bitmap *list,
+                                int n, uint64_t size)
 {
-    uint8_t *dir = qemu_memalign(4096, size);
+    uint8_t *dir = blk_buf_alloc(bs->file->bs, size);
     uint64_t pos = 0;
 
     memset(dir, 0, size);
@@ -167,7 +167,8 @@ static uint8_t *build_directory(const Qcow2Bitmap *list, int n,
         stl_be_p(e + 20, list[i].extra_data_size);
         memcpy(e + BME_ENTRY_HEADER + list[i].extra_data_size, list[i].name,
                list[i].name_size);
-        pos += qcow2_bitmap_entry_bytes(list[i].extra_data_size, list[i].name_size);
+        pos += qcow2_bitmap_entry_bytes(list[i].extra_data_size,
+                                        list[i].name_size);
     }
     return dir;
 }
@@ -206,7 +207,7 @@ static int coroutine_fn write_autoclear(BlockDriverState *bs, uint64_t v)
 static int coroutine_fn mark_in_use(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
-    g_autofree uint8_t *dir = NULL;
+    g_autoblkbuf uint8_t *dir = NULL;
     bool change = false;
     int i, ret;
 
@@ -222,7 +223,7 @@ static int coroutine_fn mark_in_use(BlockDriverState *bs)
     if (ret < 0) {
         return ret;
     }
-    dir = build_directory(s->bitmaps, s->nb_bitmaps,
+    dir = build_directory(bs, s->bitmaps, s->nb_bitmaps,
                           s->bitmap_directory_size);
     ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_BITMAP_DIRECTORY,
                                         s->bitmap_directory_offset,
@@ -393,7 +394,7 @@ static bool coroutine_fn store_one(BlockDriverState *bs, Allocs *a,
     uint64_t bytes = bdrv_dirty_bitmap_data_size(bm);
     uint64_t n = DIV_ROUND_UP(bytes, s->cluster_size), i;
     uint64_t table_bytes = ROUND_UP(n * 8, s->cluster_size);
-    g_autofree uint64_t *table = qemu_memalign(4096, table_bytes);
+    g_autoblkbuf uint64_t *table = blk_buf_alloc(bs->file->bs, table_bytes);
     int64_t off;
 
     memset(table, 0, table_bytes);
@@ -496,8 +497,9 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
     BDRVQcow2State *s = bs->opaque;
     Allocs a = { g_array_new(false, false, sizeof(int64_t)),
                  g_array_new(false, false, sizeof(uint64_t)) };
-    g_autofree uint8_t *cluster = qemu_memalign(4096, s->cluster_size);
-    g_autofree uint8_t *dir = NULL;
+    g_autoblkbuf uint8_t *cluster = blk_buf_alloc(bs->file->bs,
+                                                  s->cluster_size);
+    g_autoblkbuf uint8_t *dir = NULL;
     int total = bdrv_dirty_bitmap_count_all(bs) + s->nb_bitmaps;
     Qcow2Bitmap *list = g_new0(Qcow2Bitmap, MAX(total, 1));
     BdrvDirtyBitmap **of = g_new0(BdrvDirtyBitmap *, MAX(total, 1));
@@ -561,7 +563,7 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
     }
     if (n) {
         dir_bytes = ROUND_UP(dir_size, s->cluster_size);
-        dir = build_directory(list, n, dir_bytes);
+        dir = build_directory(bs, list, n, dir_bytes);
         dir_offset = alloc_and_write(bs, &a, dir, dir_bytes, dir_size);
         if (dir_offset < 0) {
             error_setg_errno(errp, -dir_offset, "Failed to update bitmap "

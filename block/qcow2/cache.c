@@ -70,7 +70,7 @@ Qcow2Cache *qcow2_cache_create(int entries, int64_t table_size)
      * One block for every table: with 512-byte clusters, separately
      * page-aligned tables would cost 8 times the cache size.
      */
-    c->memory = qemu_memalign(4096, (size_t)c->size * table_size);
+    c->memory = blk_buf_alloc(NULL, (size_t)c->size * table_size);
     for (i = 0; i < c->size; i++) {
         c->entries[i].table = (uint64_t *)(c->memory + i * table_size);
     }
@@ -88,7 +88,7 @@ void qcow2_cache_destroy(Qcow2Cache *c)
         assert(c->entries[i].ref == 0);
     }
     g_hash_table_destroy(c->index);
-    qemu_vfree(c->memory);
+    blk_buf_free(c->memory);
     g_free(c->entries);
     g_free(c);
 }

@@ -506,6 +506,106 @@ static bool coroutine_fn repair_if_dirty(BlockDriverState *bs, int flags,
     return true;
 }
 
+/* Sizes that follow from the cluster size and the L2 entry width. */
+static bool set_geometry(BDRVQcow2State *s, const QCowHeader *h, Error **errp)
+{
+    if (h->incompatible_features & QCOW2_INCOMPAT_EXTL2) {
+        if (s->cluster_bits < 14) {
+            error_setg(errp, "Extended L2 entries are only supported with "
+                       "cluster sizes of at least 16384 bytes");
+            return false;
+        }
+        s->l2_entry_size = L2E_SIZE_EXTENDED;
+        s->subclusters_per_cluster = QCOW2_SUBCLUSTERS_PER_CLUSTER;
+    } else {
+        s->l2_entry_size = L2E_SIZE_NORMAL;
+        s->subclusters_per_cluster = 1;
+    }
+    s->subcluster_size = s->cluster_size / s->subclusters_per_cluster;
+    s->subcluster_bits = ctz64(s->subcluster_size);
+    s->l2_bits = s->cluster_bits - ctz64(s->l2_entry_size);
+    s->l2_size = 1LL << s->l2_bits;
+    s->csize_shift = 62 - (s->cluster_bits - 8);
+    s->csize_mask = (1ULL << (s->cluster_bits - 8)) - 1;
+    s->cluster_offset_mask = (1ULL << s->csize_shift) - 1;
+    return true;
+}
+
+/*
+ * The refcount and snapshot tables the header points to, checked; the
+ * active L1 table, read.
+ */
+static bool coroutine_fn read_tables(BlockDriverState *bs,
+                                     const QCowHeader *h, int flags,
+                                     Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l1_vm_state_index;
+    int ret;
+
+    s->refcount_table_offset = h->refcount_table_offset;
+    s->refcount_table_clusters = h->refcount_table_clusters;
+    if (!h->refcount_table_clusters && !(flags & BDRV_O_CHECK)) {
+        error_setg(errp, "Image does not contain a reference count table");
+        return false;
+    }
+    if (!qcow2_validate_table(s, h->refcount_table_offset,
+                              h->refcount_table_clusters, s->cluster_size,
+                              QCOW_MAX_REFTABLE_SIZE, "Reference count table",
+                              errp)) {
+        return false;
+    }
+    /* check reads (and repairs) the snapshot table itself, as 7.2 */
+    if (!(flags & BDRV_O_CHECK) &&
+        !qcow2_validate_table(s, h->snapshots_offset, h->nb_snapshots, 40,
+                              40 * QCOW_MAX_SNAPSHOTS, "Snapshot table",
+                              errp)) {
+        return false;
+    }
+
+    /* L1 */
+    if (h->l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
+        error_setg(errp, "Active L1 table too large");
+        return false;
+    }
+    l1_vm_state_index = size_to_l1(s, h->size);
+    if (l1_vm_state_index > INT_MAX) {
+        error_setg(errp, "Image is too big");
+        return false;
+    }
+    s->l1_vm_state_index = l1_vm_state_index;
+    if (h->l1_size < l1_vm_state_index) {
+        error_setg(errp, "L1 table is too small");
+        return false;
+    }
+    s->l1_size = h->l1_size;
+    s->l1_table_offset = h->l1_table_offset;
+    if (s->l1_size > 0) {
+        uint32_t i;
+
+        if (!qcow2_validate_table(s, h->l1_table_offset, h->l1_size,
+                                  L1E_SIZE, QCOW_MAX_L1_SIZE,
+                                  "Active L1 table", errp)) {
+            return false;
+        }
+        s->l1_table = g_try_malloc(s->l1_size * L1E_SIZE);
+        if (!s->l1_table) {
+            error_setg(errp, "Could not allocate L1 table");
+            return false;
+        }
+        ret = bdrv_co_pread(bs->file, s->l1_table_offset,
+                            s->l1_size * L1E_SIZE, s->l1_table, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not read L1 table");
+            return false;
+        }
+        for (i = 0; i < s->l1_size; i++) {
+            s->l1_table[i] = be64toh(s->l1_table[i]);
+        }
+    }
+    return true;
+}
+
 static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
                                        int flags, Error **errp)
 {
@@ -513,13 +613,12 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     QCowHeader h = { 0 };
     g_autofree uint8_t *feature_table = NULL;
     size_t feature_table_len = 0;
-    uint64_t l1_vm_state_index, l2_cache_size = 0, ext_end;
+    uint64_t l2_cache_size = 0, ext_end;
     uint64_t refcount_cache_size = 0;
     int64_t l2_tables, max_entries;
     g_autofree char *sn_id = bdrv_opt_take_str(options, "snapshot.id");
     g_autofree char *sn_name = bdrv_opt_take_str(options, "snapshot.name");
     bool has_key;
-    int ret;
 
     qemu_co_mutex_init(&s->lock);
     if (!take_cache_options(bs, options, flags, &l2_cache_size,
@@ -561,83 +660,9 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     }
     s->writable = flags & BDRV_O_RDWR;
 
-    /* geometry */
-    if (h.incompatible_features & QCOW2_INCOMPAT_EXTL2) {
-        if (s->cluster_bits < 14) {
-            error_setg(errp, "Extended L2 entries are only supported with "
-                       "cluster sizes of at least 16384 bytes");
-            return false;
-        }
-        s->l2_entry_size = L2E_SIZE_EXTENDED;
-        s->subclusters_per_cluster = QCOW2_SUBCLUSTERS_PER_CLUSTER;
-    } else {
-        s->l2_entry_size = L2E_SIZE_NORMAL;
-        s->subclusters_per_cluster = 1;
-    }
-    s->subcluster_size = s->cluster_size / s->subclusters_per_cluster;
-    s->subcluster_bits = ctz64(s->subcluster_size);
-    s->l2_bits = s->cluster_bits - ctz64(s->l2_entry_size);
-    s->l2_size = 1LL << s->l2_bits;
-    s->csize_shift = 62 - (s->cluster_bits - 8);
-    s->csize_mask = (1ULL << (s->cluster_bits - 8)) - 1;
-    s->cluster_offset_mask = (1ULL << s->csize_shift) - 1;
-
-    s->refcount_table_offset = h.refcount_table_offset;
-    s->refcount_table_clusters = h.refcount_table_clusters;
-    if (!h.refcount_table_clusters && !(flags & BDRV_O_CHECK)) {
-        error_setg(errp, "Image does not contain a reference count table");
+    if (!set_geometry(s, &h, errp) ||
+        !read_tables(bs, &h, flags, errp)) {
         return false;
-    }
-    if (!qcow2_validate_table(s, h.refcount_table_offset,
-                        h.refcount_table_clusters, s->cluster_size,
-                        QCOW_MAX_REFTABLE_SIZE, "Reference count table",
-                        errp)) {
-        return false;
-    }
-    /* check reads (and repairs) the snapshot table itself, as 7.2 */
-    if (!(flags & BDRV_O_CHECK) &&
-        !qcow2_validate_table(s, h.snapshots_offset, h.nb_snapshots, 40,
-                        40 * QCOW_MAX_SNAPSHOTS, "Snapshot table", errp)) {
-        return false;
-    }
-
-    /* L1 */
-    if (h.l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
-        error_setg(errp, "Active L1 table too large");
-        return false;
-    }
-    l1_vm_state_index = size_to_l1(s, h.size);
-    if (l1_vm_state_index > INT_MAX) {
-        error_setg(errp, "Image is too big");
-        return false;
-    }
-    s->l1_vm_state_index = l1_vm_state_index;
-    if (h.l1_size < l1_vm_state_index) {
-        error_setg(errp, "L1 table is too small");
-        return false;
-    }
-    s->l1_size = h.l1_size;
-    s->l1_table_offset = h.l1_table_offset;
-    if (s->l1_size > 0) {
-        uint32_t i;
-        if (!qcow2_validate_table(s, h.l1_table_offset, h.l1_size, L1E_SIZE,
-                            QCOW_MAX_L1_SIZE, "Active L1 table", errp)) {
-            return false;
-        }
-        s->l1_table = g_try_malloc(s->l1_size * L1E_SIZE);
-        if (!s->l1_table) {
-            error_setg(errp, "Could not allocate L1 table");
-            return false;
-        }
-        ret = bdrv_co_pread(bs->file, s->l1_table_offset,
-                            s->l1_size * L1E_SIZE, s->l1_table, 0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not read L1 table");
-            return false;
-        }
-        for (i = 0; i < s->l1_size; i++) {
-            s->l1_table[i] = be64toh(s->l1_table[i]);
-        }
     }
 
     /* L2 cache: by default big enough for the whole disk, up to 32 MiB */

@@ -255,7 +255,7 @@ int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
                                              int refcount_order, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
-    g_autofree void *block = qemu_memalign(4096, s->cluster_size);
+    g_autoblkbuf void *block = blk_buf_alloc(bs->file->bs, s->cluster_size);
     WidthWalk w = {
         .order = refcount_order,
         .block_size = 1LL << (s->cluster_bits + 3 - refcount_order),

@@ -332,10 +332,6 @@ struct BlockDriver {
     /* qemu-img measure (block.h, bdrv_co_measure); info is zeroed */
     bool coroutine_fn (*co_measure)(QDict *opts, BlockDriverState *in_bs,
                                     BlockMeasureInfo *info, Error **errp);
-    /*
-     * qemu-img amend: change format options of an open (read-write)
-     * image; @opts are validated against @amend_opts.
-     */
     /* qemu-img check (block.h, bdrv_co_check) */
     int coroutine_fn (*co_check)(BlockDriverState *bs, BdrvCheckResult *res,
                                  int fix);
@@ -345,6 +341,10 @@ struct BlockDriver {
     int coroutine_fn (*co_change_backing_file)(BlockDriverState *bs,
                                                const char *file,
                                                const char *fmt);
+    /*
+     * qemu-img amend: change format options of an open (read-write)
+     * image; @opts are validated against @amend_opts.
+     */
     int coroutine_fn (*co_amend)(BlockDriverState *bs, QDict *opts,
                                  bool force, Error **errp);
     const CreateOptDesc *amend_opts;
