@@ -501,21 +501,8 @@ static bool iscsi_take_options(QDict *options, ISCSIOptions *o, Error **errp)
         error_setg(errp, "Parameter 'lun' must be at most 16383");
         return false;
     }
-    if (o->sessions < 1 || o->sessions > ISCSI_MAX_SESSIONS) {
-        error_setg(errp, "Parameter 'sessions' must be between 1 and %d",
-                   ISCSI_MAX_SESSIONS);
-        return false;
-    }
-    if (o->depth < 1 || o->depth > ISCSI_MAX_DEPTH) {
-        error_setg(errp, "Parameter 'queue-depth' must be between 1 and %d",
-                   ISCSI_MAX_DEPTH);
-        return false;
-    }
-    if (o->timeout > 3600) {
-        error_setg(errp, "Parameter 'timeout' must be at most 3600 seconds");
-        return false;
-    }
-    return true;
+    return net_check_options("sessions", o->sessions, ISCSI_MAX_SESSIONS,
+                             o->depth, ISCSI_MAX_DEPTH, o->timeout, errp);
 }
 
 static void iscsi_client_close(ISCSIClient *s)

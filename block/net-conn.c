@@ -233,6 +233,35 @@ int coroutine_fn net_req_wait(NetReq *req)
     return co_waiter_wait(&req->waiter);
 }
 
+/* ---- options ---- */
+
+static bool net_check_range(const char *name, uint64_t val, int max,
+                            Error **errp)
+{
+    if (val < 1 || val > (uint64_t)max) {
+        error_setg(errp, "Parameter '%s' must be between 1 and %d", name,
+                   max);
+        return false;
+    }
+    return true;
+}
+
+bool net_check_options(const char *conns_key, uint64_t conns, int max_conns,
+                       uint64_t depth, int max_depth, uint64_t timeout,
+                       Error **errp)
+{
+    if (!net_check_range(conns_key, conns, max_conns, errp) ||
+        !net_check_range("queue-depth", depth, max_depth, errp)) {
+        return false;
+    }
+    if (timeout > NET_MAX_TIMEOUT_S) {
+        error_setg(errp, "Parameter 'timeout' must be at most %d seconds",
+                   NET_MAX_TIMEOUT_S);
+        return false;
+    }
+    return true;
+}
+
 /* ---- retries ---- */
 
 void coroutine_fn net_co_retry_sleep(int tries)

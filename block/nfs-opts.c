@@ -6,6 +6,7 @@
  */
 #include "block/nfs-opts.h"
 #include "block/driver.h"
+#include "block/net-conn.h"
 #include "util/error.h"
 #include "util/cutils.h"
 
@@ -84,24 +85,14 @@ bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
     if (!has_conns) {
         o->connections = NFS_DEFAULT_CONNECTIONS;
     }
-    if (o->connections < 1 || o->connections > NFS_MAX_CONNECTIONS) {
-        error_setg(errp, "Parameter 'connections' must be between 1 and %d",
-                   NFS_MAX_CONNECTIONS);
-        return false;
-    }
     if (!has_depth) {
         o->depth = NFS_DEFAULT_DEPTH;
-    }
-    if (o->depth < 1 || o->depth > NFS_MAX_DEPTH) {
-        error_setg(errp, "Parameter 'queue-depth' must be between 1 and %d",
-                   NFS_MAX_DEPTH);
-        return false;
     }
     if (!has_timeout) {
         o->timeout = NFS_DEFAULT_TIMEOUT_S;
     }
-    if (o->timeout > 3600) {
-        error_setg(errp, "Parameter 'timeout' must be at most 3600 seconds");
+    if (!net_check_options("connections", o->connections, NFS_MAX_CONNECTIONS,
+                           o->depth, NFS_MAX_DEPTH, o->timeout, errp)) {
         return false;
     }
     if (o->nfsport > 65535 || o->mountport > 65535) {

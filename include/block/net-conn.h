@@ -30,6 +30,7 @@
 #include "util/aio.h"
 #include "util/coroutine.h"
 #include "util/co-slots.h"
+#include "util/error.h"
 
 typedef struct NetConn NetConn;
 typedef struct NetPool NetPool;
@@ -134,6 +135,19 @@ void net_req_put(NetReq *req);
 void net_req_fail(NetReq *req, int err);
 /* Drop the issuer's reference and wait for every part; the first error. */
 int coroutine_fn net_req_wait(NetReq *req);
+
+/* ---- options every network driver takes ---- */
+
+/* The longest a request may wait for its answer, in seconds. */
+#define NET_MAX_TIMEOUT_S 3600
+/*
+ * Check the engine's numbers, in the order the drivers name them: the
+ * connections (@conns_key: "connections", "sessions") in [1, @max_conns],
+ * "queue-depth" in [1, @max_depth], "timeout" at most NET_MAX_TIMEOUT_S.
+ */
+bool net_check_options(const char *conns_key, uint64_t conns, int max_conns,
+                       uint64_t depth, int max_depth, uint64_t timeout,
+                       Error **errp);
 
 /* ---- retries ---- */
 
