@@ -107,6 +107,6 @@ for dir in write read nfs2iscsi; do
         m=$(echo "${times["$dir|$label"]}" | median)
         printf '%-10s %-28s %8.2f %9.2fx %9.2fx\n' "$dir" "$label" "$m" \
             "$(echo "$b1 / $m" | bc -l)" "$(echo "$b8 / $m" | bc -l)"
-        [ -n "${BENCH_CSV:-}" ] && echo "iscsi,$dir,$label,$m,${times["$dir|$label"]# }" >> "$BENCH_CSV"
+        if [ -n "${BENCH_CSV:-}" ]; then echo "iscsi,$dir,$label,$m,${times["$dir|$label"]# }" >> "$BENCH_CSV"; fi
     done
 done

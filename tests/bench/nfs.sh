@@ -106,6 +106,6 @@ for dir in write read; do
         m=$(echo "${times["$dir|$label"]}" | median)
         printf '%-6s %-24s %8.2f %9.2fx %9.2fx\n' "$dir" "$label" "$m" \
             "$(echo "$b1 / $m" | bc -l)" "$(echo "$b8 / $m" | bc -l)"
-        [ -n "${BENCH_CSV:-}" ] && echo "nfs,$dir,$label,$m,${times["$dir|$label"]# }" >> "$BENCH_CSV"
+        if [ -n "${BENCH_CSV:-}" ]; then echo "nfs,$dir,$label,$m,${times["$dir|$label"]# }" >> "$BENCH_CSV"; fi
     done
 done
