@@ -112,13 +112,35 @@ void bdrv_message(BdrvMessageKind kind, const char *fmt, ...)
     va_end(ap);
 }
 
-void bdrv_warn(const char *fmt, ...)
+void bdrv_error_report(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    bdrv_vmessage(BDRV_MSG_ERROR, fmt, ap);
+    va_end(ap);
+}
+
+void bdrv_warn_report(const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
     bdrv_vmessage(BDRV_MSG_WARNING, fmt, ap);
     va_end(ap);
+}
+
+void bdrv_report_err(Error *err)
+{
+    const char *hint = error_get_hint(err);
+    size_t len = hint ? strlen(hint) : 0;
+
+    if (len && hint[len - 1] == '\n') {
+        len--;              /* the handler ends the message's last line */
+    }
+    bdrv_message(BDRV_MSG_ERROR, "%s%s%.*s", error_get_pretty(err),
+                 len ? "\n" : "", (int)len, hint ? hint : "");
+    error_free(err);
 }
 
 /* ---- option helpers ---- */

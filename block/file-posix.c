@@ -462,8 +462,8 @@ static void allocate_first_block(int fd, int64_t max_size)
 static int raw_restore_length(int fd, int64_t length, int ret)
 {
     if (ftruncate(fd, length) < 0) {
-        error_report("Failed to restore old file length: %s",
-                     strerror(errno));
+        bdrv_error_report("Failed to restore old file length: %s",
+                          strerror(errno));
     }
     return ret;
 }

@@ -147,8 +147,8 @@ static void iscsi_tmf_cb(struct iscsi_context *iscsi, int status,
         return;
     }
     s->abort_warned_ns = get_clock_ns();
-    warn_report("iSCSI: %s: commands timed out; the target aborted them, "
-                "sending them again", s->portal);
+    bdrv_warn_report("iSCSI: %s: commands timed out; the target aborted them, "
+                     "sending them again", s->portal);
 }
 
 /* A command got no answer in time: its task set aborted, or given up. */
@@ -203,7 +203,7 @@ static void iscsi_conn_tick(NetConn *nc)
     }
     if (++c->ticks % ISCSI_NOP_TICKS == 0) {
         if (iscsi_get_nops_in_flight(c->iscsi) >= ISCSI_MAX_NOP_FAILURES) {
-            warn_report("iSCSI: NOP timeout. Reconnecting...");
+            bdrv_warn_report("iSCSI: NOP timeout. Reconnecting...");
             iscsi_reconnect(c->iscsi);
         } else {
             iscsi_nop_out_async(c->iscsi, NULL, NULL, 0, NULL);

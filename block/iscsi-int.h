@@ -12,6 +12,7 @@
 #include "block/net-conn.h"
 #include "util/iov.h"
 #include "util/error.h"
+#include "block/block.h"
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>

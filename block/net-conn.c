@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The network drivers' connection engine; see include/block/net-conn.h. */
 #include "block/net-conn.h"
+#include "block/block.h"
 #include "util/error.h"
 
 #include <poll.h>
@@ -96,7 +97,7 @@ void net_pool_report(NetPool *p, const char *fmt, ...)
     }
     g_free(p->last_error);
     p->last_error = g_strdup(msg);
-    error_report("%s", msg);
+    bdrv_error_report("%s", msg);
 }
 
 /* ---- connection ---- */

@@ -749,8 +749,8 @@ static bool nfs_conn_configure(NFSConn *c, const NFSOptions *o, int flags,
         }
         if (ra > NFS_MAX_READAHEAD) {
             if (c == &s->conns[0]) {
-                warn_report("Truncating NFS readahead size to %d",
-                            NFS_MAX_READAHEAD);
+                bdrv_warn_report("Truncating NFS readahead size to %d",
+                                 NFS_MAX_READAHEAD);
             }
             ra = NFS_MAX_READAHEAD;
         }
@@ -767,8 +767,8 @@ static bool nfs_conn_configure(NFSConn *c, const NFSOptions *o, int flags,
         }
         if (pc > NFS_MAX_PAGECACHE) {
             if (c == &s->conns[0]) {
-                warn_report("Truncating NFS pagecache size to %d pages",
-                            NFS_MAX_PAGECACHE);
+                bdrv_warn_report("Truncating NFS pagecache size to %d pages",
+                                 NFS_MAX_PAGECACHE);
             }
             pc = NFS_MAX_PAGECACHE;
         }
@@ -781,7 +781,8 @@ static bool nfs_conn_configure(NFSConn *c, const NFSOptions *o, int flags,
 
         if (d > NFS_MAX_DEBUG) {
             if (c == &s->conns[0]) {
-                warn_report("Limiting NFS debug level to %d", NFS_MAX_DEBUG);
+                bdrv_warn_report("Limiting NFS debug level to %d",
+                                 NFS_MAX_DEBUG);
             }
             d = NFS_MAX_DEBUG;
         }

@@ -173,10 +173,19 @@ static void coroutine_fn img_main_co(void *opaque)
 }
 
 /* Run-time notices from drivers, printed bare as QEMU prints them. */
-/* What the block layer says, where 7.2 prints it. */
+/* What the block layer says, where and how 7.2 prints it. */
 static void print_block_message(BdrvMessageKind kind, const char *msg)
 {
-    fprintf(kind == BDRV_MSG_TRACE ? stdout : stderr, "%s\n", msg);
+    switch (kind) {
+    case BDRV_MSG_ERROR:
+        error_report("%s", msg);
+        break;
+    case BDRV_MSG_WARNING:
+        warn_report("%s", msg);
+        break;
+    default:
+        fprintf(kind == BDRV_MSG_TRACE ? stdout : stderr, "%s\n", msg);
+    }
 }
 
 int main(int argc, char **argv)

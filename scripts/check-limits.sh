@@ -6,6 +6,8 @@
 #   - no function over 150 lines unless the line right above its
 #     signature is a one-line comment giving the reason:
 #         /* Long: <why it stays one function> */
+#   - block/ never prints: no printf, fprintf, puts, error_report or
+#     warn_report there (messages go through bdrv_message(), block.h).
 # Prints each breach as FILE:LINE: message; exit 1 if there is any.
 # With --tap, the result is one TAP test (meson runs it so in `make check`).
 #
@@ -61,6 +63,14 @@ for f in $files; do
         END { exit bad }
     ' "$f" >>"$report" || status=1
 done
+# block/ never prints (block.c's message helpers print nothing either)
+for f in $files; do
+    case $f in block/*.c) ;; *) continue ;; esac
+    grep -nE '(^|[^_a-z.])(f?printf|puts|fputs|error_report(_err)?|warn_report)[[:space:]]*\(' "$f" |
+        grep -vE '^[0-9]+:[[:space:]]*(/?\*)' |
+        sed "s|^\([0-9]*\):.*|$f:\1: block/ never prints: use bdrv_message()|" >>"$report" || true
+done
+grep -q 'never prints' "$report" && status=1
 if $tap; then
     echo "1..1"
     sed 's/^/# /' "$report"

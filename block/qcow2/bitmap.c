@@ -680,9 +680,9 @@ bool coroutine_fn qcow2_store_bitmaps_on_close(BlockDriverState *bs)
         while (!named->filename[0] && named->file) {
             named = named->file->bs;
         }
-        error_report_err(err);
-        error_report("Persistent bitmaps are lost for node '%s'",
-                     named->filename);
+        bdrv_report_err(err);
+        bdrv_error_report("Persistent bitmaps are lost for node '%s'",
+                          named->filename);
         return false;
     }
     return true;

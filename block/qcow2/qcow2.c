@@ -48,11 +48,11 @@ int qcow2_signal_corruption(BlockDriverState *bs, bool fatal,
         return -EIO;
     }
     if (fatal) {
-        bdrv_warn("qcow2: Marking image as corrupt: %s; further corruption "
-                  "events will be suppressed", msg);
+        bdrv_message(BDRV_MSG_NOTE, "qcow2: Marking image as corrupt: %s; "
+                     "further corruption events will be suppressed", msg);
     } else {
-        bdrv_warn("qcow2: Image is corrupt: %s; further non-fatal corruption "
-                  "events will be suppressed", msg);
+        bdrv_message(BDRV_MSG_NOTE, "qcow2: Image is corrupt: %s; further "
+                     "non-fatal corruption events will be suppressed", msg);
     }
     s->corrupt_reported = true;
     if (fatal) {

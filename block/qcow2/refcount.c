@@ -906,7 +906,7 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
 
     if (ret < 0) {
         /* a leak at worst; QEMU reports it the same way */
-        bdrv_message(BDRV_MSG_WARNING, "qcow2_free_clusters failed: %s",
+        bdrv_message(BDRV_MSG_NOTE, "qcow2_free_clusters failed: %s",
                      strerror(-ret));
     }
 }

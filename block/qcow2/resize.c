@@ -402,7 +402,7 @@ int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
                                  &local_err) < 0) {
                 error_prepend(&local_err, "Failed to truncate the tail of "
                               "the image: ");
-                warn_report("%s", error_get_pretty(local_err));
+                bdrv_warn_report("%s", error_get_pretty(local_err));
                 error_free(local_err);
             }
         }

@@ -257,7 +257,7 @@ int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
                               "snapshot table", &err)) {
         res->check_errors++;
         error_prepend(&err, "ERROR ");
-        error_report_err(err);
+        bdrv_report_err(err);
         if (s->nb_snapshots > MAX_SNAPSHOTS) {
             bdrv_message(BDRV_MSG_CHECK,
                          "You can force-remove all %u overhanging "
@@ -273,7 +273,7 @@ int coroutine_fn qcow2_check_read_snapshot_table(BlockDriverState *bs,
     if (ret < 0) {
         res->check_errors++;
         error_prepend(&err, "ERROR failed to read the snapshot table: ");
-        error_report_err(err);
+        bdrv_report_err(err);
         s->snapshots_offset = 0;
         s->nb_snapshots = 0;
         return ret;
@@ -821,7 +821,7 @@ int coroutine_fn qcow2_co_snapshot_goto(BlockDriverState *bs,
     sn = &s->snapshots[idx];
     if (!snapshot_l1_ok(s, sn, &err)) {
         /* as 7.2, which reports it here and returns the reason */
-        error_report_err(err);
+        bdrv_report_err(err);
         return sn->l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE ? -EFBIG : -EINVAL;
     }
     if (sn->disk_size != (uint64_t)s->virtual_size) {

@@ -579,13 +579,13 @@ int coroutine_fn qcow2_co_inactivate(BlockDriverState *bs)
      */
     ret = qcow2_cache_flush(bs, s->l2_cache);
     if (ret < 0) {
-        error_report("Failed to flush the L2 table cache: %s",
-                     strerror(-ret));
+        bdrv_error_report("Failed to flush the L2 table cache: %s",
+                          strerror(-ret));
     }
     ret2 = qcow2_cache_flush(bs, s->refcount_block_cache);
     if (ret2 < 0) {
-        error_report("Failed to flush the refcount block cache: %s",
-                     strerror(-ret2));
+        bdrv_error_report("Failed to flush the refcount block cache: %s",
+                          strerror(-ret2));
         ret = ret < 0 ? ret : ret2;
     }
     if (ret == 0) {

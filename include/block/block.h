@@ -120,23 +120,30 @@ void bdrv_iterate_format(void (*it)(void *opaque, const char *name),
                          void *opaque);
 
 /*
- * What the block layer has to say outside an Error goes to a handler the
- * tool installs, one line at a time (no newline); block/ never prints.
- * Without a handler it is dropped (the fuzz targets run so).  The tools
- * print as 7.2 does: warnings and check reports on stderr, blkdebug's
- * breakpoint notes on stdout.  Process-wide.
+ * What the block layer has to say outside an Error it returns goes to a
+ * handler the tool installs, a message at a time (no final newline);
+ * block/ never prints.  Without a handler it is dropped (the fuzz targets
+ * run so).  The tools print as 7.2 does: on stderr, errors and warnings
+ * with the program's name before them ("qemu-img: ", "qemu-img:
+ * warning: "), notes and check reports as they are; blkdebug's notes on
+ * stdout.  Process-wide.
  */
 typedef enum BdrvMessageKind {
-    BDRV_MSG_WARNING,   /* found at run time, e.g. corruption on a read */
+    BDRV_MSG_NOTE,      /* a line as it is, e.g. corruption found on a read */
     BDRV_MSG_CHECK,     /* what a check finds and repairs, 7.2's words */
     BDRV_MSG_TRACE,     /* blkdebug: requests suspended and resumed */
+    BDRV_MSG_ERROR,     /* an error no caller receives (7.2: error_report) */
+    BDRV_MSG_WARNING,   /* a warning (7.2: warn_report) */
 } BdrvMessageKind;
 typedef void BdrvMessageHandler(BdrvMessageKind kind, const char *msg);
 void bdrv_set_message_handler(BdrvMessageHandler *handler);
 void bdrv_message(BdrvMessageKind kind, const char *fmt, ...)
     QEMU_PRINTF(2, 3);
-/* bdrv_message(BDRV_MSG_WARNING, ...) */
-void bdrv_warn(const char *fmt, ...) QEMU_PRINTF(1, 2);
+/* bdrv_message(BDRV_MSG_ERROR, ...), bdrv_message(BDRV_MSG_WARNING, ...) */
+void bdrv_error_report(const char *fmt, ...) QEMU_PRINTF(1, 2);
+void bdrv_warn_report(const char *fmt, ...) QEMU_PRINTF(1, 2);
+/* @err (its hint too) as a BDRV_MSG_ERROR, then freed. */
+void bdrv_report_err(Error *err);
 
 /* Node accessors. */
 const char *bdrv_get_format_name(BlockDriverState *bs);

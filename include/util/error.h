@@ -52,6 +52,8 @@ int error_get_errno(const Error *err);
 
 /* Returns the message; owned by @err. */
 const char *error_get_pretty(const Error *err);
+/* The hints error_append_hint() added, or NULL; owned by @err. */
+const char *error_get_hint(const Error *err);
 
 void error_free(Error *err);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Error, error_free)

@@ -317,6 +317,39 @@ static void test_status_error(void)
     bdrv_unref(bottom);
 }
 
+/* ---- the block layer's messages reach the tool's handler only ---- */
+
+static GString *msg_log;
+
+static void log_message(BdrvMessageKind kind, const char *msg)
+{
+    g_string_append_printf(msg_log, "[%d]%s|", kind, msg);
+}
+
+static void test_messages(void)
+{
+    Error *err = NULL;
+
+    msg_log = g_string_new(NULL);
+    /* no handler: dropped */
+    bdrv_message(BDRV_MSG_CHECK, "dropped %d", 1);
+    bdrv_set_message_handler(log_message);
+    bdrv_message(BDRV_MSG_CHECK, "Leaked cluster %d refcount=%d", 5, 1);
+    bdrv_error_report("an error: %s", "text");
+    bdrv_warn_report("a warning");
+    error_setg(&err, "with a hint");
+    error_append_hint(&err, "the hint\n");
+    bdrv_report_err(g_steal_pointer(&err));
+    error_setg(&err, "without one");
+    bdrv_report_err(err);
+    bdrv_set_message_handler(NULL);
+    bdrv_message(BDRV_MSG_TRACE, "dropped again");
+    g_assert_cmpstr(msg_log->str, ==,
+                    "[1]Leaked cluster 5 refcount=1|[3]an error: text|"
+                    "[4]a warning|[3]with a hint\nthe hint|[3]without one|");
+    g_string_free(msg_log, TRUE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -325,5 +358,6 @@ int main(int argc, char **argv)
     g_test_add_func("/block-io/split-and-zero-fallback", test_split_zero);
     g_test_add_func("/block-io/serialising-rmw", test_serialising);
     g_test_add_func("/block-io/status-error-through-raw", test_status_error);
+    g_test_add_func("/block-io/messages", test_messages);
     return g_test_run();
 }
