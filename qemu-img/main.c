@@ -4,6 +4,7 @@
  * every subcommand runs in.  Subcommands live in their own files.
  */
 #include "util/osdep.h"
+#include "tool-messages.h"
 #include "util/progress.h"
 #include "img.h"
 #include "util/aio.h"
@@ -172,22 +173,6 @@ static void coroutine_fn img_main_co(void *opaque)
     m->ret = m->cmd->handler(m->argc, m->argv);
 }
 
-/* Run-time notices from drivers, printed bare as QEMU prints them. */
-/* What the block layer says, where and how 7.2 prints it. */
-static void print_block_message(BdrvMessageKind kind, const char *msg)
-{
-    switch (kind) {
-    case BDRV_MSG_ERROR:
-        error_report("%s", msg);
-        break;
-    case BDRV_MSG_WARNING:
-        warn_report("%s", msg);
-        break;
-    default:
-        fprintf(kind == BDRV_MSG_TRACE ? stdout : stderr, "%s\n", msg);
-    }
-}
-
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -203,7 +188,7 @@ int main(int argc, char **argv)
     qemu_tune_malloc();
     qemu_progress_signal_init();
     error_init(argv[0]);
-    bdrv_set_message_handler(print_block_message);
+    bdrv_set_message_handler(tool_print_block_message);
     qemu_get_aio_context();
     if (argc < 2) {
         img_error_exit("Not enough arguments");

@@ -6,6 +6,7 @@
  * for I/O; aio_read/aio_write requests run in coroutines of their own.
  */
 #include "util/osdep.h"
+#include "tool-messages.h"
 #include "util/progress.h"
 #include "qemu-io.h"
 #include "block/driver.h"
@@ -432,22 +433,6 @@ static void coroutine_fn qemuio_main(void *opaque)
     m->exit_code = ret < 0 ? 1 : 0;
 }
 
-/* Run-time notices from drivers, printed bare as QEMU prints them. */
-/* What the block layer says, where and how 7.2 prints it. */
-static void print_block_message(BdrvMessageKind kind, const char *msg)
-{
-    switch (kind) {
-    case BDRV_MSG_ERROR:
-        error_report("%s", msg);
-        break;
-    case BDRV_MSG_WARNING:
-        warn_report("%s", msg);
-        break;
-    default:
-        fprintf(kind == BDRV_MSG_TRACE ? stdout : stderr, "%s\n", msg);
-    }
-}
-
 int main(int argc, char **argv)
 {
     QemuIoMain m = { .argc = argc, .argv = argv };
@@ -455,7 +440,7 @@ int main(int argc, char **argv)
     qemu_tune_malloc();
     qemu_progress_signal_init();
     error_init(argv[0]);
-    bdrv_set_message_handler(print_block_message);
+    bdrv_set_message_handler(tool_print_block_message);
     qemu_get_aio_context();
     aio_run_coroutine(qemuio_main, &m);
     fflush(stdout);
