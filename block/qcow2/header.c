@@ -426,7 +426,9 @@ bool qcow2_header_encode(uint8_t *buf, size_t size, const QCowHeader *h,
         stq_be_p(ext + 16, e->bitmap_directory_offset);
         put_ext(buf, &pos, QCOW2_EXT_MAGIC_BITMAPS, ext, sizeof(ext));
     }
-    memcpy(buf + pos, e->unknown, e->unknown_len);
+    if (e->unknown_len) {
+        memcpy(buf + pos, e->unknown, e->unknown_len);
+    }
     pos += e->unknown_len + 8;      /* and the end marker: 8 zero bytes */
     fixed.backing_file_offset = 0;
     fixed.backing_file_size = 0;
