@@ -22,6 +22,11 @@ const BlockDriver *const bdrv_drivers[] = {
 #ifdef CONFIG_LIBISCSI
     &bdrv_iscsi,
 #endif
+#ifdef CONFIG_LIBNBD
+    &bdrv_nbd,
+    &bdrv_nbd_tcp,
+    &bdrv_nbd_unix,
+#endif
     NULL,
 };
 

@@ -1026,72 +1026,10 @@ static bool raw_parse_filename(const char *filename, QDict *options,
     return true;
 }
 
-/*
- * "Creating" on a device, as QEMU's generic fallback for protocols that
- * cannot create: open it, check it holds the size asked for (it cannot
- * grow), and zero its first sector so that an old header there is not
- * taken for the new image's format.
- */
 static bool coroutine_fn hdev_co_create(const char *filename, QDict *opts,
                                         Error **errp)
 {
-    const char *p = create_opt_get(opts, "preallocation");
-    PreallocMode prealloc = PREALLOC_MODE_OFF;
-    QDict *options;
-    BlockDriverState *bs;
-    BdrvChild child = { 0 };
-    Error *local_err = NULL;
-    uint64_t size;
-    int64_t len;
-    bool ok = false;
-    int ret;
-
-    if (!create_opt_get_size(opts, "size", 0, &size, errp)) {
-        return false;
-    }
-    if (p && !prealloc_mode_parse(p, &prealloc, NULL)) {
-        error_setg(errp, "invalid parameter value: %s", p);
-        return false;
-    }
-    if (prealloc != PREALLOC_MODE_OFF) {
-        error_setg(errp, "Unsupported preallocation mode '%s'",
-                   PreallocMode_str[prealloc]);
-        return false;
-    }
-    options = qdict_new();
-    qdict_put_str(options, "driver", "host_device");
-    bs = bdrv_co_open(filename, options, BDRV_O_RDWR, &local_err);
-    if (!bs) {
-        error_setg(errp, "Protocol driver 'host_device' does not support "
-                   "image creation, and opening the image failed: %s",
-                   error_get_pretty(local_err));
-        error_free(local_err);
-        return false;
-    }
-    child.bs = bs;
-    ret = bdrv_co_truncate(&child, size, false, PREALLOC_MODE_OFF, 0, errp);
-    if (ret < 0) {
-        goto out;
-    }
-    len = bdrv_co_getlength(bs);
-    if (len < 0) {
-        error_setg_errno(errp, (int)-len, "Failed to inquire the new image "
-                         "file's length");
-        goto out;
-    }
-    if (len > 0) {
-        ret = bdrv_co_pwrite_zeroes(&child, 0, MIN(len, BDRV_SECTOR_SIZE),
-                                    BDRV_REQ_MAY_UNMAP);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Failed to clear the new image's "
-                             "first sector");
-            goto out;
-        }
-    }
-    ok = true;
-out:
-    bdrv_unref(bs);
-    return ok;
+    return bdrv_co_create_simple("host_device", filename, opts, errp);
 }
 
 static bool hdev_parse_filename(const char *filename, QDict *options,

@@ -10,7 +10,7 @@ packages=(
     # build
     gcc meson ninja-build pkg-config
     libglib2.0-dev zlib1g-dev libdeflate-dev libaio-dev libiscsi-dev libnfs-dev
-    libzstd-dev liburing-dev
+    libzstd-dev liburing-dev libnbd-dev
     # sanitizer runtime for `make check SANITIZE=1` (gcc's libasan/libubsan)
     libasan8 libubsan1
     # tests: the reference oracle (with its nfs/iscsi drivers) and helpers
@@ -19,6 +19,9 @@ packages=(
     # tgtd) and the client tools used to check them
     nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin
     iproute2 util-linux iputils-ping
+    # tests: NBD servers and clients to check ours against (nbdkit with its
+    # memory/file/sparse-random plugins; nbdinfo, nbdcopy)
+    nbdkit libnbd-bin
     # benchmarks
     hyperfine
 )

@@ -343,6 +343,13 @@ bool coroutine_fn bdrv_co_create(const BlockDriver *drv, const char *filename,
  */
 bool bdrv_check_create_opts(const BlockDriver *drv, const BlockDriver *proto,
                             QDict *opts, Error **errp);
+/*
+ * The fallback of protocols that cannot create (host_device, nbd): open
+ * @filename with @driver, check its size, zero its first sector.
+ */
+bool coroutine_fn bdrv_co_create_simple(const char *driver,
+                                        const char *filename, QDict *opts,
+                                        Error **errp);
 /* Create through the protocol driver that handles @filename. */
 bool coroutine_fn bdrv_co_create_file(const char *filename, QDict *opts,
                                       Error **errp);

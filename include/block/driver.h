@@ -506,5 +506,8 @@ extern const BlockDriver bdrv_null_co;
 extern const BlockDriver bdrv_null_aio;
 extern const BlockDriver bdrv_nfs;
 extern const BlockDriver bdrv_iscsi;
+extern const BlockDriver bdrv_nbd;
+extern const BlockDriver bdrv_nbd_tcp;
+extern const BlockDriver bdrv_nbd_unix;
 
 #endif /* BLOCK_DRIVER_H */
