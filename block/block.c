@@ -1133,3 +1133,11 @@ bool coroutine_fn bdrv_co_store_bitmaps(BlockDriverState *bs, Error **errp)
     }
     return bs->drv->co_store_bitmaps(bs, errp);
 }
+
+bool bdrv_issues_in_order(BlockDriverState *bs)
+{
+    while (bs->drv == &bdrv_raw && bs->file) {
+        bs = bs->file->bs;
+    }
+    return bs->drv->issues_in_order;
+}

@@ -270,7 +270,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
     CopyTask *t = container_of(task, CopyTask, task);
     CopyState *s = t->s;
     uint8_t *buf = NULL;
-    bool held;
+    bool early, held;
     int ret = 0;
 
     if (t->type == CHUNK_DATA && s->p->copy_range &&
@@ -300,13 +300,16 @@ static int coroutine_fn copy_task_func(AioTask *task)
     rate_limit(s, t->type == CHUNK_DATA ? t->bytes : 0);
     /*
      * The driver allocates compressed clusters in the order the writes are
-     * issued: pass the turn on as soon as ours is issued, so that the next
-     * chunks compress while this one does; a run of zeroes written as
+     * issued, and an issue-ordered target sees them in that order: pass
+     * the turn on as soon as ours is issued (the chunks woken run once
+     * this coroutine yields, inside the write), so that the next chunks
+     * compress or go out while this one does; a run of zeroes written as
      * compressed clusters (-S 0) keeps it until all of them are.
      */
+    early = s->p->compress_cluster || s->p->issue_ordered;
     held = s->p->compress_cluster && t->type == CHUNK_ZERO &&
            !s->p->min_sparse && !s->p->src_base;
-    if (s->p->compress_cluster && !held) {
+    if (early && !held) {
         pass_turn(s, t);
     }
     if (t->type == CHUNK_SKIP) {
@@ -323,7 +326,7 @@ static int coroutine_fn copy_task_func(AioTask *task)
         copy_fail(s, ret, true, t->offset);
         goto out;
     }
-    if (!s->p->compress_cluster || held) {
+    if (!early || held) {
         pass_turn(s, t);
     }
     report_progress(s, t);

@@ -91,14 +91,16 @@ struct NBDClient {
     GArray *extents;            /* of NBDExtent, ends increasing */
     uint64_t ext_gen;           /* write_gen when it was asked */
     uint64_t write_gen;         /* our writes, zeroes and trims so far */
+    uint64_t flushed_gen;       /* write_gen the last flush covered */
 };
 
 /* One command of a request (NetReq: several, one waiting coroutine). */
 typedef struct NBDCmd {
     NetReq *req;
     NBDConn *conn;
-    /* block status: the range asked, the extents answered */
+    /* data: where in the request; block status: the range asked */
     int64_t offset, bytes;
+    uint8_t *bounce;            /* data across buffers of the request */
     GArray *extents;
     bool alloc_depth;
 } NBDCmd;
@@ -179,6 +181,11 @@ static void nbd_conn_service(NetConn *nc, int revents)
     if (r < 0) {
         why = nbd_get_error();
         err = nbd_get_errno();
+        /* "nbd_aio_notify_read: handshake: ...": the function is noise */
+        if (why && g_str_has_prefix(why, "nbd_aio_notify_") &&
+            strchr(why, ' ')) {
+            why = strchr(why, ' ') + 1;
+        }
     }
     nbd_conn_check(c, why, err);
 }
@@ -373,41 +380,81 @@ static bool coroutine_fn nbd_co_send(NBDClient *s, NetReq *req, NBDCmd *cmd,
 }
 
 /*
+ * The next command of a data request at @pos of @qiov (aligned to the
+ * server's minimum block, as io.c aligns requests): up to max_payload
+ * bytes within one buffer of @qiov, cut to a multiple of the minimum
+ * block; where less than one minimum block is left in the buffer, one
+ * minimum block through a bounce buffer (*bounce set).  Its length.
+ */
+static int64_t nbd_data_piece(NBDClient *s, QEMUIOVector *qiov, int64_t pos,
+                              int64_t bytes, uint8_t **ptr, bool *bounce)
+{
+    int64_t left = MIN(bytes - pos, (int64_t)s->max_payload);
+    size_t off = pos;
+    int i;
+
+    for (i = 0; off >= qiov->iov[i].iov_len; i++) {
+        off -= qiov->iov[i].iov_len;
+    }
+    *ptr = (uint8_t *)qiov->iov[i].iov_base + off;
+    *bounce = false;
+    if ((int64_t)(qiov->iov[i].iov_len - off) >= left) {
+        return left;
+    }
+    left = (qiov->iov[i].iov_len - off) / s->min_block * s->min_block;
+    if (left > 0) {
+        return left;
+    }
+    *bounce = true;
+    return MIN(bytes - pos, (int64_t)s->min_block);
+}
+
+/*
  * Data: @bytes at @offset from or into @qiov, as commands of at most
- * max_payload bytes, each within one buffer of @qiov, all in flight at
- * once over the connections; waits for the last answer.
+ * max_payload bytes (nbd_data_piece()), all in flight at once over the
+ * connections; waits for the last answer.
  */
 static int coroutine_fn nbd_co_data(NBDClient *s, int op, int64_t offset,
                                     int64_t bytes, QEMUIOVector *qiov,
                                     uint32_t flags)
 {
-    size_t n = 0, i, k = 0;
     g_autofree NBDCmd *cmds = NULL;
+    size_t n = 0, k;
+    int64_t pos, len;
+    uint8_t *ptr;
+    bool bounce;
     NetReq req;
-    int64_t pos = 0;
+    int ret;
 
-    for (i = 0; i < (size_t)qiov->niov; i++) {
-        n += DIV_ROUND_UP(qiov->iov[i].iov_len, s->max_payload);
+    for (pos = 0; pos < bytes; pos += len, n++) {
+        len = nbd_data_piece(s, qiov, pos, bytes, &ptr, &bounce);
     }
     cmds = g_new0(NBDCmd, MAX(n, 1));
     net_req_init(&req);
-    for (i = 0; i < (size_t)qiov->niov && pos < bytes && req.ret == 0; i++) {
-        uint8_t *base = qiov->iov[i].iov_base;
-        int64_t len = MIN((int64_t)qiov->iov[i].iov_len, bytes - pos);
-        int64_t done;
-
-        for (done = 0; done < len && req.ret == 0; k++) {
-            int64_t part = MIN(len - done, (int64_t)s->max_payload);
-
-            if (!nbd_co_send(s, &req, &cmds[k], op, base + done,
-                             offset + pos + done, part, flags)) {
-                break;
+    for (pos = 0, k = 0; pos < bytes && req.ret == 0; pos += len, k++) {
+        len = nbd_data_piece(s, qiov, pos, bytes, &ptr, &bounce);
+        cmds[k].offset = pos;
+        cmds[k].bytes = len;
+        if (bounce) {
+            ptr = cmds[k].bounce = g_malloc(len);
+            if (op == NBD_OP_WRITE) {
+                qemu_iovec_to_buf(qiov, pos, ptr, len);
             }
-            done += part;
         }
-        pos += len;
+        if (!nbd_co_send(s, &req, &cmds[k], op, ptr, offset + pos, len,
+                         flags)) {
+            break;
+        }
     }
-    return net_req_wait(&req);
+    ret = net_req_wait(&req);
+    for (k = 0; k < n; k++) {
+        if (cmds[k].bounce && ret == 0 && op == NBD_OP_READ) {
+            qemu_iovec_from_buf(qiov, cmds[k].offset, cmds[k].bounce,
+                                cmds[k].bytes);
+        }
+        g_free(cmds[k].bounce);
+    }
+    return ret;
 }
 
 /* Zero, trim: @bytes at @offset in commands of NBD_MAX_RANGE. */
@@ -489,19 +536,27 @@ static int coroutine_fn nbd_co_pdiscard(BlockDriverState *bs, int64_t offset,
 /*
  * One flush covers every write answered before it on every connection
  * when the server has CAN_MULTI_CONN; without it there is one connection.
+ * As in 7.2 it is the driver's flush to the OS: cache=unsafe (convert's
+ * default) flushes an export too.  Nothing written since the last: none.
  */
 static int coroutine_fn nbd_co_flush(BlockDriverState *bs)
 {
     NBDClient *s = bs->opaque;
+    uint64_t gen = s->write_gen;
     NBDCmd cmd = { 0 };
     NetReq req;
+    int ret;
 
-    if (!s->can_flush) {
+    if (!s->can_flush || gen == s->flushed_gen) {
         return 0;
     }
     net_req_init(&req);
     nbd_co_send(s, &req, &cmd, NBD_OP_FLUSH, NULL, 0, 0, 0);
-    return net_req_wait(&req);
+    ret = net_req_wait(&req);
+    if (ret == 0) {
+        s->flushed_gen = gen;
+    }
+    return ret;
 }
 
 /* The cached answer for @offset, or NULL. */
@@ -900,6 +955,7 @@ static const CreateOptDesc nbd_create_opts[] = {
     .protocol_name = proto,                                     \
     .instance_size = sizeof(NBDClient),                         \
     .canonical_filename = true,                                 \
+    .issues_in_order = true,                                    \
     .parse_filename = nbd_parse_filename,                       \
     .co_open = nbd_co_open,                                     \
     .close = nbd_file_close,                                    \
@@ -908,7 +964,7 @@ static const CreateOptDesc nbd_create_opts[] = {
     .co_pwritev = nbd_co_pwritev,                               \
     .co_pwrite_zeroes = nbd_co_pwrite_zeroes,                   \
     .co_pdiscard = nbd_co_pdiscard,                             \
-    .co_flush_to_disk = nbd_co_flush,                           \
+    .co_flush_to_os = nbd_co_flush,                             \
     .co_truncate = nbd_co_truncate,                             \
     .co_getlength = nbd_co_getlength,                           \
     .co_block_status = nbd_co_block_status,                     \

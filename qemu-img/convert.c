@@ -504,6 +504,7 @@ static bool coroutine_fn set_copy_params(const ConvertOpts *o,
     }
     p->workers = o->workers;
     p->in_order = o->in_order;
+    p->issue_ordered = o->in_order && bdrv_issues_in_order(blk_bs(target));
     p->buf_size = CONVERT_BUF_SIZE;
     p->min_sparse = o->min_sparse;
     /* a new image reads as zeroes; -S 0 asks for every byte anyway */

@@ -45,7 +45,7 @@ for fmt in raw qcow2; do
     run_iotests "iotests -$fmt ($oracle)" -$fmt -oracle
 done
 # network protocols: each test starts its own server on loopback
-for proto in nfs iscsi; do
+for proto in nfs iscsi nbd; do
     BUILD_DIR=$build run_iotests "iotests -$proto (ours)" -raw -$proto
     run_iotests "iotests -$proto ($oracle)" -raw -$proto -oracle
 done

@@ -344,6 +344,11 @@ bool coroutine_fn bdrv_co_create(const BlockDriver *drv, const char *filename,
 bool bdrv_check_create_opts(const BlockDriver *drv, const BlockDriver *proto,
                             QDict *opts, Error **errp);
 /*
+ * Writes to @bs leave for its storage in the order they are issued: @bs
+ * is (raw over) a protocol whose driver says issues_in_order.
+ */
+bool bdrv_issues_in_order(BlockDriverState *bs);
+/*
  * The fallback of protocols that cannot create (host_device, nbd): open
  * @filename with @driver, check its size, zero its first sector.
  */

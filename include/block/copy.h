@@ -18,6 +18,12 @@ typedef struct CopyParams {
     BlockBackend *target;
     int workers;                /* chunks in flight, >= 1 */
     bool in_order;              /* writes in offset order (not -W) */
+    /*
+     * in_order, and the target sees requests in the order they are issued
+     * (bdrv_issues_in_order()): a write passes the turn once issued, so
+     * several are in flight, still issued in offset order.
+     */
+    bool issue_ordered;
     int64_t buf_size;           /* bytes per chunk and per buffer */
     /*
      * Zero detection granularity in bytes (-S); 0: write every byte,

@@ -204,6 +204,13 @@ struct BlockDriver {
      * is then named json:{"driver": FORMAT, "file": {...}}.
      */
     bool json_filename;
+    /*
+     * A request reaches the server before the coroutine issuing it first
+     * yields (or waits in a FIFO for a free slot), so requests leave in
+     * the order they are issued: a copy in offset order may keep several
+     * in flight (see bdrv_issues_in_order()).
+     */
+    bool issues_in_order;
 
     /* Score 0..100 that @buf (the image start) is this format. */
     int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
