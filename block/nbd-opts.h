@@ -14,10 +14,12 @@
 #define NBD_MAX_STRING_SIZE     4096
 #define NBD_MAX_CONNECTIONS     16
 /*
- * Connections per image when the server allows several (CAN_MULTI_CONN).
- * See docs/performance.md, "NBD", for the measurement behind it.
+ * Connections per image unless connections= asks for more (used only
+ * where the server allows several: CAN_MULTI_CONN).  One measured best
+ * on 2 cores, where the server shares them: 4 were up to 2x slower into
+ * nbdkit memory, 2 level at best (docs/performance.md, "NBD").
  */
-#define NBD_DEFAULT_CONNECTIONS 4
+#define NBD_DEFAULT_CONNECTIONS 1
 /* Commands in flight per connection. */
 #define NBD_DEFAULT_DEPTH       16
 #define NBD_MAX_DEPTH           256
