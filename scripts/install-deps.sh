@@ -21,7 +21,7 @@ packages=(
     iproute2 util-linux iputils-ping
     # tests: NBD servers and clients to check ours against (nbdkit with its
     # memory/file/sparse-random plugins; nbdinfo, nbdcopy)
-    nbdkit libnbd-bin
+    nbdkit libnbd-bin python3-libnbd
     # benchmarks
     hyperfine
 )

@@ -76,6 +76,7 @@ enum {
 
 #define NBD_REPLY_FLAG_DONE     (1 << 0)
 #define NBD_REPLY_TYPE_OFFSET_DATA 1
+#define NBD_REPLY_TYPE_OFFSET_HOLE 2
 #define NBD_REPLY_TYPE_BLOCK_STATUS 5
 #define NBD_REPLY_TYPE_ERROR    ((1 << 15) + 1)
 
@@ -902,6 +903,62 @@ static int coroutine_fn nbd_co_block_status(NBDRequest *r)
 
 /* ---- transmission: requests ---- */
 
+/*
+ * A structured READ without DF, as 7.2 serves it: the range by block
+ * status, zeroes as OFFSET_HOLE chunks (not read: a sparse file stays
+ * sparse, nothing read for nothing), data read and sent as OFFSET_DATA.
+ */
+static int coroutine_fn nbd_co_sparse_read(NBDRequest *r)
+{
+    NBDClient *c = r->client;
+    BlockDriverState *bs = blk_bs(c->exp->blk);
+    uint64_t pos = 0;
+    int ret = 0;
+
+    while (pos < r->len) {
+        int64_t n;
+        uint8_t hdr[12];
+        struct iovec iov[2] = { { .iov_base = hdr } };
+        bool last;
+        int st = bdrv_co_block_status_above(bs, NULL, false, true,
+                                            r->offset + pos, r->len - pos,
+                                            &n, NULL, NULL, NULL);
+
+        if (st < 0 || n <= 0) {
+            return nbd_reply(r, st < 0 ? -st : EIO, "reading from file failed");
+        }
+        n = MIN(n, (int64_t)(r->len - pos));
+        last = pos + n == r->len;
+        stq_be_p(hdr, r->offset + pos);
+        if (st & BDRV_BLOCK_ZERO) {
+            stl_be_p(hdr + 8, n);
+            iov[0].iov_len = 12;
+            co_socket_lock_send(c->sock);
+            ret = nbd_reply_chunk(r, last ? NBD_REPLY_FLAG_DONE : 0,
+                                  NBD_REPLY_TYPE_OFFSET_HOLE, iov, 1);
+            co_socket_unlock_send(c->sock);
+        } else {
+            ret = blk_co_pread(c->exp->blk, r->offset + pos, n,
+                               r->data + pos, 0);
+            if (ret < 0) {
+                return nbd_reply(r, -ret, "reading from file failed");
+            }
+            iov[0].iov_len = 8;
+            iov[1] = (struct iovec) { .iov_base = r->data + pos,
+                                      .iov_len = n };
+            co_socket_lock_send(c->sock);
+            ret = nbd_reply_chunk(r, last ? NBD_REPLY_FLAG_DONE : 0,
+                                  NBD_REPLY_TYPE_OFFSET_DATA, iov, 2);
+            co_socket_unlock_send(c->sock);
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        pos += n;
+    }
+    return 0;
+}
+
 /* Run @r and send its reply.  -errno only when the socket failed. */
 static int coroutine_fn nbd_co_handle(NBDRequest *r)
 {
@@ -914,6 +971,10 @@ static int coroutine_fn nbd_co_handle(NBDRequest *r)
     }
     switch (r->type) {
     case NBD_CMD_READ:
+        if (r->client->structured && !(r->flags & NBD_CMD_FLAG_DF) &&
+            r->len) {
+            return nbd_co_sparse_read(r);
+        }
         ret = blk_co_pread(blk, r->offset, r->len, r->data, 0);
         break;
     case NBD_CMD_WRITE:
