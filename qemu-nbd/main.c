@@ -28,6 +28,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -122,235 +123,224 @@ enum {
     OPT_DISCARD, OPT_DETECT_ZEROES,
 };
 
-/* Parse the command line into @o; false with o->exit_code set. */
-static bool parse_args(int argc, char **argv, NbdOpts *o)
-{
-    static const struct option lopt[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { "bind", required_argument, NULL, 'b' },
-        { "port", required_argument, NULL, 'p' },
-        { "socket", required_argument, NULL, 'k' },
-        { "offset", required_argument, NULL, 'o' },
-        { "read-only", no_argument, NULL, 'r' },
-        { "allocation-depth", no_argument, NULL, 'A' },
-        { "bitmap", required_argument, NULL, 'B' },
-        { "connect", required_argument, NULL, 'c' },
-        { "disconnect", no_argument, NULL, 'd' },
-        { "list", no_argument, NULL, 'L' },
-        { "snapshot", no_argument, NULL, 's' },
-        { "load-snapshot", required_argument, NULL, 'l' },
-        { "nocache", no_argument, NULL, 'n' },
-        { "cache", required_argument, NULL, OPT_CACHE },
-        { "aio", required_argument, NULL, OPT_AIO },
-        { "discard", required_argument, NULL, OPT_DISCARD },
-        { "detect-zeroes", required_argument, NULL, OPT_DETECT_ZEROES },
-        { "shared", required_argument, NULL, 'e' },
-        { "format", required_argument, NULL, 'f' },
-        { "persistent", no_argument, NULL, 't' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "object", required_argument, NULL, OPT_OBJECT },
-        { "export-name", required_argument, NULL, 'x' },
-        { "description", required_argument, NULL, 'D' },
-        { "tls-creds", required_argument, NULL, OPT_TLSCREDS },
-        { "tls-hostname", required_argument, NULL, OPT_TLSHOSTNAME },
-        { "tls-authz", required_argument, NULL, OPT_TLSAUTHZ },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
-        { "trace", required_argument, NULL, 'T' },
-        { "fork", no_argument, NULL, OPT_FORK },
-        { "pid-file", required_argument, NULL, OPT_PID_FILE },
-        { "selinux-label", required_argument, NULL, OPT_SELINUX },
-        { NULL, 0, NULL, 0 }
-    };
-    bool seen_cache = false, seen_aio = false, seen_discard = false;
-    bool writethrough, list = false;
-    const char *device = NULL;
-    int ch;
+static const struct option qemu_nbd_lopt[] = {
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { "bind", required_argument, NULL, 'b' },
+    { "port", required_argument, NULL, 'p' },
+    { "socket", required_argument, NULL, 'k' },
+    { "offset", required_argument, NULL, 'o' },
+    { "read-only", no_argument, NULL, 'r' },
+    { "allocation-depth", no_argument, NULL, 'A' },
+    { "bitmap", required_argument, NULL, 'B' },
+    { "connect", required_argument, NULL, 'c' },
+    { "disconnect", no_argument, NULL, 'd' },
+    { "list", no_argument, NULL, 'L' },
+    { "snapshot", no_argument, NULL, 's' },
+    { "load-snapshot", required_argument, NULL, 'l' },
+    { "nocache", no_argument, NULL, 'n' },
+    { "cache", required_argument, NULL, OPT_CACHE },
+    { "aio", required_argument, NULL, OPT_AIO },
+    { "discard", required_argument, NULL, OPT_DISCARD },
+    { "detect-zeroes", required_argument, NULL, OPT_DETECT_ZEROES },
+    { "shared", required_argument, NULL, 'e' },
+    { "format", required_argument, NULL, 'f' },
+    { "persistent", no_argument, NULL, 't' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "object", required_argument, NULL, OPT_OBJECT },
+    { "export-name", required_argument, NULL, 'x' },
+    { "description", required_argument, NULL, 'D' },
+    { "tls-creds", required_argument, NULL, OPT_TLSCREDS },
+    { "tls-hostname", required_argument, NULL, OPT_TLSHOSTNAME },
+    { "tls-authz", required_argument, NULL, OPT_TLSAUTHZ },
+    { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+    { "trace", required_argument, NULL, 'T' },
+    { "fork", no_argument, NULL, OPT_FORK },
+    { "pid-file", required_argument, NULL, OPT_PID_FILE },
+    { "selinux-label", required_argument, NULL, OPT_SELINUX },
+    { NULL, 0, NULL, 0 }
+};
 
-    o->shared = 1;
-    o->flags = BDRV_O_RDWR;
-    while ((ch = getopt_long(argc, argv, "-hVb:o:p:rsnc:dvk:e:f:tl:x:T:D:AB:L",
-                             lopt, NULL)) != -1) {
-        switch (ch) {
-        case 1:
-            if (o->image) {
-                error_report("Invalid number of arguments");
-                error_report("Try `%s --help' for more information.",
-                             argv[0]);
-                return false;
-            }
-            o->image = optarg;
-            break;
-        case 's':
-            o->flags |= BDRV_O_SNAPSHOT;
-            break;
-        case 'n':
-        case OPT_CACHE:
-            if (seen_cache) {
-                error_report("-n and --cache can only be specified once");
-                return false;
-            }
-            seen_cache = true;
-            if (!bdrv_parse_cache_mode(ch == 'n' ? "none" : optarg,
-                                       &o->flags, &writethrough)) {
-                error_report("Invalid cache mode `%s'", optarg);
-                return false;
-            }
-            break;
-        case OPT_AIO:
-            if (seen_aio) {
-                error_report("--aio can only be specified once");
-                return false;
-            }
-            seen_aio = true;
-            if (!bdrv_parse_aio(optarg, &o->flags)) {
-                error_report("Invalid aio mode '%s'", optarg);
-                return false;
-            }
-            break;
-        case OPT_DISCARD:
-            if (seen_discard) {
-                error_report("--discard can only be specified once");
-                return false;
-            }
-            seen_discard = true;
-            if (!bdrv_parse_discard_flags(optarg, &o->flags)) {
-                error_report("Invalid discard mode `%s'", optarg);
-                return false;
-            }
-            break;
-        case OPT_DETECT_ZEROES:
-            if (strcmp(optarg, "off")) {
-                error_report("Failed to parse detect_zeroes mode: "
-                             "detect-zeroes '%s' is not supported by this "
-                             "qemu-nbd", optarg);
-                return false;
-            }
-            break;
-        case 'b':
-            o->bindto = optarg;
-            break;
-        case 'p':
-            o->port = optarg;
-            break;
-        case 'o':
-            if (qemu_strtou64(optarg, NULL, 0, &o->offset) < 0) {
-                error_report("Invalid offset '%s'", optarg);
-                return false;
-            }
-            break;
-        case 'l':
-            o->snapshot_param = optarg;
-            o->snapshot_by_param = strstart(optarg, "snapshot.", NULL);
-            /* fall through */
-        case 'r':
-            o->read_only = true;
-            o->flags &= ~BDRV_O_RDWR;
-            break;
-        case 'A':
-            o->alloc_depth = true;
-            break;
-        case 'B':
-            o->bitmap = optarg;
-            break;
-        case 'k':
-            o->sockpath = optarg;
-            if (optarg[0] != '/') {
-                error_report("socket path must be absolute");
-                return false;
-            }
-            break;
-        case 'd':
-        case 'c':
-            device = optarg ? optarg : "";
-            break;
-        case 'e':
-            if (qemu_strtoi(optarg, NULL, 0, &o->shared) < 0 ||
-                o->shared < 0) {
-                error_report("Invalid shared device number '%s'", optarg);
-                return false;
-            }
-            break;
-        case 'f':
-            o->fmt = optarg;
-            break;
-        case 't':
-            o->persistent = true;
-            break;
-        case 'x':
-            o->export_name = optarg;
-            if (strlen(optarg) > NBD_MAX_NAME) {
-                error_report("export name '%s' too long", optarg);
-                return false;
-            }
-            break;
-        case 'D':
-            o->description = optarg;
-            if (strlen(optarg) > NBD_MAX_NAME) {
-                error_report("export description '%s' too long", optarg);
-                return false;
-            }
-            break;
-        case 'v':
-        case 'T':
-            break;
-        case 'V':
-            printf("%s " QEMU_VERSION " (qemu-block-tools)\n"
-                   "Written by Anthony Liguori.\n\n"
-                   "Copyright (c) 2006-2022 Fabrice Bellard and the QEMU "
-                   "Project developers\n"
-                   "This is free software; see the source for copying "
-                   "conditions.  There is NO\n"
-                   "warranty; not even for MERCHANTABILITY or FITNESS FOR A "
-                   "PARTICULAR PURPOSE.\n", argv[0]);
-            o->exit_code = 0;
-            return false;
-        case 'h':
-            usage(argv[0]);
-            o->exit_code = 0;
-            return false;
-        case 'L':
-            list = true;
-            break;
-        case OPT_OBJECT:
-            if (!qemu_object_add_cmdline(optarg)) {
-                return false;
-            }
-            break;
-        case OPT_TLSCREDS:
-        case OPT_TLSAUTHZ:
-        case OPT_TLSHOSTNAME:
-            error_report("TLS is not supported by this qemu-nbd");
-            return false;
-        case OPT_SELINUX:
-            error_report("SELinux support not enabled in this binary");
-            return false;
-        case OPT_IMAGE_OPTS:
-            o->image_opts = true;
-            break;
-        case OPT_FORK:
-            o->fork_process = true;
-            break;
-        case OPT_PID_FILE:
-            o->pid_file = optarg;
-            break;
-        default:
-            error_report("Try `%s --help' for more information.", argv[0]);
-            return false;
+/* What parse_args() tracks beyond the options themselves. */
+typedef struct ParseState {
+    bool seen_cache, seen_aio, seen_discard, list;
+    const char *device;
+} ParseState;
+
+/* How the image is opened: 1 taken, 0 not such an option, -1 error. */
+static int parse_block_option(int ch, NbdOpts *o, ParseState *ps)
+{
+    bool writethrough;
+
+    switch (ch) {
+    case 's':
+        o->flags |= BDRV_O_SNAPSHOT;
+        return 1;
+    case 'n':
+    case OPT_CACHE:
+        if (ps->seen_cache) {
+            error_report("-n and --cache can only be specified once");
+            return -1;
         }
+        ps->seen_cache = true;
+        if (!bdrv_parse_cache_mode(ch == 'n' ? "none" : optarg, &o->flags,
+                                   &writethrough)) {
+            error_report("Invalid cache mode `%s'", optarg);
+            return -1;
+        }
+        return 1;
+    case OPT_AIO:
+        if (ps->seen_aio) {
+            error_report("--aio can only be specified once");
+            return -1;
+        }
+        ps->seen_aio = true;
+        if (!bdrv_parse_aio(optarg, &o->flags)) {
+            error_report("Invalid aio mode '%s'", optarg);
+            return -1;
+        }
+        return 1;
+    case OPT_DISCARD:
+        if (ps->seen_discard) {
+            error_report("--discard can only be specified once");
+            return -1;
+        }
+        ps->seen_discard = true;
+        if (!bdrv_parse_discard_flags(optarg, &o->flags)) {
+            error_report("Invalid discard mode `%s'", optarg);
+            return -1;
+        }
+        return 1;
+    case OPT_DETECT_ZEROES:
+        if (strcmp(optarg, "off")) {
+            error_report("Failed to parse detect_zeroes mode: detect-zeroes "
+                         "'%s' is not supported by this qemu-nbd", optarg);
+            return -1;
+        }
+        return 1;
+    case 'o':
+        if (qemu_strtou64(optarg, NULL, 0, &o->offset) < 0) {
+            error_report("Invalid offset '%s'", optarg);
+            return -1;
+        }
+        return 1;
+    case 'l':
+        o->snapshot_param = optarg;
+        o->snapshot_by_param = strstart(optarg, "snapshot.", NULL);
+        /* fall through */
+    case 'r':
+        o->read_only = true;
+        o->flags &= ~BDRV_O_RDWR;
+        return 1;
+    case 'f':
+        o->fmt = optarg;
+        return 1;
+    case OPT_IMAGE_OPTS:
+        o->image_opts = true;
+        return 1;
+    case OPT_OBJECT:
+        return qemu_object_add_cmdline(optarg) ? 1 : -1;
     }
-    if (device) {
+    return 0;
+}
+
+/* How the image is served: 1 taken, 0 not such an option, -1 error. */
+static int parse_server_option(int ch, NbdOpts *o, ParseState *ps)
+{
+    switch (ch) {
+    case 'b':
+        o->bindto = optarg;
+        return 1;
+    case 'p':
+        o->port = optarg;
+        return 1;
+    case 'k':
+        o->sockpath = optarg;
+        if (optarg[0] != '/') {
+            error_report("socket path must be absolute");
+            return -1;
+        }
+        return 1;
+    case 'e':
+        if (qemu_strtoi(optarg, NULL, 0, &o->shared) < 0 || o->shared < 0) {
+            error_report("Invalid shared device number '%s'", optarg);
+            return -1;
+        }
+        return 1;
+    case 't':
+        o->persistent = true;
+        return 1;
+    case 'x':
+    case 'D':
+        if (strlen(optarg) > NBD_MAX_NAME) {
+            error_report(ch == 'x' ? "export name '%s' too long"
+                                   : "export description '%s' too long",
+                         optarg);
+            return -1;
+        }
+        *(ch == 'x' ? &o->export_name : &o->description) = optarg;
+        return 1;
+    case 'A':
+        o->alloc_depth = true;
+        return 1;
+    case 'B':
+        o->bitmap = optarg;
+        return 1;
+    case 'd':
+    case 'c':
+        ps->device = optarg ? optarg : "";
+        return 1;
+    case 'L':
+        ps->list = true;
+        return 1;
+    case 'v':
+    case 'T':
+        return 1;
+    case OPT_TLSCREDS:
+    case OPT_TLSAUTHZ:
+    case OPT_TLSHOSTNAME:
+        error_report("TLS is not supported by this qemu-nbd");
+        return -1;
+    case OPT_SELINUX:
+        error_report("SELinux support not enabled in this binary");
+        return -1;
+    case OPT_FORK:
+        o->fork_process = true;
+        return 1;
+    case OPT_PID_FILE:
+        o->pid_file = optarg;
+        return 1;
+    }
+    return 0;
+}
+
+static void print_version(const char *name)
+{
+    printf("%s " QEMU_VERSION " (qemu-block-tools)\n"
+           "Written by Anthony Liguori.\n\n"
+           "Copyright (c) 2006-2022 Fabrice Bellard and the QEMU Project "
+           "developers\n"
+           "This is free software; see the source for copying conditions.  "
+           "There is NO\n"
+           "warranty; not even for MERCHANTABILITY or FITNESS FOR A "
+           "PARTICULAR PURPOSE.\n", name);
+}
+
+/* What the options say together; false with the message printed. */
+static bool check_args(const char *name, NbdOpts *o, ParseState *ps)
+{
+    if (ps->device) {
         error_report("Kernel /dev/nbdN support not available");
         return false;
     }
-    if (list) {
+    if (ps->list) {
         error_report("List mode (-L) is not supported by this qemu-nbd; "
                      "nbdinfo --list lists a server's exports");
         return false;
     }
     if (!o->image) {
         error_report("Invalid number of arguments");
-        error_report("Try `%s --help' for more information.", argv[0]);
+        fprintf(stderr, "Try `%s --help' for more information.\n", name);
         return false;
     }
     if (o->image_opts && o->fmt) {
@@ -367,11 +357,56 @@ static bool parse_args(int argc, char **argv, NbdOpts *o)
     return true;
 }
 
+/* Parse the command line into @o; false with o->exit_code set. */
+static bool parse_args(int argc, char **argv, NbdOpts *o)
+{
+    ParseState ps = { 0 };
+    int ch, r;
+
+    o->shared = 1;
+    o->flags = BDRV_O_RDWR;
+    while ((ch = getopt_long(argc, argv, "-hVb:o:p:rsnc:dvk:e:f:tl:x:T:D:AB:L",
+                             qemu_nbd_lopt, NULL)) != -1) {
+        if (ch == 1) {
+            if (o->image) {
+                error_report("Invalid number of arguments");
+                fprintf(stderr, "Try `%s --help' for more information.\n",
+                        argv[0]);
+                return false;
+            }
+            o->image = optarg;
+            continue;
+        }
+        if (ch == 'V' || ch == 'h') {
+            if (ch == 'V') {
+                print_version(argv[0]);
+            } else {
+                usage(argv[0]);
+            }
+            o->exit_code = 0;
+            return false;
+        }
+        r = parse_block_option(ch, o, &ps);
+        if (r == 0) {
+            r = parse_server_option(ch, o, &ps);
+        }
+        if (r < 0) {
+            return false;
+        }
+        if (r == 0) {
+            error_report("Try `%s --help' for more information.", argv[0]);
+            return false;
+        }
+    }
+    return check_args(argv[0], o, &ps);
+}
+
 /* ---- listening ---- */
 
 static int listen_unix(const char *path, int backlog, Error **errp)
 {
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat st;
     int fd;
 
     if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -379,6 +414,13 @@ static int listen_unix(const char *path, int backlog, Error **errp)
         return -1;
     }
     strcpy(sun.sun_path, path);
+    /*
+     * A socket left by an earlier server is replaced, as 7.2 replaces it;
+     * anything else at @path is kept (bind fails on it).
+     */
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unlink(path);
+    }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
         listen(fd, backlog) < 0) {

@@ -5,12 +5,18 @@
 # filled from /usr/share/doc, made with mke2fs -d) compressed to qcow2 by
 # our qemu-img (convert -c, compressing on every core), then converted
 # back to raw with progress, checked with our compare (and the system's
-# qemu-img check when it is installed), and described by info and map.
+# qemu-img check when it is installed), and described by info and map;
+# then served by our qemu-nbd and copied through NBD.
 set -euo pipefail
 build=${BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
 img=$build/qemu-img/qemu-img
+nbd=$build/qemu-nbd/qemu-nbd
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+cleanup() {
+    [ -s "$dir/nbd.pid" ] && kill "$(cat "$dir/nbd.pid")" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
 cd "$dir"
 
 echo "== making a sample 256 MiB OS-like disk (ext4 from /usr/share/doc)"
@@ -48,3 +54,12 @@ echo "\$ qemu-img info converted.raw"
 echo
 echo "\$ qemu-img map converted.raw | head -5"
 "$img" map -f raw converted.raw | head -5
+echo
+echo "\$ qemu-nbd --fork --pid-file=nbd.pid -t -r -f qcow2 -k $dir/nbd.sock sample.qcow2"
+"$nbd" --fork --pid-file="$dir/nbd.pid" -t -r -f qcow2 -k "$dir/nbd.sock" sample.qcow2
+echo "\$ qemu-img convert -p -O raw nbd+unix:///?socket=$dir/nbd.sock from-nbd.raw"
+start=$(date +%s.%N)
+"$img" convert -p -O raw "nbd+unix:///?socket=$dir/nbd.sock" from-nbd.raw
+echo "(took $(echo "$(date +%s.%N) - $start" | bc | cut -c1-5) s)"
+echo "\$ qemu-img compare -f raw -F raw disk.raw from-nbd.raw"
+"$img" compare -f raw -F raw disk.raw from-nbd.raw
