@@ -392,7 +392,8 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
     } else {
         hole = lseek(s->fd, offset, SEEK_HOLE);
         if (hole > offset) {
-            *pnum = MIN(bytes, hole - offset);
+            /* the whole extent, past @bytes: io.c caches it (bsc) */
+            *pnum = hole - offset;
         }
         ret = BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
     }

@@ -450,6 +450,7 @@ static int coroutine_fn bdrv_do_pwrite_zeroes(BlockDriverState *bs,
         }
         ret = -ENOTSUP;
         if (bs->drv->co_pwrite_zeroes) {
+            bdrv_bsc_invalidate(bs);
             ret = bs->drv->co_pwrite_zeroes(bs, offset, num,
                                             flags & bs->supported_zero_flags);
             if (ret == 0 && (flags & BDRV_REQ_FUA) &&
@@ -597,6 +598,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
             }
         }
         num = MIN(num, max);
+        bdrv_bsc_invalidate(bs);
         ret = bs->drv->co_pdiscard(bs, start, num);
         if (ret == -ENOTSUP ||
             (ret == -EINVAL && (start % align || num % align))) {
@@ -745,6 +747,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
         return ret;
     }
     bs->in_flight++;
+    bdrv_bsc_invalidate(bs);
     ret = bs->drv->co_truncate(bs, offset, exact, prealloc, flags, errp);
     bs->write_gen++;
     if (ret == 0) {
@@ -799,6 +802,17 @@ int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
         goto out;
     }
 
+    /* a protocol node's last data region, known already */
+    if (bs->bsc.valid && QTAILQ_EMPTY(&bs->children) &&
+        offset >= bs->bsc.start && offset < bs->bsc.end) {
+        *pnum = MIN(bytes, bs->bsc.end - offset);
+        ret = BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID |
+              BDRV_BLOCK_ALLOCATED;
+        local_map = offset;
+        local_file = bs;
+        goto out;
+    }
+
     bs->in_flight++;
     align = bs->bl.request_alignment;
     aligned_offset = QEMU_ALIGN_DOWN(offset, align);
@@ -811,6 +825,20 @@ int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
         *pnum = 0;
         return ret;
     }
+    /*
+     * A protocol's data extent may run past the request (the driver says
+     * how far, file-posix does): all of it is cached, the answer clamped.
+     */
+    if (ret == (BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID) && want_zero &&
+        local_file == bs && local_map == aligned_offset &&
+        QTAILQ_EMPTY(&bs->children)) {
+        bs->bsc = (BdrvBlockStatusCache) {
+            .valid = true,
+            .start = aligned_offset,
+            .end = aligned_offset + *pnum,
+        };
+    }
+    *pnum = MIN(*pnum, aligned_bytes);
     /* Clamp the aligned answer back to the request. */
     assert(*pnum > 0 && *pnum <= aligned_bytes);
     *pnum -= offset - aligned_offset;

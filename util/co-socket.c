@@ -97,6 +97,21 @@ static int coroutine_fn co_socket_wait(CoSocket *cs, bool write)
     return co_waiter_wait(&w);
 }
 
+/*
+ * After a failed recv or send (errno set): wait for the socket where it
+ * would block, 0 to try again; -errno for a real failure.
+ */
+static int coroutine_fn co_socket_retry(CoSocket *cs, bool write)
+{
+    if (errno == EINTR) {
+        return 0;
+    }
+    if (errno != EAGAIN) {
+        return -errno;
+    }
+    return co_socket_wait(cs, write);
+}
+
 void co_socket_shutdown(CoSocket *cs)
 {
     if (cs->shut) {
@@ -124,15 +139,8 @@ int coroutine_fn co_socket_read(CoSocket *cs, void *buf, size_t n)
             return -ECONNRESET;
         }
         if (r < 0) {
-            int ret;
+            int ret = co_socket_retry(cs, false);
 
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno != EAGAIN) {
-                return -errno;
-            }
-            ret = co_socket_wait(cs, false);
             if (ret < 0) {
                 return ret;
             }
@@ -166,15 +174,8 @@ int coroutine_fn co_socket_writev(CoSocket *cs, const struct iovec *iov,
         msg.msg_iovlen = niov;
         r = sendmsg(cs->fd, &msg, MSG_NOSIGNAL);
         if (r < 0) {
-            int ret;
+            int ret = co_socket_retry(cs, true);
 
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno != EAGAIN) {
-                return -errno;
-            }
-            ret = co_socket_wait(cs, true);
             if (ret < 0) {
                 return ret;
             }

@@ -305,36 +305,24 @@ typedef struct NBDOpt {
     bool bad;                   /* read past the end */
 } NBDOpt;
 
-static uint32_t opt_get32(NBDOpt *o)
+/* The next @n (2 or 4) bytes, big-endian; 0 and o->bad past the end. */
+static uint32_t opt_get(NBDOpt *o, uint32_t n)
 {
     uint32_t v;
 
-    if (o->len - o->pos < 4) {
+    if (o->len - o->pos < n) {
         o->bad = true;
         return 0;
     }
-    v = ldl_be_p(o->data + o->pos);
-    o->pos += 4;
-    return v;
-}
-
-static uint16_t opt_get16(NBDOpt *o)
-{
-    uint16_t v;
-
-    if (o->len - o->pos < 2) {
-        o->bad = true;
-        return 0;
-    }
-    v = lduw_be_p(o->data + o->pos);
-    o->pos += 2;
+    v = n == 4 ? ldl_be_p(o->data + o->pos) : lduw_be_p(o->data + o->pos);
+    o->pos += n;
     return v;
 }
 
 /* A length-prefixed string of at most NBD_SRV_MAX_STRING bytes, or NULL. */
 static char *opt_get_string(NBDOpt *o)
 {
-    uint32_t n = opt_get32(o);
+    uint32_t n = opt_get(o, 4);
 
     if (o->bad || n > NBD_SRV_MAX_STRING || o->len - o->pos < n) {
         o->bad = true;
@@ -342,6 +330,13 @@ static char *opt_get_string(NBDOpt *o)
     }
     o->pos += n;
     return g_strndup((char *)o->data + o->pos - n, n);
+}
+
+/* The option's length does not fit what it holds. */
+static int coroutine_fn nbd_opt_bad_len(NBDClient *c, NBDOpt *o)
+{
+    return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
+                            "Invalid length %" PRIu32 " for option", o->len);
 }
 
 /* Send an NBD_REP_INFO of @type with @len bytes of @data. */
@@ -366,22 +361,20 @@ static int coroutine_fn nbd_opt_info(NBDClient *c, NBDOpt *o)
 {
     g_autofree char *name = opt_get_string(o);
     bool want_name = false, want_sizes = false;
-    uint16_t n = opt_get16(o), i;
+    uint16_t n = opt_get(o, 2), i;
     uint32_t sizes[3], min, max;
     uint8_t buf[10];
     NBDExport *exp;
     int ret;
 
     for (i = 0; i < n && !o->bad; i++) {
-        uint16_t req = opt_get16(o);
+        uint16_t req = opt_get(o, 2);
 
         want_name |= req == NBD_INFO_NAME;
         want_sizes |= req == NBD_INFO_BLOCK_SIZE;
     }
     if (o->bad || o->pos != o->len) {
-        return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
-                                "Invalid length %" PRIu32 " for option",
-                                o->len);
+        return nbd_opt_bad_len(c, o);
     }
     exp = nbd_find_export(c->srv, name);
     if (!exp) {
@@ -444,9 +437,7 @@ static int coroutine_fn nbd_opt_list(NBDClient *c, NBDOpt *o)
     int ret;
 
     if (o->len) {
-        return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
-                                "Invalid length %" PRIu32 " for option",
-                                o->len);
+        return nbd_opt_bad_len(c, o);
     }
     QTAILQ_FOREACH(exp, &c->srv->exports, next) {
         size_t nl = strlen(exp->name);
@@ -518,11 +509,9 @@ static int coroutine_fn nbd_opt_meta(NBDClient *c, NBDOpt *o)
                                 "need to negotiate structured reply first");
     }
     name = opt_get_string(o);
-    n = opt_get32(o);
+    n = opt_get(o, 4);
     if (o->bad) {
-        return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
-                                "Invalid length %" PRIu32 " for option",
-                                o->len);
+        return nbd_opt_bad_len(c, o);
     }
     exp = nbd_find_export(c->srv, name);
     if (!exp) {
@@ -538,16 +527,12 @@ static int coroutine_fn nbd_opt_meta(NBDClient *c, NBDOpt *o)
         g_autofree char *q = opt_get_string(o);
 
         if (o->bad) {
-            return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
-                                    "Invalid length %" PRIu32 " for option",
-                                    o->len);
+            return nbd_opt_bad_len(c, o);
         }
         nbd_meta_query(exp, q, list, sel);
     }
     if (o->pos != o->len) {
-        return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
-                                "Invalid length %" PRIu32 " for option",
-                                o->len);
+        return nbd_opt_bad_len(c, o);
     }
     for (id = 0; id < 3; id++) {
         const char *cn;
@@ -645,17 +630,13 @@ static int coroutine_fn nbd_co_negotiate(NBDClient *c)
             }
             break;
         case NBD_OPT_STARTTLS:
-            ret = o.len ? nbd_send_rep_err(c, o.opt, NBD_REP_ERR_INVALID,
-                                           "Invalid length %" PRIu32
-                                           " for option", o.len)
+            ret = o.len ? nbd_opt_bad_len(c, &o)
                         : nbd_send_rep_err(c, o.opt, NBD_REP_ERR_POLICY,
                                            "TLS not configured");
             break;
         case NBD_OPT_STRUCTURED_REPLY:
             if (o.len) {
-                ret = nbd_send_rep_err(c, o.opt, NBD_REP_ERR_INVALID,
-                                       "Invalid length %" PRIu32
-                                       " for option", o.len);
+                ret = nbd_opt_bad_len(c, &o);
             } else if (c->structured) {
                 ret = nbd_send_rep_err(c, o.opt, NBD_REP_ERR_INVALID,
                                        "structured reply already "

@@ -61,6 +61,18 @@ typedef struct BdrvTrackedRequest {
     QTAILQ_ENTRY(BdrvTrackedRequest) next;
 } BdrvTrackedRequest;
 
+/*
+ * A protocol node's last data region as its driver reported it (7.2's
+ * block-status cache): asking again inside it costs nothing, where a
+ * file's SEEK_DATA/SEEK_HOLE scans the page cache each time.  Dropped at
+ * every zero write, discard and truncate of the node.  Another process
+ * zeroing the file meanwhile makes zeroes read as data, which is safe.
+ */
+typedef struct BdrvBlockStatusCache {
+    bool valid;
+    int64_t start, end;
+} BdrvBlockStatusCache;
+
 struct BlockDriverState {
     const BlockDriver *drv;
     void *opaque;                   /* driver state, instance_size bytes */
@@ -105,6 +117,8 @@ struct BlockDriverState {
      */
     uint64_t write_gen;
     uint64_t flushed_gen;
+
+    BdrvBlockStatusCache bsc;
 
     /* dirty bitmaps (block/dirty-bitmap.c), in creation order */
     QTAILQ_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;
@@ -282,6 +296,11 @@ struct BlockDriver {
     /* Flush to the OS (formats: metadata caches) then to disk (protocols). */
     int coroutine_fn (*co_flush_to_os)(BlockDriverState *bs);
     int coroutine_fn (*co_flush_to_disk)(BlockDriverState *bs);
+    /*
+     * The status of [@offset, @offset + @bytes) in *@pnum bytes from
+     * @offset; a protocol may report a data extent (DATA | OFFSET_VALID,
+     * *@map == @offset) longer than @bytes: io.c caches it (bs->bsc).
+     */
     int coroutine_fn (*co_block_status)(BlockDriverState *bs, bool want_zero,
                                         int64_t offset, int64_t bytes,
                                         int64_t *pnum, int64_t *map,
@@ -476,6 +495,12 @@ bool create_opt_get_bool(QDict *opts, const char *name, bool def, bool *val,
 
 /* @name resolved against the directory of @base (a path or URL). */
 char *bdrv_path_relative_to(const char *base, const char *name);
+
+/* Forget bs->bsc: the node may have holes where it had data. */
+static inline void bdrv_bsc_invalidate(BlockDriverState *bs)
+{
+    bs->bsc.valid = false;
+}
 
 /* Set bs->total_bytes again from the driver (after resize). */
 int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs);
