@@ -347,7 +347,9 @@ static int coroutine_fn nbd_send_info(NBDClient *c, uint32_t opt,
     g_autofree uint8_t *buf = g_malloc(2 + len);
 
     stw_be_p(buf, type);
-    memcpy(buf + 2, data, len);
+    if (len) {
+        memcpy(buf + 2, data, len);
+    }
     return nbd_send_rep(c, opt, NBD_REP_INFO, buf, 2 + len);
 }
 
@@ -446,7 +448,9 @@ static int coroutine_fn nbd_opt_list(NBDClient *c, NBDOpt *o)
 
         stl_be_p(buf, nl);
         memcpy(buf + 4, exp->name, nl);
-        memcpy(buf + 4 + nl, exp->description, dl);
+        if (dl) {
+            memcpy(buf + 4 + nl, exp->description, dl);
+        }
         if ((ret = nbd_send_rep(c, o->opt, NBD_REP_SERVER, buf,
                                 4 + nl + dl)) < 0) {
             return ret;
