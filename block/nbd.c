@@ -375,6 +375,11 @@ static bool coroutine_fn nbd_co_send(NBDClient *s, NetReq *req, NBDCmd *cmd,
         nbd_conn_check(c, NULL, 0);
         return false;
     }
+    /*
+     * libnbd sends at once: a socket that broke doing so killed the
+     * handle, and the callbacks of what was in flight have run already.
+     */
+    nbd_conn_check(c, NULL, 0);
     net_conn_update_events(nc);
     return true;
 }
