@@ -618,6 +618,13 @@ static bool bdrv_parse_json_filename(const char *filename, QDict *options,
     return true;
 }
 
+/*
+ * A protocol node.  As in 7.2, only a name given as a file name (the
+ * command line's image, a backing file name recorded in an image) is
+ * parsed: a protocol prefix picks the driver and the driver splits it
+ * into options.  A "filename" option (json:, --image-opts, file.filename=)
+ * is a path and nothing else: "nbd://..." there names a local file.
+ */
 static BlockDriverState *coroutine_fn
 bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
                    int flags, Error **errp)
@@ -626,8 +633,25 @@ bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
     g_autofree char *fname = NULL;
 
     if (!filename) {
-        fname = bdrv_opt_take_str(options, "filename");
-        filename = fname;
+        const char *opt = qdict_get_try_str(options, "filename");
+        struct stat st;
+
+        if (drvname) {
+            drv = bdrv_find_format(drvname);
+            if (!drv) {
+                error_setg(errp, "Unknown driver '%s'", drvname);
+                return NULL;
+            }
+        } else if (opt) {
+            drv = stat(opt, &st) == 0 &&
+                  (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) ?
+                  &bdrv_host_device : &bdrv_file;
+        } else {
+            error_setg(errp, "Must specify either driver or file");
+            return NULL;
+        }
+        fname = g_strdup(opt);
+        return bdrv_co_open_driver(drv, fname, NULL, options, flags, errp);
     }
     if (drvname) {
         drv = bdrv_find_format(drvname);
@@ -635,16 +659,13 @@ bdrv_open_protocol(const char *filename, const char *drvname, QDict *options,
             error_setg(errp, "Unknown driver '%s'", drvname);
             return NULL;
         }
-    } else if (filename) {
+    } else {
         drv = bdrv_find_protocol(filename, errp);
         if (!drv) {
             return NULL;
         }
-    } else {
-        error_setg(errp, "Cannot find device= nor filename=");
-        return NULL;
     }
-    if (filename) {
+    {
         if (drv->parse_filename) {
             if (!drv->parse_filename(filename, options, errp)) {
                 return NULL;
@@ -757,7 +778,7 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
     g_autofree char *path = NULL;
     BlockDriverState *backing;
 
-    if (!bs->drv->supports_backing || (flags & BDRV_O_NO_BACKING)) {
+    if (flags & BDRV_O_NO_BACKING) {
         return true;
     }
     if (ref && !*ref) {
@@ -776,13 +797,26 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
             return true;
         }
     }
-    if (!ref && bs->backing_format && !qdict_haskey(opts, "driver")) {
+    if (!ref && !path && qdict_size(opts) == 0) {
+        return true;
+    }
+    if (!bs->drv->supports_backing) {
+        error_setg(errp, "Driver doesn't support backing files");
+        return false;
+    }
+    if (ref) {
+        /* a string names a node, and a tool has no other nodes */
+        error_setg(errp, "Could not open backing file: Cannot find "
+                   "device='%s' nor node-name='%s'", ref, ref);
+        return false;
+    }
+    if (bs->backing_format && !qdict_haskey(opts, "driver")) {
         qdict_put_str(opts, "driver", bs->backing_format);
     }
     if (!backing_stack_push(bs, errp)) {
         return false;
     }
-    backing = bdrv_co_open(ref ? ref : path, g_steal_pointer(&opts),
+    backing = bdrv_co_open(path, g_steal_pointer(&opts),
                            flags & ~BDRV_O_RDWR, errp);
     backing_stack_pop();
     if (!backing) {
@@ -932,29 +966,37 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
         return bdrv_open_protocol(filename, drvname, opts, flags, errp);
     }
 
-    /* A format node: open its protocol child first. */
+    /*
+     * A format node: open its protocol child first.  As in 7.2, the child
+     * is the file name given, or "file" options; a "filename" option of
+     * a format node names no file, and a string "file" names a node.
+     */
     file_ref = bdrv_opt_take_str(opts, "file");
     file_opts = qdict_extract_subdict(opts, "file");
-    if (!filename) {
-        g_autofree char *fn = bdrv_opt_take_str(opts, "filename");
-        if (fn && !file_ref) {
-            file_ref = g_steal_pointer(&fn);
-        }
+    if (file_ref) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   file_ref, file_ref);
+        return NULL;
     }
+    if (!filename && qdict_size(file_opts) == 0) {
+        error_setg(errp, drv ? "A block device must be specified for \"file\""
+                             : "Must specify either driver or file");
+        return NULL;
+    }
+    g_free(bdrv_opt_take_str(opts, "filename"));
     /*
      * As QEMU's children inherit discard=unmap by default: the format
      * driver decides which discards to pass down (qcow2's pass-discard-*),
      * so the node below honours them whatever the top node was opened with.
      */
-    file = bdrv_co_open(file_ref ? file_ref : filename,
-                        g_steal_pointer(&file_opts),
+    file = bdrv_co_open(filename, g_steal_pointer(&file_opts),
                         flags | BDRV_O_PROTOCOL | BDRV_O_UNMAP, errp);
     if (!file) {
         return NULL;
     }
-    if (!filename || (!file_ref && file->drv->canonical_filename)) {
+    if (!filename || file->drv->canonical_filename) {
         /* a URL protocol names its node in its own canonical form */
-        filename = file_ref ? file_ref : file->filename;
+        filename = file->filename;
     }
     if (!drv) {
         drv = bdrv_probe(file, filename, errp);
@@ -967,11 +1009,16 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
     if (probed && drv == &bdrv_raw) {
         qdict_put_str(opts, "x-probed", "on");
     }
-    if (!file_ref && file->drv->json_filename) {
+    if (file->drv->json_filename) {
         json_name = bdrv_json_wrap_name(drv, file->filename);
         filename = json_name;
     }
     backing_opts = qdict_extract_subdict(opts, "backing");
+    if (qdict_get_try_str(opts, "backing") &&
+        !*qdict_get_try_str(opts, "backing")) {
+        warn_report("Use of \"backing\": \"\" is deprecated; use "
+                    "\"backing\": null instead");
+    }
     backing_ref = bdrv_opt_take_str(opts, "backing");
     bs = bdrv_co_open_driver(drv, filename, file, opts, flags, errp);
     if (bs && !bdrv_co_open_backing(bs, backing_ref,

@@ -62,7 +62,8 @@ bool nfs_take_options(QDict *options, NFSOptions *o, Error **errp)
     }
     /* in the order QEMU's option visitor meets them */
     if (!type) {
-        error_setg(errp, "Parameter 'server.type' is missing");
+        error_setg(errp, "Parameter '%s' is missing",
+                   o->host ? "server.type" : "server");
         return false;
     }
     if (strcmp(type, "inet")) {

@@ -54,7 +54,6 @@ static bool coroutine_fn null_co_open(BlockDriverState *bs, QDict *options,
     g_autofree char *size_text = NULL;
     bool named_by_options, zeroes_given;
 
-    g_free(bdrv_opt_take_str(options, "filename"));
     /* as 7.2 names it: by its URL unless an option changes what it is */
     size_text = g_strdup(qdict_get_try_str(options, "size"));
     zeroes_given = qdict_haskey(options, "read-zeroes");

@@ -290,7 +290,10 @@ static void flatten_into(QDict *dst, const QObject *src, const char *prefix)
         }
         return;
     }
-    if (prefix) {
+    if (prefix && src->type == QTYPE_NULL) {
+        /* kept as null: "backing": null is not "backing": "" */
+        qdict_put_obj(dst, prefix, qobject_ref((QObject *)src));
+    } else if (prefix) {
         g_autofree char *text = qobject_to_option_string(src);
         qdict_put_str(dst, prefix, text);
     }
