@@ -167,6 +167,17 @@ typedef struct ParseState {
     const char *device;
 } ParseState;
 
+/* False, with 7.2's message, when an option naming @what came before. */
+static bool first_time(bool *seen, const char *what)
+{
+    if (*seen) {
+        error_report("%s can only be specified once", what);
+        return false;
+    }
+    *seen = true;
+    return true;
+}
+
 /* How the image is opened: 1 taken, 0 not such an option, -1 error. */
 static int parse_block_option(int ch, NbdOpts *o, ParseState *ps)
 {
@@ -178,11 +189,9 @@ static int parse_block_option(int ch, NbdOpts *o, ParseState *ps)
         return 1;
     case 'n':
     case OPT_CACHE:
-        if (ps->seen_cache) {
-            error_report("-n and --cache can only be specified once");
+        if (!first_time(&ps->seen_cache, "-n and --cache")) {
             return -1;
         }
-        ps->seen_cache = true;
         if (!bdrv_parse_cache_mode(ch == 'n' ? "none" : optarg, &o->flags,
                                    &writethrough)) {
             error_report("Invalid cache mode `%s'", optarg);
@@ -190,22 +199,18 @@ static int parse_block_option(int ch, NbdOpts *o, ParseState *ps)
         }
         return 1;
     case OPT_AIO:
-        if (ps->seen_aio) {
-            error_report("--aio can only be specified once");
+        if (!first_time(&ps->seen_aio, "--aio")) {
             return -1;
         }
-        ps->seen_aio = true;
         if (!bdrv_parse_aio(optarg, &o->flags)) {
             error_report("Invalid aio mode '%s'", optarg);
             return -1;
         }
         return 1;
     case OPT_DISCARD:
-        if (ps->seen_discard) {
-            error_report("--discard can only be specified once");
+        if (!first_time(&ps->seen_discard, "--discard")) {
             return -1;
         }
-        ps->seen_discard = true;
         if (!bdrv_parse_discard_flags(optarg, &o->flags)) {
             error_report("Invalid discard mode `%s'", optarg);
             return -1;
@@ -497,6 +502,16 @@ static void serve_wake(NbdServe *s)
     }
 }
 
+/* Sleep until serve_wake(): an event for the main coroutine came. */
+static void coroutine_fn serve_wait(NbdServe *s)
+{
+    CoWaiter w;
+
+    co_waiter_init(&w);
+    s->waiter = &w;
+    co_waiter_wait(&w);
+}
+
 static void serve_accept_ready(void *opaque)
 {
     NbdServe *s = opaque;
@@ -544,8 +559,6 @@ static void serve_update_watch(NbdServe *s)
 static void coroutine_fn serve_loop(NbdServe *s)
 {
     while (!s->terminate) {
-        CoWaiter w;
-
         serve_update_watch(s);
         if (s->accept_ready) {
             int fd;
@@ -557,9 +570,7 @@ static void coroutine_fn serve_loop(NbdServe *s)
             }
             continue;
         }
-        co_waiter_init(&w);
-        s->waiter = &w;
-        co_waiter_wait(&w);
+        serve_wait(s);
     }
     s->terminate = true;
     serve_update_watch(s);
@@ -705,11 +716,7 @@ out:
         /* the clients' requests end before the image closes */
         nbd_server_close_clients(s->srv);
         while (nbd_server_client_count(s->srv) > 0) {
-            CoWaiter w;
-
-            co_waiter_init(&w);
-            s->waiter = &w;
-            co_waiter_wait(&w);
+            serve_wait(s);
         }
         nbd_server_free(s->srv);
         s->srv = NULL;

@@ -44,7 +44,6 @@ enum {
 #define NBD_REP_ERR_INVALID     NBD_REP_ERR(3)
 #define NBD_REP_ERR_UNKNOWN     NBD_REP_ERR(6)
 #define NBD_REP_ERR_BLOCK_SIZE_REQD NBD_REP_ERR(8)
-#define NBD_REP_ERR_TOO_BIG     NBD_REP_ERR(9)
 
 #define NBD_INFO_EXPORT         0
 #define NBD_INFO_NAME           1
