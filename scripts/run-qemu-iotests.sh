@@ -9,18 +9,21 @@
 #   scripts/run-qemu-iotests.sh [options] QEMU_GIT_DIR [TEST...]
 #     -c COMMIT     commit to take the tests from (default b67b00e6b4, v7.2.0)
 #     -f FMTS       formats, comma separated (default raw,qcow2)
+#     -p PROTO      protocol: file (default) or nbd (images served by the
+#                   qemu-nbd under test, as QEMU's ./check -nbd does)
 #     --system      run 7.2's binaries (/usr/bin) instead of ours
 #     -b BUILD      our build directory (default build/)
 #     -k DIR        keep the extracted tree and the .out.bad files in DIR
 #
 # Tests that need a VM get a QEMU_PROG that answers only the runner's
-# questions and fails to start; tests that need qemu-nbd or the storage
-# daemon get the same until ours exist.  Prints "PASS|FAIL|NOTRUN format
+# questions and fails to start; tests that need the storage daemon get
+# the same until ours exists.  Prints "PASS|FAIL|NOTRUN format
 # test [reason]" per test and "N passed, M failed, K not run".
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 commit=b67b00e6b4
 fmts=raw,qcow2
+proto=file
 system=0
 build=$here/build
 keep=
@@ -28,10 +31,11 @@ while [ $# -gt 0 ]; do
     case "$1" in
     -c) commit=$2; shift ;;
     -f) fmts=$2; shift ;;
+    -p) proto=$2; shift ;;
     --system) system=1 ;;
     -b) build=$2; shift ;;
     -k) keep=$2; shift ;;
-    -h|--help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -89,7 +93,7 @@ pass=0 fail=0 notrun=0
 cd "$tree/tests/qemu-iotests" || exit 2
 for fmt in ${fmts//,/ }; do
     log=$tree/check-$fmt.log
-    ./check -"$fmt" "$@" >"$log" 2>&1
+    ./check -"$fmt" -"$proto" "$@" >"$log" 2>&1
     # keep each format's differences apart (the next run reuses scratch/)
     mkdir -p "$tree/bad-$fmt"
     find . -name '*.out.bad' -exec mv -t "$tree/bad-$fmt" {} + 2>/dev/null
