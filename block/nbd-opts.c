@@ -14,11 +14,11 @@
 
 void nbd_options_free(NBDOptions *o)
 {
-    g_free(o->path);
-    g_free(o->host);
-    g_free(o->port);
-    g_free(o->export);
-    g_free(o->x_dirty_bitmap);
+    g_clear_pointer(&o->path, g_free);
+    g_clear_pointer(&o->host, g_free);
+    g_clear_pointer(&o->port, g_free);
+    g_clear_pointer(&o->export, g_free);
+    g_clear_pointer(&o->x_dirty_bitmap, g_free);
 }
 
 /* The old top-level path/host/port keys, as server.* (7.2's rules). */

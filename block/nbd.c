@@ -22,6 +22,16 @@
  * unanswered for "timeout" seconds kills its connection the same way, so
  * a server that hangs ends a copy with an error, not a hang.
  *
+ * reconnect-delay (7.2's): when the last connection is lost, requests
+ * that fail for it, and those that come after, wait up to that many
+ * seconds from the loss while the client connects again; on success they
+ * are sent again (whole: a request is idempotent), after it they fail at
+ * once.  The attempts are made by the waiting requests themselves (one
+ * at a time, backing off), so nothing runs in the background that a
+ * close would have to stop: a request still waiting holds the close off,
+ * as any request does.  A server that comes back with another size is
+ * not used.
+ *
  * Block status: the meta context base:allocation (or x-dirty-bitmap's,
  * read as 7.2 reads it), asked for a range and its extents kept: a copy
  * asks the server once per range, not once per extent.
@@ -46,6 +56,13 @@
 #define NBD_MAX_PAYLOAD         (32 * 1024 * 1024)
 /* The most one zero, trim or block status command covers. */
 #define NBD_MAX_RANGE           (1024 * 1024 * 1024)
+/* Reconnection: the pause between tries, doubled up to the most. */
+#define NBD_RECONNECT_PAUSE_NS  (250 * 1000 * 1000LL)
+#define NBD_RECONNECT_MAX_NS    (2 * 1000 * 1000 * 1000LL)
+/* ... the longest one handshake may take, and after reconnect-delay
+ * has run out, the least time between two tries by later requests. */
+#define NBD_RECONNECT_HANDSHAKE_NS  (5 * 1000 * 1000 * 1000LL)
+#define NBD_RECONNECT_AFTER_NS  (1000 * 1000 * 1000LL)
 /* How often a connection with commands out checks for its timeout. */
 #define NBD_TICK_NS             (500 * 1000 * 1000LL)
 /*
@@ -66,6 +83,7 @@ typedef struct NBDConn {
     char *error;                /* why the handshake failed */
     int error_errno;
     bool quiet;                 /* its end was reported already */
+    bool ready;                 /* its handshake succeeded */
 } NBDConn;
 
 /* An extent of the last block status answer: up to @end, @flags. */
@@ -77,6 +95,8 @@ typedef struct NBDExtent {
 struct NBDClient {
     NetPool pool;
     NBDConn *conns;             /* pool.nconns of them */
+    BlockDriverState *bs;
+    NBDOptions opts;            /* kept to connect again */
     char *url;                  /* the canonical name */
     char *server;               /* its address, for messages */
     int64_t size;
@@ -92,6 +112,12 @@ struct NBDClient {
     uint64_t ext_gen;           /* write_gen when it was asked */
     uint64_t write_gen;         /* our writes, zeroes and trims so far */
     uint64_t flushed_gen;       /* write_gen the last flush covered */
+    /* reconnection */
+    int64_t reconnect_ns;       /* reconnect-delay; 0: never */
+    uint64_t losses;            /* connections lost so far */
+    int64_t lost_ns;            /* when the last live one went, or 0 */
+    int64_t last_try_ns;        /* the last reconnection try */
+    CoMutex reconnect_lock;     /* one request tries at a time */
 };
 
 /* One command of a request (NetReq: several, one waiting coroutine). */
@@ -149,7 +175,9 @@ static void nbd_conn_check(NBDConn *c, const char *why, int err)
     if (c->connecting && !nbd_aio_is_connecting(c->h)) {
         NetReq *req = g_steal_pointer(&c->connecting);
 
-        if (!nbd_aio_is_ready(c->h)) {
+        c->nc.connecting = false;
+        c->ready = nbd_aio_is_ready(c->h);
+        if (!c->ready) {
             c->error = g_strdup(why ? why : "connection closed");
             c->error_errno = err ? err : EIO;
             net_req_fail(req, -c->error_errno);
@@ -157,12 +185,19 @@ static void nbd_conn_check(NBDConn *c, const char *why, int err)
         net_req_put(req);
     }
     if ((nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) && !c->nc.dead) {
-        if (!c->error && !c->quiet) {
+        if (!c->error && !c->quiet && !s->reconnect_ns) {
             /* one line however many connections and commands it takes */
             net_pool_report(&s->pool, "NBD server '%s': connection lost",
                             s->server);
         }
         net_conn_kill(&c->nc);
+        if (c->ready) {
+            c->ready = false;
+            s->losses++;
+            if (!net_pool_pick(&s->pool) && !s->lost_ns) {
+                s->lost_ns = nbd_now();
+            }
+        }
     }
 }
 
@@ -304,6 +339,9 @@ static int nbd_extent_cb(void *opaque, const char *context, uint64_t offset,
 
 /* ---- issuing ---- */
 
+static bool coroutine_fn nbd_co_retry(NBDClient *s, uint64_t losses,
+                                      int ret);
+
 enum {
     NBD_OP_READ,
     NBD_OP_WRITE,
@@ -351,8 +389,10 @@ static bool coroutine_fn nbd_co_send(NBDClient *s, NetReq *req, NBDCmd *cmd,
 
     if (!nc) {
         net_req_fail(req, -EIO);
-        net_pool_report(&s->pool, "NBD server '%s': connection lost",
-                        s->server);
+        if (!s->reconnect_ns) {
+            net_pool_report(&s->pool, "NBD server '%s': connection lost",
+                            s->server);
+        }
         return false;
     }
     c = nbd_conn(nc);
@@ -419,9 +459,9 @@ static int64_t nbd_data_piece(NBDClient *s, QEMUIOVector *qiov, int64_t pos,
  * max_payload bytes (nbd_data_piece()), all in flight at once over the
  * connections; waits for the last answer.
  */
-static int coroutine_fn nbd_co_data(NBDClient *s, int op, int64_t offset,
-                                    int64_t bytes, QEMUIOVector *qiov,
-                                    uint32_t flags)
+static int coroutine_fn nbd_co_data_once(NBDClient *s, int op,
+                                         int64_t offset, int64_t bytes,
+                                         QEMUIOVector *qiov, uint32_t flags)
 {
     g_autofree NBDCmd *cmds = NULL;
     size_t n = 0, k;
@@ -462,9 +502,25 @@ static int coroutine_fn nbd_co_data(NBDClient *s, int op, int64_t offset,
     return ret;
 }
 
+/* ... sent again while a lost connection comes back (reconnect-delay) */
+static int coroutine_fn nbd_co_data(NBDClient *s, int op, int64_t offset,
+                                    int64_t bytes, QEMUIOVector *qiov,
+                                    uint32_t flags)
+{
+    uint64_t losses;
+    int ret;
+
+    do {
+        losses = s->losses;
+        ret = nbd_co_data_once(s, op, offset, bytes, qiov, flags);
+    } while (ret < 0 && nbd_co_retry(s, losses, ret));
+    return ret;
+}
+
 /* Zero, trim: @bytes at @offset in commands of NBD_MAX_RANGE. */
-static int coroutine_fn nbd_co_range(NBDClient *s, int op, int64_t offset,
-                                     int64_t bytes, uint32_t flags)
+static int coroutine_fn nbd_co_range_once(NBDClient *s, int op,
+                                          int64_t offset, int64_t bytes,
+                                          uint32_t flags)
 {
     size_t n = DIV_ROUND_UP(bytes, NBD_MAX_RANGE), k;
     g_autofree NBDCmd *cmds = g_new0(NBDCmd, MAX(n, 1));
@@ -480,6 +536,19 @@ static int coroutine_fn nbd_co_range(NBDClient *s, int op, int64_t offset,
         }
     }
     return net_req_wait(&req);
+}
+
+static int coroutine_fn nbd_co_range(NBDClient *s, int op, int64_t offset,
+                                     int64_t bytes, uint32_t flags)
+{
+    uint64_t losses;
+    int ret;
+
+    do {
+        losses = s->losses;
+        ret = nbd_co_range_once(s, op, offset, bytes, flags);
+    } while (ret < 0 && nbd_co_retry(s, losses, ret));
+    return ret;
 }
 
 static int coroutine_fn nbd_co_preadv(BlockDriverState *bs, int64_t offset,
@@ -548,16 +617,21 @@ static int coroutine_fn nbd_co_flush(BlockDriverState *bs)
 {
     NBDClient *s = bs->opaque;
     uint64_t gen = s->write_gen;
-    NBDCmd cmd = { 0 };
-    NetReq req;
+    uint64_t losses;
     int ret;
 
     if (!s->can_flush || gen == s->flushed_gen) {
         return 0;
     }
-    net_req_init(&req);
-    nbd_co_send(s, &req, &cmd, NBD_OP_FLUSH, NULL, 0, 0, 0);
-    ret = net_req_wait(&req);
+    do {
+        NBDCmd cmd = { 0 };
+        NetReq req;
+
+        losses = s->losses;
+        net_req_init(&req);
+        nbd_co_send(s, &req, &cmd, NBD_OP_FLUSH, NULL, 0, 0, 0);
+        ret = net_req_wait(&req);
+    } while (ret < 0 && nbd_co_retry(s, losses, ret));
     if (ret == 0) {
         s->flushed_gen = gen;
     }
@@ -619,13 +693,18 @@ static int coroutine_fn nbd_co_block_status(BlockDriverState *bs,
             .alloc_depth = s->alloc_depth,
         };
         NetReq req;
+        uint64_t losses;
         int ret;
 
         cmd.bytes = MIN(cmd.bytes, NBD_MAX_RANGE);
-        net_req_init(&req);
-        nbd_co_send(s, &req, &cmd, NBD_OP_STATUS, NULL, offset, cmd.bytes,
-                    0);
-        ret = net_req_wait(&req);
+        do {
+            losses = s->losses;
+            g_array_set_size(extents, 0);
+            net_req_init(&req);
+            nbd_co_send(s, &req, &cmd, NBD_OP_STATUS, NULL, offset,
+                        cmd.bytes, 0);
+            ret = net_req_wait(&req);
+        } while (ret < 0 && nbd_co_retry(s, losses, ret));
         if (ret < 0) {
             return ret;
         }
@@ -723,6 +802,8 @@ static bool nbd_conn_start(NBDConn *c, const NBDOptions *o, NetReq *req)
         return false;
     }
     c->nc.dead = false;
+    c->nc.connecting = true;
+    c->quiet = false;
     c->connecting = req;
     net_req_get(req);
     net_conn_update_events(&c->nc);
@@ -814,6 +895,97 @@ static bool coroutine_fn nbd_co_connect_first(NBDClient *s,
     }
 }
 
+/* ---- connecting again (reconnect-delay) ---- */
+
+/*
+ * Connect every dead connection again, each handshake ending by
+ * @deadline_ns; true when one is live.  A server that comes back with
+ * another size is not the export we had: such a connection is dropped.
+ */
+static bool coroutine_fn nbd_co_reconnect(NBDClient *s, int64_t deadline_ns)
+{
+    bool any = false;
+    int i;
+
+    for (i = 0; i < s->pool.nconns; i++) {
+        NBDConn *c = &s->conns[i];
+
+        if (!c->nc.dead) {
+            continue;
+        }
+        if (c->h) {
+            nbd_close(c->h);    /* dead: its socket is no longer watched */
+            c->h = NULL;
+        }
+        if (!nbd_co_connect(s, c, 1, &s->opts, deadline_ns)) {
+            continue;
+        }
+        if (nbd_get_size(c->h) != s->size) {
+            net_pool_report(&s->pool, "NBD server '%s': the export's size "
+                            "changed across a reconnection", s->server);
+            c->ready = false;
+            c->quiet = true;
+            net_conn_kill(&c->nc);
+            continue;
+        }
+        any = true;
+    }
+    if (any) {
+        /* the data may have changed while we were away */
+        s->lost_ns = 0;
+        g_clear_pointer(&s->extents, g_array_unref);
+        bdrv_bsc_invalidate(s->bs);
+    }
+    return any;
+}
+
+/*
+ * A request begun when s->losses was @losses ended with @ret: true to
+ * send it again, because a connection was lost and one is live now.
+ * With reconnect-delay, the first such request tries to connect again
+ * (the others wait for it) until the delay from the loss runs out; after
+ * it, a request tries once, if nobody tried within the last second.
+ */
+static bool coroutine_fn nbd_co_retry(NBDClient *s, uint64_t losses,
+                                      int ret)
+{
+    int64_t pause = NBD_RECONNECT_PAUSE_NS;
+    int64_t handshake = s->timeout_ns ?
+                        MIN(s->timeout_ns, NBD_RECONNECT_HANDSHAKE_NS) :
+                        NBD_RECONNECT_HANDSHAKE_NS;
+    bool live;
+
+    if (ret != -EIO || !s->reconnect_ns ||
+        (s->losses == losses && net_pool_pick(&s->pool))) {
+        return false;           /* the server's answer, not a loss */
+    }
+    qemu_co_mutex_lock(&s->reconnect_lock);
+    while (!net_pool_pick(&s->pool)) {
+        int64_t now = nbd_now(), end;
+
+        if (!s->lost_ns) {
+            s->lost_ns = now;
+        }
+        end = s->lost_ns + s->reconnect_ns;
+        if (now >= end && now - s->last_try_ns < NBD_RECONNECT_AFTER_NS) {
+            break;
+        }
+        s->last_try_ns = now;
+        if (nbd_co_reconnect(s, now + handshake)) {
+            break;
+        }
+        now = nbd_now();
+        if (now >= end) {
+            break;
+        }
+        qemu_co_sleep_ns(MIN(pause, end - now));
+        pause = MIN(pause * 2, NBD_RECONNECT_MAX_NS);
+    }
+    live = net_pool_pick(&s->pool) != NULL;
+    qemu_co_mutex_unlock(&s->reconnect_lock);
+    return live;
+}
+
 static void nbd_client_close(NBDClient *s)
 {
     int i;
@@ -826,6 +998,7 @@ static void nbd_client_close(NBDClient *s)
     g_clear_pointer(&s->url, g_free);
     g_clear_pointer(&s->server, g_free);
     g_clear_pointer(&s->extents, g_array_unref);
+    nbd_options_free(&s->opts);
 }
 
 /* What the handshake of @h told: size, flags, block sizes, context. */
@@ -899,27 +1072,31 @@ static bool coroutine_fn nbd_co_open(BlockDriverState *bs, QDict *options,
                                      int flags, Error **errp)
 {
     NBDClient *s = bs->opaque;
-    NBDOptions o;
+    NBDOptions *o = &s->opts;
     bool ok = false;
 
-    if (!nbd_take_options(options, &o, errp)) {
+    s->bs = bs;
+    qemu_co_mutex_init(&s->reconnect_lock);
+    if (!nbd_take_options(options, o, errp)) {
         goto out;
     }
-    s->url = nbd_make_url(&o);
-    s->server = nbd_server_name(&o);
-    s->timeout_ns = (int64_t)o.timeout * 1000000000LL;
-    net_pool_init(&s->pool, qemu_get_current_aio_context(), o.depth);
-    s->conns = g_new0(NBDConn, o.connections);
+    s->url = nbd_make_url(o);
+    s->server = nbd_server_name(o);
+    s->timeout_ns = (int64_t)o->timeout * 1000000000LL;
+    net_pool_init(&s->pool, qemu_get_current_aio_context(), o->depth);
+    s->conns = g_new0(NBDConn, o->connections);
     net_pool_add(&s->pool, &s->conns[0].nc, &nbd_conn_ops);
-    if (!nbd_co_connect_first(s, &o, errp) ||
-        !nbd_take_export_info(s, s->conns[0].h, &o, errp)) {
+    if (!nbd_co_connect_first(s, o, errp) ||
+        !nbd_take_export_info(s, s->conns[0].h, o, errp)) {
         goto out;
     }
     if (s->read_only && (flags & BDRV_O_RDWR)) {
         error_setg(errp, "Could not open image: Permission denied");
         goto out;
     }
-    nbd_co_connect_more(s, &o, s->multi_conn ? (int)o.connections : 1);
+    nbd_co_connect_more(s, o, s->multi_conn ? (int)o->connections : 1);
+    /* from now on: reconnect-delay applies (open-timeout did before) */
+    s->reconnect_ns = (int64_t)o->reconnect_delay * 1000000000LL;
     bs->supported_write_flags = s->can_fua ? BDRV_REQ_FUA : 0;
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP |
                                (s->can_fua ? BDRV_REQ_FUA : 0) |
@@ -931,7 +1108,6 @@ out:
     if (!ok) {
         nbd_client_close(s);
     }
-    nbd_options_free(&o);
     return ok;
 }
 

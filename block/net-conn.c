@@ -67,7 +67,8 @@ NetConn *net_pool_pick(NetPool *p)
     for (i = 0; i < p->nconns; i++) {
         NetConn *c = p->conns[i];
 
-        if (!c->dead && (!best || c->in_flight < best->in_flight)) {
+        if (!c->dead && !c->connecting &&
+            (!best || c->in_flight < best->in_flight)) {
             best = c;
         }
     }

@@ -58,6 +58,7 @@ struct NetConn {
     int events;                 /* POLLIN/POLLOUT registered, -1 unknown */
     int in_flight;              /* requests sent, not yet answered */
     bool dead;                  /* killed: every new request fails */
+    bool connecting;            /* watched, but takes no request yet */
     bool backoff;               /* socket not watched until the timer */
     QEMUTimer *tick;
 };
@@ -82,7 +83,10 @@ void net_pool_take_conns(NetPool *to, NetPool *from);
 void net_pool_shrink(NetPool *p, int n);
 /* Forget the connections (the driver closed them); free the rest. */
 void net_pool_destroy(NetPool *p);
-/* The live connection with the fewest requests in flight, or NULL. */
+/*
+ * The live connection with the fewest requests in flight, or NULL; one
+ * still connecting is not live yet.
+ */
 NetConn *net_pool_pick(NetPool *p);
 /*
  * The connection for the next request: the least busy live one, once it

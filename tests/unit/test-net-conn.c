@@ -251,6 +251,26 @@ static void test_all_dead(void)
     fixture_destroy(&f);
 }
 
+/* A connection still connecting takes no request until it is done. */
+static void test_connecting(void)
+{
+    Fixture f;
+
+    fixture_init(&f, 2, 4);
+    f.conns[1].nc.connecting = true;
+    net_conn_get(&f.conns[0].nc);
+    net_conn_get(&f.conns[0].nc);
+    /* the busier one, since the idle one is not ready */
+    g_assert_true(net_pool_pick(&f.pool) == &f.conns[0].nc);
+    net_conn_kill(&f.conns[0].nc);
+    g_assert_null(net_pool_pick(&f.pool));
+    f.conns[1].nc.connecting = false;
+    g_assert_true(net_pool_pick(&f.pool) == &f.conns[1].nc);
+    net_conn_put(&f.conns[0].nc);
+    net_conn_put(&f.conns[0].nc);
+    fixture_destroy(&f);
+}
+
 static void test_backoff(void)
 {
     Fixture f;
@@ -310,6 +330,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net-conn/first-error", test_first_error);
     g_test_add_func("/net-conn/kill-moves-waiters", test_kill_moves_waiters);
     g_test_add_func("/net-conn/all-dead", test_all_dead);
+    g_test_add_func("/net-conn/connecting", test_connecting);
     g_test_add_func("/net-conn/backoff", test_backoff);
     g_test_add_func("/net-conn/report-once", test_report_once);
     g_test_add_func("/net-conn/shrink-and-take", test_shrink_and_take);
