@@ -85,6 +85,20 @@ bool bdrv_parse_discard_flags(const char *mode, int *flags)
     return false;
 }
 
+bool bdrv_parse_detect_zeroes(const char *mode, BdrvDetectZeroes *dz)
+{
+    static const char *const names[] = { "off", "on", "unmap" };
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (!strcmp(mode, names[i])) {
+            *dz = i;
+            return true;
+        }
+    }
+    return false;
+}
+
 static BdrvMessageHandler *message_handler;
 
 void bdrv_set_message_handler(BdrvMessageHandler *handler)
@@ -441,7 +455,6 @@ static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
         return false;
     }
     g_free(bdrv_opt_take_str(options, "node-name"));
-    g_free(bdrv_opt_take_str(options, "detect-zeroes"));
     *flags = ro ? (*flags & ~BDRV_O_RDWR) : (*flags | BDRV_O_RDWR);
     *flags = direct ? (*flags | BDRV_O_NOCACHE) : (*flags & ~BDRV_O_NOCACHE);
     *flags = no_flush ? (*flags | BDRV_O_NO_FLUSH) :
@@ -938,6 +951,8 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
     g_autoptr(QObject) backing_opts = NULL;
     g_autofree char *backing_ref = NULL;
     g_autofree char *json_name = NULL;
+    g_autofree char *dz_name = NULL;
+    BdrvDetectZeroes dz = BDRV_DETECT_ZEROES_OFF;
     bool probed = false;
 
     if (filename && g_str_has_prefix(filename, "json:")) {
@@ -947,6 +962,12 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
         filename = NULL;
     }
     if (!bdrv_take_common_options(opts, &flags, errp)) {
+        return NULL;
+    }
+    /* this node's own: its children do not inherit it (as 7.2) */
+    dz_name = bdrv_opt_take_str(opts, "detect-zeroes");
+    if (dz_name && !bdrv_parse_detect_zeroes(dz_name, &dz)) {
+        error_setg(errp, "invalid parameter value: %s", dz_name);
         return NULL;
     }
     drvname = bdrv_opt_take_str(opts, "driver");
@@ -963,7 +984,11 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
      * it, as in 7.2; only an unnamed driver is looked for among protocols.
      */
     if ((drv && drv->protocol_name) || (!drv && (flags & BDRV_O_PROTOCOL))) {
-        return bdrv_open_protocol(filename, drvname, opts, flags, errp);
+        bs = bdrv_open_protocol(filename, drvname, opts, flags, errp);
+        if (bs) {
+            bs->detect_zeroes = dz;
+        }
+        return bs;
     }
 
     /*
@@ -1021,6 +1046,9 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
     }
     backing_ref = bdrv_opt_take_str(opts, "backing");
     bs = bdrv_co_open_driver(drv, filename, file, opts, flags, errp);
+    if (bs) {
+        bs->detect_zeroes = dz;
+    }
     if (bs && !bdrv_co_open_backing(bs, backing_ref,
                                     g_steal_pointer(&backing_opts), flags,
                                     errp)) {

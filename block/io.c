@@ -350,6 +350,15 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     if (bs->read_only) {
         return -EPERM;
     }
+    /* detect-zeroes: data of zeroes written as a zero write, as 7.2 */
+    if (bs->detect_zeroes != BDRV_DETECT_ZEROES_OFF && bytes > 0 &&
+        !(flags & (BDRV_REQ_ZERO_WRITE | BDRV_REQ_WRITE_COMPRESSED)) &&
+        bs->drv->co_pwrite_zeroes && qemu_iovec_is_zero(qiov, 0, bytes)) {
+        flags |= BDRV_REQ_ZERO_WRITE;
+        if (bs->detect_zeroes == BDRV_DETECT_ZEROES_UNMAP) {
+            flags |= BDRV_REQ_MAY_UNMAP;
+        }
+    }
     if (flags & BDRV_REQ_ZERO_WRITE) {
         return bdrv_co_pwrite_zeroes(child, offset, bytes, flags);
     }

@@ -43,6 +43,7 @@ typedef struct NbdOpts {
     uint64_t offset;
     int shared;
     int flags;
+    BdrvDetectZeroes detect_zeroes;
     bool persistent, read_only, alloc_depth, image_opts, fork_process;
     bool snapshot_by_param;     /* -l snapshot.id=...,snapshot.name=... */
     int exit_code;
@@ -217,9 +218,16 @@ static int parse_block_option(int ch, NbdOpts *o, ParseState *ps)
         }
         return 1;
     case OPT_DETECT_ZEROES:
-        if (strcmp(optarg, "off")) {
-            error_report("Failed to parse detect_zeroes mode: detect-zeroes "
-                         "'%s' is not supported by this qemu-nbd", optarg);
+        if (!bdrv_parse_detect_zeroes(optarg, &o->detect_zeroes)) {
+            error_report("Failed to parse detect_zeroes mode: invalid "
+                         "parameter value: %s", optarg);
+            return -1;
+        }
+        /* as 7.2: --discard=unmap must come first */
+        if (o->detect_zeroes == BDRV_DETECT_ZEROES_UNMAP &&
+            !(o->flags & BDRV_O_UNMAP)) {
+            error_report("setting detect-zeroes to unmap is not allowed "
+                         "without setting discard operation to unmap");
             return -1;
         }
         return 1;
@@ -615,6 +623,8 @@ static BlockBackend *coroutine_fn open_image(NbdOpts *o)
     }
     /* the client flushes when it wants the data on disk */
     blk_set_enable_write_cache(blk, true);
+    /* as 7.2, the option's value (off by default) whatever the image's */
+    blk_bs(blk)->detect_zeroes = o->detect_zeroes;
     if (o->snapshot_param && o->snapshot_by_param) {
         g_autofree char *id = NULL, *name = NULL;
         g_auto(GStrv) parts = g_strsplit(o->snapshot_param, ",", -1);

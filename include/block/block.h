@@ -98,6 +98,15 @@ bool bdrv_parse_aio(const char *mode, int *flags);
 /* discard modes: ignore/off, unmap/on. */
 bool bdrv_parse_discard_flags(const char *mode, int *flags);
 
+/* detect-zeroes: what a node makes of a write whose data is all zeroes */
+typedef enum BdrvDetectZeroes {
+    BDRV_DETECT_ZEROES_OFF,     /* a write */
+    BDRV_DETECT_ZEROES_ON,      /* a zero write */
+    BDRV_DETECT_ZEROES_UNMAP,   /* a zero write that may unmap */
+} BdrvDetectZeroes;
+/* off, on, unmap.  Returns false if unknown. */
+bool bdrv_parse_detect_zeroes(const char *mode, BdrvDetectZeroes *dz);
+
 /*
  * Open a node graph.  @filename may be NULL when @options say everything,
  * a plain path, a protocol URL, or "json:{...}".  @options (taken, may be

@@ -96,6 +96,7 @@ struct BlockDriverState {
     QTAILQ_HEAD(, BdrvChild) parents;
     /* force-share=on: every permission is shared on our children */
     bool force_share;
+    BdrvDetectZeroes detect_zeroes;     /* detect-zeroes= of this node */
     /* protocols that know it: which file this is (st_dev, st_ino) */
     bool has_file_id;
     uint64_t file_dev, file_ino;
