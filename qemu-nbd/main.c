@@ -14,6 +14,7 @@
  */
 #include "util/osdep.h"
 #include "tool-messages.h"
+#include "list.h"
 #include "block/block-backend.h"
 #include "block/driver.h"
 #include "block/nbd-server.h"
@@ -46,6 +47,7 @@ typedef struct NbdOpts {
     BdrvDetectZeroes detect_zeroes;
     bool persistent, read_only, alloc_depth, image_opts, fork_process;
     bool snapshot_by_param;     /* -l snapshot.id=...,snapshot.name=... */
+    bool list;                  /* -L: list another server's exports */
     int exit_code;
 } NbdOpts;
 
@@ -342,13 +344,28 @@ static void print_version(const char *name)
 /* What the options say together; false with the message printed. */
 static bool check_args(const char *name, NbdOpts *o, ParseState *ps)
 {
+    if (ps->list) {
+        /* 7.2's checks, in its order */
+        if (o->image) {
+            error_report("List mode is incompatible with a file name");
+            return false;
+        }
+        if (o->export_name || o->description || o->offset || ps->device ||
+            o->fmt || o->snapshot_param || o->bitmap || o->alloc_depth ||
+            ps->seen_aio || ps->seen_discard || ps->seen_cache) {
+            error_report("List mode is incompatible with per-device "
+                         "settings");
+            return false;
+        }
+        if (o->fork_process) {
+            error_report("List mode is incompatible with forking");
+            return false;
+        }
+        o->list = true;
+        return true;
+    }
     if (ps->device) {
         error_report("Kernel /dev/nbdN support not available");
-        return false;
-    }
-    if (ps->list) {
-        error_report("List mode (-L) is not supported by this qemu-nbd; "
-                     "nbdinfo --list lists a server's exports");
         return false;
     }
     if (!o->image) {
@@ -358,10 +375,6 @@ static bool check_args(const char *name, NbdOpts *o, ParseState *ps)
     }
     if (o->image_opts && o->fmt) {
         error_report("--image-opts and -f are mutually exclusive");
-        return false;
-    }
-    if (o->sockpath && (o->port || o->bindto)) {
-        error_report("--socket cannot be used with --bind or --port");
         return false;
     }
     if (!o->export_name) {
@@ -589,6 +602,7 @@ static BlockBackend *coroutine_fn open_image(NbdOpts *o)
 {
     QDict *options = qdict_new();
     g_autoptr(Error) err = NULL;
+    const char *warning;
     BlockBackend *blk;
     int ret = 0;
 
@@ -620,6 +634,10 @@ static BlockBackend *coroutine_fn open_image(NbdOpts *o)
         error_report("Failed to blk_new_open '%s': %s", o->image,
                      error_get_pretty(err));
         return NULL;
+    }
+    warning = bdrv_get_open_warning(blk_bs(blk));
+    if (warning) {
+        fprintf(stderr, "%s\n", warning);
     }
     /* the client flushes when it wants the data on disk */
     blk_set_enable_write_cache(blk, true);
@@ -803,6 +821,11 @@ int main(int argc, char **argv)
     bdrv_set_message_handler(tool_print_block_message);
     if (!parse_args(argc, argv, &o)) {
         return o.exit_code;
+    }
+    if (o.list) {
+        /* -k wins over -b/-p, as where we would listen */
+        return qemu_nbd_list(o.sockpath, o.bindto ? o.bindto : "0.0.0.0",
+                             o.port ? o.port : NBD_DEFAULT_PORT_STR);
     }
     if (o.fork_process) {
         fork_server();

@@ -284,6 +284,9 @@ static bool coroutine_fn grow_new_image(const char *filename, uint64_t size,
     child.bs = bs;
     ret = bdrv_co_truncate(&child, size, false, prealloc, 0, errp);
     bdrv_unref(bs);
+    if (ret < 0) {
+        error_prepend(errp, "Could not resize image: ");
+    }
     return ret == 0;
 }
 
