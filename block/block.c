@@ -535,6 +535,13 @@ bdrv_co_open_driver(const BlockDriver *drv, const char *filename,
     BlockDriverState *bs = bdrv_new(drv, filename);
     int ret;
 
+    /* this node's alone: the driver's children do not copy on read */
+    bs->copy_on_read = flags & BDRV_O_COPY_ON_READ;
+    flags &= ~BDRV_O_COPY_ON_READ;
+    if (bs->copy_on_read && !(flags & BDRV_O_RDWR)) {
+        error_setg(errp, "Can't use copy-on-read on read-only device");
+        goto fail;
+    }
     bs->open_flags = flags;
     bs->read_only = !(flags & BDRV_O_RDWR);
     bs->force_share = flags & BDRV_O_FORCE_SHARE;
@@ -830,7 +837,7 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
         return false;
     }
     backing = bdrv_co_open(path, g_steal_pointer(&opts),
-                           flags & ~BDRV_O_RDWR, errp);
+                           flags & ~(BDRV_O_RDWR | BDRV_O_COPY_ON_READ), errp);
     backing_stack_pop();
     if (!backing) {
         error_prepend(errp, "Could not open backing file: ");
@@ -931,7 +938,8 @@ BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
         BlockDriverState *base;
 
         flags &= ~BDRV_O_SNAPSHOT;
-        base = bdrv_co_open(filename, options, flags & ~BDRV_O_RDWR, errp);
+        base = bdrv_co_open(filename, options,
+                            flags & ~(BDRV_O_RDWR | BDRV_O_COPY_ON_READ), errp);
         return base ? bdrv_co_append_temp_snapshot(base, flags, errp) : NULL;
     }
     return bdrv_co_open_node(filename, options, flags, errp);
@@ -1015,7 +1023,8 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
      * so the node below honours them whatever the top node was opened with.
      */
     file = bdrv_co_open(filename, g_steal_pointer(&file_opts),
-                        flags | BDRV_O_PROTOCOL | BDRV_O_UNMAP, errp);
+                        (flags & ~BDRV_O_COPY_ON_READ) | BDRV_O_PROTOCOL |
+                        BDRV_O_UNMAP, errp);
     if (!file) {
         return NULL;
     }

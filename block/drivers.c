@@ -14,6 +14,7 @@ const BlockDriver *const bdrv_drivers[] = {
     &bdrv_file,
     &bdrv_host_device,
     &bdrv_blkdebug,
+    &bdrv_copy_on_read,
     &bdrv_null_aio,
     &bdrv_null_co,
 #ifdef CONFIG_LIBNFS

@@ -131,25 +131,17 @@ static int coroutine_fn bdrv_aligned_preadv(BlockDriverState *bs,
     return 0;
 }
 
-int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
-                                int64_t bytes, QEMUIOVector *qiov,
-                                BdrvRequestFlags flags)
+/* A read of @bs (checked), padded to its alignment where it needs. */
+static int coroutine_fn bdrv_padded_preadv(BlockDriverState *bs,
+                                           int64_t offset, int64_t bytes,
+                                           QEMUIOVector *qiov,
+                                           BdrvRequestFlags flags)
 {
-    BlockDriverState *bs = child->bs;
     int64_t align = bs->bl.request_alignment;
     int64_t head, tail;
     uint8_t *pad = NULL;
     QEMUIOVector padded;
     int ret;
-
-    if (!bs->drv) {
-        return -ENOMEDIUM;
-    }
-    ret = bdrv_check_request(offset, bytes);
-    if (ret < 0 || bytes == 0) {
-        return ret;
-    }
-    assert(qiov->size >= (size_t)bytes);
 
     bs->in_flight++;
     head = offset & (align - 1);
@@ -174,6 +166,119 @@ int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
     }
     bs->in_flight--;
     return ret;
+}
+
+static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
+                                            int64_t offset, int64_t bytes,
+                                            QEMUIOVector *qiov,
+                                            BdrvRequestFlags flags);
+static int coroutine_fn bdrv_do_pwrite_zeroes(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes,
+                                              BdrvRequestFlags flags);
+
+/* The most copy-on-read reads and writes back at once (7.2's bounce). */
+#define COR_MAX_BOUNCE  (16 * 1024 * 1024)
+
+/*
+ * Copy-on-read, as 7.2: the read is widened to whole clusters of @bs (its
+ * request alignment where it has none); what @bs does not have itself is
+ * read through its driver (from its backing chain), written back into
+ * @bs, zeroes as a zero write, and the part asked for copied out; what
+ * it has is read as usual.  Serialised against every overlapping request
+ * of @bs for the whole widened range.  A failed write back fails the read.
+ */
+static int coroutine_fn bdrv_co_copy_on_readv(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes,
+                                              QEMUIOVector *qiov)
+{
+    int64_t align = bs->bl.request_alignment;
+    int64_t cluster = align, start, end, pos, n;
+    int64_t max = MIN(max_transfer_of(bs), COR_MAX_BOUNCE);
+    BdrvTrackedRequest req;
+    BlockDriverInfo bdi;
+    int ret = 0;
+
+    if (bdrv_get_info(bs, &bdi) == 0 && bdi.cluster_size > cluster) {
+        cluster = bdi.cluster_size;
+    }
+    max = MAX(QEMU_ALIGN_DOWN(max, cluster), cluster);
+    start = QEMU_ALIGN_DOWN(offset, cluster);
+    end = MIN(QEMU_ALIGN_UP(offset + bytes, cluster),
+              QEMU_ALIGN_UP(bs->total_bytes, align));
+    if (end <= start) {
+        /* past the end: nothing to copy */
+        return bdrv_padded_preadv(bs, offset, bytes, qiov, 0);
+    }
+    bs->in_flight++;
+    tracked_request_begin(bs, &req, start, end - start, true);
+    wait_serialising(bs, &req);
+    for (pos = start; pos < end && ret == 0; pos += n) {
+        /* the part of the read inside [pos, pos + n) */
+        int64_t from, to;
+        int alloc;
+
+        n = MIN(end - pos, max);
+        alloc = bdrv_co_is_allocated(bs, pos, n, &n);
+        if (alloc < 0 || n <= 0) {
+            /* as 7.2: the read that follows says what is wrong */
+            n = MIN(end - pos, max);
+            alloc = 0;
+        }
+        from = MAX(pos, offset);
+        to = MIN(pos + n, offset + bytes);
+        if (alloc) {
+            QEMUIOVector part;
+
+            if (from < to) {
+                qemu_iovec_init_slice(&part, qiov, from - offset, to - from);
+                ret = bdrv_padded_preadv(bs, from, to - from, &part, 0);
+                qemu_iovec_destroy(&part);
+            }
+        } else {
+            uint8_t *bounce = blk_buf_alloc(bs, n);
+            QEMUIOVector bq;
+
+            qemu_iovec_init_buf(&bq, bounce, n);
+            ret = bdrv_aligned_preadv(bs, pos, n, &bq, 0);
+            if (ret == 0) {
+                bdrv_debug_event(bs, BLKDBG_COR_WRITE);
+                if (bs->drv->co_pwrite_zeroes && buffer_is_zero(bounce, n)) {
+                    ret = bdrv_do_pwrite_zeroes(bs, pos, n, 0);
+                } else {
+                    ret = bdrv_driver_pwritev(bs, pos, n, &bq, 0);
+                }
+            }
+            if (ret == 0 && from < to) {
+                qemu_iovec_from_buf(qiov, from - offset, bounce + (from - pos),
+                                    to - from);
+            }
+            blk_buf_free(bounce);
+        }
+    }
+    tracked_request_end(bs, &req);
+    bs->in_flight--;
+    return ret;
+}
+
+int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
+                                int64_t bytes, QEMUIOVector *qiov,
+                                BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    int ret;
+
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    ret = bdrv_check_request(offset, bytes);
+    if (ret < 0 || bytes == 0) {
+        return ret;
+    }
+    assert(qiov->size >= (size_t)bytes);
+    if (bs->copy_on_read || (flags & BDRV_REQ_COPY_ON_READ)) {
+        return bdrv_co_copy_on_readv(bs, offset, bytes, qiov);
+    }
+    return bdrv_padded_preadv(bs, offset, bytes, qiov, flags);
 }
 
 int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset,

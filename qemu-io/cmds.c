@@ -288,6 +288,7 @@ static int coroutine_fn open_f(int argc, char **argv)
             flags |= BDRV_O_SNAPSHOT;
             break;
         case 'C':
+            flags |= BDRV_O_COPY_ON_READ;
             break;
         case 'n':
             flags |= BDRV_O_NOCACHE;

@@ -374,6 +374,8 @@ static void coroutine_fn qemuio_main(void *opaque)
             flags |= BDRV_O_SNAPSHOT;
             break;
         case 'C':
+            flags |= BDRV_O_COPY_ON_READ;
+            break;
         case 'T':
             break;
         case OPTION_OBJECT:

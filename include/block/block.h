@@ -37,6 +37,8 @@ typedef struct BdrvChild BdrvChild;
 #define BDRV_O_NO_BACKING   0x0100  /* do not open the backing file */
 #define BDRV_O_NO_FLUSH     0x0200  /* cache=unsafe: flushes are no-ops */
 #define BDRV_O_IO_URING     0x0400  /* aio=io_uring */
+#define BDRV_O_COPY_ON_READ 0x0800  /* reads copy what the node does not
+                                       have from below into it (-C) */
 #define BDRV_O_UNMAP        0x4000  /* discard=unmap */
 #define BDRV_O_PROTOCOL     0x8000  /* open a protocol node, no probing */
 #define BDRV_O_NO_IO        0x10000 /* metadata only (info, measure) */
@@ -58,6 +60,7 @@ typedef struct BdrvChild BdrvChild;
 
 /* Request flags. */
 typedef enum {
+    BDRV_REQ_COPY_ON_READ = 0x1,    /* read: copy-on-read at this node */
     BDRV_REQ_ZERO_WRITE = 0x2,      /* write zeroes (no data) */
     BDRV_REQ_MAY_UNMAP = 0x4,       /* zeroes may deallocate */
     BDRV_REQ_FUA = 0x10,            /* force unit access */

@@ -80,6 +80,7 @@ struct BlockDriverState {
     int refcnt;
     int open_flags;
     bool read_only;
+    bool copy_on_read;          /* opened with BDRV_O_COPY_ON_READ */
     bool open_started;          /* co_open was called: close cleans up */
     bool opened;                /* co_open succeeded: inactivate at close */
     /* the file name or URL as given, or a json: description */
@@ -535,6 +536,7 @@ extern const BlockDriver bdrv_host_device;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_blkdebug;
+extern const BlockDriver bdrv_copy_on_read;
 extern const BlockDriver bdrv_null_co;
 extern const BlockDriver bdrv_null_aio;
 extern const BlockDriver bdrv_nfs;
