@@ -38,9 +38,10 @@
 
 typedef struct NbdOpts {
     const char *sockpath, *bindto, *port;
-    const char *fmt, *export_name, *description, *bitmap;
+    const char *fmt, *export_name, *description;
     const char *snapshot_param, *pid_file;
     const char *image;
+    GPtrArray *bitmaps;         /* -B, last first (as 7.2 numbers them) */
     uint64_t offset;
     int shared;
     int flags;
@@ -299,7 +300,7 @@ static int parse_server_option(int ch, NbdOpts *o, ParseState *ps)
         o->alloc_depth = true;
         return 1;
     case 'B':
-        o->bitmap = optarg;
+        g_ptr_array_insert(o->bitmaps, 0, optarg);
         return 1;
     case 'd':
     case 'c':
@@ -351,7 +352,7 @@ static bool check_args(const char *name, NbdOpts *o, ParseState *ps)
             return false;
         }
         if (o->export_name || o->description || o->offset || ps->device ||
-            o->fmt || o->snapshot_param || o->bitmap || o->alloc_depth ||
+            o->fmt || o->snapshot_param || o->bitmaps->len || o->alloc_depth ||
             ps->seen_aio || ps->seen_discard || ps->seen_cache) {
             error_report("List mode is incompatible with per-device "
                          "settings");
@@ -711,7 +712,8 @@ static void coroutine_fn qemu_nbd_serve(void *opaque)
     eo.blk = blk;
     eo.read_only = o->read_only;
     eo.multi_conn = o->shared != 1;
-    eo.bitmap = o->bitmap;
+    eo.bitmaps = (const char *const *)o->bitmaps->pdata;
+    eo.nr_bitmaps = o->bitmaps->len;
     eo.allocation_depth = o->alloc_depth;
     if (!nbd_server_co_add_export(s->srv, &eo, &err)) {
         error_report_err(g_steal_pointer(&err));
@@ -812,7 +814,8 @@ static void fork_server(void)
 
 int main(int argc, char **argv)
 {
-    NbdOpts o = { .exit_code = 1 };
+    g_autoptr(GPtrArray) bitmaps = g_ptr_array_new();
+    NbdOpts o = { .exit_code = 1, .bitmaps = bitmaps };
     NbdServe s = { .o = &o, .listen_fd = -1 };
     sigset_t mask;
 

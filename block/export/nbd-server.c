@@ -103,7 +103,7 @@ enum {
 /* Meta context ids, as 7.2 numbers them. */
 #define NBD_META_BASE           0
 #define NBD_META_DEPTH          1
-#define NBD_META_BITMAP         2
+#define NBD_META_BITMAP         2   /* the first; one id per bitmap */
 
 struct NBDExport {
     char *name;
@@ -111,8 +111,9 @@ struct NBDExport {
     BlockBackend *blk;
     int64_t size;
     uint16_t flags;
-    char *bitmap_name;          /* with "qemu:dirty-bitmap:" */
-    BdrvDirtyBitmap *bitmap;
+    int nr_bitmaps;
+    char **bitmap_names;        /* with "qemu:dirty-bitmap:" */
+    BdrvDirtyBitmap **bitmaps;
     bool allocation_depth;
     QTAILQ_ENTRY(NBDExport) next;
 };
@@ -123,8 +124,9 @@ typedef struct NBDClient {
     NBDExport *exp;             /* chosen by OPT_GO / EXPORT_NAME */
     bool structured;
     bool check_align;           /* the client asked for block sizes */
-    /* meta contexts set for exp: base, depth, bitmap */
-    bool meta_set[3];
+    /* meta contexts set for exp, by id: base, depth, each bitmap */
+    bool *meta_set;
+    int meta_count;
     int in_flight;
     CoQueue reqs_wait;          /* the reader waiting for a free request */
     bool closing;
@@ -180,9 +182,11 @@ bool coroutine_fn nbd_server_co_add_export(NBDServer *srv,
                                           Error **errp)
 {
     BlockDriverState *bs = blk_bs(o->blk);
-    BdrvDirtyBitmap *bm = NULL;
+    g_autofree BdrvDirtyBitmap **bms = g_new0(BdrvDirtyBitmap *,
+                                              o->nr_bitmaps + 1);
     NBDExport *exp;
     int64_t size;
+    int i;
 
     if (strlen(o->name) > NBD_SRV_MAX_STRING) {
         error_setg(errp, "export name '%s' too long", o->name);
@@ -197,23 +201,24 @@ bool coroutine_fn nbd_server_co_add_export(NBDServer *srv,
                    o->name);
         return false;
     }
-    if (o->bitmap) {
+    for (i = 0; i < o->nr_bitmaps; i++) {
+        const char *name = o->bitmaps[i];
         BlockDriverState *b;
 
-        for (b = bs; b && !bm; b = bdrv_backing_bs(b) ? bdrv_backing_bs(b)
-                                                      : bdrv_file_bs(b)) {
-            bm = bdrv_dirty_bitmap_find(b, o->bitmap);
+        for (b = bs; b && !bms[i];
+             b = bdrv_backing_bs(b) ? bdrv_backing_bs(b) : bdrv_file_bs(b)) {
+            bms[i] = bdrv_dirty_bitmap_find(b, name);
         }
-        if (!bm) {
-            error_setg(errp, "Bitmap '%s' is not found", o->bitmap);
+        if (!bms[i]) {
+            error_setg(errp, "Bitmap '%s' is not found", name);
             return false;
         }
-        if (!bdrv_dirty_bitmap_check_usable(bm, errp)) {
+        if (!bdrv_dirty_bitmap_check_usable(bms[i], errp)) {
             return false;
         }
-        if (!o->read_only && bdrv_dirty_bitmap_enabled(bm)) {
+        if (!o->read_only && bdrv_dirty_bitmap_enabled(bms[i])) {
             error_setg(errp, "Enabled bitmap '%s' incompatible with "
-                       "writable export", o->bitmap);
+                       "writable export", name);
             return false;
         }
     }
@@ -239,9 +244,12 @@ bool coroutine_fn nbd_server_co_add_export(NBDServer *srv,
         exp->flags |= NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES |
                       NBD_FLAG_SEND_FAST_ZERO;
     }
-    if (bm) {
-        exp->bitmap = bm;
-        exp->bitmap_name = g_strdup_printf("qemu:dirty-bitmap:%s", o->bitmap);
+    exp->nr_bitmaps = o->nr_bitmaps;
+    exp->bitmaps = g_steal_pointer(&bms);
+    exp->bitmap_names = g_new0(char *, o->nr_bitmaps + 1);
+    for (i = 0; i < o->nr_bitmaps; i++) {
+        exp->bitmap_names[i] = g_strdup_printf("qemu:dirty-bitmap:%s",
+                                               o->bitmaps[i]);
     }
     exp->allocation_depth = o->allocation_depth;
     QTAILQ_INSERT_TAIL(&srv->exports, exp, next);
@@ -252,13 +260,37 @@ static void nbd_export_free(NBDExport *exp)
 {
     g_free(exp->name);
     g_free(exp->description);
-    g_free(exp->bitmap_name);
+    g_strfreev(exp->bitmap_names);
+    g_free(exp->bitmaps);
     g_free(exp);
 }
 
 int nbd_server_client_count(NBDServer *srv)
 {
     return srv->nclients;
+}
+
+/* ---- meta contexts of a client ---- */
+
+/* @exp (or none) chosen: no context set, room for each of its own. */
+static void nbd_meta_reset(NBDClient *c, NBDExport *exp)
+{
+    c->exp = exp;
+    c->meta_count = exp ? NBD_META_BITMAP + exp->nr_bitmaps : 0;
+    g_free(c->meta_set);
+    c->meta_set = g_new0(bool, c->meta_count + 1);
+}
+
+static bool nbd_meta_any(NBDClient *c)
+{
+    int id;
+
+    for (id = 0; id < c->meta_count; id++) {
+        if (c->meta_set[id]) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- handshake ---- */
@@ -423,9 +455,8 @@ static int coroutine_fn nbd_opt_info(NBDClient *c, NBDOpt *o)
     if (o->opt == NBD_OPT_GO) {
         /* contexts set for another export do not carry over */
         if (c->exp != exp) {
-            memset(c->meta_set, 0, sizeof(c->meta_set));
+            nbd_meta_reset(c, exp);
         }
-        c->exp = exp;
         c->check_align = want_sizes;
         return 1;
     }
@@ -466,9 +497,15 @@ static bool nbd_meta_lookup(NBDExport *exp, const char *name, int *id)
     } else if (exp->allocation_depth &&
                !strcmp(name, "qemu:allocation-depth")) {
         *id = NBD_META_DEPTH;
-    } else if (exp->bitmap && !strcmp(name, exp->bitmap_name)) {
-        *id = NBD_META_BITMAP;
     } else {
+        int i;
+
+        for (i = 0; i < exp->nr_bitmaps; i++) {
+            if (!strcmp(name, exp->bitmap_names[i])) {
+                *id = NBD_META_BITMAP + i;
+                return true;
+            }
+        }
         return false;
     }
     return true;
@@ -477,7 +514,18 @@ static bool nbd_meta_lookup(NBDExport *exp, const char *name, int *id)
 static const char *nbd_meta_name(NBDExport *exp, int id)
 {
     return id == NBD_META_BASE ? "base:allocation" :
-           id == NBD_META_DEPTH ? "qemu:allocation-depth" : exp->bitmap_name;
+           id == NBD_META_DEPTH ? "qemu:allocation-depth" :
+           exp->bitmap_names[id - NBD_META_BITMAP];
+}
+
+/* Every bitmap context of @exp selected in @sel. */
+static void nbd_meta_all_bitmaps(NBDExport *exp, bool *sel)
+{
+    int i;
+
+    for (i = 0; i < exp->nr_bitmaps; i++) {
+        sel[NBD_META_BITMAP + i] = true;
+    }
 }
 
 /* Which contexts @query selects: one name, or a namespace's listing. */
@@ -492,9 +540,9 @@ static void nbd_meta_query(NBDExport *exp, const char *query, bool list,
         sel[NBD_META_BASE] = true;
     } else if (list && !strcmp(query, "qemu:")) {
         sel[NBD_META_DEPTH] = exp->allocation_depth;
-        sel[NBD_META_BITMAP] = exp->bitmap != NULL;
+        nbd_meta_all_bitmaps(exp, sel);
     } else if (list && !strcmp(query, "qemu:dirty-bitmap:")) {
-        sel[NBD_META_BITMAP] = exp->bitmap != NULL;
+        nbd_meta_all_bitmaps(exp, sel);
     }
 }
 
@@ -502,7 +550,7 @@ static int coroutine_fn nbd_opt_meta(NBDClient *c, NBDOpt *o)
 {
     bool list = o->opt == NBD_OPT_LIST_META_CONTEXT;
     g_autofree char *name = NULL;
-    bool sel[3] = { false, false, false };
+    g_autofree bool *sel = NULL;
     NBDExport *exp;
     uint32_t n, i;
     int id, ret;
@@ -521,10 +569,11 @@ static int coroutine_fn nbd_opt_meta(NBDClient *c, NBDOpt *o)
         return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_UNKNOWN,
                                 "export '%s' not present", name);
     }
+    sel = g_new0(bool, NBD_META_BITMAP + exp->nr_bitmaps);
     if (list && n == 0) {
         sel[NBD_META_BASE] = true;
         sel[NBD_META_DEPTH] = exp->allocation_depth;
-        sel[NBD_META_BITMAP] = exp->bitmap != NULL;
+        nbd_meta_all_bitmaps(exp, sel);
     }
     for (i = 0; i < n; i++) {
         g_autofree char *q = opt_get_string(o);
@@ -537,7 +586,7 @@ static int coroutine_fn nbd_opt_meta(NBDClient *c, NBDOpt *o)
     if (o->pos != o->len) {
         return nbd_opt_bad_len(c, o);
     }
-    for (id = 0; id < 3; id++) {
+    for (id = 0; id < NBD_META_BITMAP + exp->nr_bitmaps; id++) {
         const char *cn;
         g_autofree uint8_t *buf = NULL;
 
@@ -554,8 +603,9 @@ static int coroutine_fn nbd_opt_meta(NBDClient *c, NBDOpt *o)
         }
     }
     if (!list) {
-        memcpy(c->meta_set, sel, sizeof(sel));
-        c->exp = exp;
+        nbd_meta_reset(c, exp);
+        g_free(c->meta_set);
+        c->meta_set = g_steal_pointer(&sel);
     }
     return nbd_send_rep(c, o->opt, NBD_REP_ACK, NULL, 0);
 }
@@ -608,11 +658,10 @@ static int coroutine_fn nbd_co_negotiate(NBDClient *c)
             g_autofree char *name = g_strndup((char *)data, o.len);
             uint8_t reply[10 + 124] = { 0 };
 
-            c->exp = nbd_find_export(c->srv, name);
+            nbd_meta_reset(c, nbd_find_export(c->srv, name));
             if (!c->exp || o.len > NBD_SRV_MAX_STRING) {
                 return -ENOENT; /* no way to say so but hanging up */
             }
-            memset(c->meta_set, 0, sizeof(c->meta_set));
             stq_be_p(reply, c->exp->size);
             stw_be_p(reply + 8, c->exp->flags |
                      (c->structured ? NBD_FLAG_SEND_DF : 0));
@@ -805,16 +854,17 @@ static int coroutine_fn nbd_co_extents(NBDExport *exp, int id,
         int64_t n = MIN(end - offset, (uint64_t)UINT32_MAX / 2);
         uint32_t flags;
 
-        if (id == NBD_META_BITMAP) {
-            bool dirty = bdrv_dirty_bitmap_get(exp->bitmap, offset);
-            uint64_t gran = bdrv_dirty_bitmap_granularity(exp->bitmap);
+        if (id >= NBD_META_BITMAP) {
+            BdrvDirtyBitmap *bm = exp->bitmaps[id - NBD_META_BITMAP];
+            bool dirty = bdrv_dirty_bitmap_get(bm, offset);
+            uint64_t gran = bdrv_dirty_bitmap_granularity(bm);
             uint64_t p = offset;
 
             /* a run of equal bits, a granule at a time */
             do {
                 p = (p / gran + 1) * gran;
             } while (p < end && p - offset < (uint64_t)n &&
-                     bdrv_dirty_bitmap_get(exp->bitmap, p) == dirty);
+                     bdrv_dirty_bitmap_get(bm, p) == dirty);
             n = MIN(p, end) - offset;
             flags = dirty ? NBD_STATE_DIRTY : 0;
         } else {
@@ -847,7 +897,7 @@ static int coroutine_fn nbd_co_block_status(NBDRequest *r)
     NBDClient *c = r->client;
     int id, last = -1, ret = 0;
 
-    for (id = 0; id < 3; id++) {
+    for (id = 0; id < c->meta_count; id++) {
         if (c->meta_set[id]) {
             last = id;
         }
@@ -1064,7 +1114,7 @@ static bool nbd_check_request(NBDClient *c, NBDRequest *r)
                 r->type == NBD_CMD_WRITE_ZEROES)) {
         r->error = EPERM;
     } else if (r->type == NBD_CMD_BLOCK_STATUS &&
-               !(c->meta_set[0] || c->meta_set[1] || c->meta_set[2])) {
+               !nbd_meta_any(c)) {
         r->error = EINVAL;
     } else if (r->type == NBD_CMD_BLOCK_STATUS && !r->len) {
         r->error = EINVAL;
@@ -1139,6 +1189,7 @@ static void coroutine_fn nbd_co_client_entry(void *opaque)
     if (c->closed) {
         c->closed(c->opaque, c->negotiated);
     }
+    g_free(c->meta_set);
     g_free(c);
 }
 

@@ -28,7 +28,8 @@ typedef struct NBDExportOptions {
     BlockBackend *blk;          /* served; the export does not own it */
     bool read_only;
     bool multi_conn;            /* advertise CAN_MULTI_CONN */
-    const char *bitmap;         /* qemu:dirty-bitmap:NAME, or NULL */
+    const char *const *bitmaps; /* each a qemu:dirty-bitmap:NAME context */
+    int nr_bitmaps;
     bool allocation_depth;      /* qemu:allocation-depth */
 } NBDExportOptions;
 

@@ -10,6 +10,7 @@
 #include "util/osdep.h"
 #include "block/block-backend.h"
 #include "block/driver.h"
+#include "block/dirty-bitmap.h"
 #include "block/nbd-server.h"
 #include "util/aio.h"
 
@@ -56,7 +57,9 @@ static void coroutine_fn fuzz_nbd_co(void *opaque)
     FuzzNbd *f = opaque;
     AioContext *ctx = qemu_get_current_aio_context();
     QDict *opts = qdict_new();
-    NBDExportOptions eo = { .name = "", .allocation_depth = true };
+    static const char *const bitmaps[] = { "b0", "b1" };
+    NBDExportOptions eo = { .name = "", .allocation_depth = true,
+                            .bitmaps = bitmaps, .nr_bitmaps = 2 };
     NBDServer *srv;
     BlockBackend *blk;
     int sv[2];
@@ -67,6 +70,17 @@ static void coroutine_fn fuzz_nbd_co(void *opaque)
     blk = blk_co_new_open(NULL, opts, BDRV_O_RDWR, NULL);
     if (!blk || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         abort();
+    }
+    /* two disabled bitmaps (a writable export), one half dirty */
+    for (int i = 0; i < 2; i++) {
+        BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_create(
+            blk_bs(blk), bitmaps[i], 65536 << i, 16777216, NULL);
+
+        if (!bm) {
+            abort();
+        }
+        bdrv_dirty_bitmap_set_range(bm, 4194304 * i, 8388608);
+        bdrv_dirty_bitmap_set_enabled(bm, false);
     }
     srv = nbd_server_new(ctx);
     eo.blk = blk;
