@@ -20,7 +20,7 @@ struct BdrvDirtyBitmap {
     uint64_t nbits;
     uint64_t nchunks;
     uint8_t **chunks;
-    bool enabled, persistent, inconsistent;
+    bool enabled, persistent, inconsistent, in_image;
     QTAILQ_ENTRY(BdrvDirtyBitmap) next;
 };
 
@@ -158,6 +158,16 @@ bool bdrv_dirty_bitmap_persistent(const BdrvDirtyBitmap *bm)
 void bdrv_dirty_bitmap_set_persistent(BdrvDirtyBitmap *bm, bool persistent)
 {
     bm->persistent = persistent;
+}
+
+bool bdrv_dirty_bitmap_in_image(const BdrvDirtyBitmap *bm)
+{
+    return bm->in_image;
+}
+
+void bdrv_dirty_bitmap_set_in_image(BdrvDirtyBitmap *bm)
+{
+    bm->in_image = true;
 }
 
 bool bdrv_dirty_bitmap_inconsistent(const BdrvDirtyBitmap *bm)

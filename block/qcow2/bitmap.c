@@ -271,6 +271,7 @@ bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp)
             return false;
         }
         bdrv_dirty_bitmap_set_persistent(bm, true);
+        bdrv_dirty_bitmap_set_in_image(bm);
         bdrv_dirty_bitmap_set_enabled(bm, b->flags & BME_FLAG_AUTO);
         if (b->flags & BME_FLAG_IN_USE) {
             /* its data was not saved: nothing to read */
@@ -470,14 +471,15 @@ static bool needs_store(BlockDriverState *bs)
     for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
          bm = bdrv_dirty_bitmap_next(bs, bm)) {
         if (wants_store(bm) &&
-            (!bs->bitmaps_stored ||
+            (!bs->bitmaps_stored || !bdrv_dirty_bitmap_in_image(bm) ||
              !find_entry(s, bdrv_dirty_bitmap_name(bm)))) {
             return true;
         }
     }
     for (int i = 0; s->has_bitmaps && i < s->nb_bitmaps; i++) {
-        if (!bdrv_dirty_bitmap_find(bs, s->bitmaps[i].name)) {
-            return true;            /* removed */
+        bm = bdrv_dirty_bitmap_find(bs, s->bitmaps[i].name);
+        if (!bm || !bdrv_dirty_bitmap_in_image(bm)) {
+            return true;            /* removed (and perhaps added again) */
         }
     }
     return false;
@@ -518,10 +520,14 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
                    "Cannot store dirty bitmaps in qcow2 v2 files");
         goto out;
     }
-    /* the image's entries in their order, then the node's new bitmaps */
+    /*
+     * The image's entries in their order, then the node's new bitmaps, as
+     * 7.2 orders them: a bitmap removed and added again under the same
+     * name is a new one and goes last.
+     */
     for (i = 0; i < old_n; i++) {
         bm = bdrv_dirty_bitmap_find(bs, s->bitmaps[i].name);
-        if (!bm) {
+        if (!bm || !bdrv_dirty_bitmap_in_image(bm)) {
             /* released from the node: it leaves the image */
             continue;
         }
@@ -533,7 +539,8 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
          bm = bdrv_dirty_bitmap_next(bs, bm)) {
         const char *name = bdrv_dirty_bitmap_name(bm);
 
-        if (!wants_store(bm) || (had && find_entry(s, name))) {
+        if (!wants_store(bm) ||
+            (had && bdrv_dirty_bitmap_in_image(bm) && find_entry(s, name))) {
             continue;
         }
         list[n].name = g_strdup(name);
@@ -595,6 +602,11 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
     /* the state now describes the new list, whatever the header says */
     old_list = s->bitmaps;
     s->bitmaps = g_steal_pointer(&list);
+    for (i = 0; i < n; i++) {
+        if (of[i]) {
+            bdrv_dirty_bitmap_set_in_image(of[i]);
+        }
+    }
     if (ret < 0) {
         /* it may or may not point at the new clusters: leak the old */
         error_setg_errno(errp, -ret, "Failed to update bitmap extension");

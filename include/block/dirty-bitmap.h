@@ -51,6 +51,13 @@ bool bdrv_dirty_bitmap_enabled(const BdrvDirtyBitmap *bm);
 void bdrv_dirty_bitmap_set_enabled(BdrvDirtyBitmap *bm, bool enabled);
 bool bdrv_dirty_bitmap_persistent(const BdrvDirtyBitmap *bm);
 void bdrv_dirty_bitmap_set_persistent(BdrvDirtyBitmap *bm, bool persistent);
+/*
+ * In the image: this bitmap (not merely one of its name, removed and added
+ * again since) is the one the image's directory entry describes.  Set by
+ * the format driver when it loads or stores the bitmap.
+ */
+bool bdrv_dirty_bitmap_in_image(const BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_in_image(BdrvDirtyBitmap *bm);
 /* Inconsistent: its stored bits are unusable; never tracked or stored. */
 bool bdrv_dirty_bitmap_inconsistent(const BdrvDirtyBitmap *bm);
 void bdrv_dirty_bitmap_set_inconsistent(BdrvDirtyBitmap *bm);
