@@ -7,155 +7,16 @@
  * request (its WRITE payload read first) runs in a coroutine of its own,
  * at most NBD_SRV_MAX_REQS at once, and sends its reply whole under the
  * socket's send lock.  Any malformed input from the client ends that
- * client only.
+ * client only.  Meta contexts and BLOCK_STATUS: nbd-meta.c.
  */
 #include "util/osdep.h"
-#include "block/nbd-server.h"
-#include "block/block.h"
+#include "nbd-server-int.h"
 #include "block/driver.h"
-#include "block/dirty-bitmap.h"
 #include "util/bswap.h"
-#include "util/co-socket.h"
-#include "util/coroutine.h"
-
-#define NBD_INIT_MAGIC          0x4e42444d41474943ULL   /* "NBDMAGIC" */
-#define NBD_OPTS_MAGIC          0x49484156454F5054ULL   /* "IHAVEOPT" */
-#define NBD_REP_MAGIC           0x0003e889045565a9ULL
-#define NBD_REQUEST_MAGIC       0x25609513
-#define NBD_SIMPLE_REPLY_MAGIC  0x67446698
-#define NBD_STRUCTURED_REPLY_MAGIC 0x668e33ef
-
-#define NBD_FLAG_FIXED_NEWSTYLE (1 << 0)
-#define NBD_FLAG_NO_ZEROES      (1 << 1)
-
-enum {
-    NBD_OPT_EXPORT_NAME = 1, NBD_OPT_ABORT = 2, NBD_OPT_LIST = 3,
-    NBD_OPT_STARTTLS = 5, NBD_OPT_INFO = 6, NBD_OPT_GO = 7,
-    NBD_OPT_STRUCTURED_REPLY = 8, NBD_OPT_LIST_META_CONTEXT = 9,
-    NBD_OPT_SET_META_CONTEXT = 10,
-};
-#define NBD_REP_ACK             1
-#define NBD_REP_SERVER          2
-#define NBD_REP_INFO            3
-#define NBD_REP_META_CONTEXT    4
-#define NBD_REP_ERR(n)          ((1u << 31) | (n))
-#define NBD_REP_ERR_UNSUP       NBD_REP_ERR(1)
-#define NBD_REP_ERR_POLICY      NBD_REP_ERR(2)
-#define NBD_REP_ERR_INVALID     NBD_REP_ERR(3)
-#define NBD_REP_ERR_UNKNOWN     NBD_REP_ERR(6)
-#define NBD_REP_ERR_BLOCK_SIZE_REQD NBD_REP_ERR(8)
-
-#define NBD_INFO_EXPORT         0
-#define NBD_INFO_NAME           1
-#define NBD_INFO_DESCRIPTION    2
-#define NBD_INFO_BLOCK_SIZE     3
-
-/* transmission flags */
-#define NBD_FLAG_HAS_FLAGS      (1 << 0)
-#define NBD_FLAG_READ_ONLY      (1 << 1)
-#define NBD_FLAG_SEND_FLUSH     (1 << 2)
-#define NBD_FLAG_SEND_FUA       (1 << 3)
-#define NBD_FLAG_SEND_TRIM      (1 << 5)
-#define NBD_FLAG_SEND_WRITE_ZEROES (1 << 6)
-#define NBD_FLAG_SEND_DF        (1 << 7)
-#define NBD_FLAG_CAN_MULTI_CONN (1 << 8)
-#define NBD_FLAG_SEND_CACHE     (1 << 10)
-#define NBD_FLAG_SEND_FAST_ZERO (1 << 11)
-
-enum {
-    NBD_CMD_READ = 0, NBD_CMD_WRITE = 1, NBD_CMD_DISC = 2, NBD_CMD_FLUSH = 3,
-    NBD_CMD_TRIM = 4, NBD_CMD_CACHE = 5, NBD_CMD_WRITE_ZEROES = 6,
-    NBD_CMD_BLOCK_STATUS = 7,
-};
-#define NBD_CMD_FLAG_FUA        (1 << 0)
-#define NBD_CMD_FLAG_NO_HOLE    (1 << 1)
-#define NBD_CMD_FLAG_DF         (1 << 2)
-#define NBD_CMD_FLAG_REQ_ONE    (1 << 3)
-#define NBD_CMD_FLAG_FAST_ZERO  (1 << 4)
-
-#define NBD_REPLY_FLAG_DONE     (1 << 0)
-#define NBD_REPLY_TYPE_OFFSET_DATA 1
-#define NBD_REPLY_TYPE_OFFSET_HOLE 2
-#define NBD_REPLY_TYPE_BLOCK_STATUS 5
-#define NBD_REPLY_TYPE_ERROR    ((1 << 15) + 1)
-
-/* errors on the wire */
-#define NBD_EPERM       1
-#define NBD_EIO         5
-#define NBD_ENOMEM      12
-#define NBD_EINVAL      22
-#define NBD_ENOSPC      28
-#define NBD_EOVERFLOW   75
-#define NBD_ENOTSUP     95
-#define NBD_ESHUTDOWN   108
-
-#define NBD_STATE_HOLE  1
-#define NBD_STATE_ZERO  2
-#define NBD_STATE_DIRTY 1
-
-/* The most a request's payload (WRITE) or reply's data (READ) may be. */
-#define NBD_SRV_MAX_BUFFER      (32 * 1024 * 1024)
-#define NBD_SRV_MAX_STRING      4096
-/* Requests of one client served at once (7.2's NBD_MAX_REQS). */
-#define NBD_SRV_MAX_REQS        16
-/* Extents in one BLOCK_STATUS reply. */
-#define NBD_SRV_MAX_EXTENTS     (1024 * 1024 / 8)
-/* Meta context ids, as 7.2 numbers them. */
-#define NBD_META_BASE           0
-#define NBD_META_DEPTH          1
-#define NBD_META_BITMAP         2   /* the first; one id per bitmap */
-
-struct NBDExport {
-    char *name;
-    char *description;
-    BlockBackend *blk;
-    int64_t size;
-    uint16_t flags;
-    int nr_bitmaps;
-    char **bitmap_names;        /* with "qemu:dirty-bitmap:" */
-    BdrvDirtyBitmap **bitmaps;
-    bool allocation_depth;
-    QTAILQ_ENTRY(NBDExport) next;
-};
-
-typedef struct NBDClient {
-    NBDServer *srv;
-    CoSocket *sock;
-    NBDExport *exp;             /* chosen by OPT_GO / EXPORT_NAME */
-    bool structured;
-    bool check_align;           /* the client asked for block sizes */
-    /* meta contexts set for exp, by id: base, depth, each bitmap */
-    bool *meta_set;
-    int meta_count;
-    int in_flight;
-    CoQueue reqs_wait;          /* the reader waiting for a free request */
-    bool closing;
-    void (*closed)(void *opaque, bool negotiated);
-    void *opaque;
-    bool negotiated;
-    QTAILQ_ENTRY(NBDClient) next;
-} NBDClient;
-
-struct NBDServer {
-    AioContext *ctx;
-    QTAILQ_HEAD(, NBDExport) exports;
-    QTAILQ_HEAD(, NBDClient) clients;
-    int nclients;
-};
-
-/* A request read off the socket, run in its own coroutine. */
-typedef struct NBDRequest {
-    NBDClient *client;
-    uint16_t flags, type;
-    uint64_t handle, offset;
-    uint32_t len;
-    uint8_t *data;              /* WRITE payload, READ buffer */
-    int error;                  /* -errno found while receiving */
-} NBDRequest;
 
 /* ---- exports ---- */
 
-static NBDExport *nbd_find_export(NBDServer *srv, const char *name)
+NBDExport *nbd_find_export(NBDServer *srv, const char *name)
 {
     NBDExport *exp;
 
@@ -270,34 +131,10 @@ int nbd_server_client_count(NBDServer *srv)
     return srv->nclients;
 }
 
-/* ---- meta contexts of a client ---- */
-
-/* @exp (or none) chosen: no context set, room for each of its own. */
-static void nbd_meta_reset(NBDClient *c, NBDExport *exp)
-{
-    c->exp = exp;
-    c->meta_count = exp ? NBD_META_BITMAP + exp->nr_bitmaps : 0;
-    g_free(c->meta_set);
-    c->meta_set = g_new0(bool, c->meta_count + 1);
-}
-
-static bool nbd_meta_any(NBDClient *c)
-{
-    int id;
-
-    for (id = 0; id < c->meta_count; id++) {
-        if (c->meta_set[id]) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* ---- handshake ---- */
 
-static int coroutine_fn nbd_send_rep(NBDClient *c, uint32_t opt,
-                                     uint32_t type, const void *data,
-                                     uint32_t len)
+int coroutine_fn nbd_send_rep(NBDClient *c, uint32_t opt, uint32_t type,
+                              const void *data, uint32_t len)
 {
     uint8_t hdr[20];
     struct iovec iov[2] = {
@@ -312,12 +149,8 @@ static int coroutine_fn nbd_send_rep(NBDClient *c, uint32_t opt,
     return co_socket_writev(c->sock, iov, len ? 2 : 1);
 }
 
-static int coroutine_fn nbd_send_rep_err(NBDClient *c, uint32_t opt,
-                                         uint32_t type, const char *fmt, ...)
-    QEMU_PRINTF(4, 5);
-
-static int coroutine_fn nbd_send_rep_err(NBDClient *c, uint32_t opt,
-                                         uint32_t type, const char *fmt, ...)
+int coroutine_fn nbd_send_rep_err(NBDClient *c, uint32_t opt, uint32_t type,
+                                  const char *fmt, ...)
 {
     g_autofree char *msg = NULL;
     va_list ap;
@@ -328,16 +161,7 @@ static int coroutine_fn nbd_send_rep_err(NBDClient *c, uint32_t opt,
     return nbd_send_rep(c, opt, type, msg, strlen(msg));
 }
 
-/* The option's data, read whole (at most NBD_SRV_MAX_BUFFER: checked). */
-typedef struct NBDOpt {
-    uint32_t opt;
-    uint8_t *data;
-    uint32_t len, pos;
-    bool bad;                   /* read past the end */
-} NBDOpt;
-
-/* The next @n (2 or 4) bytes, big-endian; 0 and o->bad past the end. */
-static uint32_t opt_get(NBDOpt *o, uint32_t n)
+uint32_t nbd_opt_get(NBDOpt *o, uint32_t n)
 {
     uint32_t v;
 
@@ -350,10 +174,9 @@ static uint32_t opt_get(NBDOpt *o, uint32_t n)
     return v;
 }
 
-/* A length-prefixed string of at most NBD_SRV_MAX_STRING bytes, or NULL. */
-static char *opt_get_string(NBDOpt *o)
+char *nbd_opt_get_string(NBDOpt *o)
 {
-    uint32_t n = opt_get(o, 4);
+    uint32_t n = nbd_opt_get(o, 4);
 
     if (o->bad || n > NBD_SRV_MAX_STRING || o->len - o->pos < n) {
         o->bad = true;
@@ -363,8 +186,7 @@ static char *opt_get_string(NBDOpt *o)
     return g_strndup((char *)o->data + o->pos - n, n);
 }
 
-/* The option's length does not fit what it holds. */
-static int coroutine_fn nbd_opt_bad_len(NBDClient *c, NBDOpt *o)
+int coroutine_fn nbd_opt_bad_len(NBDClient *c, NBDOpt *o)
 {
     return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
                             "Invalid length %" PRIu32 " for option", o->len);
@@ -392,16 +214,16 @@ static uint32_t nbd_request_alignment(NBDExport *exp)
 /* OPT_INFO and OPT_GO.  1: GO succeeded, transmission begins. */
 static int coroutine_fn nbd_opt_info(NBDClient *c, NBDOpt *o)
 {
-    g_autofree char *name = opt_get_string(o);
+    g_autofree char *name = nbd_opt_get_string(o);
     bool want_name = false, want_sizes = false;
-    uint16_t n = opt_get(o, 2), i;
+    uint16_t n = nbd_opt_get(o, 2), i;
     uint32_t sizes[3], min, max;
     uint8_t buf[10];
     NBDExport *exp;
     int ret;
 
     for (i = 0; i < n && !o->bad; i++) {
-        uint16_t req = opt_get(o, 2);
+        uint16_t req = nbd_opt_get(o, 2);
 
         want_name |= req == NBD_INFO_NAME;
         want_sizes |= req == NBD_INFO_BLOCK_SIZE;
@@ -489,131 +311,6 @@ static int coroutine_fn nbd_opt_list(NBDClient *c, NBDOpt *o)
     return nbd_send_rep(c, o->opt, NBD_REP_ACK, NULL, 0);
 }
 
-/* One context of @exp named @name (id in *@id), or -1. */
-static bool nbd_meta_lookup(NBDExport *exp, const char *name, int *id)
-{
-    if (!strcmp(name, "base:allocation")) {
-        *id = NBD_META_BASE;
-    } else if (exp->allocation_depth &&
-               !strcmp(name, "qemu:allocation-depth")) {
-        *id = NBD_META_DEPTH;
-    } else {
-        int i;
-
-        for (i = 0; i < exp->nr_bitmaps; i++) {
-            if (!strcmp(name, exp->bitmap_names[i])) {
-                *id = NBD_META_BITMAP + i;
-                return true;
-            }
-        }
-        return false;
-    }
-    return true;
-}
-
-static const char *nbd_meta_name(NBDExport *exp, int id)
-{
-    return id == NBD_META_BASE ? "base:allocation" :
-           id == NBD_META_DEPTH ? "qemu:allocation-depth" :
-           exp->bitmap_names[id - NBD_META_BITMAP];
-}
-
-/* Every bitmap context of @exp selected in @sel. */
-static void nbd_meta_all_bitmaps(NBDExport *exp, bool *sel)
-{
-    int i;
-
-    for (i = 0; i < exp->nr_bitmaps; i++) {
-        sel[NBD_META_BITMAP + i] = true;
-    }
-}
-
-/* Which contexts @query selects: one name, or a namespace's listing. */
-static void nbd_meta_query(NBDExport *exp, const char *query, bool list,
-                           bool *sel)
-{
-    int id;
-
-    if (nbd_meta_lookup(exp, query, &id)) {
-        sel[id] = true;
-    } else if (list && (!strcmp(query, "base:"))) {
-        sel[NBD_META_BASE] = true;
-    } else if (list && !strcmp(query, "qemu:")) {
-        sel[NBD_META_DEPTH] = exp->allocation_depth;
-        nbd_meta_all_bitmaps(exp, sel);
-    } else if (list && !strcmp(query, "qemu:dirty-bitmap:")) {
-        nbd_meta_all_bitmaps(exp, sel);
-    }
-}
-
-static int coroutine_fn nbd_opt_meta(NBDClient *c, NBDOpt *o)
-{
-    bool list = o->opt == NBD_OPT_LIST_META_CONTEXT;
-    g_autofree char *name = NULL;
-    g_autofree bool *sel = NULL;
-    NBDExport *exp;
-    uint32_t n, i;
-    int id, ret;
-
-    if (!c->structured) {
-        return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_INVALID,
-                                "need to negotiate structured reply first");
-    }
-    name = opt_get_string(o);
-    n = opt_get(o, 4);
-    if (o->bad) {
-        return nbd_opt_bad_len(c, o);
-    }
-    exp = nbd_find_export(c->srv, name);
-    if (!exp) {
-        return nbd_send_rep_err(c, o->opt, NBD_REP_ERR_UNKNOWN,
-                                "export '%s' not present", name);
-    }
-    sel = g_new0(bool, NBD_META_BITMAP + exp->nr_bitmaps);
-    if (list && n == 0) {
-        sel[NBD_META_BASE] = true;
-        sel[NBD_META_DEPTH] = exp->allocation_depth;
-        nbd_meta_all_bitmaps(exp, sel);
-    }
-    for (i = 0; i < n; i++) {
-        g_autofree char *q = opt_get_string(o);
-
-        if (o->bad) {
-            return nbd_opt_bad_len(c, o);
-        }
-        nbd_meta_query(exp, q, list, sel);
-    }
-    if (o->pos != o->len) {
-        return nbd_opt_bad_len(c, o);
-    }
-    for (id = 0; id < NBD_META_BITMAP + exp->nr_bitmaps; id++) {
-        const char *cn;
-        g_autofree uint8_t *buf = NULL;
-
-        if (!sel[id]) {
-            continue;
-        }
-        cn = nbd_meta_name(exp, id);
-        buf = g_malloc(4 + strlen(cn));
-        stl_be_p(buf, list ? 0 : id);
-        memcpy(buf + 4, cn, strlen(cn));
-        if ((ret = nbd_send_rep(c, o->opt, NBD_REP_META_CONTEXT, buf,
-                                4 + strlen(cn))) < 0) {
-            return ret;
-        }
-    }
-    if (!list) {
-        nbd_meta_reset(c, exp);
-        g_free(c->meta_set);
-        c->meta_set = g_steal_pointer(&sel);
-    }
-    return nbd_send_rep(c, o->opt, NBD_REP_ACK, NULL, 0);
-}
-
-/*
- * The handshake.  0: transmission begins (c->exp set); -errno: the client
- * goes (a clean NBD_OPT_ABORT is -ECONNRESET too).
- */
 static int coroutine_fn nbd_co_negotiate(NBDClient *c)
 {
     uint8_t hdr[18], ohdr[16];
@@ -759,7 +456,7 @@ static int coroutine_fn nbd_reply_simple(NBDRequest *r, int err,
 }
 
 /* One structured chunk: header, then @niov pieces of payload. */
-static int coroutine_fn nbd_reply_chunk(NBDRequest *r, uint16_t flags,
+int coroutine_fn nbd_reply_chunk(NBDRequest *r, uint16_t flags,
                                         uint16_t type, struct iovec *iov,
                                         int niov)
 {
@@ -783,7 +480,7 @@ static int coroutine_fn nbd_reply_chunk(NBDRequest *r, uint16_t flags,
 }
 
 /* The reply to @r: success (with READ data), or -@err with @msg. */
-static int coroutine_fn nbd_reply(NBDRequest *r, int err, const char *msg)
+int coroutine_fn nbd_reply(NBDRequest *r, int err, const char *msg)
 {
     NBDClient *c = r->client;
     int ret;
@@ -820,119 +517,6 @@ static int coroutine_fn nbd_reply(NBDRequest *r, int err, const char *msg)
     }
     co_socket_unlock_send(c->sock);
     return ret;
-}
-
-/* ---- transmission: block status ---- */
-
-/* Append an extent, merged with the last one when the flags match. */
-static void nbd_extent_add(GArray *ext, uint32_t len, uint32_t flags)
-{
-    uint32_t *last = ext->len ? &g_array_index(ext, uint32_t, ext->len - 2)
-                              : NULL;
-
-    if (last && last[1] == flags && (uint64_t)last[0] + len <= UINT32_MAX) {
-        last[0] += len;
-    } else {
-        uint32_t e[2] = { len, flags };
-        g_array_append_vals(ext, e, 2);
-    }
-}
-
-/*
- * The extents of context @id over [@offset, @offset + @bytes): one with
- * REQ_ONE, else up to NBD_SRV_MAX_EXTENTS.  As (length, flags) pairs.
- */
-static int coroutine_fn nbd_co_extents(NBDExport *exp, int id,
-                                       uint64_t offset, uint64_t bytes,
-                                       bool one, GArray *ext)
-{
-    BlockDriverState *bs = blk_bs(exp->blk);
-    uint64_t end = offset + bytes;
-
-    while (offset < end && ext->len / 2 < NBD_SRV_MAX_EXTENTS &&
-           !(one && ext->len)) {
-        int64_t n = MIN(end - offset, (uint64_t)UINT32_MAX / 2);
-        uint32_t flags;
-
-        if (id >= NBD_META_BITMAP) {
-            BdrvDirtyBitmap *bm = exp->bitmaps[id - NBD_META_BITMAP];
-            bool dirty = bdrv_dirty_bitmap_get(bm, offset);
-            uint64_t gran = bdrv_dirty_bitmap_granularity(bm);
-            uint64_t p = offset;
-
-            /* a run of equal bits, a granule at a time */
-            do {
-                p = (p / gran + 1) * gran;
-            } while (p < end && p - offset < (uint64_t)n &&
-                     bdrv_dirty_bitmap_get(bm, p) == dirty);
-            n = MIN(p, end) - offset;
-            flags = dirty ? NBD_STATE_DIRTY : 0;
-        } else {
-            int depth = 0;
-            int st = bdrv_co_block_status_above(bs, NULL, false,
-                                                id == NBD_META_BASE, offset,
-                                                n, &n, NULL, NULL, &depth);
-            if (st < 0) {
-                return st;
-            }
-            if (n <= 0) {
-                return -EIO;
-            }
-            if (id == NBD_META_BASE) {
-                flags = (st & BDRV_BLOCK_DATA ? 0 : NBD_STATE_HOLE) |
-                        (st & BDRV_BLOCK_ZERO ? NBD_STATE_ZERO : 0);
-            } else {
-                flags = (st & BDRV_BLOCK_ALLOCATED) ? depth + 1 : 0;
-            }
-        }
-        nbd_extent_add(ext, n, flags);
-        offset += n;
-    }
-    return 0;
-}
-
-/* BLOCK_STATUS: one chunk per context set, the last one DONE. */
-static int coroutine_fn nbd_co_block_status(NBDRequest *r)
-{
-    NBDClient *c = r->client;
-    int id, last = -1, ret = 0;
-
-    for (id = 0; id < c->meta_count; id++) {
-        if (c->meta_set[id]) {
-            last = id;
-        }
-    }
-    for (id = 0; id <= last; id++) {
-        g_autoptr(GArray) ext = g_array_new(false, false, sizeof(uint32_t));
-        uint8_t ctx[4];
-        struct iovec iov[2];
-        guint i;
-
-        if (!c->meta_set[id]) {
-            continue;
-        }
-        ret = nbd_co_extents(c->exp, id, r->offset, r->len,
-                             r->flags & NBD_CMD_FLAG_REQ_ONE, ext);
-        if (ret < 0) {
-            return nbd_reply(r, -ret, "can't get block status");
-        }
-        for (i = 0; i < ext->len; i++) {
-            stl_be_p(&g_array_index(ext, uint32_t, i),
-                     g_array_index(ext, uint32_t, i));
-        }
-        stl_be_p(ctx, id);
-        iov[0] = (struct iovec) { .iov_base = ctx, .iov_len = 4 };
-        iov[1] = (struct iovec) { .iov_base = ext->data,
-                                  .iov_len = ext->len * 4 };
-        co_socket_lock_send(c->sock);
-        ret = nbd_reply_chunk(r, id == last ? NBD_REPLY_FLAG_DONE : 0,
-                              NBD_REPLY_TYPE_BLOCK_STATUS, iov, 2);
-        co_socket_unlock_send(c->sock);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    return 0;
 }
 
 /* ---- transmission: requests ---- */
