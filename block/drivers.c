@@ -90,6 +90,10 @@ void bdrv_iterate_format(void (*it)(void *opaque, const char *name),
     }
     g_ptr_array_sort(names, cmp_str);
     for (i = 0; i < names->len; i++) {
-        it(opaque, g_ptr_array_index(names, i));
+        /* a format several drivers serve (nbd: tcp, unix) is named once */
+        if (i == 0 || strcmp(g_ptr_array_index(names, i),
+                             g_ptr_array_index(names, i - 1))) {
+            it(opaque, g_ptr_array_index(names, i));
+        }
     }
 }
