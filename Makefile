@@ -9,6 +9,10 @@
 #   make fuzz            build the libFuzzer targets with clang (build-fuzz/)
 #                        and run each for FUZZ_TIME seconds (default 60) or
 #                        FUZZ_RUNS executions
+#   make install         install the tools, their man pages, bash completion
+#                        and the block library (shared, headers, .pc) under
+#                        PREFIX (default /usr/local); DESTDIR is honoured
+#   make uninstall       remove what make install installed
 #   make clean
 
 SANITIZE ?=
@@ -23,10 +27,12 @@ BUILD := build
 MESON_EXTRA :=
 endif
 
+PREFIX ?= /usr/local
+
 FUZZ_TIME ?= 60
 FUZZ_RUNS ?=
 
-.PHONY: all deps build check demo fuzz clean
+.PHONY: all deps build check demo fuzz install uninstall clean
 
 all: build
 
@@ -41,6 +47,13 @@ build: deps $(BUILD)/build.ninja
 
 check: build
 	@BUILD_DIR=$(CURDIR)/$(BUILD) SANITIZED=$(SANITIZE) scripts/run-tests.sh
+
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
+
+uninstall:
+	ninja -C $(BUILD) uninstall
 
 demo: build
 	@BUILD_DIR=$(CURDIR)/$(BUILD) scripts/demo.sh

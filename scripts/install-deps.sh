@@ -11,6 +11,9 @@ packages=(
     gcc meson ninja-build pkg-config
     libglib2.0-dev zlib1g-dev libdeflate-dev libaio-dev libiscsi-dev libnfs-dev
     libzstd-dev liburing-dev libnbd-dev
+    # manual pages (rst2man) and bash completion's directory; man and
+    # bash-completion itself for the install test
+    python3-docutils bash-completion man-db
     # sanitizer runtime for `make check SANITIZE=1` (gcc's libasan/libubsan)
     libasan8 libubsan1
     # tests: the reference oracle (with its nfs/iscsi drivers) and helpers
