@@ -936,10 +936,18 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
             return ret;
         }
     }
-    /* the refcounts of the new clusters go to the file first */
-    ret = qcow2_cache_set_dependency(bs, s->l2_cache, s->refcount_block_cache);
-    if (ret < 0) {
-        return ret;
+    /*
+     * The refcounts of the new clusters go to the file first, unless the
+     * image is dirty (lazy refcounts): then they stay in the cache until
+     * it is marked clean, and a crash leaves them to the repair at the
+     * next open, as 7.2 does.
+     */
+    if (!(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        ret = qcow2_cache_set_dependency(bs, s->l2_cache,
+                                         s->refcount_block_cache);
+        if (ret < 0) {
+            return ret;
+        }
     }
     ret = qcow2_get_cluster_table(bs, m->offset, &table, &l2_index);
     if (ret < 0) {

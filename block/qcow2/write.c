@@ -539,7 +539,14 @@ int coroutine_fn qcow2_write_caches(BlockDriverState *bs)
     int ret;
 
     ret = qcow2_cache_write(bs, s->l2_cache);
-    if (ret == 0) {
+    /*
+     * A dirty image's refcounts (lazy refcounts) are written when it is
+     * marked clean, or when the cache needs the room: until then the
+     * file's may lag, and the dirty bit says so (7.2's
+     * qcow2_need_accurate_refcounts).  The L2 tables are what a repair
+     * counts from, and they are written.
+     */
+    if (ret == 0 && !(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
         ret = qcow2_cache_write(bs, s->refcount_block_cache);
     }
     if (ret == 0) {
