@@ -67,8 +67,12 @@ static int count_range(CheckState *c, int64_t offset, int64_t size)
     if (size <= 0) {
         return 0;
     }
-    /* the last cluster may be partly past the end of the file, no more */
-    if (offset + size - c->file_len >= s->cluster_size) {
+    /*
+     * The last cluster may be partly past the end of the file, no more.
+     * An offset from the image past 2^63 (negative here) is no nearer.
+     */
+    if (offset < 0 || size > INT64_MAX - offset ||
+        offset + size - c->file_len >= s->cluster_size) {
         bdrv_message(BDRV_MSG_CHECK,
                      "ERROR: counting reference for region exceeding the "
                      "end of the file by one cluster or more: offset 0x%" PRIx64
