@@ -261,6 +261,13 @@ BlockDriverState *bdrv_find_backing_image(BlockDriverState *bs,
     return NULL;
 }
 
+void bdrv_join_options(BlockDriverState *bs, QDict *changes, QDict *old)
+{
+    if (bs && bs->drv && bs->drv->join_options) {
+        bs->drv->join_options(changes, old);
+    }
+}
+
 const char *bdrv_get_open_warning(BlockDriverState *bs)
 {
     return bs->open_warning;

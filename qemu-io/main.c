@@ -176,6 +176,7 @@ int coroutine_fn qemuio_reopen(QDict *changes, int flags, bool writethrough)
         return -EINVAL;
     }
     merged = qdict_clone_shallow(open_opts);
+    bdrv_join_options(blk_bs(qemuio_blk), changes, (QDict *)merged);
     for (i = 0; i < qdict_size(changes); i++) {
         const char *key = qdict_key_at(changes, i);
         qdict_put_str(merged, key, qdict_get_try_str(changes, key));

@@ -305,10 +305,16 @@ static bool parse_overlap_check(BDRVQcow2State *s, const char *mode,
  * known; our L2 cache always holds whole tables (a smaller entry would
  * only cut what one miss reads), so a valid value changes nothing.
  */
-static bool check_l2_entry_size(BDRVQcow2State *s, QDict *options,
-                                Error **errp)
+static bool check_l2_entry_size(BDRVQcow2State *s, const QCowHeader *h,
+                                QDict *options, uint64_t l2_cache_size,
+                                uint64_t refcount_cache_size, Error **errp)
 {
-    uint64_t entry_size;
+    uint64_t entry_size = s->cluster_size;
+    /* an L2 cache bigger than all L2 tables counts as their size */
+    uint64_t l2e = h->incompatible_features & QCOW2_INCOMPAT_EXTL2 ?
+                   L2E_SIZE_EXTENDED : L2E_SIZE_NORMAL;
+    uint64_t max_l2_cache = ROUND_UP(DIV_ROUND_UP(h->size, s->cluster_size) *
+                                     l2e, s->cluster_size);
     bool has_entry_size;
 
     if (!bdrv_opt_take_size(options, "l2-cache-entry-size", &entry_size,
@@ -323,6 +329,15 @@ static bool check_l2_entry_size(BDRVQcow2State *s, QDict *options,
                    (int64_t)s->cluster_size);
         return false;
     }
+    /* 7.2 counts its caches in entries of an int */
+    if (MIN(l2_cache_size, max_l2_cache) / entry_size > INT_MAX) {
+        error_setg(errp, "L2 cache size too big");
+        return false;
+    }
+    if (refcount_cache_size / s->cluster_size > INT_MAX) {
+        error_setg(errp, "Refcount cache size too big");
+        return false;
+    }
     return true;
 }
 
@@ -331,7 +346,7 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
                                uint64_t *refcount_cache_size, Error **errp)
 {
     static const char *const ignored[] = {
-        "cache-clean-interval", "discard-no-unref", "data-file-raw",
+        "discard-no-unref", "data-file-raw",
     };
     static const struct { const char *key; Qcow2DiscardType type; } pass[] = {
         { "pass-discard-request", QCOW2_DISCARD_REQUEST },
@@ -339,9 +354,9 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
         { "pass-discard-other", QCOW2_DISCARD_OTHER },
     };
     BDRVQcow2State *s = bs->opaque;
-    uint64_t cache_size = 0, workers = 0;
+    uint64_t cache_size = 0, workers = 0, clean_interval = 0;
     bool has_l2, has_all, has_workers, has_rc, lazy = false;
-    g_autofree char *ol = NULL;
+    g_autofree char *ol = NULL, *ol_template = NULL;
     size_t i;
 
     for (i = 0; i < G_N_ELEMENTS(ignored); i++) {
@@ -367,9 +382,25 @@ static bool take_cache_options(BlockDriverState *bs, QDict *options,
         }
         s->use_lazy_refcounts = lazy;
     }
+    /* no periodic cache cleaning here: only 7.2's limit is checked */
+    if (!bdrv_opt_take_number(options, "cache-clean-interval",
+                              &clean_interval, NULL, errp)) {
+        return false;
+    }
+    if (clean_interval > UINT_MAX) {
+        error_setg(errp, "Cache clean interval too big");
+        return false;
+    }
     ol = bdrv_opt_take_str(options, "overlap-check");
-    g_free(bdrv_opt_take_str(options, "overlap-check.template"));
-    if (!parse_overlap_check(s, ol ? ol : "cached", errp)) {
+    ol_template = bdrv_opt_take_str(options, "overlap-check.template");
+    if (ol && ol_template && strcmp(ol, ol_template)) {
+        error_setg(errp, "Conflicting values for qcow2 options "
+                   "'overlap-check' ('%s') and 'overlap-check.template' "
+                   "('%s')", ol, ol_template);
+        return false;
+    }
+    if (!parse_overlap_check(s, ol ? ol : ol_template ? ol_template
+                                                      : "cached", errp)) {
         return false;
     }
     for (i = 0; i < qdict_size(options);) {
@@ -626,7 +657,8 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
         return false;
     }
     if (!qcow2_read_header(bs, &h, errp) ||
-        !check_l2_entry_size(s, options, errp)) {
+        !check_l2_entry_size(s, &h, options, l2_cache_size,
+                             refcount_cache_size, errp)) {
         return false;
     }
     s->version = h.version;
@@ -881,6 +913,39 @@ static int coroutine_fn qcow2_co_load_vmstate(BlockDriverState *bs,
     return rw_vmstate(bs, qiov, pos, true);
 }
 
+/* Options that a reopen replaces as a group (7.2's qcow2_join_options). */
+static int join_group(const char *key)
+{
+    if (!strcmp(key, "cache-size") || !strcmp(key, "l2-cache-size") ||
+        !strcmp(key, "refcount-cache-size")) {
+        return 1;
+    }
+    if (!strcmp(key, "overlap-check") ||
+        g_str_has_prefix(key, "overlap-check.")) {
+        return 2;
+    }
+    return 0;
+}
+
+static void qcow2_join_options(QDict *changes, QDict *old)
+{
+    bool given[3] = { false, false, false };
+    size_t i;
+
+    for (i = 0; i < qdict_size(changes); i++) {
+        given[join_group(qdict_key_at(changes, i))] = true;
+    }
+    for (i = 0; i < qdict_size(old);) {
+        int g = join_group(qdict_key_at(old, i));
+
+        if (g && given[g]) {
+            qdict_del(old, qdict_key_at(old, i));
+        } else {
+            i++;
+        }
+    }
+}
+
 const BlockDriver bdrv_qcow2 = {
     .format_name = "qcow2",
     .instance_size = sizeof(BDRVQcow2State),
@@ -888,6 +953,7 @@ const BlockDriver bdrv_qcow2 = {
     .supports_compression = true,
     .probe = qcow2_probe,
     .co_open = qcow2_co_open,
+    .join_options = qcow2_join_options,
     .close = qcow2_close,
     .refresh_limits = qcow2_refresh_limits,
     .co_inactivate = qcow2_co_inactivate,

@@ -177,6 +177,11 @@ BlockDriverState *bdrv_find_backing_image(BlockDriverState *bs,
                                           const char *name);
 /* A warning produced while opening (probed raw), or NULL.  Owned by bs. */
 const char *bdrv_get_open_warning(BlockDriverState *bs);
+/*
+ * A reopen of @bs with @changes: drop from @old, the options in use,
+ * those @changes replaces as a group (the driver's join_options).
+ */
+void bdrv_join_options(BlockDriverState *bs, QDict *changes, QDict *old);
 
 /* ---- request path (block/io.c); all return 0 or -errno ---- */
 

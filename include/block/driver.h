@@ -230,6 +230,12 @@ struct BlockDriver {
 
     /* Score 0..100 that @buf (the image start) is this format. */
     int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
+    /*
+     * Reopen: drop from @old (the options in use) those that @changes
+     * replaces as a group, as 7.2's bdrv_join_options (qcow2: the three
+     * cache sizes; overlap-check and its sub-options).
+     */
+    void (*join_options)(QDict *changes, QDict *old);
     /* Protocols: turn a URL into options (e.g. "server", "path"). */
     bool (*parse_filename)(const char *filename, QDict *options,
                            Error **errp);
