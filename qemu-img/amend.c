@@ -71,6 +71,13 @@ static bool check_opts(const BlockDriver *drv, QDict *opts, Error **errp)
     return true;
 }
 
+/* The driver's progress, as 7.2 prints it (a step back included). */
+static void amend_status(BlockDriverState *bs, int64_t offset, int64_t total,
+                         void *opaque)
+{
+    qemu_progress_print(total ? 100.f * offset / total : 0.f, 0);
+}
+
 int coroutine_fn img_amend(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -163,7 +170,7 @@ int coroutine_fn img_amend(int argc, char **argv)
         goto out;
     }
     qemu_progress_print(0.f, 0);
-    if (bs->drv->co_amend(bs, opts, force, &err) < 0) {
+    if (bs->drv->co_amend(bs, opts, force, amend_status, NULL, &err) < 0) {
         qemu_progress_print(100.f, 0);
         error_report_err(err);
         goto out;

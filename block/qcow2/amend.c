@@ -233,9 +233,47 @@ static int coroutine_fn set_lazy_refcounts(BlockDriverState *bs, bool lazy,
     return 0;
 }
 
-int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
-                                bool force, Error **errp)
+/*
+ * Progress over several operations, as 7.2 reports it: each operation
+ * reports its own offset and size; the finished ones count in full and
+ * the ones to come are projected at the average size so far.
+ */
+typedef struct AmendProgress {
+    BdrvAmendStatusCB *cb;
+    void *opaque;
+    int total_ops, done_ops;
+    int current, last;          /* operation ids, 0: none yet */
+    int64_t done_work, last_work;
+} AmendProgress;
+
+static void amend_progress(BlockDriverState *bs, int64_t offset,
+                           int64_t work, void *opaque)
 {
+    AmendProgress *p = opaque;
+    int64_t so_far, projected;
+
+    if (!p->cb) {
+        return;
+    }
+    if (p->current != p->last) {
+        if (p->last) {
+            p->done_work += p->last_work;
+            p->done_ops++;
+        }
+        p->last = p->current;
+    }
+    p->last_work = work;
+    so_far = p->done_work + work;
+    projected = so_far * (p->total_ops - p->done_ops - 1) /
+                (p->done_ops + 1);
+    p->cb(bs, p->done_work + offset, so_far + projected, p->opaque);
+}
+
+int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
+                                bool force, BdrvAmendStatusCB *status_cb,
+                                void *cb_opaque, Error **errp)
+{
+    AmendProgress progress = { .cb = status_cb, .opaque = cb_opaque };
     BDRVQcow2State *s = bs->opaque;
     int old_version = s->version, new_version = old_version;
     const char *compat = create_opt_get(opts, "compat");
@@ -299,6 +337,8 @@ int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
         return -EINVAL;
     }
 
+    progress.total_ops = (new_version != old_version) +
+                         (refcount_bits != 1ULL << s->refcount_order);
     if (new_version > old_version) {
         ret = upgrade(bs, errp);
         if (ret < 0) {
@@ -313,7 +353,9 @@ int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
             return -EINVAL;
         }
         qemu_co_mutex_lock(&s->lock);
-        ret = qcow2_change_refcount_order(bs, ctz64(refcount_bits), errp);
+        progress.current = 1;
+        ret = qcow2_change_refcount_order(bs, ctz64(refcount_bits),
+                                          amend_progress, &progress, errp);
         qemu_co_mutex_unlock(&s->lock);
         if (ret < 0) {
             return ret;

@@ -11,7 +11,8 @@ int coroutine_fn qcow2_co_change_backing_file(BlockDriverState *bs,
                                               const char *file,
                                               const char *fmt);
 int coroutine_fn qcow2_co_amend(BlockDriverState *bs, QDict *opts,
-                                bool force, Error **errp);
+                                bool force, BdrvAmendStatusCB *status_cb,
+                                void *cb_opaque, Error **errp);
 extern const CreateOptDesc qcow2_amend_opts[];
 
 #endif /* BLOCK_QCOW2_AMEND_H */

@@ -22,7 +22,22 @@ typedef struct WidthWalk {
     int order;                  /* the new refcount order */
     int64_t block_size;         /* entries of a new block */
     bool allocated;             /* this pass allocated something */
+    BdrvAmendStatusCB *status_cb;
+    void *cb_opaque;
+    int pass, passes;           /* this pass, and the passes expected */
 } WidthWalk;
+
+/* Progress: entry @ti of the old table in this pass. */
+static void report(BlockDriverState *bs, WidthWalk *w, uint64_t ti)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (w->status_cb) {
+        w->status_cb(bs, (int64_t)(w->pass * s->refcount_table_size + ti),
+                     (int64_t)(w->passes * s->refcount_table_size),
+                     w->cb_opaque);
+    }
+}
 
 typedef int coroutine_fn WidthOp(BlockDriverState *bs, WidthWalk *w,
                                  bool empty, Error **errp);
@@ -140,6 +155,7 @@ static int coroutine_fn walk_over_reftable(BlockDriverState *bs, WidthWalk *w,
         uint64_t offset = s->refcount_table[ti] & REFT_OFFSET_MASK;
         uint64_t *old = NULL;
 
+        report(bs, w, ti);
         if (offset && offset_into_cluster(s, offset)) {
             qcow2_signal_corruption(bs, true, "Refblock offset %#" PRIx64
                                     " unaligned (reftable index: %#" PRIx64
@@ -173,6 +189,7 @@ static int coroutine_fn walk_over_reftable(BlockDriverState *bs, WidthWalk *w,
         }
         w->index++;
     }
+    report(bs, w, s->refcount_table_size);
     return 0;
 }
 
@@ -252,22 +269,32 @@ static void coroutine_fn free_structure(BlockDriverState *bs,
 }
 
 int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
-                                             int refcount_order, Error **errp)
+                                             int refcount_order,
+                                             BdrvAmendStatusCB *status_cb,
+                                             void *cb_opaque, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     g_autoblkbuf void *block = blk_buf_alloc(bs->file->bs, s->cluster_size);
     WidthWalk w = {
         .order = refcount_order,
         .block_size = 1LL << (s->cluster_bits + 3 - refcount_order),
+        .status_cb = status_cb,
+        .cb_opaque = cb_opaque,
     };
     uint64_t *old_table, old_size, old_offset;
     int64_t table_offset = 0, table_allocated = 0;
     int ret;
 
-    /* allocate until a pass finds everything allocated */
+    /*
+     * Allocate until a pass finds everything allocated: at least two
+     * passes (one allocates, one finds nothing to do), then the one that
+     * writes, as 7.2 counts them.
+     */
     do {
         w.allocated = false;
+        w.passes = MAX(w.pass + 2, 3);
         ret = walk_over_reftable(bs, &w, alloc_refblock, errp);
+        w.pass++;
         if (ret < 0) {
             goto fail;
         }
@@ -290,6 +317,7 @@ int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
         }
     } while (w.allocated);
     w.block = block;
+    w.passes = w.pass + 1;
     ret = walk_over_reftable(bs, &w, flush_refblock, errp);
     if (ret < 0) {
         goto fail;

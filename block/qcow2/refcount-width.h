@@ -9,9 +9,13 @@
 /*
  * amend refcount_bits: rewrite every refcount block in the width
  * 1 << @refcount_order, point the header at the new structure, free the
- * old one (refcount-width.c).  s->lock held.
+ * old one (refcount-width.c).  s->lock held.  @status_cb (may be NULL)
+ * hears the progress as 7.2 reports it: per entry of the old table and
+ * pass, out of the passes expected so far.
  */
 int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
-                                             int refcount_order, Error **errp);
+                                             int refcount_order,
+                                             BdrvAmendStatusCB *status_cb,
+                                             void *cb_opaque, Error **errp);
 
 #endif /* BLOCK_QCOW2_REFCOUNT_WIDTH_H */

@@ -196,6 +196,10 @@ int bdrv_debug_remove_breakpoint(BlockDriverState *bs, const char *tag);
 int bdrv_debug_resume(BlockDriverState *bs, const char *tag);
 bool bdrv_debug_is_suspended(BlockDriverState *bs, const char *tag);
 
+/* Progress of a long operation (amend): @offset of @total units done. */
+typedef void BdrvAmendStatusCB(BlockDriverState *bs, int64_t offset,
+                               int64_t total, void *opaque);
+
 struct BlockDriver {
     const char *format_name;
     /* URL scheme for protocol drivers ("file", "nfs"); NULL for formats */
@@ -377,10 +381,12 @@ struct BlockDriver {
                                                const char *fmt);
     /*
      * qemu-img amend: change format options of an open (read-write)
-     * image; @opts are validated against @amend_opts.
+     * image; @opts are validated against @amend_opts.  @status_cb (may
+     * be NULL) hears how far the work is: @offset of @total.
      */
     int coroutine_fn (*co_amend)(BlockDriverState *bs, QDict *opts,
-                                 bool force, Error **errp);
+                                 bool force, BdrvAmendStatusCB *status_cb,
+                                 void *cb_opaque, Error **errp);
     const CreateOptDesc *amend_opts;
 };
 
