@@ -42,50 +42,6 @@ static int coroutine_fn cor_co_preadv(BlockDriverState *bs, int64_t offset,
                           flags | BDRV_REQ_COPY_ON_READ);
 }
 
-static int coroutine_fn cor_co_pwritev(BlockDriverState *bs, int64_t offset,
-                                       int64_t bytes, QEMUIOVector *qiov,
-                                       BdrvRequestFlags flags)
-{
-    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
-}
-
-static int coroutine_fn cor_co_pwrite_zeroes(BlockDriverState *bs,
-                                             int64_t offset, int64_t bytes,
-                                             BdrvRequestFlags flags)
-{
-    return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
-}
-
-static int coroutine_fn cor_co_pdiscard(BlockDriverState *bs, int64_t offset,
-                                        int64_t bytes)
-{
-    return bdrv_co_pdiscard(bs->file, offset, bytes);
-}
-
-static int coroutine_fn cor_co_block_status(BlockDriverState *bs,
-                                            bool want_zero, int64_t offset,
-                                            int64_t bytes, int64_t *pnum,
-                                            int64_t *map,
-                                            BlockDriverState **file)
-{
-    *pnum = bytes;
-    *map = offset;
-    *file = bs->file->bs;
-    return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
-}
-
-static int coroutine_fn cor_co_truncate(BlockDriverState *bs, int64_t offset,
-                                        bool exact, PreallocMode prealloc,
-                                        BdrvRequestFlags flags, Error **errp)
-{
-    return bdrv_co_truncate(bs->file, offset, exact, prealloc, flags, errp);
-}
-
-static int64_t coroutine_fn cor_co_getlength(BlockDriverState *bs)
-{
-    return bdrv_co_getlength(bs->file->bs);
-}
-
 const BlockDriver bdrv_copy_on_read = {
     .format_name = "copy-on-read",
     .instance_size = 1,
@@ -93,10 +49,10 @@ const BlockDriver bdrv_copy_on_read = {
     .is_filter = true,
     .co_open = cor_co_open,
     .co_preadv = cor_co_preadv,
-    .co_pwritev = cor_co_pwritev,
-    .co_pwrite_zeroes = cor_co_pwrite_zeroes,
-    .co_pdiscard = cor_co_pdiscard,
-    .co_block_status = cor_co_block_status,
-    .co_truncate = cor_co_truncate,
-    .co_getlength = cor_co_getlength,
+    .co_pwritev = bdrv_filter_co_pwritev,
+    .co_pwrite_zeroes = bdrv_filter_co_pwrite_zeroes,
+    .co_pdiscard = bdrv_filter_co_pdiscard,
+    .co_block_status = bdrv_filter_co_block_status,
+    .co_truncate = bdrv_filter_co_truncate,
+    .co_getlength = bdrv_filter_co_getlength,
 };

@@ -15,6 +15,7 @@ const BlockDriver *const bdrv_drivers[] = {
     &bdrv_host_device,
     &bdrv_blkdebug,
     &bdrv_copy_on_read,
+    &bdrv_compress,
     &bdrv_null_aio,
     &bdrv_null_co,
 #ifdef CONFIG_LIBNFS

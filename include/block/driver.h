@@ -541,6 +541,30 @@ const char *bdrv_probe_format(const uint8_t *buf, int size,
 /* Whether @name is a format 7.2 reads and we do not (vmdk, vdi ...). */
 bool bdrv_format_is_foreign(const char *name);
 
+/* A filter's pass-through to its file child (block/filter.c). */
+int coroutine_fn bdrv_filter_co_preadv(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       BdrvRequestFlags flags);
+int coroutine_fn bdrv_filter_co_pwritev(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes, QEMUIOVector *qiov,
+                                        BdrvRequestFlags flags);
+int coroutine_fn bdrv_filter_co_pwrite_zeroes(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes,
+                                              BdrvRequestFlags flags);
+int coroutine_fn bdrv_filter_co_pdiscard(BlockDriverState *bs,
+                                         int64_t offset, int64_t bytes);
+int coroutine_fn bdrv_filter_co_block_status(BlockDriverState *bs,
+                                             bool want_zero, int64_t offset,
+                                             int64_t bytes, int64_t *pnum,
+                                             int64_t *map,
+                                             BlockDriverState **file);
+int coroutine_fn bdrv_filter_co_truncate(BlockDriverState *bs,
+                                         int64_t offset, bool exact,
+                                         PreallocMode prealloc,
+                                         BdrvRequestFlags flags,
+                                         Error **errp);
+int64_t coroutine_fn bdrv_filter_co_getlength(BlockDriverState *bs);
+
 /* The registry: every driver, in block/drivers.c. */
 extern const BlockDriver *const bdrv_drivers[];
 extern const BlockDriver bdrv_file;
@@ -549,6 +573,7 @@ extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_blkdebug;
 extern const BlockDriver bdrv_copy_on_read;
+extern const BlockDriver bdrv_compress;
 extern const BlockDriver bdrv_null_co;
 extern const BlockDriver bdrv_null_aio;
 extern const BlockDriver bdrv_nfs;
