@@ -97,6 +97,9 @@ static int coroutine_fn blk_check_request(BlockBackend *blk, int64_t offset,
 {
     int64_t len;
 
+    if (!bdrv_is_inserted(blk->root.bs)) {
+        return -ENOMEDIUM;
+    }
     if (offset < 0 || bytes < 0) {
         return -EIO;
     }
@@ -213,6 +216,9 @@ int coroutine_fn blk_co_flush(BlockBackend *blk)
 {
     int ret;
 
+    if (!bdrv_is_inserted(blk->root.bs)) {
+        return -ENOMEDIUM;
+    }
     blk_inc(blk);
     ret = bdrv_co_flush(blk->root.bs);
     blk_dec(blk);
@@ -250,6 +256,9 @@ int coroutine_fn blk_co_load_vmstate(BlockBackend *blk, void *buf,
 
 int64_t coroutine_fn blk_co_getlength(BlockBackend *blk)
 {
+    if (!bdrv_is_inserted(blk->root.bs)) {
+        return -ENOMEDIUM;      /* a drive without a disc, as 7.2 */
+    }
     return bdrv_co_getlength(blk->root.bs);
 }
 

@@ -261,6 +261,18 @@ BlockDriverState *bdrv_find_backing_image(BlockDriverState *bs,
     return NULL;
 }
 
+bool bdrv_is_inserted(BlockDriverState *bs)
+{
+    if (!bs || !bs->drv) {
+        return true;
+    }
+    if (bs->drv->is_inserted) {
+        return bs->drv->is_inserted(bs);
+    }
+    return bdrv_is_inserted(bdrv_file_bs(bs)) &&
+           bdrv_is_inserted(bdrv_backing_bs(bs));
+}
+
 void bdrv_join_options(BlockDriverState *bs, QDict *changes, QDict *old)
 {
     if (bs && bs->drv && bs->drv->join_options) {

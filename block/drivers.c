@@ -13,6 +13,7 @@ const BlockDriver *const bdrv_drivers[] = {
     &bdrv_raw,
     &bdrv_file,
     &bdrv_host_device,
+    &bdrv_host_cdrom,
     &bdrv_blkdebug,
     &bdrv_copy_on_read,
     &bdrv_compress,

@@ -14,6 +14,7 @@
 #include "util/io-uring.h"
 
 #include <fcntl.h>
+#include <linux/cdrom.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -813,7 +814,10 @@ static void raw_refresh_limits(BlockDriverState *bs)
     bs->bl.opt_mem_alignment = MAX(bs->bl.min_mem_alignment, page);
 }
 
-/* @device: the host_device driver (block or character devices only). */
+/*
+ * @device: the host_device and host_cdrom drivers (block or character
+ * devices only).
+ */
 static bool coroutine_fn raw_open_common(BlockDriverState *bs,
                                          QDict *options, int flags,
                                          bool device, Error **errp)
@@ -869,6 +873,10 @@ static bool coroutine_fn raw_open_common(BlockDriverState *bs,
     }
 
     open_flags |= (flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY;
+    if (bs->drv == &bdrv_host_cdrom) {
+        /* as 7.2: a drive without a disc in it still opens */
+        open_flags |= O_NONBLOCK;
+    }
     if (flags & BDRV_O_NOCACHE) {
         open_flags |= O_DIRECT;
         s->needs_alignment = true;
@@ -888,8 +896,9 @@ static bool coroutine_fn raw_open_common(BlockDriverState *bs,
         return false;
     }
     if (device && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode)) {
-        error_setg(errp, "'host_device' driver requires '%s' to be either "
-                   "a character or block device", filename);
+        error_setg(errp, "'%s' driver requires '%s' to be either "
+                   "a character or block device", bs->drv->format_name,
+                   filename);
         return false;
     }
     s->is_blockdev = S_ISBLK(st.st_mode);
@@ -1041,6 +1050,14 @@ static bool hdev_parse_filename(const char *filename, QDict *options,
     return true;
 }
 
+static bool cdrom_parse_filename(const char *filename, QDict *options,
+                                 Error **errp)
+{
+    strstart(filename, "host_cdrom:", &filename);
+    qdict_put_str(options, "filename", filename);
+    return true;
+}
+
 static const CreateOptDesc hdev_create_opts[] = {
     { "size", OPT_SIZE, "Virtual disk size", NULL },
     { "preallocation", OPT_STRING,
@@ -1098,6 +1115,32 @@ const BlockDriver bdrv_host_device = {
     .instance_size = sizeof(BDRVRawState),
     .parse_filename = hdev_parse_filename,
     .co_open = hdev_co_open,
+    RAW_POSIX_IO,
+    .co_create = hdev_co_create,
+    .create_opts = hdev_create_opts,
+};
+
+/* A disc in the drive; anything but a CD-ROM drive has none (as 7.2). */
+static bool cdrom_is_inserted(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    return ioctl(s->fd, CDROM_DRIVE_STATUS, CDSL_CURRENT) == CDS_DISC_OK;
+}
+
+/*
+ * CD-ROM drives: QEMU's host_cdrom, which the tools use as host_device
+ * (opened without waiting for a disc), but without a disc in the drive
+ * there is no length and no I/O (ENOMEDIUM).
+ */
+const BlockDriver bdrv_host_cdrom = {
+    .format_name = "host_cdrom",
+    .protocol_name = "host_cdrom",
+    .canonical_filename = true,         /* "host_cdrom:" dropped */
+    .instance_size = sizeof(BDRVRawState),
+    .parse_filename = cdrom_parse_filename,
+    .co_open = hdev_co_open,
+    .is_inserted = cdrom_is_inserted,
     RAW_POSIX_IO,
     .co_create = hdev_co_create,
     .create_opts = hdev_create_opts,

@@ -177,6 +177,8 @@ BlockDriverState *bdrv_find_backing_image(BlockDriverState *bs,
                                           const char *name);
 /* A warning produced while opening (probed raw), or NULL.  Owned by bs. */
 const char *bdrv_get_open_warning(BlockDriverState *bs);
+/* False when @bs or a node below it has removable media and none in. */
+bool bdrv_is_inserted(BlockDriverState *bs);
 /*
  * A reopen of @bs with @changes: drop from @old, the options in use,
  * those @changes replaces as a group (the driver's join_options).

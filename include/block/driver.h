@@ -257,6 +257,8 @@ struct BlockDriver {
     int coroutine_fn (*co_inactivate)(BlockDriverState *bs);
     void (*close)(BlockDriverState *bs);
     void (*refresh_limits)(BlockDriverState *bs);
+    /* Removable media (host_cdrom): false while there is none. */
+    bool (*is_inserted)(BlockDriverState *bs);
     /*
      * A filter (blkdebug): its primary child has the same data, so
      * questions the node cannot answer (allocation below it, its info)
@@ -569,6 +571,7 @@ int64_t coroutine_fn bdrv_filter_co_getlength(BlockDriverState *bs);
 extern const BlockDriver *const bdrv_drivers[];
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_host_device;
+extern const BlockDriver bdrv_host_cdrom;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_blkdebug;
