@@ -196,6 +196,17 @@ def crafted(bases):
             set_be(d, hl + 4, 4, 0x7ffffff0)
             d = bytes(d)
         out.append(('ext-' + tag, d))
+    # a snapshot's L1 table where no table can be: 2^63 and more (check
+    # once counted it as a negative offset, and crashed), unaligned, huge
+    snaps = int.from_bytes(base[64:72], 'big')
+    for tag, off, size, val in (
+            ('l1-2-63', 0, 8, 0x8000000000000000),
+            ('l1-high', 0, 8, 0xfe2055f440000000),
+            ('l1-unaligned', 0, 8, 0x10200),
+            ('l1-size-huge', 8, 4, 0xffffffff)):
+        d = bytearray(base)
+        set_be(d, snaps + off, size, val)
+        out.append(('snapshot-' + tag, bytes(d)))
     # sector 0 of other formats in front of a raw disk
     raw = open('base.raw', 'rb').read()
     for tag, magic in {
