@@ -413,6 +413,7 @@ bdrv_co_open_driver(const BlockDriver *drv, const char *filename,
     flags &= ~BDRV_O_COPY_ON_READ;
     if (bs->copy_on_read && !(flags & BDRV_O_RDWR)) {
         error_setg(errp, "Can't use copy-on-read on read-only device");
+        bdrv_unref(file);       /* ours, and not attached yet */
         goto fail;
     }
     bs->open_flags = flags;
