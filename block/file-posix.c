@@ -1042,20 +1042,25 @@ static bool coroutine_fn hdev_co_create(const char *filename, QDict *opts,
     return bdrv_co_create_simple("host_device", filename, opts, errp);
 }
 
+/* A device driver's file name: the path, without "@prefix" if given. */
+static bool dev_parse_filename(const char *filename, const char *prefix,
+                               QDict *options)
+{
+    strstart(filename, prefix, &filename);
+    qdict_put_str(options, "filename", filename);
+    return true;
+}
+
 static bool hdev_parse_filename(const char *filename, QDict *options,
                                 Error **errp)
 {
-    strstart(filename, "host_device:", &filename);
-    qdict_put_str(options, "filename", filename);
-    return true;
+    return dev_parse_filename(filename, "host_device:", options);
 }
 
 static bool cdrom_parse_filename(const char *filename, QDict *options,
                                  Error **errp)
 {
-    strstart(filename, "host_cdrom:", &filename);
-    qdict_put_str(options, "filename", filename);
-    return true;
+    return dev_parse_filename(filename, "host_cdrom:", options);
 }
 
 static const CreateOptDesc hdev_create_opts[] = {

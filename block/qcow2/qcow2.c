@@ -301,11 +301,12 @@ static bool parse_overlap_check(BDRVQcow2State *s, const char *mode,
 }
 
 /*
- * l2-cache-entry-size, checked as 7.2 checks it once the cluster size is
- * known; our L2 cache always holds whole tables (a smaller entry would
- * only cut what one miss reads), so a valid value changes nothing.
+ * What 7.2 checks of the cache options once the header is read:
+ * l2-cache-entry-size (our L2 cache always holds whole tables, so a valid
+ * value changes nothing), and the cache sizes counted in entries, which
+ * must fit an int.
  */
-static bool check_l2_entry_size(BDRVQcow2State *s, const QCowHeader *h,
+static bool check_cache_limits(BDRVQcow2State *s, const QCowHeader *h,
                                 QDict *options, uint64_t l2_cache_size,
                                 uint64_t refcount_cache_size, Error **errp)
 {
@@ -657,8 +658,8 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
         return false;
     }
     if (!qcow2_read_header(bs, &h, errp) ||
-        !check_l2_entry_size(s, &h, options, l2_cache_size,
-                             refcount_cache_size, errp)) {
+        !check_cache_limits(s, &h, options, l2_cache_size,
+                            refcount_cache_size, errp)) {
         return false;
     }
     s->version = h.version;
