@@ -12,6 +12,39 @@ struct BlockBackend {
     bool allow_write_beyond_eof;
     int64_t in_flight;
     CoQueue drain_waiters;
+    int quiesce_counter;        /* drained sections of the root */
+    CoQueue quiesce_queue;      /* requests held meanwhile */
+    bool disable_request_queuing;
+};
+
+static void blk_drained_begin(BdrvChild *c)
+{
+    BlockBackend *blk = c->opaque;
+
+    blk->quiesce_counter++;
+}
+
+static void blk_drained_end(BdrvChild *c)
+{
+    BlockBackend *blk = c->opaque;
+
+    assert(blk->quiesce_counter > 0);
+    if (--blk->quiesce_counter == 0) {
+        qemu_co_queue_restart_all(&blk->quiesce_queue);
+    }
+}
+
+static bool blk_drained_poll(BdrvChild *c)
+{
+    BlockBackend *blk = c->opaque;
+
+    return blk->in_flight > 0;
+}
+
+static const BdrvChildOps blk_child_ops = {
+    .drained_begin = blk_drained_begin,
+    .drained_end = blk_drained_end,
+    .drained_poll = blk_drained_poll,
 };
 
 BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
@@ -20,6 +53,9 @@ BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
     BlockBackend *blk = g_new0(BlockBackend, 1);
 
     blk->root.name = (char *)"root";
+    blk->root.ops = &blk_child_ops;
+    blk->root.opaque = blk;
+    qemu_co_queue_init(&blk->quiesce_queue);
     if (!bdrv_root_attach(bs, &blk->root, perm, shared, errp)) {
         bdrv_unref(bs);
         g_free(blk);
@@ -116,8 +152,17 @@ static int coroutine_fn blk_check_request(BlockBackend *blk, int64_t offset,
     return 0;
 }
 
-static void blk_inc(BlockBackend *blk)
+void blk_set_disable_request_queuing(BlockBackend *blk, bool disable)
 {
+    blk->disable_request_queuing = disable;
+}
+
+/* A new request: held while the root is drained (unless told not to). */
+static void coroutine_fn blk_inc(BlockBackend *blk)
+{
+    while (blk->quiesce_counter && !blk->disable_request_queuing) {
+        qemu_co_queue_wait(&blk->quiesce_queue, NULL);
+    }
     blk->in_flight++;
 }
 
@@ -125,6 +170,9 @@ static void blk_dec(BlockBackend *blk)
 {
     if (--blk->in_flight == 0) {
         qemu_co_queue_restart_all(&blk->drain_waiters);
+        if (blk->quiesce_counter) {
+            bdrv_drain_wake();
+        }
     }
 }
 

@@ -162,6 +162,8 @@ static bool bdrv_link_parent(BlockDriverState *bs, BdrvChild *c,
     c->shared_perm = BLK_PERM_ALL;
     QTAILQ_INSERT_TAIL(&bs->parents, c, next_parent);
     if (bdrv_child_set_perm(c, perm, shared, errp)) {
+        /* a new user of a drained node starts quiesced */
+        bdrv_parent_drained_begin_single(c, bs->quiesce_counter);
         return true;
     }
     QTAILQ_REMOVE(&bs->parents, c, next_parent);
@@ -171,6 +173,7 @@ static bool bdrv_link_parent(BlockDriverState *bs, BdrvChild *c,
 /* Unlink @c from @bs and give up what it took. */
 static void bdrv_unlink_parent(BdrvChild *c)
 {
+    bdrv_parent_drained_end_single(c, c->bs->quiesce_counter);
     QTAILQ_REMOVE(&c->bs->parents, c, next_parent);
     bdrv_refresh_perms(c->bs, NULL);
 }

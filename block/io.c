@@ -164,7 +164,7 @@ static int coroutine_fn bdrv_padded_preadv(BlockDriverState *bs,
         qemu_iovec_destroy(&padded);
         blk_buf_free(pad);
     }
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     return ret;
 }
 
@@ -256,7 +256,7 @@ static int coroutine_fn bdrv_co_copy_on_readv(BlockDriverState *bs,
         }
     }
     tracked_request_end(bs, &req);
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     return ret;
 }
 
@@ -502,7 +502,7 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     /* even a failed write may have changed some of the range */
     bdrv_set_dirty(bs, offset, bytes);
     tracked_request_end(bs, &req);
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     return ret;
 }
 
@@ -645,7 +645,7 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
         g_free(zeroes);
     }
     bdrv_set_dirty(bs, offset, bytes);
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     return ret;
 }
 
@@ -722,7 +722,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     }
     bs->write_gen++;
     bdrv_set_dirty(bs, offset, bytes);
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     return ret;
 }
 
@@ -749,7 +749,7 @@ int coroutine_fn bdrv_co_rw_vmstate(BlockDriverState *bs, QEMUIOVector *qiov,
         if (!is_read) {
             bs->write_gen++;
         }
-        bs->in_flight--;
+        bdrv_dec_in_flight(bs);
         return ret;
     }
     /* a filter (raw without offset, blkdebug) has its child's */
@@ -791,7 +791,7 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
             ret = bdrv_co_flush(c->bs);
         }
     }
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     return ret;
 }
 
@@ -875,7 +875,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                              "count");
         }
     }
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     return ret;
 }
 
@@ -934,7 +934,7 @@ int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, bool want_zero,
     ret = bs->drv->co_block_status(bs, want_zero, aligned_offset,
                                    aligned_bytes, pnum, &local_map,
                                    &local_file);
-    bs->in_flight--;
+    bdrv_dec_in_flight(bs);
     if (ret < 0) {
         *pnum = 0;
         return ret;
@@ -1133,7 +1133,7 @@ int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_off,
         ret = dfile->drv->co_copy_range_to(dfile, dmap, sfile, map, pnum);
         dfile->write_gen++;
         dst->write_gen++;
-        dfile->in_flight--;
+        bdrv_dec_in_flight(dfile);
         if (ret < 0) {
             return ret;
         }

@@ -806,33 +806,33 @@ void job_start(Job *job)
  * Run @fn(@job) in a coroutine: at once in the current one, or in a new
  * one entered now (the caller is no coroutine).
  */
-typedef struct JobCoCall {
+typedef struct JobCall {
     Job *job;
     void coroutine_fn (*fn)(Job *job);
-} JobCoCall;
+} JobCall;
 
-static void coroutine_fn job_co_call_entry(void *opaque)
+static void coroutine_fn job_call_entry(void *opaque)
 {
-    JobCoCall *c = opaque;
+    JobCall *c = opaque;
 
     c->fn(c->job);
     job_unref(c->job);
     g_free(c);
 }
 
-static void job_co_call(Job *job, void coroutine_fn (*fn)(Job *job))
+static void job_call_in_coroutine(Job *job, void coroutine_fn (*fn)(Job *job))
 {
-    JobCoCall *c;
+    JobCall *c;
 
     if (qemu_in_coroutine()) {
         fn(job);
         return;
     }
-    c = g_new(JobCoCall, 1);
+    c = g_new(JobCall, 1);
     c->job = job;
     c->fn = fn;
     job_ref(job);
-    qemu_coroutine_enter(qemu_coroutine_create(job_co_call_entry, c));
+    qemu_coroutine_enter(qemu_coroutine_create(job_call_entry, c));
 }
 
 static void job_cancel(Job *job, bool force)
@@ -843,11 +843,11 @@ static void job_cancel(Job *job, bool force)
     }
     job_cancel_async(job, force);
     if (!job_started(job)) {
-        job_co_call(job, job_completed);
+        job_call_in_coroutine(job, job_completed);
     } else if (job->deferred) {
         /* a forced cancel of a job that waits for the others */
         if (job_is_cancelled(job)) {
-            job_co_call(job, job_completed_txn_abort);
+            job_call_in_coroutine(job, job_completed_txn_abort);
         }
     } else {
         job_enter(job);
@@ -916,7 +916,7 @@ void job_finalize(Job *job, Error **errp)
     if (job_apply_verb(job, JOB_VERB_FINALIZE, errp)) {
         return;
     }
-    job_co_call(job, job_do_finalize);
+    job_call_in_coroutine(job, job_do_finalize);
 }
 
 void job_dismiss(Job **jobp, Error **errp)

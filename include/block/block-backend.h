@@ -40,6 +40,11 @@ BlockDriverState *blk_bs(BlockBackend *blk);
 /* false: every write is followed by a flush (writethrough). */
 void blk_set_enable_write_cache(BlockBackend *blk, bool wce);
 bool blk_enable_write_cache(BlockBackend *blk);
+/*
+ * Requests of @blk go on while its node is drained (a job's own, made
+ * while it drains): the default holds them until the section ends.
+ */
+void blk_set_disable_request_queuing(BlockBackend *blk, bool disable);
 /* Allow writes past the end (image creation, convert targets). */
 void blk_set_allow_write_beyond_eof(BlockBackend *blk, bool allow);
 

@@ -40,8 +40,22 @@ typedef struct BlockLimits {
 #define BDRV_CHILD_IMAGE    (BDRV_CHILD_DATA | BDRV_CHILD_METADATA | \
                              BDRV_CHILD_PRIMARY)
 
+/*
+ * What a parent that is no node (a BlockBackend, a job) does when the
+ * node it uses is drained (block/drain.c).  All optional.
+ */
+typedef struct BdrvChildOps {
+    /* stop sending new requests until drained_end */
+    void (*drained_begin)(BdrvChild *c);
+    void (*drained_end)(BdrvChild *c);
+    /* true while requests it already sent are still in flight */
+    bool (*drained_poll)(BdrvChild *c);
+} BdrvChildOps;
+
 struct BdrvChild {
     BlockDriverState *bs;
+    const BdrvChildOps *ops;        /* NULL for nodes' children */
+    void *opaque;                   /* the ops' owner */
     char *name;                     /* "file", "backing", "data-file" */
     BlockDriverState *parent;       /* NULL: a BlockBackend's root */
     unsigned role;                  /* BDRV_CHILD_* */
@@ -112,6 +126,8 @@ struct BlockDriverState {
 
     QTAILQ_HEAD(, BdrvTrackedRequest) tracked_requests;
     int64_t in_flight;
+    /* drained sections on this node or a child (block/drain.c) */
+    int quiesce_counter;
     /*
      * Writes started (every kind: data, zeroes, discard, truncate) and the
      * count the last successful flush to disk covered: a flush with
@@ -542,6 +558,24 @@ const char *bdrv_probe_format(const uint8_t *buf, int size,
                               const char *filename, const BlockDriver **drv);
 /* Whether @name is a format 7.2 reads and we do not (vmdk, vdi ...). */
 bool bdrv_format_is_foreign(const char *name);
+
+/*
+ * Drained sections (block/drain.c): bdrv_co_drained_begin() stops the
+ * users above @bs (BlockBackends queue new requests, jobs pause, parent
+ * nodes are quiesced too) and waits until nothing is in flight on @bs or
+ * above; the graph may then change under it.  Sections nest;
+ * bdrv_drained_end() lets the users go on.  A user attached to a node
+ * inside a section is quiesced as it attaches.
+ */
+void coroutine_fn bdrv_co_drained_begin(BlockDriverState *bs);
+void bdrv_drained_end(BlockDriverState *bs);
+/* io.c and the users: one request of @bs finished. */
+void bdrv_dec_in_flight(BlockDriverState *bs);
+/* A user of a drained node went idle: re-check the drains waiting. */
+void bdrv_drain_wake(void);
+/* For graph.c: @c now uses / no longer uses a node @n sections drain. */
+void bdrv_parent_drained_begin_single(BdrvChild *c, int n);
+void bdrv_parent_drained_end_single(BdrvChild *c, int n);
 
 /* A filter's pass-through to its file child (block/filter.c). */
 int coroutine_fn bdrv_filter_co_preadv(BlockDriverState *bs, int64_t offset,

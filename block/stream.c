@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The stream job (block-stream, see include/block/blockjob.h), as 7.2's:
+ * walk the disk; a range the top node does not allocate but a node of
+ * its chain above the base does is read with copy-on-read through the
+ * top node, which writes it into the top node under a serialising
+ * request (block/io.c), so a guest write to the same range either comes
+ * first and is kept, or waits.  At the end, drained, the top node's
+ * backing link and the name in its image go to the base.
+ */
+#include "util/osdep.h"
+#include "block/blockjob.h"
+#include "block/block-backend.h"
+#include "block/driver.h"
+#include "block/job-copy.h"
+
+/* 7.2 streams 512 KiB at a time; we keep several such chunks in flight */
+#define STREAM_CHUNK (512 * 1024)
+#define STREAM_WORKERS 4
+
+typedef struct StreamJob {
+    Job job;
+    BlockBackend *blk;          /* on the top node */
+    BlockDriverState *top, *base;
+    char *backing_file;
+    BlockdevOnError on_error;
+} StreamJob;
+
+static int coroutine_fn stream_status(void *opaque, int64_t offset,
+                                      int64_t bytes, int64_t *pnum)
+{
+    StreamJob *s = opaque;
+    BlockDriverState *below = bdrv_backing_bs(s->top);
+    int ret;
+
+    ret = bdrv_co_is_allocated(s->top, offset, bytes, pnum);
+    if (ret < 0) {
+        return ret;
+    }
+    if (ret > 0 || !below || below == s->base) {
+        return JOB_COPY_SKIP;
+    }
+    ret = bdrv_co_block_status_above(below, s->base, false, false, offset,
+                                     *pnum, pnum, NULL, NULL, NULL);
+    if (ret < 0) {
+        return ret;
+    }
+    return (ret & BDRV_BLOCK_ALLOCATED) ? JOB_COPY_DATA : JOB_COPY_SKIP;
+}
+
+static int coroutine_fn stream_copy(void *opaque, int64_t offset,
+                                    int64_t bytes, bool zero, uint8_t *buf,
+                                    bool *is_read)
+{
+    StreamJob *s = opaque;
+
+    /* as 7.2: a failed copy-on-read is a read error */
+    *is_read = true;
+    return blk_co_pread(s->blk, offset, bytes, buf, BDRV_REQ_COPY_ON_READ);
+}
+
+static int coroutine_fn stream_run(Job *job, Error **errp)
+{
+    StreamJob *s = container_of(job, StreamJob, job);
+    JobCopy c = {
+        .job = job,
+        .workers = STREAM_WORKERS,
+        .chunk = STREAM_CHUNK,
+        .buf_align = s->top->bl.opt_mem_alignment,
+        .on_source_error = s->on_error,
+        .on_target_error = s->on_error,
+        .status = stream_status,
+        .copy = stream_copy,
+        .opaque = s,
+    };
+    int64_t len = blk_co_getlength(s->blk);
+
+    if (len < 0) {
+        return len;
+    }
+    job_progress_set_remaining(job, len);
+    return job_copy_run(&c, len);
+}
+
+static int coroutine_fn stream_prepare(Job *job)
+{
+    StreamJob *s = container_of(job, StreamJob, job);
+    BlockDriverState *top = s->top, *base = s->base;
+    Error *err = NULL;
+    int ret = 0;
+
+    if (!top->backing || top->backing->bs == base) {
+        return 0;
+    }
+    bdrv_co_drained_begin(top);
+    if (base) {
+        bdrv_ref(base);
+    }
+    bdrv_unref_child(top, top->backing);
+    if (base && !bdrv_attach_child(top, base, "backing", BDRV_CHILD_COW,
+                                   &err)) {
+        ret = -EPERM;
+    }
+    if (ret == 0) {
+        ret = bdrv_co_change_backing_file(
+            top, base ? (s->backing_file ? s->backing_file : base->filename) :
+                        NULL,
+            base ? bdrv_get_format_name(base) : NULL, false);
+        if (ret < 0) {
+            error_setg_errno(&err, -ret, "Could not update the backing file "
+                             "of '%s'", top->filename);
+        }
+    }
+    bdrv_drained_end(top);
+    if (err) {
+        error_propagate(&job->err, err);
+    }
+    return ret;
+}
+
+static void coroutine_fn stream_clean(Job *job)
+{
+    StreamJob *s = container_of(job, StreamJob, job);
+
+    blk_unref(s->blk);
+    s->blk = NULL;
+}
+
+static void stream_free(Job *job)
+{
+    StreamJob *s = container_of(job, StreamJob, job);
+
+    blk_unref(s->blk);
+    if (s->base) {
+        bdrv_unref(s->base);
+    }
+    g_free(s->backing_file);
+}
+
+static const JobDriver stream_job_driver = {
+    .instance_size = sizeof(StreamJob),
+    .job_type = JOB_TYPE_STREAM,
+    .block_job = true,
+    .run = stream_run,
+    .prepare = stream_prepare,
+    .clean = stream_clean,
+    .free = stream_free,
+};
+
+/* Whether @base is in the backing chain strictly below @bs. */
+static bool in_backing_chain(BlockDriverState *bs, BlockDriverState *base)
+{
+    for (bs = bdrv_backing_bs(bs); bs; bs = bdrv_backing_bs(bs)) {
+        if (bs == base) {
+            return true;
+        }
+    }
+    return false;
+}
+
+Job *coroutine_fn stream_start(const BlockJobCommon *common,
+                               BlockDriverState *bs, BlockDriverState *base,
+                               const char *backing_file,
+                               BlockdevOnError on_error, Error **errp)
+{
+    StreamJob *s;
+
+    if (base && !in_backing_chain(bs, base)) {
+        error_setg(errp, "Node '%s' is not a backing image of '%s'",
+                   base->filename, bs->filename);
+        return NULL;
+    }
+    if (backing_file && !base) {
+        error_setg(errp, "backing file specified, but streaming the "
+                   "entire chain");
+        return NULL;
+    }
+    s = job_create(common->job_id, &stream_job_driver, NULL, common->flags,
+                   common->cb, common->opaque, errp);
+    if (!s) {
+        return NULL;
+    }
+    s->top = bs;
+    s->base = base ? bdrv_ref(base) : NULL;
+    s->backing_file = g_strdup(backing_file);
+    s->on_error = on_error;
+    /* copy-on-read changes no data a reader sees: write unchanged */
+    s->blk = blk_new_with_bs(bdrv_ref(bs), BLK_PERM_CONSISTENT_READ |
+                             BLK_PERM_WRITE_UNCHANGED, BLK_PERM_ALL, errp);
+    if (!s->blk || !job_set_speed(&s->job, common->speed, errp)) {
+        job_early_fail(&s->job);
+        return NULL;
+    }
+    job_start(&s->job);
+    return &s->job;
+}

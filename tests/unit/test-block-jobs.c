@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Block jobs on real qcow2 chains in a temporary directory, each with a
+ * guest writing through the API while the job runs: after the job the
+ * image reads exactly a model of the layers plus every guest write, and
+ * the backing links (in the graph and in the image) are what they should
+ * be.  Cancel leaves the data and the chain as they were.
+ */
+#include "util/osdep.h"
+#include "util/aio.h"
+#include "block/block-backend.h"
+#include "block/blockjob.h"
+#include "block/driver.h"
+
+#define CLUSTER (64 * 1024)
+#define DISK (4 * 1024 * 1024)
+
+static char *tmpdir;
+
+static char *path_of(const char *name)
+{
+    return g_build_filename(tmpdir, name, NULL);
+}
+
+static void coroutine_fn create_image(const char *name, const char *backing)
+{
+    g_autofree char *path = path_of(name);
+    QDict *opts = qdict_new();
+
+    qdict_put_str(opts, "size", "4M");
+    if (backing) {
+        qdict_put_str(opts, "backing_file", backing);
+        qdict_put_str(opts, "backing_fmt", "qcow2");
+    }
+    g_assert_true(bdrv_co_create(bdrv_find_format("qcow2"), path, opts,
+                                 &error_abort));
+    qobject_unref(opts);
+}
+
+/* Write @byte over clusters [@first, @last] of @name, and the model. */
+static void coroutine_fn fill(const char *name, int first, int last,
+                              uint8_t byte, uint8_t *model)
+{
+    g_autofree char *path = path_of(name);
+    QDict *opts = qdict_new();
+    BlockBackend *blk;
+    g_autofree uint8_t *buf = g_malloc(CLUSTER);
+    int i;
+
+    qdict_put_str(opts, "driver", "qcow2");
+    blk = blk_co_new_open(path, opts, BDRV_O_RDWR | BDRV_O_NO_BACKING,
+                          &error_abort);
+    memset(buf, byte, CLUSTER);
+    for (i = first; i <= last; i++) {
+        g_assert_cmpint(blk_co_pwrite(blk, (int64_t)i * CLUSTER, CLUSTER,
+                                      buf, 0), ==, 0);
+        memset(model + (size_t)i * CLUSTER, byte, CLUSTER);
+    }
+    blk_unref(blk);
+}
+
+/* base: clusters 0-3 'A', 20-30 'a'; mid: 2-5 'B'; top: 4-7 'C' */
+static uint8_t *coroutine_fn make_chain(void)
+{
+    uint8_t *model = g_malloc0(DISK);
+
+    create_image("base.qcow2", NULL);
+    create_image("mid.qcow2", "base.qcow2");
+    create_image("top.qcow2", "mid.qcow2");
+    fill("base.qcow2", 0, 3, 'A', model);
+    fill("base.qcow2", 20, 30, 'a', model);
+    fill("mid.qcow2", 2, 5, 'B', model);
+    fill("top.qcow2", 4, 7, 'C', model);
+    return model;
+}
+
+typedef struct Guest {
+    BlockBackend *blk;
+    uint8_t *model;
+    Job *job;
+    bool stop;
+    bool done;
+    int writes;
+    GRand *rand;
+} Guest;
+
+/* Random 4 KiB writes while the job runs, recorded in the model. */
+static void coroutine_fn guest_co(void *opaque)
+{
+    Guest *g = opaque;
+    uint8_t buf[4096];
+
+    while (!g->stop) {
+        int64_t off = g_rand_int_range(g->rand, 0, DISK / 4096) * 4096LL;
+        uint8_t byte = 'a' + g->writes % 26;
+
+        memset(buf, byte, sizeof(buf));
+        g_assert_cmpint(blk_co_pwrite(g->blk, off, sizeof(buf), buf, 0), ==,
+                        0);
+        memcpy(g->model + off, buf, sizeof(buf));
+        g->writes++;
+        qemu_co_sleep_ns(500000);
+    }
+    g->done = true;
+}
+
+/* QEMU 7.2's qemu-img check finds the image consistent (when installed). */
+static void oracle_check(const char *path)
+{
+    const char *argv[] = { "/usr/bin/qemu-img", "check", "-q", path, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int status;
+
+    if (!g_file_test(argv[0], G_FILE_TEST_IS_EXECUTABLE)) {
+        g_test_message("no /usr/bin/qemu-img: image not checked by 7.2");
+        return;
+    }
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL,
+                               &out, &err, &status, NULL));
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        g_printerr("%s%s", out, err);
+    }
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+}
+
+static void coroutine_fn check_image(const char *name, const uint8_t *model,
+                                     const char *want_backing)
+{
+    g_autofree char *path = path_of(name);
+    g_autofree uint8_t *buf = g_malloc(DISK);
+    BlockBackend *blk = blk_co_new_open(path, NULL, 0, &error_abort);
+    BlockDriverState *bs = blk_bs(blk);
+
+    g_assert_cmpstr(bs->backing_file, ==, want_backing);
+    g_assert_cmpint(blk_co_pread(blk, 0, DISK, buf, 0), ==, 0);
+    g_assert_true(memcmp(buf, model, DISK) == 0);
+    blk_unref(blk);
+    oracle_check(path);
+}
+
+typedef struct StreamCase {
+    bool with_base;
+    bool cancel;
+} StreamCase;
+
+static int job_ret;
+static bool job_done;
+
+static void job_cb(void *opaque, int ret)
+{
+    job_ret = ret;
+    job_done = true;
+}
+
+static void coroutine_fn stream_co(void *opaque)
+{
+    const StreamCase *tc = opaque;
+    g_autofree uint8_t *model = make_chain();
+    g_autofree char *top = path_of("top.qcow2");
+    BlockJobCommon common = {
+        .job_id = "s0", .speed = 1024 * 1024, .cb = job_cb,
+    };
+    Guest g = { .model = model, .rand = g_rand_new_with_seed(7) };
+    BlockDriverState *bs, *base = NULL;
+    Job *job;
+
+    g.blk = blk_co_new_open(top, NULL, BDRV_O_RDWR, &error_abort);
+    bs = blk_bs(g.blk);
+    if (tc->with_base) {
+        base = bdrv_backing_bs(bdrv_backing_bs(bs));
+    }
+    if (tc->cancel) {
+        common.speed = 512 * 1024;
+    }
+    job_done = false;
+    job = stream_start(&common, bs, base, NULL, BLOCKDEV_ON_ERROR_REPORT,
+                       &error_abort);
+    g_assert_nonnull(job);
+    qemu_coroutine_enter(qemu_coroutine_create(guest_co, &g));
+    if (tc->cancel) {
+        qemu_co_sleep_ns(50 * 1000000LL);
+        job_user_cancel(job, false, &error_abort);
+    }
+    while (!job_done) {
+        qemu_co_sleep_ns(1000000);
+    }
+    g.stop = true;
+    while (!g.done) {
+        qemu_co_sleep_ns(1000000);
+    }
+    g_assert_cmpint(g.writes, >, 10);
+    if (tc->cancel) {
+        g_assert_cmpint(job_ret, ==, -ECANCELED);
+        g_assert_true(bdrv_backing_bs(bs) != NULL);
+    } else {
+        g_assert_cmpint(job_ret, ==, 0);
+        g_assert_true(bdrv_backing_bs(bs) == base);
+    }
+    blk_unref(g.blk);
+    g_rand_free(g.rand);
+    if (tc->cancel) {
+        check_image("top.qcow2", model, "mid.qcow2");
+    } else if (tc->with_base) {
+        g_autofree char *base_path = path_of("base.qcow2");
+        check_image("top.qcow2", model, base_path);
+    } else {
+        check_image("top.qcow2", model, NULL);
+    }
+}
+
+static void test_stream(gconstpointer data)
+{
+    aio_run_coroutine(stream_co, (void *)data);
+    g_assert_null(job_next(NULL));
+}
+
+static void coroutine_fn stream_errors_co(void *opaque)
+{
+    g_autofree uint8_t *model = make_chain();
+    g_autofree char *top = path_of("top.qcow2");
+    BlockJobCommon common = { .job_id = "s1" };
+    BlockBackend *blk = blk_co_new_open(top, NULL, 0, &error_abort);
+    BlockDriverState *bs = blk_bs(blk);
+    BlockDriverState *base = bdrv_backing_bs(bdrv_backing_bs(bs));
+    Error *err = NULL;
+
+    /* a read-only top cannot take the copy */
+    g_assert_null(stream_start(&common, bs, NULL, NULL,
+                               BLOCKDEV_ON_ERROR_REPORT, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "Block node is read-only");
+    g_clear_pointer(&err, error_free);
+    g_assert_null(stream_start(&common, base, bs, NULL,
+                               BLOCKDEV_ON_ERROR_REPORT, &err));
+    g_assert_true(g_str_has_prefix(error_get_pretty(err), "Node '"));
+    g_clear_pointer(&err, error_free);
+    g_assert_null(stream_start(&common, bs, NULL, "x.qcow2",
+                               BLOCKDEV_ON_ERROR_REPORT, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "backing file specified, "
+                    "but streaming the entire chain");
+    g_clear_pointer(&err, error_free);
+    common.speed = -1;
+    g_assert_null(stream_start(&common, bs, base, NULL,
+                               BLOCKDEV_ON_ERROR_REPORT, &err));
+    g_clear_pointer(&err, error_free);
+    blk_unref(blk);
+}
+
+static void test_stream_errors(void)
+{
+    aio_run_coroutine(stream_errors_co, NULL);
+    g_assert_null(job_next(NULL));
+}
+
+int main(int argc, char **argv)
+{
+    static const StreamCase all = { false, false };
+    static const StreamCase with_base = { true, false };
+    static const StreamCase cancel = { true, true };
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    tmpdir = g_dir_make_tmp("test-block-jobs-XXXXXX", NULL);
+    g_assert_nonnull(tmpdir);
+    g_test_add_data_func("/block-jobs/stream/all", &all, test_stream);
+    g_test_add_data_func("/block-jobs/stream/base", &with_base, test_stream);
+    g_test_add_data_func("/block-jobs/stream/cancel", &cancel, test_stream);
+    g_test_add_func("/block-jobs/stream/errors", test_stream_errors);
+    ret = g_test_run();
+    {
+        const char *names[] = { "base.qcow2", "mid.qcow2", "top.qcow2" };
+        size_t i;
+
+        for (i = 0; i < G_N_ELEMENTS(names); i++) {
+            g_autofree char *p = path_of(names[i]);
+            unlink(p);
+        }
+    }
+    rmdir(tmpdir);
+    g_free(tmpdir);
+    return ret;
+}
