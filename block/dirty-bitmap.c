@@ -20,7 +20,7 @@ struct BdrvDirtyBitmap {
     uint64_t nbits;
     uint64_t nchunks;
     uint8_t **chunks;
-    bool enabled, persistent, inconsistent, in_image;
+    bool enabled, persistent, inconsistent, in_image, busy;
     QTAILQ_ENTRY(BdrvDirtyBitmap) next;
 };
 
@@ -101,7 +101,7 @@ BdrvDirtyBitmap *bdrv_dirty_bitmap_find(BlockDriverState *bs,
     BdrvDirtyBitmap *bm;
 
     QTAILQ_FOREACH(bm, &bs->dirty_bitmaps, next) {
-        if (!strcmp(bm->name, name)) {
+        if (bm->name && name && !strcmp(bm->name, name)) {
             return bm;
         }
     }
@@ -236,6 +236,123 @@ void bdrv_dirty_bitmap_set_range(BdrvDirtyBitmap *bm, int64_t offset,
     first = (uint64_t)offset >> bm->gran_bits;
     last = (uint64_t)(offset + bytes - 1) >> bm->gran_bits;
     set_bits(bm, first, last - first + 1);
+}
+
+void bdrv_dirty_bitmap_reset_range(BdrvDirtyBitmap *bm, int64_t offset,
+                                   int64_t bytes)
+{
+    uint64_t first, end;
+
+    if (offset < 0 || bytes <= 0 || offset >= bm->size) {
+        return;
+    }
+    bytes = MIN(bytes, bm->size - offset);
+    first = (uint64_t)offset >> bm->gran_bits;
+    end = ((uint64_t)(offset + bytes - 1) >> bm->gran_bits) + 1;
+    while (first < end) {
+        uint64_t byte = first / 8;
+        uint8_t *c = bm->chunks[byte / CHUNK];
+        unsigned bit = first % 8;
+
+        if (!c) {
+            /* a clear chunk: skip to the next one */
+            first = (byte / CHUNK + 1) * CHUNK * 8;
+            continue;
+        }
+        if (bit == 0 && end - first >= 8) {
+            uint64_t nbytes = MIN((end - first) / 8, CHUNK - byte % CHUNK);
+            memset(c + byte % CHUNK, 0, nbytes);
+            first += nbytes * 8;
+        } else {
+            unsigned k = MIN(8 - bit, end - first);
+            c[byte % CHUNK] &= ~(((1U << k) - 1) << bit);
+            first += k;
+        }
+    }
+}
+
+/* The first bit in [@bit, @end) that is @dirty, or @end. */
+static uint64_t find_bit(const BdrvDirtyBitmap *bm, uint64_t bit,
+                         uint64_t end, bool dirty)
+{
+    while (bit < end) {
+        uint64_t byte = bit / 8;
+        const uint8_t *c = bm->chunks[byte / CHUNK];
+
+        if (!c) {
+            if (!dirty) {
+                return bit;
+            }
+            bit = (byte / CHUNK + 1) * CHUNK * 8;
+            continue;
+        }
+        if (bit % 8 == 0 && c[byte % CHUNK] == (dirty ? 0 : 0xff)) {
+            bit += 8;
+            continue;
+        }
+        if (((c[byte % CHUNK] >> (bit % 8)) & 1) == dirty) {
+            return bit;
+        }
+        bit++;
+    }
+    return end;
+}
+
+int64_t bdrv_dirty_bitmap_next_dirty(const BdrvDirtyBitmap *bm,
+                                     int64_t offset, int64_t end)
+{
+    uint64_t bit, last;
+
+    end = MIN(end, bm->size);
+    if (offset < 0 || offset >= end) {
+        return -1;
+    }
+    bit = (uint64_t)offset >> bm->gran_bits;
+    last = ((uint64_t)(end - 1) >> bm->gran_bits) + 1;
+    bit = find_bit(bm, bit, last, true);
+    return bit < last ? MAX(offset, (int64_t)(bit << bm->gran_bits)) : -1;
+}
+
+int64_t bdrv_dirty_bitmap_next_zero(const BdrvDirtyBitmap *bm,
+                                    int64_t offset, int64_t end)
+{
+    uint64_t bit, last;
+
+    end = MIN(end, bm->size);
+    if (offset < 0 || offset >= end) {
+        return -1;
+    }
+    bit = (uint64_t)offset >> bm->gran_bits;
+    last = ((uint64_t)(end - 1) >> bm->gran_bits) + 1;
+    bit = find_bit(bm, bit, last, false);
+    return bit < last ? MAX(offset, (int64_t)(bit << bm->gran_bits)) : -1;
+}
+
+bool bdrv_dirty_bitmap_next_dirty_area(const BdrvDirtyBitmap *bm,
+                                       int64_t start, int64_t end,
+                                       int64_t max_bytes, int64_t *offset,
+                                       int64_t *bytes)
+{
+    int64_t first = bdrv_dirty_bitmap_next_dirty(bm, start, end), stop;
+
+    if (first < 0) {
+        return false;
+    }
+    end = MIN(MIN(end, bm->size), first + max_bytes);
+    stop = bdrv_dirty_bitmap_next_zero(bm, first, end);
+    *offset = first;
+    *bytes = (stop < 0 ? end : stop) - first;
+    return true;
+}
+
+bool bdrv_dirty_bitmap_busy(const BdrvDirtyBitmap *bm)
+{
+    return bm->busy;
+}
+
+void bdrv_dirty_bitmap_set_busy(BdrvDirtyBitmap *bm, bool busy)
+{
+    bm->busy = busy;
 }
 
 void bdrv_dirty_bitmap_clear(BdrvDirtyBitmap *bm)

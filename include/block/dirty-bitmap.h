@@ -25,7 +25,7 @@ typedef struct BdrvDirtyBitmap BdrvDirtyBitmap;
 
 /*
  * A new, clean, enabled, non-persistent bitmap on @bs covering @size
- * bytes, appended to its list; NULL with @errp set if @bs has one named
+ * bytes, appended to its list (@name NULL: a job's own, unnamed); NULL with @errp set if @bs has one named
  * @name ("Bitmap already exists: NAME") or @granularity is not a power
  * of two of at least 512.  Freed by bdrv_dirty_bitmap_release() or when
  * @bs closes.
@@ -67,7 +67,29 @@ bool bdrv_dirty_bitmap_check_usable(const BdrvDirtyBitmap *bm, Error **errp);
 /* Set the bits covering bytes [@offset, @offset + @bytes), clipped. */
 void bdrv_dirty_bitmap_set_range(BdrvDirtyBitmap *bm, int64_t offset,
                                  int64_t bytes);
+/* Clear the bits covering bytes [@offset, @offset + @bytes), clipped. */
+void bdrv_dirty_bitmap_reset_range(BdrvDirtyBitmap *bm, int64_t offset,
+                                   int64_t bytes);
 void bdrv_dirty_bitmap_clear(BdrvDirtyBitmap *bm);
+/*
+ * The first dirty (clean) byte offset in [@offset, @end): @offset itself
+ * or the start of a granule; -1 if none.
+ */
+int64_t bdrv_dirty_bitmap_next_dirty(const BdrvDirtyBitmap *bm,
+                                     int64_t offset, int64_t end);
+int64_t bdrv_dirty_bitmap_next_zero(const BdrvDirtyBitmap *bm,
+                                    int64_t offset, int64_t end);
+/*
+ * The first run of dirty bytes in [@start, @end), at most @max_bytes
+ * long: false if there is none.
+ */
+bool bdrv_dirty_bitmap_next_dirty_area(const BdrvDirtyBitmap *bm,
+                                       int64_t start, int64_t end,
+                                       int64_t max_bytes, int64_t *offset,
+                                       int64_t *bytes);
+/* In use by a job: the user may not change or remove it. */
+bool bdrv_dirty_bitmap_busy(const BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_busy(BdrvDirtyBitmap *bm, bool busy);
 bool bdrv_dirty_bitmap_get(const BdrvDirtyBitmap *bm, int64_t offset);
 /* Number of set bits. */
 uint64_t bdrv_dirty_bitmap_count(const BdrvDirtyBitmap *bm);

@@ -51,6 +51,59 @@ static void test_ranges(void)
     free_node(bs);
 }
 
+/* reset, next dirty/clean, dirty areas: across chunks, clipped at the end */
+static void test_iterate(void)
+{
+    BlockDriverState *bs = new_node();
+    /* 64 KiB granules; 100,000 granules: bits span four 4 KiB chunks */
+    int64_t gran = 65536, size = 100000 * gran - 1000;
+    BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_create(bs, NULL, gran, size,
+                                                   &error_abort);
+    int64_t off, bytes;
+
+    g_assert_null(bdrv_dirty_bitmap_find(bs, "x"));
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, size), ==, -1);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_zero(bm, 5, size), ==, 5);
+    g_assert_false(bdrv_dirty_bitmap_next_dirty_area(bm, 0, size, size,
+                                                     &off, &bytes));
+    bdrv_dirty_bitmap_set_range(bm, 40000 * gran + 7, 3 * gran);
+    g_assert_cmpuint(bdrv_dirty_bitmap_count(bm), ==, 4);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, size), ==,
+                    40000 * gran);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 40002 * gran + 9, size),
+                    ==, 40002 * gran + 9);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, 40000 * gran), ==,
+                    -1);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_zero(bm, 40000 * gran, size), ==,
+                    40004 * gran);
+    g_assert_true(bdrv_dirty_bitmap_next_dirty_area(bm, 0, size, 2 * gran,
+                                                    &off, &bytes));
+    g_assert_cmpint(off, ==, 40000 * gran);
+    g_assert_cmpint(bytes, ==, 2 * gran);
+    g_assert_true(bdrv_dirty_bitmap_next_dirty_area(bm, 0, size, size,
+                                                    &off, &bytes));
+    g_assert_cmpint(bytes, ==, 4 * gran);
+    bdrv_dirty_bitmap_reset_range(bm, 40001 * gran, 2 * gran);
+    g_assert_cmpuint(bdrv_dirty_bitmap_count(bm), ==, 2);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_zero(bm, 40000 * gran, size), ==,
+                    40001 * gran);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 40001 * gran, size), ==,
+                    40003 * gran);
+    /* the last granule, partly past the end */
+    bdrv_dirty_bitmap_set_range(bm, size - 1, 1);
+    g_assert_true(bdrv_dirty_bitmap_next_dirty_area(bm, 40004 * gran, size,
+                                                    size, &off, &bytes));
+    g_assert_cmpint(off, ==, 99999 * gran);
+    g_assert_cmpint(off + bytes, ==, size);
+    bdrv_dirty_bitmap_reset_range(bm, 0, size);
+    g_assert_cmpuint(bdrv_dirty_bitmap_count(bm), ==, 0);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, size), ==, -1);
+    g_assert_false(bdrv_dirty_bitmap_busy(bm));
+    bdrv_dirty_bitmap_set_busy(bm, true);
+    g_assert_true(bdrv_dirty_bitmap_busy(bm));
+    free_node(bs);
+}
+
 static void test_serialize(void)
 {
     BlockDriverState *bs = new_node();
@@ -187,6 +240,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/dirty-bitmap/ranges", test_ranges);
+    g_test_add_func("/dirty-bitmap/iterate", test_iterate);
     g_test_add_func("/dirty-bitmap/serialize", test_serialize);
     g_test_add_func("/dirty-bitmap/merge", test_merge);
     g_test_add_func("/dirty-bitmap/truncate", test_truncate);
