@@ -233,6 +233,46 @@ void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child)
     g_free(child);
 }
 
+bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
+                       Error **errp)
+{
+    GSList *moved = NULL, *l;
+    BdrvChild *c, *next;
+    bool ok = true;
+
+    bdrv_ref(from);
+    QTAILQ_FOREACH_SAFE(c, &from->parents, next_parent, next) {
+        uint64_t perm = c->perm, shared = c->shared_perm;
+
+        if (c->parent == to) {
+            continue;   /* a filter put above @from keeps its link */
+        }
+        bdrv_unlink_parent(c);
+        if (!bdrv_link_parent(to, c, perm, shared, errp)) {
+            bdrv_link_parent(from, c, perm, shared, NULL);
+            ok = false;
+            break;
+        }
+        moved = g_slist_prepend(moved, c);
+    }
+    for (l = moved; l; l = l->next) {
+        c = l->data;
+        if (ok) {
+            /* the link's reference moves with it */
+            bdrv_ref(to);
+            bdrv_unref(from);
+        } else {
+            uint64_t perm = c->perm, shared = c->shared_perm;
+
+            bdrv_unlink_parent(c);
+            bdrv_link_parent(from, c, perm, shared, NULL);
+        }
+    }
+    g_slist_free(moved);
+    bdrv_unref(from);
+    return ok;
+}
+
 BdrvChild *bdrv_primary_child(BlockDriverState *bs)
 {
     BdrvChild *c;

@@ -32,4 +32,38 @@ Job *coroutine_fn stream_start(const BlockJobCommon *common,
                                const char *backing_file,
                                BlockdevOnError on_error, Error **errp);
 
+/* 7.2's MirrorSyncMode (the first three: mirror takes no bitmap) */
+typedef enum MirrorSyncMode {
+    MIRROR_SYNC_MODE_TOP, MIRROR_SYNC_MODE_FULL, MIRROR_SYNC_MODE_NONE,
+    MIRROR_SYNC_MODE_INCREMENTAL, MIRROR_SYNC_MODE_BITMAP,
+} MirrorSyncMode;
+
+typedef struct MirrorParams {
+    MirrorSyncMode sync;        /* full: all; top: what @bs allocates; none */
+    int64_t granularity;        /* 0: the target's cluster size, 4-64 KiB */
+    int64_t buf_size;           /* 0: 16 MiB in flight at most */
+    BlockdevOnError on_source_error, on_target_error;
+    bool unmap;                 /* zero ranges may be unmapped */
+} MirrorParams;
+
+/*
+ * blockdev-mirror: copy @bs to @target (same size) and keep copying what
+ * is written to @bs; READY once in sync.  job_complete() moves the users
+ * of @bs to @target (the pivot); a soft cancel when READY leaves them on
+ * @bs with @target in sync.  @target's backing chain is left as it is.
+ */
+Job *coroutine_fn mirror_start(const BlockJobCommon *common,
+                               BlockDriverState *bs, BlockDriverState *target,
+                               const MirrorParams *p, Error **errp);
+/*
+ * block-commit of the active layer: a mirror of @bs into @base (a node
+ * of its backing chain, writable) of what lies above @base; @base grows
+ * to @bs's size first.  On complete the users of @bs use @base, and the
+ * nodes above @base leave the graph unless someone holds them.
+ */
+Job *coroutine_fn commit_active_start(const BlockJobCommon *common,
+                                      BlockDriverState *bs,
+                                      BlockDriverState *base,
+                                      BlockdevOnError on_error, Error **errp);
+
 #endif

@@ -440,6 +440,14 @@ BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *bs,
                              const char *name, unsigned role, Error **errp);
 void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
 /*
+ * Make every user of @from use @to instead (but a node @to itself, a
+ * filter put above @from): links, references and permissions move.
+ * False + @errp on a permission conflict, with nothing changed.  Drain
+ * both first.
+ */
+bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
+                       Error **errp);
+/*
  * The child with the PRIMARY role (a format's or a filter's "file", and
  * blkdebug's "image"), or NULL.
  */

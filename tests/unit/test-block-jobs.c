@@ -251,6 +251,98 @@ static void test_stream_errors(void)
     g_assert_null(job_next(NULL));
 }
 
+typedef struct MirrorCase {
+    MirrorSyncMode sync;
+    int end;                    /* 0: complete, 1: soft cancel, 2: force */
+} MirrorCase;
+
+static void coroutine_fn mirror_co(void *opaque)
+{
+    const MirrorCase *tc = opaque;
+    g_autofree uint8_t *model = make_chain();
+    g_autofree uint8_t *target_model = NULL;
+    g_autofree char *top = path_of("top.qcow2");
+    g_autofree char *tpath = path_of("target.qcow2");
+    BlockJobCommon common = { .job_id = "m0", .cb = job_cb };
+    MirrorParams p = { .sync = tc->sync, .unmap = true };
+    Guest g = { .model = model, .rand = g_rand_new_with_seed(9) };
+    BlockDriverState *bs, *target;
+    QDict *opts = qdict_new();
+    Job *job;
+    int i;
+
+    /* top: the target shares the source's backing chain */
+    create_image("target.qcow2", tc->sync == MIRROR_SYNC_MODE_TOP ?
+                                 "mid.qcow2" : NULL);
+    qdict_put_str(opts, "driver", "qcow2");
+    target = bdrv_co_open(tpath, opts, BDRV_O_RDWR, &error_abort);
+    g.blk = blk_co_new_open(top, NULL, BDRV_O_RDWR, &error_abort);
+    bs = blk_bs(g.blk);
+    job_done = false;
+    job = mirror_start(&common, bs, target, &p, &error_abort);
+    g_assert_nonnull(job);
+    /* the guest's backend now goes through the job's filter */
+    g_assert_cmpstr(blk_bs(g.blk)->drv->format_name, ==, "mirror_top");
+    qemu_coroutine_enter(qemu_coroutine_create(guest_co, &g));
+    if (tc->end == 2) {
+        qemu_co_sleep_ns(20 * 1000000LL);
+        job_user_cancel(job, true, &error_abort);
+    } else {
+        for (i = 0; i < 5000 && !job_is_ready(job); i++) {
+            qemu_co_sleep_ns(1000000);
+        }
+        g_assert_true(job_is_ready(job));
+        qemu_co_sleep_ns(30 * 1000000LL);   /* writes while READY */
+        g.stop = true;
+        while (!g.done) {
+            qemu_co_sleep_ns(1000000);
+        }
+        if (tc->end == 0) {
+            job_complete(job, &error_abort);
+        } else {
+            job_user_cancel(job, false, &error_abort);
+        }
+    }
+    while (!job_done) {
+        qemu_co_sleep_ns(1000000);
+    }
+    g.stop = true;
+    while (!g.done) {
+        qemu_co_sleep_ns(1000000);
+    }
+    g_test_message("guest writes during the job: %d", g.writes);
+    g_assert_cmpint(g.writes, >, 3);
+    g_assert_cmpint(job_ret, ==, tc->end == 2 ? -ECANCELED : 0);
+    /* the pivot: the guest's backend is on the target now */
+    g_assert_true(blk_bs(g.blk) == (tc->end == 0 ? target : bs));
+    {
+        g_autofree uint8_t *buf = g_malloc(DISK);
+
+        g_assert_cmpint(blk_co_pread(g.blk, 0, DISK, buf, 0), ==, 0);
+        g_assert_true(memcmp(buf, model, DISK) == 0);
+    }
+    blk_unref(g.blk);
+    bdrv_unref(target);
+    g_rand_free(g.rand);
+    if (tc->end != 2) {
+        target_model = g_memdup2(model, DISK);
+    }
+    check_image("top.qcow2", model, "mid.qcow2");
+    if (target_model) {
+        check_image("target.qcow2", target_model,
+                    tc->sync == MIRROR_SYNC_MODE_TOP ? "mid.qcow2" : NULL);
+    } else {
+        g_autofree char *t = path_of("target.qcow2");
+        oracle_check(t);
+    }
+}
+
+static void test_mirror(gconstpointer data)
+{
+    aio_run_coroutine(mirror_co, (void *)data);
+    g_assert_null(job_next(NULL));
+}
+
 int main(int argc, char **argv)
 {
     static const StreamCase all = { false, false };
@@ -265,9 +357,23 @@ int main(int argc, char **argv)
     g_test_add_data_func("/block-jobs/stream/base", &with_base, test_stream);
     g_test_add_data_func("/block-jobs/stream/cancel", &cancel, test_stream);
     g_test_add_func("/block-jobs/stream/errors", test_stream_errors);
+    {
+        static const MirrorCase full = { MIRROR_SYNC_MODE_FULL, 0 };
+        static const MirrorCase top = { MIRROR_SYNC_MODE_TOP, 0 };
+        static const MirrorCase soft = { MIRROR_SYNC_MODE_FULL, 1 };
+        static const MirrorCase force = { MIRROR_SYNC_MODE_FULL, 2 };
+
+        g_test_add_data_func("/block-jobs/mirror/full", &full, test_mirror);
+        g_test_add_data_func("/block-jobs/mirror/top", &top, test_mirror);
+        g_test_add_data_func("/block-jobs/mirror/cancel-ready", &soft,
+                             test_mirror);
+        g_test_add_data_func("/block-jobs/mirror/cancel", &force,
+                             test_mirror);
+    }
     ret = g_test_run();
     {
-        const char *names[] = { "base.qcow2", "mid.qcow2", "top.qcow2" };
+        const char *names[] = { "base.qcow2", "mid.qcow2", "top.qcow2",
+                                "target.qcow2" };
         size_t i;
 
         for (i = 0; i < G_N_ELEMENTS(names); i++) {

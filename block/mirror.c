@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The mirror job (blockdev-mirror) and active commit, as 7.2's: a
+ * "mirror_top" filter goes above the source, so every user of the source
+ * now goes through it; a job-owned dirty bitmap on the source records
+ * each write (block/io.c sets it), and the job copies dirty areas to the
+ * target, up to 16 operations in flight, zero ranges as zero writes.
+ * Once nothing is dirty it flushes the target and goes READY; it then
+ * keeps copying what the guest writes.  complete: drained, with nothing
+ * dirty, the users of the source move to the target (the pivot); a soft
+ * cancel of a READY job finishes the same way without the pivot.  Either
+ * way the filter goes again.
+ *
+ * An operation clears its area's bits before reading, so a guest write
+ * that lands during the copy dirties the area again and it is copied
+ * once more; two operations on one area never run at once, so the
+ * target never gets an older copy after a newer one.
+ */
+#include "util/osdep.h"
+#include "block/blockjob.h"
+#include "block/block-backend.h"
+#include "block/driver.h"
+#include "block/aio-task.h"
+
+#define MIRROR_MAX_IN_FLIGHT 16
+#define MIRROR_MAX_IO_BYTES (1 << 20)
+#define MIRROR_DEFAULT_BUF_SIZE (MIRROR_MAX_IN_FLIGHT * MIRROR_MAX_IO_BYTES)
+#define MIRROR_SLICE_NS (100 * 1000 * 1000LL)
+
+typedef struct MirrorJob MirrorJob;
+
+typedef struct MirrorOp {
+    AioTask task;
+    MirrorJob *s;
+    int64_t offset, bytes;
+    CoQueue waiters;            /* operations on the same area */
+    QTAILQ_ENTRY(MirrorOp) next;
+} MirrorOp;
+
+struct MirrorJob {
+    Job job;
+    BlockDriverState *mirror_top, *source, *target_bs;
+    BlockDriverState *base;     /* active commit: what lies below */
+    BlockBackend *target;
+    BdrvDirtyBitmap *bitmap;
+    MirrorSyncMode sync;
+    int64_t granularity, max_io, len;
+    BlockdevOnError on_source_error, on_target_error;
+    bool unmap, is_commit;
+    bool should_complete, prepared, in_drain;
+    int ret;                    /* the first error the policy reported */
+    int in_flight;
+    int64_t bytes_in_flight, cursor;
+    QTAILQ_HEAD(, MirrorOp) ops;
+};
+
+/* ---- the mirror_top filter ---- */
+
+static bool coroutine_fn mirror_top_co_open(BlockDriverState *bs,
+                                            QDict *options, int flags,
+                                            Error **errp)
+{
+    bs->supported_write_flags = bs->file->bs->supported_write_flags;
+    bs->supported_zero_flags = bs->file->bs->supported_zero_flags;
+    return true;
+}
+
+static const BlockDriver bdrv_mirror_top = {
+    .format_name = "mirror_top",
+    .instance_size = 1,
+    .file_role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY,
+    .is_filter = true,
+    .co_open = mirror_top_co_open,
+    .co_preadv = bdrv_filter_co_preadv,
+    .co_pwritev = bdrv_filter_co_pwritev,
+    .co_pwrite_zeroes = bdrv_filter_co_pwrite_zeroes,
+    .co_pdiscard = bdrv_filter_co_pdiscard,
+    .co_block_status = bdrv_filter_co_block_status,
+    .co_truncate = bdrv_filter_co_truncate,
+    .co_getlength = bdrv_filter_co_getlength,
+};
+
+/* ---- operations ---- */
+
+static int coroutine_fn mirror_copy(MirrorJob *s, int64_t offset,
+                                    int64_t bytes, bool *is_read)
+{
+    int64_t end = offset + bytes, pnum;
+    uint8_t *buf = NULL;
+    int ret = 0;
+
+    while (offset < end && ret == 0) {
+        ret = bdrv_co_block_status_above(s->source, NULL, false, true, offset,
+                                         end - offset, &pnum, NULL, NULL,
+                                         NULL);
+        *is_read = true;
+        if (ret < 0) {
+            break;
+        }
+        *is_read = false;
+        if (ret & BDRV_BLOCK_ZERO) {
+            ret = blk_co_pwrite_zeroes(s->target, offset, pnum,
+                                       s->unmap ? BDRV_REQ_MAY_UNMAP : 0);
+        } else {
+            if (!buf) {
+                buf = qemu_memalign(MAX(s->source->bl.opt_mem_alignment,
+                                        512), s->max_io);
+            }
+            *is_read = true;
+            ret = bdrv_co_pread(s->mirror_top->file, offset, pnum, buf, 0);
+            if (ret == 0) {
+                *is_read = false;
+                ret = blk_co_pwrite(s->target, offset, pnum, buf, 0);
+            }
+        }
+        offset += pnum;
+    }
+    qemu_vfree(buf);
+    return ret;
+}
+
+static int coroutine_fn mirror_op_run(AioTask *task)
+{
+    MirrorOp *op = container_of(task, MirrorOp, task);
+    MirrorJob *s = op->s;
+    bool is_read = false;
+    int ret = mirror_copy(s, op->offset, op->bytes, &is_read);
+
+    if (ret < 0) {
+        /* copied again after a stop, or never (report) */
+        bdrv_dirty_bitmap_set_range(s->bitmap, op->offset, op->bytes);
+        if (job_error_action(&s->job, is_read ? s->on_source_error :
+                                                s->on_target_error,
+                             is_read, -ret) == BLOCK_ERROR_ACTION_REPORT &&
+            s->ret == 0) {
+            s->ret = ret;
+        }
+    } else {
+        job_progress_update(&s->job, op->bytes);
+    }
+    s->in_flight--;
+    s->bytes_in_flight -= op->bytes;
+    QTAILQ_REMOVE(&s->ops, op, next);
+    qemu_co_queue_restart_all(&op->waiters);
+    return 0;
+}
+
+/* Wait until no operation in flight overlaps [@offset, @offset + @bytes). */
+static void coroutine_fn mirror_wait_for_conflicts(MirrorJob *s,
+                                                   int64_t offset,
+                                                   int64_t bytes)
+{
+    MirrorOp *op;
+
+again:
+    QTAILQ_FOREACH(op, &s->ops, next) {
+        if (op->offset < offset + bytes && offset < op->offset + op->bytes) {
+            qemu_co_queue_wait(&op->waiters, NULL);
+            goto again;
+        }
+    }
+}
+
+/* Start one operation on the next dirty area; its bytes, or 0. */
+static int64_t coroutine_fn mirror_iteration(MirrorJob *s,
+                                             AioTaskPool *pool)
+{
+    int64_t offset, bytes;
+    MirrorOp *op;
+
+    if (!bdrv_dirty_bitmap_next_dirty_area(s->bitmap, s->cursor, s->len,
+                                           s->max_io, &offset, &bytes)) {
+        s->cursor = 0;
+        if (!bdrv_dirty_bitmap_next_dirty_area(s->bitmap, 0, s->len,
+                                               s->max_io, &offset, &bytes)) {
+            return 0;
+        }
+    }
+    mirror_wait_for_conflicts(s, offset, bytes);
+    bdrv_dirty_bitmap_reset_range(s->bitmap, offset, bytes);
+    s->cursor = offset + bytes;
+    op = g_new0(MirrorOp, 1);
+    op->task.func = mirror_op_run;
+    op->s = s;
+    op->offset = offset;
+    op->bytes = bytes;
+    qemu_co_queue_init(&op->waiters);
+    QTAILQ_INSERT_TAIL(&s->ops, op, next);
+    s->in_flight++;
+    s->bytes_in_flight += bytes;
+    aio_task_pool_start_task(pool, &op->task);
+    return bytes;
+}
+
+/* What the first pass copies: sync mode and the target's zero init. */
+static int coroutine_fn mirror_dirty_init(MirrorJob *s)
+{
+    int64_t offset, pnum;
+    bool all = s->sync == MIRROR_SYNC_MODE_FULL && !s->is_commit &&
+               !bdrv_has_zero_init(s->target_bs);
+    int ret;
+
+    if (all) {
+        /* a target with old data: zero ranges need writing too */
+        bdrv_dirty_bitmap_set_range(s->bitmap, 0, s->len);
+        return 0;
+    }
+    for (offset = 0; offset < s->len; offset += pnum) {
+        job_pause_point(&s->job);
+        if (job_is_cancelled(&s->job)) {
+            return 0;
+        }
+        if (s->sync == MIRROR_SYNC_MODE_TOP) {
+            ret = bdrv_co_is_allocated(s->source, offset, s->len - offset,
+                                       &pnum);
+        } else {
+            ret = bdrv_co_block_status_above(s->source, s->base, false, false,
+                                             offset, s->len - offset, &pnum,
+                                             NULL, NULL, NULL);
+            ret = ret < 0 ? ret : !!(ret & BDRV_BLOCK_ALLOCATED);
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        if (ret) {
+            bdrv_dirty_bitmap_set_range(s->bitmap, offset, pnum);
+        }
+    }
+    return 0;
+}
+
+static int coroutine_fn mirror_flush(MirrorJob *s)
+{
+    int ret = blk_co_flush(s->target);
+
+    if (ret < 0 && job_error_action(&s->job, s->on_target_error, false,
+                                    -ret) == BLOCK_ERROR_ACTION_REPORT) {
+        s->ret = ret;
+    }
+    return ret;
+}
+
+/*
+ * The copy loop: until complete (or a soft cancel when READY) finds the
+ * two sides in sync, with the source drained.  Returns with the source
+ * drained in every case, for the graph changes that follow.
+ */
+static int coroutine_fn mirror_loop(MirrorJob *s, AioTaskPool *pool)
+{
+    Job *job = &s->job;
+
+    for (;;) {
+        int64_t cnt, delay = 0;
+
+        if (s->ret < 0) {
+            return s->ret;
+        }
+        job_pause_point(job);
+        if (job_is_cancelled(job)) {
+            return 0;
+        }
+        cnt = bdrv_dirty_bitmap_count(s->bitmap) * s->granularity;
+        job_progress_set_remaining(job, s->bytes_in_flight + cnt);
+        if (cnt > 0 && job->iostatus == BLOCK_DEVICE_IO_STATUS_OK) {
+            int64_t n = mirror_iteration(s, pool);
+
+            delay = job_ratelimit_get_delay(job, n);
+        } else if (cnt == 0 && s->in_flight > 0) {
+            aio_task_pool_wait_one(pool);
+            continue;
+        }
+        if (s->in_flight == 0 && cnt == 0) {
+            if (!job_is_ready(job)) {
+                if (mirror_flush(s) < 0) {
+                    continue;
+                }
+                job_transition_to_ready(job);
+            }
+            if (s->should_complete || job_cancel_requested(job)) {
+                /* in sync and told to end: check again, drained */
+                s->in_drain = true;
+                bdrv_co_drained_begin(s->source);
+                if (bdrv_dirty_bitmap_count(s->bitmap) == 0 &&
+                    mirror_flush(s) == 0) {
+                    return 0;
+                }
+                bdrv_drained_end(s->source);
+                s->in_drain = false;
+                continue;
+            }
+            delay = MIRROR_SLICE_NS;
+        }
+        job_sleep_ns(job, delay);
+    }
+}
+
+static int coroutine_fn mirror_run(Job *job, Error **errp)
+{
+    MirrorJob *s = container_of(job, MirrorJob, job);
+    AioTaskPool *pool = NULL;
+    int64_t target_len;
+    int ret = 0;
+
+    s->len = bdrv_co_getlength(s->source);
+    target_len = blk_co_getlength(s->target);
+    if (s->len < 0 || target_len < 0) {
+        ret = s->len < 0 ? s->len : target_len;
+    } else if (s->is_commit && s->len > target_len) {
+        ret = blk_co_truncate(s->target, s->len, false, PREALLOC_MODE_OFF, 0,
+                              NULL);
+    } else if (!s->is_commit && s->len != target_len) {
+        error_setg(errp, "Source and target image have different sizes");
+        ret = -EINVAL;
+    }
+    if (ret == 0 && s->len == 0) {
+        job_transition_to_ready(job);
+        while (!job_cancel_requested(job) && !s->should_complete) {
+            job_yield(job);
+        }
+    } else if (ret == 0) {
+        if (s->sync != MIRROR_SYNC_MODE_NONE) {
+            ret = mirror_dirty_init(s);
+        }
+        if (ret == 0 && !job_is_cancelled(job)) {
+            pool = aio_task_pool_new(MIRROR_MAX_IN_FLIGHT);
+            ret = mirror_loop(s, pool);
+            aio_task_pool_wait_all(pool);
+            aio_task_pool_free(pool);
+        }
+    }
+    if (!s->in_drain) {
+        s->in_drain = true;
+        bdrv_co_drained_begin(s->source);
+    }
+    return ret;
+}
+
+static void mirror_complete(Job *job, Error **errp)
+{
+    MirrorJob *s = container_of(job, MirrorJob, job);
+
+    s->should_complete = true;
+    job_enter(job);
+}
+
+/* A soft cancel of a READY job completes it without the pivot. */
+static bool mirror_cancel(Job *job, bool force)
+{
+    return force || !job_is_ready(job);
+}
+
+/* Pivot when told to and all went well; the filter goes in every case. */
+static int coroutine_fn mirror_exit_common(Job *job)
+{
+    MirrorJob *s = container_of(job, MirrorJob, job);
+    BlockDriverState *top = s->mirror_top, *src = s->source;
+    BlockDriverState *target = s->target_bs;
+    Error *err = NULL;
+    int ret = 0;
+
+    if (s->prepared) {
+        return 0;
+    }
+    s->prepared = true;
+    bdrv_dirty_bitmap_release(src, s->bitmap);
+    s->bitmap = NULL;
+    blk_unref(s->target);
+    s->target = NULL;
+    if (s->should_complete && job->ret == 0) {
+        bdrv_co_drained_begin(target);
+        if (!bdrv_replace_node(src, target, &err)) {
+            ret = -EPERM;
+        }
+        bdrv_drained_end(target);
+    }
+    /* the filter's users go to what is below it now */
+    bdrv_replace_node(top, top->file->bs, err ? NULL : &err);
+    assert(s->in_drain);
+    bdrv_drained_end(src);
+    s->in_drain = false;
+    if (err) {
+        error_propagate(&job->err, err);
+        ret = ret ? ret : -EPERM;
+    }
+    return ret;
+}
+
+static int coroutine_fn mirror_prepare(Job *job)
+{
+    return mirror_exit_common(job);
+}
+
+static void coroutine_fn mirror_abort(Job *job)
+{
+    mirror_exit_common(job);
+}
+
+static void mirror_free(Job *job)
+{
+    MirrorJob *s = container_of(job, MirrorJob, job);
+
+    blk_unref(s->target);
+    bdrv_unref(s->mirror_top);
+    bdrv_unref(s->source);
+    bdrv_unref(s->target_bs);
+    if (s->base) {
+        bdrv_unref(s->base);
+    }
+}
+
+static const JobDriver mirror_job_driver = {
+    .instance_size = sizeof(MirrorJob),
+    .job_type = JOB_TYPE_MIRROR,
+    .block_job = true,
+    .run = mirror_run,
+    .complete = mirror_complete,
+    .cancel = mirror_cancel,
+    .prepare = mirror_prepare,
+    .abort = mirror_abort,
+    .free = mirror_free,
+};
+
+static const JobDriver commit_active_job_driver = {
+    .instance_size = sizeof(MirrorJob),
+    .job_type = JOB_TYPE_COMMIT,
+    .block_job = true,
+    .run = mirror_run,
+    .complete = mirror_complete,
+    .cancel = mirror_cancel,
+    .prepare = mirror_prepare,
+    .abort = mirror_abort,
+    .free = mirror_free,
+};
+
+/* 7.2's default: the target's cluster size within [4 KiB, 64 KiB] */
+static int64_t default_granularity(BlockDriverState *target)
+{
+    BlockDriverInfo bdi = { 0 };
+
+    if (bdrv_get_info(target, &bdi) == 0 && bdi.cluster_size > 0) {
+        return MIN(65536, MAX(4096, bdi.cluster_size));
+    }
+    return 65536;
+}
+
+static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
+                                         const BlockJobCommon *common,
+                                         BlockDriverState *bs,
+                                         BlockDriverState *target,
+                                         BlockDriverState *base,
+                                         const MirrorParams *p, Error **errp)
+{
+    int64_t gran = p->granularity ? p->granularity :
+                   default_granularity(target);
+    int64_t buf_size = p->buf_size ? p->buf_size : MIRROR_DEFAULT_BUF_SIZE;
+    MirrorJob *s;
+    QDict *opts;
+
+    if (gran < 512 || gran > 64 * MiB) {
+        error_setg(errp, "Parameter 'granularity' expects a value in range "
+                   "[512B, 64MB]");
+        return NULL;
+    }
+    if (gran & (gran - 1)) {
+        error_setg(errp, "Parameter 'granularity' expects a power of 2");
+        return NULL;
+    }
+    if (p->buf_size < 0) {
+        error_setg(errp, "Invalid parameter 'buf-size'");
+        return NULL;
+    }
+    if (bs == target || bdrv_skip_filters(bs) == bdrv_skip_filters(target)) {
+        error_setg(errp, "Can't mirror node into itself");
+        return NULL;
+    }
+    s = job_create(common->job_id, drv, NULL, common->flags, common->cb,
+                   common->opaque, errp);
+    if (!s) {
+        return NULL;
+    }
+    s->source = bdrv_ref(bs);
+    s->target_bs = bdrv_ref(target);
+    s->base = base ? bdrv_ref(base) : NULL;
+    s->is_commit = drv == &commit_active_job_driver;
+    s->sync = p->sync;
+    s->granularity = gran;
+    s->max_io = QEMU_ALIGN_UP(MAX(buf_size / MIRROR_MAX_IN_FLIGHT,
+                                  MIRROR_MAX_IO_BYTES), gran);
+    s->on_source_error = p->on_source_error;
+    s->on_target_error = p->on_target_error;
+    s->unmap = p->unmap;
+    QTAILQ_INIT(&s->ops);
+    /* the target is written; for commit it is read below the top too */
+    s->target = blk_new_with_bs(bdrv_ref(target),
+                                BLK_PERM_WRITE | BLK_PERM_RESIZE |
+                                (s->is_commit ? BLK_PERM_CONSISTENT_READ : 0),
+                                s->is_commit ? BLK_PERM_ALL :
+                                BLK_PERM_CONSISTENT_READ |
+                                BLK_PERM_WRITE_UNCHANGED, errp);
+    if (!s->target || !job_set_speed(&s->job, common->speed, errp)) {
+        goto fail;
+    }
+    s->bitmap = bdrv_dirty_bitmap_create(bs, NULL, gran, bs->total_bytes,
+                                         errp);
+    if (!s->bitmap) {
+        goto fail;
+    }
+    bdrv_dirty_bitmap_set_busy(s->bitmap, true);
+    /* the filter: its users are the source's users */
+    opts = qdict_new();
+    s->mirror_top = bdrv_co_open_driver(&bdrv_mirror_top, bs->filename,
+                                        bdrv_ref(bs), opts, bs->open_flags,
+                                        errp);
+    qobject_unref(opts);
+    if (!s->mirror_top) {
+        goto fail;
+    }
+    bdrv_co_drained_begin(bs);
+    if (!bdrv_replace_node(bs, s->mirror_top, errp)) {
+        bdrv_drained_end(bs);
+        goto fail;
+    }
+    bdrv_drained_end(bs);
+    job_start(&s->job);
+    return &s->job;
+
+fail:
+    if (s->bitmap) {
+        bdrv_dirty_bitmap_release(bs, s->bitmap);
+        s->bitmap = NULL;
+    }
+    job_early_fail(&s->job);
+    return NULL;
+}
+
+Job *coroutine_fn mirror_start(const BlockJobCommon *common,
+                               BlockDriverState *bs, BlockDriverState *target,
+                               const MirrorParams *p, Error **errp)
+{
+    return mirror_do_start(&mirror_job_driver, common, bs, target, NULL, p,
+                           errp);
+}
+
+Job *coroutine_fn commit_active_start(const BlockJobCommon *common,
+                                      BlockDriverState *bs,
+                                      BlockDriverState *base,
+                                      BlockdevOnError on_error, Error **errp)
+{
+    MirrorParams p = {
+        .sync = MIRROR_SYNC_MODE_FULL,
+        .on_source_error = on_error,
+        .on_target_error = on_error,
+        .unmap = true,
+    };
+
+    return mirror_do_start(&commit_active_job_driver, common, bs, base, base,
+                           &p, errp);
+}
