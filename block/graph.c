@@ -285,3 +285,75 @@ BdrvChild *bdrv_primary_child(BlockDriverState *bs)
     return NULL;
 }
 
+BlockDriverState *bdrv_find_overlay(BlockDriverState *bs,
+                                    BlockDriverState *node)
+{
+    for (; bs; bs = bdrv_backing_bs(bs)) {
+        if (bdrv_backing_bs(bs) == node) {
+            return bs;
+        }
+    }
+    return NULL;
+}
+
+/* Open @name as @above's backing node, with @flags, keeping @below under it. */
+static BlockDriverState *coroutine_fn open_backing(BlockDriverState *above,
+                                                   const char *name,
+                                                   const char *fmt, int flags,
+                                                   BlockDriverState *below,
+                                                   Error **errp)
+{
+    QDict *opts = qdict_new();
+    BlockDriverState *bs;
+
+    qdict_put_str(opts, "driver", fmt);
+    bs = bdrv_co_open(name, opts, flags | BDRV_O_NO_BACKING, errp);
+    if (!bs) {
+        return NULL;
+    }
+    if (below && !bdrv_attach_child(bs, bdrv_ref(below), "backing",
+                                    BDRV_CHILD_COW, errp)) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    if (!bdrv_attach_child(above, bs, "backing", BDRV_CHILD_COW, errp)) {
+        return NULL;
+    }
+    return bs;
+}
+
+BlockDriverState *coroutine_fn bdrv_co_reopen_backing_rw(
+    BlockDriverState *above, Error **errp)
+{
+    BlockDriverState *old = bdrv_backing_bs(above), *below, *bs;
+    g_autofree char *name = bdrv_get_full_backing_filename(above);
+    g_autofree char *fmt = NULL;
+    int flags;
+
+    if (!old || !old->read_only) {
+        return old;
+    }
+    if (!name) {
+        error_setg(errp, "Cannot reopen '%s' read-write", old->filename);
+        return NULL;
+    }
+    fmt = g_strdup(bdrv_get_format_name(old));
+    flags = old->open_flags & ~BDRV_O_NO_BACKING;
+    below = bdrv_backing_bs(old);
+    if (below) {
+        bdrv_ref(below);
+    }
+    /* the node's locks keep out a writer: it goes before the new one */
+    bdrv_co_drained_begin(above);
+    bdrv_unref_child(above, above->backing);
+    bs = open_backing(above, name, fmt, flags | BDRV_O_RDWR, below, errp);
+    if (!bs) {
+        /* as it was, read-only, if it still opens */
+        open_backing(above, name, fmt, flags, below, NULL);
+    }
+    bdrv_drained_end(above);
+    if (below) {
+        bdrv_unref(below);
+    }
+    return bs;
+}

@@ -552,7 +552,18 @@ Job *coroutine_fn commit_active_start(const BlockJobCommon *common,
         .on_target_error = on_error,
         .unmap = true,
     };
+    BlockDriverState *above = bdrv_find_overlay(bs, base);
 
+    if (!above) {
+        error_setg(errp, "'%s' is not in the backing chain of '%s'",
+                   base->filename, bs->filename);
+        return NULL;
+    }
+    /* the base is written: a read-only one is opened again read-write */
+    base = bdrv_co_reopen_backing_rw(above, errp);
+    if (!base) {
+        return NULL;
+    }
     return mirror_do_start(&commit_active_job_driver, common, bs, base, base,
                            &p, errp);
 }

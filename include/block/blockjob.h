@@ -32,6 +32,19 @@ Job *coroutine_fn stream_start(const BlockJobCommon *common,
                                const char *backing_file,
                                BlockdevOnError on_error, Error **errp);
 
+/*
+ * block-commit of an intermediate node: copy what the chain from @top
+ * down to (not including) @base allocates into @base (made writable,
+ * grown to @top's size), then the node above @top in @bs's chain takes
+ * @base as its backing file, recorded as @backing_file (NULL: @base's
+ * file name).  @top must not be @bs (that is commit_active_start()).
+ */
+Job *coroutine_fn commit_start(const BlockJobCommon *common,
+                               BlockDriverState *bs, BlockDriverState *top,
+                               BlockDriverState *base,
+                               const char *backing_file,
+                               BlockdevOnError on_error, Error **errp);
+
 /* 7.2's MirrorSyncMode (the first three: mirror takes no bitmap) */
 typedef enum MirrorSyncMode {
     MIRROR_SYNC_MODE_TOP, MIRROR_SYNC_MODE_FULL, MIRROR_SYNC_MODE_NONE,

@@ -447,6 +447,17 @@ void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
  */
 bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
                        Error **errp);
+/* The node of @bs's backing chain whose backing node is @node, or NULL. */
+BlockDriverState *bdrv_find_overlay(BlockDriverState *bs,
+                                    BlockDriverState *node);
+/*
+ * Make @above's backing node writable (a commit's base): a read-only one
+ * is closed and its image opened again read-write in its place, with the
+ * nodes below it kept.  Returns the node (a borrowed reference), or NULL
+ * + @errp with the old one back, read-only.  Context: coroutine.
+ */
+BlockDriverState *coroutine_fn bdrv_co_reopen_backing_rw(
+    BlockDriverState *above, Error **errp);
 /*
  * The child with the PRIMARY role (a format's or a filter's "file", and
  * blkdebug's "image"), or NULL.

@@ -343,6 +343,111 @@ static void test_mirror(gconstpointer data)
     g_assert_null(job_next(NULL));
 }
 
+/* Everything @name reads, through its backing chain. */
+static uint8_t *coroutine_fn read_image(const char *name)
+{
+    g_autofree char *path = path_of(name);
+    uint8_t *buf = g_malloc(DISK);
+    BlockBackend *blk = blk_co_new_open(path, NULL, 0, &error_abort);
+
+    g_assert_cmpint(blk_co_pread(blk, 0, DISK, buf, 0), ==, 0);
+    blk_unref(blk);
+    return buf;
+}
+
+/* Let the guest write until the job is done, then stop it. */
+static void coroutine_fn run_guest_until_done(Guest *g)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(guest_co, g));
+    while (!job_done) {
+        qemu_co_sleep_ns(1000000);
+    }
+    g->stop = true;
+    while (!g->done) {
+        qemu_co_sleep_ns(1000000);
+    }
+    g_test_message("guest writes during the job: %d", g->writes);
+    g_assert_cmpint(g->writes, >, 3);
+}
+
+static void coroutine_fn commit_co(void *opaque)
+{
+    bool active = opaque != NULL;
+    g_autofree uint8_t *model = make_chain();
+    g_autofree uint8_t *mid_view = read_image("mid.qcow2");
+    g_autofree char *top = path_of("top.qcow2");
+    g_autofree char *base_path = path_of("base.qcow2");
+    BlockJobCommon common = {
+        .job_id = "c0", .speed = 2 * 1024 * 1024, .cb = job_cb,
+    };
+    Guest g = { .model = model, .rand = g_rand_new_with_seed(11) };
+    BlockDriverState *bs, *mid, *base;
+    Job *job;
+
+    g.blk = blk_co_new_open(top, NULL, BDRV_O_RDWR, &error_abort);
+    bs = blk_bs(g.blk);
+    mid = bdrv_backing_bs(bs);
+    base = bdrv_backing_bs(mid);
+    job_done = false;
+    if (active) {
+        /* a speed limit below the guest's rate would never converge */
+        common.speed = 0;
+        job = commit_active_start(&common, bs, mid, BLOCKDEV_ON_ERROR_REPORT,
+                                  &error_abort);
+        g_assert_nonnull(job);
+        qemu_coroutine_enter(qemu_coroutine_create(guest_co, &g));
+        while (!job_is_ready(job)) {
+            qemu_co_sleep_ns(1000000);
+        }
+        g.stop = true;
+        while (!g.done) {
+            qemu_co_sleep_ns(1000000);
+        }
+        g.stop = g.done = false;
+        job_complete(job, &error_abort);
+    } else {
+        job = commit_start(&common, bs, mid, base, NULL,
+                           BLOCKDEV_ON_ERROR_REPORT, &error_abort);
+        g_assert_nonnull(job);
+    }
+    run_guest_until_done(&g);
+    g_assert_cmpint(job_ret, ==, 0);
+    if (active) {
+        /* the guest now writes to mid.qcow2, which has it all */
+        g_autofree char *mid_path = path_of("mid.qcow2");
+
+        /* top.qcow2's node left the graph: only the paths are compared */
+        g_assert_cmpstr(blk_bs(g.blk)->filename, ==, mid_path);
+        g_assert_cmpstr(bdrv_backing_bs(blk_bs(g.blk))->filename, ==,
+                        base_path);
+    } else {
+        g_assert_true(bdrv_backing_bs(bs) != NULL);
+        g_assert_cmpstr(bdrv_backing_bs(bs)->filename, ==, base_path);
+    }
+    {
+        g_autofree uint8_t *buf = g_malloc(DISK);
+
+        g_assert_cmpint(blk_co_pread(g.blk, 0, DISK, buf, 0), ==, 0);
+        g_assert_true(memcmp(buf, model, DISK) == 0);
+    }
+    blk_unref(g.blk);
+    g_rand_free(g.rand);
+    if (active) {
+        check_image("mid.qcow2", model, "base.qcow2");
+        check_image("top.qcow2", model, "mid.qcow2");
+    } else {
+        check_image("top.qcow2", model, base_path);
+        /* base.qcow2 alone now reads what mid.qcow2 did */
+        check_image("base.qcow2", mid_view, NULL);
+    }
+}
+
+static void test_commit(gconstpointer data)
+{
+    aio_run_coroutine(commit_co, (void *)data);
+    g_assert_null(job_next(NULL));
+}
+
 int main(int argc, char **argv)
 {
     static const StreamCase all = { false, false };
@@ -370,6 +475,9 @@ int main(int argc, char **argv)
         g_test_add_data_func("/block-jobs/mirror/cancel", &force,
                              test_mirror);
     }
+    g_test_add_data_func("/block-jobs/commit/intermediate", NULL,
+                         test_commit);
+    g_test_add_data_func("/block-jobs/commit/active", "active", test_commit);
     ret = g_test_run();
     {
         const char *names[] = { "base.qcow2", "mid.qcow2", "top.qcow2",
