@@ -3,21 +3,18 @@
  * qemu-img commit [--object objectdef] [--image-opts] [-q] [-f fmt]
  *                 [-t cache] [-b base] [-r rate_limit] [-d] [-p] filename
  * Copy what an overlay (and the images between it and the base) hold
- * into the base, then empty the overlay unless -d or -b.  The copy is
- * the copy engine's (block/copy.h), limited to the layers above the
- * base: data and zero ranges they allocate, many chunks in flight; the
- * base grows first if the overlay is longer, as 7.2's commit job does.
+ * into the base, then empty the overlay unless -d or -b.  As in 7.2 this
+ * is an active commit job (block/mirror.c): what the layers above the
+ * base allocate, data and zero ranges, many copies in flight, the base
+ * grown first if the overlay is longer; the progress is the job's.
  */
 #include "util/osdep.h"
 #include "img.h"
-#include "block/copy.h"
+#include "block/blockjob.h"
 #include "block/driver.h"
 #include "util/progress.h"
 
 #include <getopt.h>
-
-#define COMMIT_BUF_SIZE (2 * MiB)
-#define COMMIT_WORKERS 8
 
 typedef struct CommitOpts {
     const char *filename, *fmt, *cache, *base;
@@ -76,75 +73,60 @@ static void parse_args(int argc, char **argv, CommitOpts *o)
     o->filename = argv[optind];
 }
 
-static void commit_progress(void *opaque, int64_t bytes, int64_t total)
+/*
+ * 7.2's run_block_job: print the job's progress until it is READY (an
+ * active commit) or done, complete it, and return its result.
+ */
+static int coroutine_fn run_block_job(Job *job, Error **errp)
 {
-    qemu_progress_print(total ? (float)bytes / total * 100 : 100, 100);
+    int ret;
+
+    job_ref(job);
+    do {
+        float progress = 0.f;
+
+        qemu_co_sleep_ns(1000000);
+        if (job->progress_total) {
+            progress = (float)job->progress_current / job->progress_total *
+                       100.f;
+        }
+        qemu_progress_print(progress, 0);
+    } while (!job_is_ready(job) && !job_is_completed(job));
+    if (!job_is_completed(job)) {
+        ret = job_complete_sync(job, errp);
+    } else {
+        ret = job->ret;
+    }
+    job_unref(job);
+    if (ret == 0) {
+        qemu_progress_print(100.f, 0);
+    }
+    return ret;
 }
 
 /*
- * Copy the layers of @blk above @base into @base.  The chain's node of
- * @base is read-only and takes locks that a writer of the same file must
- * not meet: it is closed and the file opened again, writable, in its
- * place in the chain (7.2 reopens the node read-write instead).
+ * Commit as 7.2 does: an active commit job of @bs into @base (a mirror
+ * of the layers above it), completed once in sync: the backend then
+ * uses @base, and @bs, kept here, can be emptied.
  */
-static bool coroutine_fn commit_data(BlockBackend *blk, BlockDriverState *base,
-                                     const CommitOpts *o, int flags,
-                                     bool writethrough, Error **errp)
+static bool coroutine_fn commit_data(BlockDriverState *bs,
+                                     BlockDriverState *base,
+                                     const CommitOpts *o, Error **errp)
 {
-    QDict *opts = qdict_new();
-    BlockBackend *base_blk;
-    CopyParams p = { 0 };
-    CopyResult res = { 0 };
-    int64_t len, base_len;
+    BlockJobCommon common = { .job_id = "commit", .speed = o->rate_limit };
+    Job *job;
     int ret;
 
-    BlockDriverState *above = blk_bs(blk);
-    g_autofree char *name = NULL;
-
-    /* by the name the image above it gives (a path, URL or json:) */
-    while (bdrv_backing_bs(above) != base) {
-        above = bdrv_backing_bs(above);
-    }
-    name = bdrv_get_full_backing_filename(above);
-    qdict_put_str(opts, "driver", bdrv_get_format_name(base));
-    bdrv_unref_child(above, above->backing);
-    base = NULL;
-    base_blk = blk_co_new_open(name, opts, flags | BDRV_O_NO_BACKING, errp);
-    if (!base_blk) {
+    job = commit_active_start(&common, bs, base, BLOCKDEV_ON_ERROR_REPORT,
+                              errp);
+    if (!job) {
         return false;
     }
-    base = blk_bs(base_blk);
-    if (!bdrv_attach_child(above, bdrv_ref(base), "backing", BDRV_CHILD_COW,
-                           errp)) {
-        blk_unref(base_blk);
-        return false;
-    }
-    blk_set_enable_write_cache(base_blk, !writethrough);
-    len = blk_co_getlength(blk);
-    base_len = blk_co_getlength(base_blk);
-    ret = len < 0 ? len : base_len < 0 ? base_len : 0;
-    if (ret == 0 && base_len < len) {
-        ret = blk_co_truncate(base_blk, len, false, PREALLOC_MODE_OFF, 0,
-                              NULL);
-    }
-    if (ret == 0) {
-        p.src = &blk;
-        p.nsrc = 1;
-        p.target = base_blk;
-        p.workers = COMMIT_WORKERS;
-        p.buf_size = COMMIT_BUF_SIZE;
-        p.src_base = base;
-        p.rate_limit = o->rate_limit;
-        p.progress = commit_progress;
-        copy_co_run(&p, &res);
-        ret = res.ret;
-    }
-    if (ret == 0) {
-        ret = blk_co_flush(base_blk);
-    }
-    blk_unref(base_blk);
+    ret = run_block_job(job, errp);
     if (ret < 0) {
-        error_setg_errno(errp, -ret, "Block job failed");
+        if (errp && !*errp) {
+            error_setg_errno(errp, -ret, "Block job failed");
+        }
         return false;
     }
     return true;
@@ -185,8 +167,9 @@ int coroutine_fn img_commit(int argc, char **argv)
             error_setg(&err, "Image does not have a backing file");
         }
     }
-    if (base && commit_data(blk, base, &o, flags, writethrough, &err) &&
-        !o.drop) {
+    /* after the pivot only this reference keeps the top image open */
+    bdrv_ref(bs);
+    if (base && commit_data(bs, base, &o, &err) && !o.drop) {
         ret = bdrv_co_make_empty(bs);
         if (ret < 0 && ret != -ENOTSUP) {
             error_setg_errno(&err, -ret, "Failed to make '%s' empty",
@@ -195,6 +178,7 @@ int coroutine_fn img_commit(int argc, char **argv)
     }
     qemu_progress_end();
     blk_unref(blk);
+    bdrv_unref(bs);
     if (err) {
         error_report_err(err);
         return 1;

@@ -79,4 +79,31 @@ Job *coroutine_fn commit_active_start(const BlockJobCommon *common,
                                       BlockDriverState *base,
                                       BlockdevOnError on_error, Error **errp);
 
+/* 7.2's BitmapSyncMode: what becomes of a backup's bitmap */
+typedef enum BitmapSyncMode {
+    BITMAP_SYNC_MODE_ON_SUCCESS, BITMAP_SYNC_MODE_NEVER,
+    BITMAP_SYNC_MODE_ALWAYS,
+} BitmapSyncMode;
+
+typedef struct BackupParams {
+    MirrorSyncMode sync;        /* full, top, none, bitmap, incremental */
+    const char *bitmap;         /* a bitmap of the source, or NULL */
+    bool has_bitmap_mode;
+    BitmapSyncMode bitmap_mode;
+    BlockdevOnError on_source_error, on_target_error;
+} BackupParams;
+
+/*
+ * blockdev-backup: make @target (same size) the point-in-time copy of
+ * @bs at the start, while the guest goes on writing to @bs (a
+ * copy-before-write filter goes above @bs meanwhile).  sync=none copies
+ * only what is about to be overwritten and runs until cancelled
+ * (fleecing: @target an overlay of @bs).  A bitmap is frozen while the
+ * job runs; at the end it holds, as bitmap_mode says, the writes since
+ * the start (on-success after success; always) or also what it held.
+ */
+Job *coroutine_fn backup_start(const BlockJobCommon *common,
+                               BlockDriverState *bs, BlockDriverState *target,
+                               const BackupParams *p, Error **errp);
+
 #endif

@@ -82,6 +82,7 @@ typedef struct Guest {
     bool done;
     int writes;
     GRand *rand;
+    GArray *offsets;            /* of each write, when not NULL */
 } Guest;
 
 /* Random 4 KiB writes while the job runs, recorded in the model. */
@@ -98,6 +99,9 @@ static void coroutine_fn guest_co(void *opaque)
         g_assert_cmpint(blk_co_pwrite(g->blk, off, sizeof(buf), buf, 0), ==,
                         0);
         memcpy(g->model + off, buf, sizeof(buf));
+        if (g->offsets) {
+            g_array_append_val(g->offsets, off);
+        }
         g->writes++;
         qemu_co_sleep_ns(500000);
     }
@@ -448,6 +452,179 @@ static void test_commit(gconstpointer data)
     g_assert_null(job_next(NULL));
 }
 
+typedef enum { BACKUP_FULL, BACKUP_FLEECE, BACKUP_INCREMENTAL } BackupKind;
+
+/* backup: the target reads the source as it was at the start */
+static void coroutine_fn backup_co(void *opaque)
+{
+    BackupKind kind = GPOINTER_TO_INT(opaque);
+    g_autofree uint8_t *model = make_chain();
+    g_autofree uint8_t *snapshot = g_memdup2(model, DISK);
+    g_autofree char *top = path_of("top.qcow2");
+    g_autofree char *tpath = path_of("target.qcow2");
+    BlockJobCommon common = {
+        .job_id = "b0", .speed = 1024 * 1024, .cb = job_cb,
+    };
+    BackupParams p = { .sync = MIRROR_SYNC_MODE_FULL };
+    Guest g = { .model = model, .rand = g_rand_new_with_seed(13) };
+    BdrvDirtyBitmap *bm = NULL;
+    BlockDriverState *bs, *target;
+    QDict *opts = qdict_new();
+    Job *job;
+
+    create_image("target.qcow2", NULL);
+    g.blk = blk_co_new_open(top, NULL, BDRV_O_RDWR, &error_abort);
+    bs = blk_bs(g.blk);
+    qdict_put_str(opts, "driver", "qcow2");
+    target = bdrv_co_open(tpath, opts, BDRV_O_RDWR | BDRV_O_NO_BACKING,
+                          &error_abort);
+    if (kind == BACKUP_FLEECE) {
+        /* the target reads through to the source node itself */
+        g_assert_nonnull(bdrv_attach_child(target, bdrv_ref(bs), "backing",
+                                           BDRV_CHILD_COW, &error_abort));
+        p.sync = MIRROR_SYNC_MODE_NONE;
+    } else if (kind == BACKUP_INCREMENTAL) {
+        /* dirty since the "last backup": clusters 4-7, 40 */
+        bm = bdrv_dirty_bitmap_create(bs, "d0", CLUSTER, DISK, &error_abort);
+        bdrv_dirty_bitmap_set_range(bm, 4 * CLUSTER, 4 * CLUSTER);
+        bdrv_dirty_bitmap_set_range(bm, 40 * CLUSTER, 1);
+        p.sync = MIRROR_SYNC_MODE_INCREMENTAL;
+        p.bitmap = "d0";
+        g.offsets = g_array_new(false, false, sizeof(int64_t));
+    }
+    job_done = false;
+    job = backup_start(&common, bs, target, &p, &error_abort);
+    g_assert_nonnull(job);
+    g_assert_cmpstr(blk_bs(g.blk)->drv->format_name, ==,
+                    "copy-before-write");
+    if (bm) {
+        g_assert_true(bdrv_dirty_bitmap_busy(bm));
+    }
+    if (kind == BACKUP_FLEECE) {
+        BlockBackend *reader;
+        g_autofree uint8_t *buf = g_malloc(DISK);
+
+        qemu_coroutine_enter(qemu_coroutine_create(guest_co, &g));
+        qemu_co_sleep_ns(30 * 1000000LL);
+        /* while the guest writes, the export of the target reads the past */
+        reader = blk_new_with_bs(bdrv_ref(target), BLK_PERM_CONSISTENT_READ,
+                                 BLK_PERM_ALL, &error_abort);
+        g_assert_cmpint(blk_co_pread(reader, 0, DISK, buf, 0), ==, 0);
+        g_assert_true(memcmp(buf, snapshot, DISK) == 0);
+        blk_unref(reader);
+        job_user_cancel(job, false, &error_abort);
+    }
+    run_guest_until_done(&g);
+    g_assert_cmpint(job_ret, ==, kind == BACKUP_FLEECE ? -ECANCELED : 0);
+    g_assert_true(blk_bs(g.blk) == bs);
+    if (bm) {
+        guint i;
+        uint64_t want = 0;
+        GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+
+        /* after success the bitmap holds the writes made meanwhile */
+        g_assert_false(bdrv_dirty_bitmap_busy(bm));
+        for (i = 0; i < g.offsets->len; i++) {
+            int64_t *c = g_new(int64_t, 1);
+
+            *c = g_array_index(g.offsets, int64_t, i) / CLUSTER;
+            g_assert_true(bdrv_dirty_bitmap_get(bm, *c * CLUSTER));
+            if (g_hash_table_add(seen, c)) {
+                want++;
+            }
+        }
+        g_assert_cmpuint(bdrv_dirty_bitmap_count(bm), ==, want);
+        g_hash_table_destroy(seen);
+        g_array_free(g.offsets, true);
+    }
+    {
+        g_autofree uint8_t *buf = g_malloc(DISK);
+
+        g_assert_cmpint(blk_co_pread(g.blk, 0, DISK, buf, 0), ==, 0);
+        g_assert_true(memcmp(buf, model, DISK) == 0);
+    }
+    blk_unref(g.blk);
+    bdrv_unref(target);
+    g_rand_free(g.rand);
+    check_image("top.qcow2", model, "mid.qcow2");
+    if (kind == BACKUP_FULL) {
+        check_image("target.qcow2", snapshot, NULL);
+    } else if (kind == BACKUP_INCREMENTAL) {
+        /* only the dirty clusters, as they were */
+        g_autofree uint8_t *want = g_malloc0(DISK);
+
+        memcpy(want + 4 * CLUSTER, snapshot + 4 * CLUSTER, 4 * CLUSTER);
+        memcpy(want + 40 * CLUSTER, snapshot + 40 * CLUSTER, CLUSTER);
+        check_image("target.qcow2", want, NULL);
+    }
+}
+
+static void test_backup(gconstpointer data)
+{
+    aio_run_coroutine(backup_co, (void *)data);
+    g_assert_null(job_next(NULL));
+}
+
+static void coroutine_fn backup_errors_co(void *opaque)
+{
+    g_autofree uint8_t *model = make_chain();
+    g_autofree char *top = path_of("top.qcow2");
+    BlockJobCommon common = { .job_id = "b1" };
+    BlockBackend *blk = blk_co_new_open(top, NULL, BDRV_O_RDWR,
+                                        &error_abort);
+    BlockDriverState *bs = blk_bs(blk);
+    BlockDriverState *mid = bdrv_backing_bs(bs);
+    static const struct {
+        BackupParams p;
+        const char *msg;
+    } cases[] = {
+        { { .sync = MIRROR_SYNC_MODE_BITMAP },
+          "must provide a valid bitmap name for 'bitmap' sync mode" },
+        { { .sync = MIRROR_SYNC_MODE_INCREMENTAL, .bitmap = "x",
+            .has_bitmap_mode = true, .bitmap_mode = BITMAP_SYNC_MODE_NEVER },
+          "Bitmap sync mode must be 'on-success' when using sync mode "
+          "'incremental'" },
+        { { .sync = MIRROR_SYNC_MODE_FULL, .bitmap = "x" },
+          "Bitmap sync mode must be given when providing a bitmap" },
+        { { .sync = MIRROR_SYNC_MODE_NONE, .bitmap = "x",
+            .has_bitmap_mode = true },
+          "sync mode 'none' does not produce meaningful bitmap outputs" },
+        { { .sync = MIRROR_SYNC_MODE_FULL, .bitmap = "x",
+            .has_bitmap_mode = true, .bitmap_mode = BITMAP_SYNC_MODE_NEVER },
+          "Bitmap sync mode 'never' has no meaningful effect when combined "
+          "with sync mode 'full'" },
+        { { .sync = MIRROR_SYNC_MODE_FULL, .has_bitmap_mode = true },
+          "Cannot specify bitmap sync mode without a bitmap" },
+        { { .sync = MIRROR_SYNC_MODE_BITMAP, .bitmap = "x",
+            .has_bitmap_mode = true },
+          "Bitmap 'x' could not be found" },
+    };
+    Error *err = NULL;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_assert_null(backup_start(&common, bs, mid, &cases[i].p, &err));
+        g_assert_cmpstr(error_get_pretty(err), ==, cases[i].msg);
+        g_clear_pointer(&err, error_free);
+    }
+    {
+        BackupParams p = { .sync = MIRROR_SYNC_MODE_FULL };
+
+        g_assert_null(backup_start(&common, bs, bs, &p, &err));
+        g_assert_cmpstr(error_get_pretty(err), ==,
+                        "Source and target cannot be the same");
+        g_clear_pointer(&err, error_free);
+    }
+    g_assert_cmpstr(blk_bs(blk)->drv->format_name, ==, "qcow2");
+    blk_unref(blk);
+}
+
+static void test_backup_errors(void)
+{
+    aio_run_coroutine(backup_errors_co, NULL);
+    g_assert_null(job_next(NULL));
+}
+
 int main(int argc, char **argv)
 {
     static const StreamCase all = { false, false };
@@ -478,6 +655,13 @@ int main(int argc, char **argv)
     g_test_add_data_func("/block-jobs/commit/intermediate", NULL,
                          test_commit);
     g_test_add_data_func("/block-jobs/commit/active", "active", test_commit);
+    g_test_add_data_func("/block-jobs/backup/full",
+                         GINT_TO_POINTER(BACKUP_FULL), test_backup);
+    g_test_add_data_func("/block-jobs/backup/fleecing",
+                         GINT_TO_POINTER(BACKUP_FLEECE), test_backup);
+    g_test_add_data_func("/block-jobs/backup/incremental",
+                         GINT_TO_POINTER(BACKUP_INCREMENTAL), test_backup);
+    g_test_add_func("/block-jobs/backup/errors", test_backup_errors);
     ret = g_test_run();
     {
         const char *names[] = { "base.qcow2", "mid.qcow2", "top.qcow2",
