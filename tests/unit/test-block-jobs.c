@@ -625,6 +625,97 @@ static void test_backup_errors(void)
     g_assert_null(job_next(NULL));
 }
 
+static GString *events;
+
+static void record_event(void *opaque, const char *event, QDict *data)
+{
+    const char *action = qdict_get_try_str(data, "action");
+
+    g_string_append_printf(events, "%s%s%s ", event, action ? ":" : "",
+                           action ? action : "");
+}
+
+/*
+ * Errors: the target fails a write once with ENOSPC; with "enospc" the
+ * job stops (paused, io-status nospace), resume copies it again and the
+ * job ends well.  With "report" the same error fails the job cleanly.
+ */
+static void coroutine_fn errors_co(void *opaque)
+{
+    bool report = opaque != NULL;
+    g_autofree uint8_t *model = make_chain();
+    g_autofree char *top = path_of("top.qcow2");
+    g_autofree char *tpath = path_of("target.qcow2");
+    g_autofree char *json = NULL;
+    BlockJobCommon common = { .job_id = "e0", .cb = job_cb };
+    MirrorParams p = {
+        .sync = MIRROR_SYNC_MODE_FULL,
+        .on_target_error = report ? BLOCKDEV_ON_ERROR_REPORT :
+                                    BLOCKDEV_ON_ERROR_ENOSPC,
+    };
+    BlockBackend *blk;
+    BlockDriverState *target;
+    QDict *info;
+    Job *job;
+    int i;
+
+    create_image("target.qcow2", NULL);
+    json = g_strdup_printf("json:{\"driver\": \"qcow2\", \"file\": "
+                           "{\"driver\": \"blkdebug\", \"inject-error\": "
+                           "[{\"event\": \"write_aio\", \"errno\": 28, "
+                           "\"once\": true, \"immediately\": true}], "
+                           "\"image\": {\"driver\": \"file\", "
+                           "\"filename\": \"%s\"}}}", tpath);
+    target = bdrv_co_open(json, NULL, BDRV_O_RDWR, &error_abort);
+    blk = blk_co_new_open(top, NULL, BDRV_O_RDWR, &error_abort);
+    events = g_string_new("");
+    job_add_listener(record_event, NULL);
+    job_done = false;
+    job = mirror_start(&common, blk_bs(blk), target, &p, &error_abort);
+    g_assert_nonnull(job);
+    if (report) {
+        while (!job_done) {
+            qemu_co_sleep_ns(1000000);
+        }
+        g_assert_cmpint(job_ret, ==, -ENOSPC);
+        g_assert_nonnull(strstr(events->str, "BLOCK_JOB_ERROR:report "));
+    } else {
+        for (i = 0; i < 5000 && !job_user_paused(job); i++) {
+            qemu_co_sleep_ns(1000000);
+        }
+        g_assert_true(job_user_paused(job));
+        info = block_job_query(job, &error_abort);
+        g_assert_cmpstr(qdict_get_try_str(info, "io-status"), ==, "nospace");
+        qobject_unref(info);
+        g_assert_false(job_is_ready(job));
+        job_user_resume(job, &error_abort);
+        for (i = 0; i < 5000 && !job_is_ready(job); i++) {
+            qemu_co_sleep_ns(1000000);
+        }
+        job_complete(job, &error_abort);
+        while (!job_done) {
+            qemu_co_sleep_ns(1000000);
+        }
+        g_assert_cmpint(job_ret, ==, 0);
+        g_assert_nonnull(strstr(events->str, "BLOCK_JOB_ERROR:stop "));
+        g_assert_true(blk_bs(blk) == target);
+    }
+    job_remove_listener(record_event, NULL);
+    g_string_free(events, true);
+    blk_unref(blk);
+    bdrv_unref(target);
+    check_image("top.qcow2", model, "mid.qcow2");
+    if (!report) {
+        check_image("target.qcow2", model, NULL);
+    }
+}
+
+static void test_errors(gconstpointer data)
+{
+    aio_run_coroutine(errors_co, (void *)data);
+    g_assert_null(job_next(NULL));
+}
+
 int main(int argc, char **argv)
 {
     static const StreamCase all = { false, false };
@@ -662,6 +753,9 @@ int main(int argc, char **argv)
     g_test_add_data_func("/block-jobs/backup/incremental",
                          GINT_TO_POINTER(BACKUP_INCREMENTAL), test_backup);
     g_test_add_func("/block-jobs/backup/errors", test_backup_errors);
+    g_test_add_data_func("/block-jobs/mirror/error-stop", NULL, test_errors);
+    g_test_add_data_func("/block-jobs/mirror/error-report", "report",
+                         test_errors);
     ret = g_test_run();
     {
         const char *names[] = { "base.qcow2", "mid.qcow2", "top.qcow2",
