@@ -362,8 +362,15 @@ static void coroutine_fn backup_clean(Job *job)
     ((CbwState *)s->cbw->opaque)->job = NULL;
     bdrv_replace_node(s->cbw, s->source, NULL);
     bdrv_drained_end(s->source);
+    /* the nodes go before the job's callback hears it ended (mirror.c) */
     blk_unref(s->target);
     s->target = NULL;
+    bdrv_dirty_bitmap_release(s->source, s->copy_bitmap);
+    s->copy_bitmap = NULL;
+    bdrv_unref(s->cbw);
+    s->cbw = NULL;
+    bdrv_unref(s->source);
+    s->source = NULL;
 }
 
 static void backup_free(Job *job)
@@ -383,7 +390,9 @@ static void backup_free(Job *job)
                                       s->sync_bitmap_was_enabled);
     }
     bdrv_unref(s->cbw);
-    bdrv_unref(s->source);
+    if (s->source) {
+        bdrv_unref(s->source);
+    }
 }
 
 static const JobDriver backup_job_driver = {

@@ -125,24 +125,31 @@ static int coroutine_fn commit_prepare(Job *job)
     return ret;
 }
 
-static void coroutine_fn commit_clean(Job *job)
+/* The nodes go before the job's callback hears it ended (see mirror.c). */
+static void commit_release(CommitJob *s)
 {
-    CommitJob *s = container_of(job, CommitJob, job);
-
     blk_unref(s->src);
     s->src = NULL;
     blk_unref(s->dst);
     s->dst = NULL;
+    bdrv_unref(s->overlay);
+    s->overlay = NULL;
+    bdrv_unref(s->top);
+    s->top = NULL;
+    bdrv_unref(s->base);
+    s->base = NULL;
+}
+
+static void coroutine_fn commit_clean(Job *job)
+{
+    commit_release(container_of(job, CommitJob, job));
 }
 
 static void commit_free(Job *job)
 {
     CommitJob *s = container_of(job, CommitJob, job);
 
-    commit_clean(job);
-    bdrv_unref(s->overlay);
-    bdrv_unref(s->top);
-    bdrv_unref(s->base);
+    commit_release(s);
     g_free(s->backing_file);
 }
 

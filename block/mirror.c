@@ -47,6 +47,7 @@ struct MirrorJob {
     int64_t granularity, max_io, len;
     BlockdevOnError on_source_error, on_target_error;
     bool unmap, is_commit;
+    MirrorCopyMode copy_mode;
     bool should_complete, prepared, in_drain;
     int ret;                    /* the first error the policy reported */
     int in_flight;
@@ -55,6 +56,100 @@ struct MirrorJob {
 };
 
 /* ---- the mirror_top filter ---- */
+
+typedef struct MirrorTopState {
+    MirrorJob *job;             /* set while the job runs */
+} MirrorTopState;
+
+static void coroutine_fn mirror_wait_for_conflicts(MirrorJob *s,
+                                                   int64_t offset,
+                                                   int64_t bytes);
+
+/*
+ * copy-mode=write-blocking: the guest's write also goes to the target
+ * before it completes.  A granule that was in sync stays in sync (the
+ * write lands on both sides); one that was not, and is not wholly
+ * overwritten, stays dirty for the background copy.  Meanwhile the range
+ * is an operation of the job's: no copy of it runs at the same time.
+ */
+static int coroutine_fn mirror_top_active_write(BlockDriverState *bs,
+                                                MirrorJob *s, int64_t offset,
+                                                int64_t bytes,
+                                                QEMUIOVector *qiov,
+                                                BdrvRequestFlags flags)
+{
+    int64_t gran = s->granularity, g, first, end;
+    GArray *clean = g_array_new(false, false, sizeof(bool));
+    MirrorOp op = { .offset = offset, .bytes = bytes };
+    int ret;
+
+    mirror_wait_for_conflicts(s, offset, bytes);
+    qemu_co_queue_init(&op.waiters);
+    QTAILQ_INSERT_TAIL(&s->ops, &op, next);
+    first = QEMU_ALIGN_DOWN(offset, gran);
+    end = offset + bytes;
+    for (g = first; g < end; g += gran) {
+        bool c = !bdrv_dirty_bitmap_get(s->bitmap, g) ||
+                 (g >= offset && g + gran <= end);
+        g_array_append_val(clean, c);
+    }
+    ret = qiov ? bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags) :
+                 bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
+    for (g = first; ret == 0 && g < end; g += gran) {
+        int64_t a = MAX(g, offset), b = MIN(g + gran, end);
+        int r;
+
+        if (!g_array_index(clean, bool, (g - first) / gran)) {
+            continue;
+        }
+        if (qiov) {
+            QEMUIOVector part;
+
+            qemu_iovec_init_slice(&part, qiov, a - offset, b - a);
+            r = blk_co_pwritev(s->target, a, b - a, &part, 0);
+            qemu_iovec_destroy(&part);
+        } else {
+            r = blk_co_pwrite_zeroes(s->target, a, b - a, 0);
+        }
+        if (r == 0) {
+            /* in sync before, or wholly written: in sync again */
+            bdrv_dirty_bitmap_reset_range(s->bitmap, g, gran);
+        } else {
+            /* left dirty: the background copy tries it again */
+            job_error_action(&s->job, s->on_target_error, false, -r);
+        }
+    }
+    QTAILQ_REMOVE(&s->ops, &op, next);
+    qemu_co_queue_restart_all(&op.waiters);
+    g_array_free(clean, true);
+    return ret;
+}
+
+static int coroutine_fn mirror_top_co_pwritev(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes,
+                                              QEMUIOVector *qiov,
+                                              BdrvRequestFlags flags)
+{
+    MirrorJob *s = ((MirrorTopState *)bs->opaque)->job;
+
+    if (s && s->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING && s->target) {
+        return mirror_top_active_write(bs, s, offset, bytes, qiov, flags);
+    }
+    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn mirror_top_co_pwrite_zeroes(BlockDriverState *bs,
+                                                    int64_t offset,
+                                                    int64_t bytes,
+                                                    BdrvRequestFlags flags)
+{
+    MirrorJob *s = ((MirrorTopState *)bs->opaque)->job;
+
+    if (s && s->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING && s->target) {
+        return mirror_top_active_write(bs, s, offset, bytes, NULL, flags);
+    }
+    return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
+}
 
 static bool coroutine_fn mirror_top_co_open(BlockDriverState *bs,
                                             QDict *options, int flags,
@@ -67,13 +162,13 @@ static bool coroutine_fn mirror_top_co_open(BlockDriverState *bs,
 
 static const BlockDriver bdrv_mirror_top = {
     .format_name = "mirror_top",
-    .instance_size = 1,
+    .instance_size = sizeof(MirrorTopState),
     .file_role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY,
     .is_filter = true,
     .co_open = mirror_top_co_open,
     .co_preadv = bdrv_filter_co_preadv,
-    .co_pwritev = bdrv_filter_co_pwritev,
-    .co_pwrite_zeroes = bdrv_filter_co_pwrite_zeroes,
+    .co_pwritev = mirror_top_co_pwritev,
+    .co_pwrite_zeroes = mirror_top_co_pwrite_zeroes,
     .co_pdiscard = bdrv_filter_co_pdiscard,
     .co_block_status = bdrv_filter_co_block_status,
     .co_truncate = bdrv_filter_co_truncate,
@@ -362,6 +457,7 @@ static int coroutine_fn mirror_exit_common(Job *job)
         return 0;
     }
     s->prepared = true;
+    ((MirrorTopState *)top->opaque)->job = NULL;
     bdrv_dirty_bitmap_release(src, s->bitmap);
     s->bitmap = NULL;
     blk_unref(s->target);
@@ -395,17 +491,31 @@ static void coroutine_fn mirror_abort(Job *job)
     mirror_exit_common(job);
 }
 
+/*
+ * Let go of the nodes before the job's callback hears it ended: closing
+ * one may write (and yield), and the caller may open the image next.
+ */
 static void mirror_free(Job *job)
 {
     MirrorJob *s = container_of(job, MirrorJob, job);
 
     blk_unref(s->target);
+    s->target = NULL;
     bdrv_unref(s->mirror_top);
+    s->mirror_top = NULL;
     bdrv_unref(s->source);
+    s->source = NULL;
     bdrv_unref(s->target_bs);
+    s->target_bs = NULL;
     if (s->base) {
         bdrv_unref(s->base);
+        s->base = NULL;
     }
+}
+
+static void coroutine_fn mirror_clean(Job *job)
+{
+    mirror_free(job);
 }
 
 static const JobDriver mirror_job_driver = {
@@ -417,6 +527,7 @@ static const JobDriver mirror_job_driver = {
     .cancel = mirror_cancel,
     .prepare = mirror_prepare,
     .abort = mirror_abort,
+    .clean = mirror_clean,
     .free = mirror_free,
 };
 
@@ -429,6 +540,7 @@ static const JobDriver commit_active_job_driver = {
     .cancel = mirror_cancel,
     .prepare = mirror_prepare,
     .abort = mirror_abort,
+    .clean = mirror_clean,
     .free = mirror_free,
 };
 
@@ -489,6 +601,7 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
     s->on_source_error = p->on_source_error;
     s->on_target_error = p->on_target_error;
     s->unmap = p->unmap;
+    s->copy_mode = p->copy_mode;
     QTAILQ_INIT(&s->ops);
     /* the target is written; for commit it is read below the top too */
     s->target = blk_new_with_bs(bdrv_ref(target),
@@ -515,6 +628,7 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
     if (!s->mirror_top) {
         goto fail;
     }
+    ((MirrorTopState *)s->mirror_top->opaque)->job = s;
     bdrv_co_drained_begin(bs);
     if (!bdrv_replace_node(bs, s->mirror_top, errp)) {
         bdrv_drained_end(bs);

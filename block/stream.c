@@ -118,22 +118,27 @@ static int coroutine_fn stream_prepare(Job *job)
     return ret;
 }
 
-static void coroutine_fn stream_clean(Job *job)
+/* The nodes go before the job's callback hears it ended (see mirror.c). */
+static void stream_release(StreamJob *s)
 {
-    StreamJob *s = container_of(job, StreamJob, job);
-
     blk_unref(s->blk);
     s->blk = NULL;
+    if (s->base) {
+        bdrv_unref(s->base);
+        s->base = NULL;
+    }
+}
+
+static void coroutine_fn stream_clean(Job *job)
+{
+    stream_release(container_of(job, StreamJob, job));
 }
 
 static void stream_free(Job *job)
 {
     StreamJob *s = container_of(job, StreamJob, job);
 
-    blk_unref(s->blk);
-    if (s->base) {
-        bdrv_unref(s->base);
-    }
+    stream_release(s);
     g_free(s->backing_file);
 }
 

@@ -51,8 +51,16 @@ typedef enum MirrorSyncMode {
     MIRROR_SYNC_MODE_INCREMENTAL, MIRROR_SYNC_MODE_BITMAP,
 } MirrorSyncMode;
 
+/* 7.2's MirrorCopyMode */
+typedef enum MirrorCopyMode {
+    MIRROR_COPY_MODE_BACKGROUND,
+    /* a guest write completes once it is on both sides (active mirror) */
+    MIRROR_COPY_MODE_WRITE_BLOCKING,
+} MirrorCopyMode;
+
 typedef struct MirrorParams {
     MirrorSyncMode sync;        /* full: all; top: what @bs allocates; none */
+    MirrorCopyMode copy_mode;
     int64_t granularity;        /* 0: the target's cluster size, 4-64 KiB */
     int64_t buf_size;           /* 0: 16 MiB in flight at most */
     BlockdevOnError on_source_error, on_target_error;

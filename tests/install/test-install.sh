@@ -82,7 +82,8 @@ rc=0
 ok $rc "libqemublock.so.0 with its soname and links"
 
 # 4. only the public headers
-expected="block/block-backend.h block/block.h block/dirty-bitmap.h
+expected="block/block-backend.h block/block.h block/blockjob.h
+block/dirty-bitmap.h block/job.h
 util/aio.h util/coroutine.h util/cutils.h util/error.h util/iov.h
 util/osdep.h util/qobject.h util/queue.h"
 got=$(cd "$D$incdir/qemu-block" 2>/dev/null && find . -type f | sed 's|^\./||' |

@@ -137,6 +137,14 @@ static void coroutine_fn check_image(const char *name, const uint8_t *model,
 
     g_assert_cmpstr(bs->backing_file, ==, want_backing);
     g_assert_cmpint(blk_co_pread(blk, 0, DISK, buf, 0), ==, 0);
+    if (memcmp(buf, model, DISK)) {
+        int64_t i = 0;
+
+        while (buf[i] == model[i]) {
+            i++;
+        }
+        g_printerr("%s differs from the model at %" PRId64 "\n", name, i);
+    }
     g_assert_true(memcmp(buf, model, DISK) == 0);
     blk_unref(blk);
     oracle_check(path);
@@ -192,7 +200,7 @@ static void coroutine_fn stream_co(void *opaque)
     while (!g.done) {
         qemu_co_sleep_ns(1000000);
     }
-    g_assert_cmpint(g.writes, >, 10);
+    g_assert_cmpint(g.writes, >, 3);
     if (tc->cancel) {
         g_assert_cmpint(job_ret, ==, -ECANCELED);
         g_assert_true(bdrv_backing_bs(bs) != NULL);
@@ -258,6 +266,7 @@ static void test_stream_errors(void)
 typedef struct MirrorCase {
     MirrorSyncMode sync;
     int end;                    /* 0: complete, 1: soft cancel, 2: force */
+    MirrorCopyMode copy_mode;
 } MirrorCase;
 
 static void coroutine_fn mirror_co(void *opaque)
@@ -268,7 +277,9 @@ static void coroutine_fn mirror_co(void *opaque)
     g_autofree char *top = path_of("top.qcow2");
     g_autofree char *tpath = path_of("target.qcow2");
     BlockJobCommon common = { .job_id = "m0", .cb = job_cb };
-    MirrorParams p = { .sync = tc->sync, .unmap = true };
+    MirrorParams p = {
+        .sync = tc->sync, .unmap = true, .copy_mode = tc->copy_mode,
+    };
     Guest g = { .model = model, .rand = g_rand_new_with_seed(9) };
     BlockDriverState *bs, *target;
     QDict *opts = qdict_new();
@@ -359,10 +370,12 @@ static uint8_t *coroutine_fn read_image(const char *name)
     return buf;
 }
 
-/* Let the guest write until the job is done, then stop it. */
-static void coroutine_fn run_guest_until_done(Guest *g)
+/* Let the guest write (started if it is not) until the job is done. */
+static void coroutine_fn run_guest_until_done(Guest *g, bool started)
 {
-    qemu_coroutine_enter(qemu_coroutine_create(guest_co, g));
+    if (!started) {
+        qemu_coroutine_enter(qemu_coroutine_create(guest_co, g));
+    }
     while (!job_done) {
         qemu_co_sleep_ns(1000000);
     }
@@ -414,7 +427,7 @@ static void coroutine_fn commit_co(void *opaque)
                            BLOCKDEV_ON_ERROR_REPORT, &error_abort);
         g_assert_nonnull(job);
     }
-    run_guest_until_done(&g);
+    run_guest_until_done(&g, false);
     g_assert_cmpint(job_ret, ==, 0);
     if (active) {
         /* the guest now writes to mid.qcow2, which has it all */
@@ -437,8 +450,11 @@ static void coroutine_fn commit_co(void *opaque)
     blk_unref(g.blk);
     g_rand_free(g.rand);
     if (active) {
+        g_autofree char *top_path = path_of("top.qcow2");
+
         check_image("mid.qcow2", model, "base.qcow2");
-        check_image("top.qcow2", model, "mid.qcow2");
+        /* top.qcow2 left the guest at the pivot: its data is older */
+        oracle_check(top_path);
     } else {
         check_image("top.qcow2", model, base_path);
         /* base.qcow2 alone now reads what mid.qcow2 did */
@@ -514,7 +530,7 @@ static void coroutine_fn backup_co(void *opaque)
         blk_unref(reader);
         job_user_cancel(job, false, &error_abort);
     }
-    run_guest_until_done(&g);
+    run_guest_until_done(&g, kind == BACKUP_FLEECE);
     g_assert_cmpint(job_ret, ==, kind == BACKUP_FLEECE ? -ECANCELED : 0);
     g_assert_true(blk_bs(g.blk) == bs);
     if (bm) {
@@ -735,12 +751,17 @@ int main(int argc, char **argv)
         static const MirrorCase top = { MIRROR_SYNC_MODE_TOP, 0 };
         static const MirrorCase soft = { MIRROR_SYNC_MODE_FULL, 1 };
         static const MirrorCase force = { MIRROR_SYNC_MODE_FULL, 2 };
+        static const MirrorCase active = {
+            MIRROR_SYNC_MODE_FULL, 0, MIRROR_COPY_MODE_WRITE_BLOCKING
+        };
 
         g_test_add_data_func("/block-jobs/mirror/full", &full, test_mirror);
         g_test_add_data_func("/block-jobs/mirror/top", &top, test_mirror);
         g_test_add_data_func("/block-jobs/mirror/cancel-ready", &soft,
                              test_mirror);
         g_test_add_data_func("/block-jobs/mirror/cancel", &force,
+                             test_mirror);
+        g_test_add_data_func("/block-jobs/mirror/write-blocking", &active,
                              test_mirror);
     }
     g_test_add_data_func("/block-jobs/commit/intermediate", NULL,
