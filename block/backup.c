@@ -53,7 +53,23 @@ struct BackupJob {
     int64_t cluster, len;
     QTAILQ_HEAD(, BackupOp) ops;
     int ret;                        /* first error the policy reported */
+    GPtrArray *free_bufs;           /* reused: see mirror.c */
 };
+
+static uint8_t *backup_get_buf(BackupJob *s)
+{
+    if (s->free_bufs->len) {
+        return g_ptr_array_steal_index_fast(s->free_bufs,
+                                            s->free_bufs->len - 1);
+    }
+    return qemu_memalign(MAX(s->source->bl.opt_mem_alignment, 512),
+                         BACKUP_MAX_CHUNK);
+}
+
+static void backup_free_buf(gpointer p)
+{
+    qemu_vfree(p);
+}
 
 /* the job a copy-before-write node serves: its opaque */
 typedef struct CbwState {
@@ -108,8 +124,7 @@ again:
         }
         pnum = MIN(pnum, BACKUP_MAX_CHUNK);
         if (!buf) {
-            buf = qemu_memalign(MAX(s->source->bl.opt_mem_alignment, 512),
-                                BACKUP_MAX_CHUNK);
+            buf = backup_get_buf(s);
         }
         ret = bdrv_co_pread(s->cbw->file, pos, pnum, buf, 0);
         if (ret == 0) {
@@ -117,7 +132,9 @@ again:
             ret = blk_co_pwrite(s->target, pos, pnum, buf, 0);
         }
     }
-    qemu_vfree(buf);
+    if (buf) {
+        g_ptr_array_add(s->free_bufs, buf);
+    }
     if (ret < 0) {
         /* still to copy */
         bdrv_dirty_bitmap_set_range(s->copy_bitmap, pos, start + n - pos);
@@ -377,6 +394,7 @@ static void backup_free(Job *job)
 {
     BackupJob *s = container_of(job, BackupJob, job);
 
+    g_ptr_array_free(s->free_bufs, true);
     blk_unref(s->target);
     if (s->copy_bitmap) {
         bdrv_dirty_bitmap_release(s->source, s->copy_bitmap);
@@ -539,6 +557,7 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         s->cluster = bdi.cluster_size;
     }
     QTAILQ_INIT(&s->ops);
+    s->free_bufs = g_ptr_array_new_with_free_func(backup_free_buf);
     s->target = blk_new_with_bs(bdrv_ref(target), BLK_PERM_WRITE |
                                 BLK_PERM_RESIZE, BLK_PERM_CONSISTENT_READ |
                                 BLK_PERM_WRITE_UNCHANGED, errp);

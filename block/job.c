@@ -787,7 +787,10 @@ static void coroutine_fn job_co_entry(void *opaque)
     /* finishing: no longer enterable (deferred), never busy again */
     job_ref(job);
     job->busy = false;
+    job->finishing = true;
     job_completed(job);
+    job->finishing = false;
+    qemu_co_queue_restart_all(&job->status_waiters);
     job_unref(job);
 }
 
@@ -815,7 +818,10 @@ static void coroutine_fn job_call_entry(void *opaque)
 {
     JobCall *c = opaque;
 
+    c->job->finishing = true;
     c->fn(c->job);
+    c->job->finishing = false;
+    qemu_co_queue_restart_all(&c->job->status_waiters);
     job_unref(c->job);
     g_free(c);
 }
@@ -825,7 +831,14 @@ static void job_call_in_coroutine(Job *job, void coroutine_fn (*fn)(Job *job))
     JobCall *c;
 
     if (qemu_in_coroutine()) {
+        bool was = job->finishing;
+
+        job_ref(job);
+        job->finishing = true;
         fn(job);
+        job->finishing = was;
+        qemu_co_queue_restart_all(&job->status_waiters);
+        job_unref(job);
         return;
     }
     c = g_new(JobCall, 1);
@@ -973,7 +986,8 @@ int coroutine_fn job_finish_sync(Job *job, void (*finish)(Job *, Error **),
         job_unref(job);
         return -EBUSY;
     }
-    while (!job_is_completed(job)) {
+    /* a job finishing yields (drains, closes): wait for that too */
+    while (!job_is_completed(job) || job->finishing) {
         job_enter(job);
         qemu_co_queue_wait(&job->status_waiters, NULL);
     }

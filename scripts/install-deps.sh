@@ -16,8 +16,9 @@ packages=(
     python3-docutils bash-completion man-db
     # sanitizer runtime for `make check SANITIZE=1` (gcc's libasan/libubsan)
     libasan8 libubsan1
-    # tests: the reference oracle (with its nfs/iscsi drivers) and helpers
-    qemu-utils qemu-block-extra bc e2fsprogs
+    # tests: the reference oracle (with its nfs/iscsi drivers) and helpers;
+    # qemu-system-common has 7.2's qemu-storage-daemon, the jobs' oracle
+    qemu-utils qemu-block-extra qemu-system-common bc e2fsprogs
     # tests: real servers on loopback (nfs-ganesha + a private rpcbind,
     # tgtd) and the client tools used to check them
     nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin

@@ -152,6 +152,7 @@ struct Job {
     bool cancelled;                 /* cancel requested */
     bool force_cancel;
     bool deferred;                  /* run returned: finishing */
+    bool finishing;                 /* in prepare/commit/abort/clean now */
     bool auto_finalize, auto_dismiss;
     int ret;
     Error *err;
@@ -243,7 +244,8 @@ void job_pause(Job *job);
 void job_resume(Job *job);
 
 /*
- * Apply @finish (NULL: none) and wait until the job is completed.
+ * Apply @finish (NULL: none) and wait until the job is completed (and,
+ * unless it waits for job_finalize() or its transaction, finalized).
  * Returns its result (-ECANCELED for a cancel), or -EBUSY with @errp if
  * @finish failed.  Context: coroutine.
  */
