@@ -298,8 +298,9 @@ static uint64_t find_bit(const BdrvDirtyBitmap *bm, uint64_t bit,
     return end;
 }
 
-int64_t bdrv_dirty_bitmap_next_dirty(const BdrvDirtyBitmap *bm,
-                                     int64_t offset, int64_t end)
+/* The first byte offset in [@offset, @end) whose bit is @dirty, or -1. */
+static int64_t find_offset(const BdrvDirtyBitmap *bm, int64_t offset,
+                           int64_t end, bool dirty)
 {
     uint64_t bit, last;
 
@@ -309,23 +310,20 @@ int64_t bdrv_dirty_bitmap_next_dirty(const BdrvDirtyBitmap *bm,
     }
     bit = (uint64_t)offset >> bm->gran_bits;
     last = ((uint64_t)(end - 1) >> bm->gran_bits) + 1;
-    bit = find_bit(bm, bit, last, true);
+    bit = find_bit(bm, bit, last, dirty);
     return bit < last ? MAX(offset, (int64_t)(bit << bm->gran_bits)) : -1;
+}
+
+int64_t bdrv_dirty_bitmap_next_dirty(const BdrvDirtyBitmap *bm,
+                                     int64_t offset, int64_t end)
+{
+    return find_offset(bm, offset, end, true);
 }
 
 int64_t bdrv_dirty_bitmap_next_zero(const BdrvDirtyBitmap *bm,
                                     int64_t offset, int64_t end)
 {
-    uint64_t bit, last;
-
-    end = MIN(end, bm->size);
-    if (offset < 0 || offset >= end) {
-        return -1;
-    }
-    bit = (uint64_t)offset >> bm->gran_bits;
-    last = ((uint64_t)(end - 1) >> bm->gran_bits) + 1;
-    bit = find_bit(bm, bit, last, false);
-    return bit < last ? MAX(offset, (int64_t)(bit << bm->gran_bits)) : -1;
+    return find_offset(bm, offset, end, false);
 }
 
 bool bdrv_dirty_bitmap_next_dirty_area(const BdrvDirtyBitmap *bm,

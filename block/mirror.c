@@ -222,6 +222,14 @@ static int coroutine_fn mirror_copy(MirrorJob *s, int64_t offset,
             ret = blk_co_pwrite_zeroes(s->target, offset, pnum,
                                        s->unmap ? BDRV_REQ_MAY_UNMAP : 0);
         } else {
+            /* file to file (a raw target): offloaded, no copy through us */
+            *is_read = false;
+            ret = bdrv_co_copy_range(s->source, offset, s->target_bs, offset,
+                                     pnum);
+            if (ret != -ENOTSUP) {
+                offset += pnum;
+                continue;
+            }
             if (!buf) {
                 buf = mirror_get_buf(s);
             }
