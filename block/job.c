@@ -15,6 +15,14 @@
 
 struct JobTxn {
     bool aborting;
+    /*
+     * Finishing code (prepare, commit, abort, clean) runs for this
+     * transaction now.  It may yield (drains, closing nodes), where 7.2's
+     * never does; verbs that would start finishing code of their own
+     * meanwhile (finalize, a forced cancel of a job done with its work)
+     * come too late and are ignored.
+     */
+    int finishing;
     QTAILQ_HEAD(, Job) jobs;
     int refcnt;
 };
@@ -682,6 +690,17 @@ static void job_cancel_async(Job *job, bool force)
     }
 }
 
+/* Until @job's run returned and it is completed; not its finishing. */
+static void coroutine_fn job_wait_completed(Job *job)
+{
+    job_ref(job);
+    while (!job_is_completed(job)) {
+        job_enter(job);
+        qemu_co_queue_wait(&job->status_waiters, NULL);
+    }
+    job_unref(job);
+}
+
 static void coroutine_fn job_completed_txn_abort(Job *job)
 {
     JobTxn *txn = job->txn;
@@ -703,7 +722,7 @@ static void coroutine_fn job_completed_txn_abort(Job *job)
         other = QTAILQ_FIRST(&txn->jobs);
         if (!job_is_completed(other)) {
             assert(job_cancel_requested(other));
-            job_finish_sync(other, NULL, NULL);
+            job_wait_completed(other);
         }
         job_finalize_single(other);
     }
@@ -775,6 +794,34 @@ static void coroutine_fn job_completed(Job *job)
     }
 }
 
+/* @fn(@job), marked as finishing code (see JobTxn.finishing). */
+static void coroutine_fn job_run_finishing(Job *job,
+                                           void coroutine_fn (*fn)(Job *job))
+{
+    JobTxn *txn = job->txn;
+
+    job_ref(job);
+    if (txn) {
+        txn->refcnt++;
+        txn->finishing++;
+    }
+    job->finishing = true;
+    fn(job);
+    job->finishing = false;
+    if (txn) {
+        txn->finishing--;
+        job_txn_unref(txn);
+    }
+    qemu_co_queue_restart_all(&job->status_waiters);
+    job_unref(job);
+}
+
+/* Finishing code runs for @job's transaction (possibly yielded). */
+static bool job_txn_finishing(Job *job)
+{
+    return job->txn && job->txn->finishing;
+}
+
 static void coroutine_fn job_co_entry(void *opaque)
 {
     Job *job = opaque;
@@ -785,13 +832,8 @@ static void coroutine_fn job_co_entry(void *opaque)
     job->ret = ret;
     job->deferred = true;
     /* finishing: no longer enterable (deferred), never busy again */
-    job_ref(job);
     job->busy = false;
-    job->finishing = true;
-    job_completed(job);
-    job->finishing = false;
-    qemu_co_queue_restart_all(&job->status_waiters);
-    job_unref(job);
+    job_run_finishing(job, job_completed);
 }
 
 void job_start(Job *job)
@@ -818,10 +860,7 @@ static void coroutine_fn job_call_entry(void *opaque)
 {
     JobCall *c = opaque;
 
-    c->job->finishing = true;
-    c->fn(c->job);
-    c->job->finishing = false;
-    qemu_co_queue_restart_all(&c->job->status_waiters);
+    job_run_finishing(c->job, c->fn);
     job_unref(c->job);
     g_free(c);
 }
@@ -831,14 +870,7 @@ static void job_call_in_coroutine(Job *job, void coroutine_fn (*fn)(Job *job))
     JobCall *c;
 
     if (qemu_in_coroutine()) {
-        bool was = job->finishing;
-
-        job_ref(job);
-        job->finishing = true;
-        fn(job);
-        job->finishing = was;
-        qemu_co_queue_restart_all(&job->status_waiters);
-        job_unref(job);
+        job_run_finishing(job, fn);
         return;
     }
     c = g_new(JobCall, 1);
@@ -853,6 +885,9 @@ static void job_cancel(Job *job, bool force)
     if (job->status == JOB_STATUS_CONCLUDED) {
         job_do_dismiss(job);
         return;
+    }
+    if (job->deferred && job_txn_finishing(job)) {
+        return;     /* its work is done and being committed: too late */
     }
     job_cancel_async(job, force);
     if (!job_started(job)) {
@@ -929,6 +964,9 @@ void job_finalize(Job *job, Error **errp)
     if (job_apply_verb(job, JOB_VERB_FINALIZE, errp)) {
         return;
     }
+    if (job_txn_finishing(job)) {
+        return;     /* being finalized already */
+    }
     job_call_in_coroutine(job, job_do_finalize);
 }
 
@@ -987,7 +1025,8 @@ int coroutine_fn job_finish_sync(Job *job, void (*finish)(Job *, Error **),
         return -EBUSY;
     }
     /* a job finishing yields (drains, closes): wait for that too */
-    while (!job_is_completed(job) || job->finishing) {
+    while (!job_is_completed(job) || job->finishing ||
+           job_txn_finishing(job)) {
         job_enter(job);
         qemu_co_queue_wait(&job->status_waiters, NULL);
     }

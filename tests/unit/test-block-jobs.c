@@ -736,6 +736,95 @@ static void test_errors(gconstpointer data)
     g_assert_null(job_next(NULL));
 }
 
+/*
+ * Cancel at random points: each job kind in turn, started under a speed
+ * limit with the guest writing, force-cancelled after a random delay.
+ * Whatever the point, the guest's view is exactly the model and every
+ * image passes 7.2's check.
+ */
+static void coroutine_fn cancel_random_co(void *opaque)
+{
+    GRand *rand = g_rand_new_with_seed(17);
+    int round;
+
+    for (round = 0; round < 8; round++) {
+        g_autofree uint8_t *model = make_chain();
+        g_autofree char *top = path_of("top.qcow2");
+        g_autofree char *tpath = path_of("target.qcow2");
+        BlockJobCommon common = {
+            .job_id = "r0", .speed = 4 * 1024 * 1024, .cb = job_cb,
+        };
+        Guest g = { .model = model, .rand = g_rand_new_with_seed(round) };
+        BlockDriverState *bs, *target = NULL;
+        int delay_ms = g_rand_int_range(rand, 0, 40);
+        int kind = round % 4;
+        Job *job = NULL;
+
+        g.blk = blk_co_new_open(top, NULL, BDRV_O_RDWR, &error_abort);
+        bs = blk_bs(g.blk);
+        if (kind == 1 || kind == 3) {
+            QDict *opts = qdict_new();
+
+            create_image("target.qcow2", NULL);
+            qdict_put_str(opts, "driver", "qcow2");
+            target = bdrv_co_open(tpath, opts, BDRV_O_RDWR, &error_abort);
+        }
+        job_done = false;
+        qemu_coroutine_enter(qemu_coroutine_create(guest_co, &g));
+        if (kind == 0) {
+            job = stream_start(&common, bs, NULL, NULL,
+                               BLOCKDEV_ON_ERROR_REPORT, &error_abort);
+        } else if (kind == 1) {
+            MirrorParams p = { .sync = MIRROR_SYNC_MODE_FULL };
+
+            job = mirror_start(&common, bs, target, &p, &error_abort);
+        } else if (kind == 2) {
+            BlockDriverState *mid = bdrv_backing_bs(bs);
+
+            job = commit_start(&common, bs, mid, bdrv_backing_bs(mid), NULL,
+                               BLOCKDEV_ON_ERROR_REPORT, &error_abort);
+        } else {
+            BackupParams p = { .sync = MIRROR_SYNC_MODE_FULL };
+
+            job = backup_start(&common, bs, target, &p, &error_abort);
+        }
+        g_assert_nonnull(job);
+        qemu_co_sleep_ns(delay_ms * 1000000LL);
+        if (!job_done) {
+            job_user_cancel(job, true, &error_abort);
+        }
+        run_guest_until_done(&g, true);
+        g_assert_true(job_ret == 0 || job_ret == -ECANCELED);
+        {
+            g_autofree uint8_t *buf = g_malloc(DISK);
+
+            g_assert_cmpint(blk_co_pread(g.blk, 0, DISK, buf, 0), ==, 0);
+            g_assert_true(memcmp(buf, model, DISK) == 0);
+        }
+        blk_unref(g.blk);
+        bdrv_unref(target);
+        g_rand_free(g.rand);
+        {
+            g_autofree char *b = path_of("base.qcow2");
+            g_autofree char *m = path_of("mid.qcow2");
+
+            oracle_check(top);
+            oracle_check(m);
+            oracle_check(b);
+            if (target) {
+                oracle_check(tpath);
+            }
+        }
+    }
+    g_rand_free(rand);
+}
+
+static void test_cancel_random(void)
+{
+    aio_run_coroutine(cancel_random_co, NULL);
+    g_assert_null(job_next(NULL));
+}
+
 int main(int argc, char **argv)
 {
     static const StreamCase all = { false, false };
@@ -781,6 +870,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/block-jobs/mirror/error-stop", NULL, test_errors);
     g_test_add_data_func("/block-jobs/mirror/error-report", "report",
                          test_errors);
+    g_test_add_func("/block-jobs/cancel-at-random", test_cancel_random);
     ret = g_test_run();
     {
         const char *names[] = { "base.qcow2", "mid.qcow2", "top.qcow2",

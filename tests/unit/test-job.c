@@ -29,6 +29,8 @@ typedef struct TestJob {
     bool hold;              /* stay busy (not at a pause point) */
     int fail_ret;           /* run's result */
     int prepare_ret;
+    bool prepare_sleeps;    /* prepare yields, as a drain does */
+    bool in_prepare;
     GString *log;           /* driver callbacks in order */
 } TestJob;
 
@@ -87,6 +89,11 @@ static int coroutine_fn test_prepare(Job *job)
     TestJob *t = container_of(job, TestJob, job);
 
     g_string_append_printf(t->log, "prepare:%s ", job->id);
+    if (t->prepare_sleeps) {
+        t->in_prepare = true;
+        qemu_co_sleep_ns(20 * 1000000LL);
+        t->in_prepare = false;
+    }
     return t->prepare_ret;
 }
 
@@ -503,6 +510,36 @@ static void coroutine_fn failure_co(void *opaque)
     job_dismiss(&job, &error_abort);
 }
 
+/*
+ * Finishing code may yield here (7.2's never does): a forced cancel or a
+ * finalize arriving meanwhile is too late and changes nothing.
+ */
+static void coroutine_fn finishing_co(void *opaque)
+{
+    TestJob *t = new_job("fin", NULL, 0);
+    Job *job = &t->job;
+
+    t->prepare_sleeps = true;
+    t->should_complete = true;
+    job_ref(job);
+    job_start(job);
+    WAIT_FOR(t->in_prepare);
+    g_assert_cmpint(job->status, ==, JOB_STATUS_PENDING);
+    job_user_cancel(job, true, &error_abort);
+    g_assert_cmpint(job_finish_sync(job, NULL, NULL), ==, 0);
+    g_assert_cmpint(job->status, ==, JOB_STATUS_NULL);
+    job_unref(job);
+}
+
+static void test_cancel_while_finishing(void)
+{
+    test_run_co(finishing_co);
+    g_assert_cmpstr(drv_log->str, ==, "prepare:fin commit:fin clean:fin ");
+    g_assert_nonnull(strstr(events->str, "BLOCK_JOB_COMPLETED"));
+    g_assert_null(strstr(events->str, "CANCELLED"));
+    test_end();
+}
+
 static void test_failure(void)
 {
     test_run_co(failure_co);
@@ -610,6 +647,8 @@ int main(int argc, char **argv)
     g_test_add_func("/job/transaction", test_txn);
     g_test_add_func("/job/error-actions", test_errors);
     g_test_add_func("/job/failure", test_failure);
+    g_test_add_func("/job/cancel-while-finishing",
+                    test_cancel_while_finishing);
     g_test_add_func("/job/speed", test_speed);
     g_test_add_func("/job/ids", test_ids);
     g_test_add_func("/job/names", test_names);
