@@ -224,18 +224,30 @@ static void set_bits(BdrvDirtyBitmap *bm, uint64_t first, uint64_t n)
     }
 }
 
+/*
+ * The bits [*@first, *@end) covering bytes [@offset, @offset + @bytes),
+ * clipped at the disk's end; false when none.
+ */
+static bool bits_of_range(const BdrvDirtyBitmap *bm, int64_t offset,
+                          int64_t bytes, uint64_t *first, uint64_t *end)
+{
+    if (offset < 0 || bytes <= 0 || offset >= bm->size) {
+        return false;
+    }
+    bytes = MIN(bytes, bm->size - offset);
+    *first = (uint64_t)offset >> bm->gran_bits;
+    *end = ((uint64_t)(offset + bytes - 1) >> bm->gran_bits) + 1;
+    return true;
+}
+
 void bdrv_dirty_bitmap_set_range(BdrvDirtyBitmap *bm, int64_t offset,
                                  int64_t bytes)
 {
-    uint64_t first, last;
+    uint64_t first, end;
 
-    if (offset < 0 || bytes <= 0 || offset >= bm->size) {
-        return;
+    if (bits_of_range(bm, offset, bytes, &first, &end)) {
+        set_bits(bm, first, end - first);
     }
-    bytes = MIN(bytes, bm->size - offset);
-    first = (uint64_t)offset >> bm->gran_bits;
-    last = (uint64_t)(offset + bytes - 1) >> bm->gran_bits;
-    set_bits(bm, first, last - first + 1);
 }
 
 void bdrv_dirty_bitmap_reset_range(BdrvDirtyBitmap *bm, int64_t offset,
@@ -243,12 +255,9 @@ void bdrv_dirty_bitmap_reset_range(BdrvDirtyBitmap *bm, int64_t offset,
 {
     uint64_t first, end;
 
-    if (offset < 0 || bytes <= 0 || offset >= bm->size) {
+    if (!bits_of_range(bm, offset, bytes, &first, &end)) {
         return;
     }
-    bytes = MIN(bytes, bm->size - offset);
-    first = (uint64_t)offset >> bm->gran_bits;
-    end = ((uint64_t)(offset + bytes - 1) >> bm->gran_bits) + 1;
     while (first < end) {
         uint64_t byte = first / 8;
         uint8_t *c = bm->chunks[byte / CHUNK];
