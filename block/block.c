@@ -109,6 +109,7 @@ static void bdrv_free(BlockDriverState *bs)
 
     assert(bs->in_flight == 0);
     assert(QTAILQ_EMPTY(&bs->parents));
+    bdrv_release_node_name(bs);
     /* a failed open has nothing to write back: close cleans up alone */
     if (bs->drv->co_inactivate && !bs->read_only && bs->opened) {
         if (qemu_in_coroutine()) {
@@ -327,7 +328,6 @@ static bool bdrv_take_common_options(QDict *options, int *flags, Error **errp)
         error_setg(errp, "Invalid discard option");
         return false;
     }
-    g_free(bdrv_opt_take_str(options, "node-name"));
     *flags = ro ? (*flags & ~BDRV_O_RDWR) : (*flags | BDRV_O_RDWR);
     *flags = direct ? (*flags | BDRV_O_NOCACHE) : (*flags & ~BDRV_O_NOCACHE);
     *flags = no_flush ? (*flags | BDRV_O_NO_FLUSH) :
@@ -406,7 +406,14 @@ bdrv_co_open_driver(const BlockDriver *drv, const char *filename,
                     Error **errp)
 {
     BlockDriverState *bs = bdrv_new(drv, filename);
+    g_autofree char *node_name = bdrv_opt_take_str(options, "node-name");
     int ret;
+
+    /* named before the driver opens, as 7.2's (listed in that order) */
+    if (!bdrv_assign_node_name(bs, node_name, errp)) {
+        bdrv_unref(file);       /* ours, and not attached yet */
+        goto fail;
+    }
 
     /* this node's alone: the driver's children do not copy on read */
     bs->copy_on_read = flags & BDRV_O_COPY_ON_READ;
@@ -699,10 +706,15 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
         return false;
     }
     if (ref) {
-        /* a string names a node, and a tool has no other nodes */
-        error_setg(errp, "Could not open backing file: Cannot find "
-                   "device='%s' nor node-name='%s'", ref, ref);
-        return false;
+        /* a string names an existing node (only ever from the user) */
+        backing = bdrv_find_node(ref);
+        if (!backing) {
+            error_setg(errp, "Could not open backing file: Cannot find "
+                       "device='%s' nor node-name='%s'", ref, ref);
+            return false;
+        }
+        return bdrv_attach_child(bs, bdrv_ref(backing), "backing",
+                                 BDRV_CHILD_COW, errp);
     }
     if (bs->backing_format && !qdict_haskey(opts, "driver")) {
         qdict_put_str(opts, "driver", bs->backing_format);
@@ -881,11 +893,16 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
     file_ref = bdrv_opt_take_str(opts, "file");
     file_opts = qdict_extract_subdict(opts, "file");
     if (file_ref) {
-        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                   file_ref, file_ref);
-        return NULL;
-    }
-    if (!filename && qdict_size(file_opts) == 0) {
+        /* an existing node (7.2: a reference, taken by the new parent) */
+        file = bdrv_find_node(file_ref);
+        if (!file || qdict_size(file_opts) > 0) {
+            error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                       file_ref, file_ref);
+            return NULL;
+        }
+        bdrv_ref(file);
+        filename = file->filename;
+    } else if (!filename && qdict_size(file_opts) == 0) {
         error_setg(errp, drv ? "A block device must be specified for \"file\""
                              : "Must specify either driver or file");
         return NULL;
@@ -896,11 +913,13 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
      * driver decides which discards to pass down (qcow2's pass-discard-*),
      * so the node below honours them whatever the top node was opened with.
      */
-    file = bdrv_co_open(filename, g_steal_pointer(&file_opts),
-                        (flags & ~BDRV_O_COPY_ON_READ) | BDRV_O_PROTOCOL |
-                        BDRV_O_UNMAP, errp);
-    if (!file) {
-        return NULL;
+    if (!file_ref) {
+        file = bdrv_co_open(filename, g_steal_pointer(&file_opts),
+                            (flags & ~BDRV_O_COPY_ON_READ) | BDRV_O_PROTOCOL |
+                            BDRV_O_UNMAP, errp);
+        if (!file) {
+            return NULL;
+        }
     }
     if (!filename || file->drv->canonical_filename) {
         /* a URL protocol names its node in its own canonical form */

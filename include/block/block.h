@@ -120,6 +120,18 @@ bool bdrv_parse_detect_zeroes(const char *mode, BdrvDetectZeroes *dz);
 BlockDriverState *coroutine_fn bdrv_co_open(const char *filename,
                                             QDict *options, int flags,
                                             Error **errp);
+/*
+ * Node names.  Every live node has one: its "node-name" option, or one
+ * generated as 7.2's ("#block123", never a valid user name).  A string
+ * "file" or "backing" option names an existing node, which the new node
+ * then references.
+ */
+BlockDriverState *bdrv_find_node(const char *name);
+/* The live nodes in the order they were opened: NULL starts. */
+BlockDriverState *bdrv_next_node(BlockDriverState *bs);
+const char *bdrv_get_node_name(BlockDriverState *bs);
+/* Whether the name is the user's (not generated). */
+bool bdrv_node_name_is_user(BlockDriverState *bs);
 BlockDriverState *bdrv_ref(BlockDriverState *bs);
 /* Drop a reference; the last one closes the node and its children. */
 void bdrv_unref(BlockDriverState *bs);

@@ -92,6 +92,13 @@ struct BlockDriverState {
     void *opaque;                   /* driver state, instance_size bytes */
     AioContext *ctx;
     int refcnt;
+    /*
+     * The node's name: the user's node-name, else one generated as 7.2's
+     * ("#block" and a number); unique among live nodes (block/block.c).
+     */
+    char node_name[32];
+    bool named_by_user;
+    QTAILQ_ENTRY(BlockDriverState) node_list;   /* every live node */
     int open_flags;
     bool read_only;
     bool copy_on_read;          /* opened with BDRV_O_COPY_ON_READ */
@@ -494,6 +501,14 @@ void bdrv_root_detach(BdrvChild *c);
  * are the same file, by device and inode; false when either is unknown.
  */
 bool bdrv_same_file(BlockDriverState *a, BlockDriverState *b);
+/*
+ * Give @bs its node name (@name, checked as 7.2 checks a user's, or a
+ * generated one when NULL) and list it; false + @errp on a bad name.
+ * Release takes it off the list (when the node is freed).
+ */
+bool bdrv_assign_node_name(BlockDriverState *bs, const char *name,
+                           Error **errp);
+void bdrv_release_node_name(BlockDriverState *bs);
 /*
  * The plain file name @name (never a URL, a protocol or json:) relative to
  * the directory of the local file under @bs; @name itself when absolute or
