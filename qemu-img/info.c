@@ -13,66 +13,6 @@
 
 #include <getopt.h>
 
-/* Build the ImageInfo dict of @bs; NULL + error printed on failure. */
-static QDict *coroutine_fn collect_image_info(BlockDriverState *bs,
-                                              const char *filename)
-{
-    QDict *info = qdict_new();
-    BlockDriverInfo bdi;
-    int64_t size = bdrv_co_getlength(bs);
-    int64_t actual = bdrv_co_get_allocated_file_size(bs);
-    Error *err = NULL;
-    QDict *spec;
-    QObject *snapshots;
-
-    if (size < 0) {
-        error_report("Can't get image size '%s': %s", filename,
-                     strerror(-size));
-        qobject_unref(info);
-        return NULL;
-    }
-    qdict_put_str(info, "filename", filename);
-    qdict_put_str(info, "format", bdrv_get_format_name(bs));
-    qdict_put_int(info, "virtual-size", size);
-    if (actual >= 0) {
-        qdict_put_int(info, "actual-size", actual);
-    }
-    if (bdrv_get_info(bs, &bdi) == 0) {
-        if (bdi.cluster_size) {
-            qdict_put_int(info, "cluster-size", bdi.cluster_size);
-        }
-        qdict_put_bool(info, "dirty-flag", bdi.is_dirty);
-        if (bdi.encrypted) {
-            qdict_put_bool(info, "encrypted", true);
-        }
-    }
-    if (bs->backing_file) {
-        g_autofree char *full = bdrv_get_full_backing_filename(bs);
-        qdict_put_str(info, "backing-filename", bs->backing_file);
-        if (full) {
-            qdict_put_str(info, "full-backing-filename", full);
-        }
-        if (bs->backing_format) {
-            qdict_put_str(info, "backing-filename-format",
-                          bs->backing_format);
-        }
-    }
-    snapshots = bdrv_snapshot_list(bs);
-    if (snapshots) {
-        qdict_put_obj(info, "snapshots", snapshots);
-    }
-    spec = bdrv_get_specific_info(bs, &err);
-    if (err) {
-        error_report_err(err);
-        qobject_unref(info);
-        return NULL;
-    }
-    if (spec) {
-        qdict_put_obj(info, "format-specific", spec);
-    }
-    return info;
-}
-
 static int64_t snap_int(QObject *sn, const char *key)
 {
     QObject *v = qdict_get(sn, key);
@@ -190,6 +130,7 @@ int coroutine_fn img_info(int argc, char **argv)
     GHashTable *seen;
     BlockBackend *blk;
     BlockDriverState *bs;
+    Error *err = NULL;
     int c;
     guint i;
 
@@ -242,7 +183,10 @@ int coroutine_fn img_info(int argc, char **argv)
             return 1;
         }
         bs = blk_bs(blk);
-        info = collect_image_info(bs, bdrv_get_filename(bs));
+        info = bdrv_co_query_image_info(bs, bdrv_get_filename(bs), &err);
+        if (!info) {
+            error_report_err(err);
+        }
         if (chain && info) {
             next_name = bdrv_get_full_backing_filename(bs);
             next_fmt = g_strdup(bs->backing_format);

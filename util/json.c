@@ -306,13 +306,36 @@ QObject *json_parse(const char *text, Error **errp)
     return obj;
 }
 
+/*
+ * As 7.2 writes strings: ASCII as is (control characters and DEL as
+ * \uXXXX), everything else as \uXXXX escapes (surrogate pairs past the
+ * BMP), an invalid UTF-8 byte as U+FFFD, C0 80 (modified UTF-8) as U+0000.
+ */
 void json_write_string(GString *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
 
     g_string_append_c(out, '"');
-    for (; *p; p++) {
-        switch (*p) {
+    while (*p) {
+        gunichar cp = *p;
+        size_t len = 1;
+
+        if (cp >= 0x80) {
+            if (p[0] == 0xC0 && p[1] == 0x80) {
+                cp = 0;
+                len = 2;
+            } else {
+                cp = g_utf8_get_char_validated((const char *)p, -1);
+                if (cp == (gunichar)-1 || cp == (gunichar)-2 ||
+                    (cp >= 0xD800 && cp <= 0xDFFF)) {
+                    cp = 0xFFFD;
+                } else {
+                    len = g_utf8_next_char(p) - (const char *)p;
+                }
+            }
+        }
+        p += len;
+        switch (cp) {
         case '"': g_string_append(out, "\\\""); break;
         case '\\': g_string_append(out, "\\\\"); break;
         case '\b': g_string_append(out, "\\b"); break;
@@ -321,10 +344,14 @@ void json_write_string(GString *out, const char *s)
         case '\r': g_string_append(out, "\\r"); break;
         case '\t': g_string_append(out, "\\t"); break;
         default:
-            if (*p < 0x20 || *p == 0x7f) {
-                g_string_append_printf(out, "\\u%04X", *p);
+            if (cp > 0xFFFF) {
+                g_string_append_printf(out, "\\u%04X\\u%04X",
+                                       0xD800 + ((cp - 0x10000) >> 10),
+                                       0xDC00 + ((cp - 0x10000) & 0x3FF));
+            } else if (cp < 0x20 || cp >= 0x7f) {
+                g_string_append_printf(out, "\\u%04X", cp);
             } else {
-                g_string_append_c(out, *p);
+                g_string_append_c(out, cp);
             }
         }
     }

@@ -312,6 +312,14 @@ int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res,
                                int fix);
 /* Format-specific information for `info`, a new QDict, or NULL. */
 QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp);
+/*
+ * @bs's ImageInfo as 7.2 reports it (filename, format, virtual-size,
+ * actual-size, cluster-size, dirty-flag, backing-filename..., snapshots,
+ * format-specific), named @filename; NULL + @errp on failure.
+ */
+QDict *coroutine_fn bdrv_co_query_image_info(BlockDriverState *bs,
+                                            const char *filename,
+                                            Error **errp);
 /* True if a newly created image of this node reads as zeroes. */
 bool bdrv_has_zero_init(BlockDriverState *bs);
 /*

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The storage daemon's QMP: monitors (one per --monitor, each on a
+ * character device) and the command table.  Commands run one at a time,
+ * in a coroutine (a command may open images or wait for a job); their
+ * replies and the events are written as 7.2's daemon writes them.
+ */
+#ifndef STORAGE_DAEMON_QMP_H
+#define STORAGE_DAEMON_QMP_H
+
+#include "util/osdep.h"
+#include "util/error.h"
+#include "util/qobject.h"
+#include "util/coroutine.h"
+#include "block/block.h"
+
+/* 7.2's error classes */
+typedef enum QmpErrorClass {
+    QMP_ERROR_GENERIC,
+    QMP_ERROR_COMMAND_NOT_FOUND,
+    QMP_ERROR_DEVICE_NOT_ACTIVE,
+    QMP_ERROR_DEVICE_NOT_FOUND,
+} QmpErrorClass;
+
+/* Set the class of an error a command returns (GenericError otherwise). */
+void qmp_error_set_class(QmpErrorClass cls);
+
+/*
+ * A command: @args is the "arguments" object (an empty one when none
+ * came); the result goes to *@ret (NULL: {}).
+ */
+typedef void coroutine_fn QmpHandler(QDict *args, QObject **ret,
+                                     Error **errp);
+
+typedef struct QmpCommand {
+    const char *name;
+    QmpHandler *fn;
+} QmpCommand;
+
+/* ---- argument checks, with 7.2's texts ---- */
+
+/*
+ * Check @args against @spec, a space-separated list of "name:T" (T: s
+ * string, i integer, b boolean, o object, a array, n number, * any), a
+ * leading '?' for an optional member: missing members first, in order,
+ * then wrong types, then members @spec does not name.
+ */
+bool qmp_check_args(QDict *args, const char *spec, Error **errp);
+const char *qmp_str(QDict *args, const char *name);       /* or NULL */
+int64_t qmp_int(QDict *args, const char *name, int64_t def);
+bool qmp_bool(QDict *args, const char *name, bool def);
+/*
+ * The index of the value of enum member @name among @values (NULL-ended),
+ * @def when absent; -1 + "Parameter 'x' does not accept value 'y'".
+ */
+int qmp_enum(QDict *args, const char *name, const char *const *values,
+             int def, Error **errp);
+
+/* ---- events ---- */
+
+/* Send @event with @data (taken; NULL: none) to every negotiated monitor. */
+void qmp_send_event(const char *event, QDict *data);
+
+/* ---- monitors ---- */
+
+/*
+ * A monitor on the character device @chardev (a name given to
+ * qmp_add_chardev); false + @errp if there is none such.
+ */
+bool qmp_add_monitor(const char *chardev, bool pretty, Error **errp);
+/*
+ * A character device from its --chardev options: "socket" (path= or
+ * host=/port=; server=on|off, wait=on|off) or "stdio".
+ */
+bool qmp_add_chardev(QDict *opts, Error **errp);
+void qmp_cleanup(void);
+
+/* ---- the daemon's state, for the commands ---- */
+
+/* Set by quit: the daemon ends once the current command has replied. */
+extern bool qsd_quit_requested;
+void qsd_wake_main(void);
+
+/* The command tables (qmp-block.c, qmp-jobs.c, qmp-nbd.c) */
+extern const QmpCommand qmp_block_commands[];
+extern const QmpCommand qmp_job_commands[];
+extern const QmpCommand qmp_nbd_commands[];
+
+/* blockdev-add's work, for --blockdev too: @opts is taken. */
+bool coroutine_fn qsd_blockdev_add(QDict *opts, Error **errp);
+/* --nbd-server and --export */
+bool coroutine_fn qsd_nbd_server_start(QDict *opts, Error **errp);
+bool coroutine_fn qsd_export_add(QDict *opts, Error **errp);
+/* quit: exports deleted, jobs cancelled, nodes closed */
+void coroutine_fn qsd_shutdown_exports(void);
+void coroutine_fn qsd_close_all_nodes(void);
+/* whether a node is used by an export (blockdev-del refuses it) */
+bool qsd_node_exported(BlockDriverState *bs);
+
+#endif /* STORAGE_DAEMON_QMP_H */
