@@ -7,6 +7,7 @@
 #include "util/osdep.h"
 #include "block/driver.h"
 #include "block/snapshot.h"
+#include "block/dirty-bitmap.h"
 
 QDict *coroutine_fn bdrv_co_query_image_info(BlockDriverState *bs,
                                             const char *filename,
@@ -66,4 +67,61 @@ QDict *coroutine_fn bdrv_co_query_image_info(BlockDriverState *bs,
         qdict_put_obj(info, "format-specific", spec);
     }
     return info;
+}
+
+static uint64_t default_granularity(BlockDriverState *bs)
+{
+    BlockDriverInfo bdi = { 0 };
+
+    if (bdrv_get_info(bs, &bdi) == 0 && bdi.cluster_size > 0) {
+        return MAX(4096, (uint64_t)bdi.cluster_size);
+    }
+    return 65536;
+}
+
+BdrvDirtyBitmap *bdrv_dirty_bitmap_add_checked(BlockDriverState *bs,
+                                               const char *name,
+                                               int64_t granularity,
+                                               bool persistent, bool disabled,
+                                               Error **errp)
+{
+    BdrvDirtyBitmap *bm;
+    int64_t size;
+
+    if (!name[0]) {
+        error_setg(errp, "Bitmap name cannot be empty");
+        return NULL;
+    }
+    /* QMP takes 32 bits: what does not fit is refused like 0 */
+    if (granularity && (granularity < 512 || granularity > UINT32_MAX ||
+                        (granularity & (granularity - 1)))) {
+        error_setg(errp, "Granularity must be power of 2 and at least 512");
+        return NULL;
+    }
+    if (!granularity) {
+        granularity = default_granularity(bs);
+    }
+    if (persistent) {
+        bm = bdrv_create_persistent_bitmap(bs, name, granularity, true, errp);
+    } else {
+        size = bs->total_bytes;
+        bm = bdrv_dirty_bitmap_create(bs, name, granularity, size, errp);
+    }
+    if (bm && disabled) {
+        bdrv_dirty_bitmap_set_enabled(bm, false);
+    }
+    return bm;
+}
+
+BdrvDirtyBitmap *bdrv_dirty_bitmap_lookup(BlockDriverState *bs,
+                                          const char *name, bool any,
+                                          Error **errp)
+{
+    BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_find(bs, name);
+
+    if (!bm) {
+        error_setg(errp, "Dirty bitmap '%s' not found", name);
+        return NULL;
+    }
+    return any || bdrv_dirty_bitmap_check_usable(bm, errp) ? bm : NULL;
 }

@@ -41,29 +41,6 @@ static const char *op_name(int op)
 }
 
 /* 7.2's default: the cluster size, at least 4 KiB; 64 KiB if unknown. */
-static uint64_t default_granularity(BlockDriverState *bs)
-{
-    BlockDriverInfo bdi = { 0 };
-
-    if (bdrv_get_info(bs, &bdi) == 0 && bdi.cluster_size > 0) {
-        return MAX(4096, (uint64_t)bdi.cluster_size);
-    }
-    return 65536;
-}
-
-/* The bitmap @name of @bs, usable unless @any: else NULL, @errp set. */
-static BdrvDirtyBitmap *lookup(BlockDriverState *bs, const char *name,
-                               bool any, Error **errp)
-{
-    BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_find(bs, name);
-
-    if (!bm) {
-        error_setg(errp, "Dirty bitmap '%s' not found", name);
-        return NULL;
-    }
-    return any || bdrv_dirty_bitmap_check_usable(bm, errp) ? bm : NULL;
-}
-
 static bool run_action(const BitmapAction *a, BlockDriverState *bs,
                        BlockDriverState *src_bs, const char *name,
                        int64_t granularity, Error **errp)
@@ -72,42 +49,30 @@ static bool run_action(const BitmapAction *a, BlockDriverState *bs,
 
     switch (a->op) {
     case OPT_ADD:
-        if (!name[0]) {
-            error_setg(errp, "Bitmap name cannot be empty");
-            return false;
-        }
-        /* QMP takes 32 bits: what does not fit is refused like 0 */
-        if (granularity && (granularity < 512 || granularity > UINT32_MAX ||
-                            (granularity & (granularity - 1)))) {
-            error_setg(errp, "Granularity must be power of 2 and at least "
-                       "512");
-            return false;
-        }
-        return bdrv_create_persistent_bitmap(
-            bs, name, granularity ? (uint64_t)granularity :
-                                    default_granularity(bs), true, errp);
+        return bdrv_dirty_bitmap_add_checked(bs, name, granularity, true,
+                                             false, errp);
     case OPT_REMOVE:
-        bm = lookup(bs, name, true, errp);
+        bm = bdrv_dirty_bitmap_lookup(bs, name, true, errp);
         if (bm) {
             bdrv_dirty_bitmap_release(bs, bm);
         }
         return bm;
     case OPT_CLEAR:
-        bm = lookup(bs, name, false, errp);
+        bm = bdrv_dirty_bitmap_lookup(bs, name, false, errp);
         if (bm) {
             bdrv_dirty_bitmap_clear(bm);
         }
         return bm;
     case OPT_ENABLE:
     case OPT_DISABLE:
-        bm = lookup(bs, name, false, errp);
+        bm = bdrv_dirty_bitmap_lookup(bs, name, false, errp);
         if (bm) {
             bdrv_dirty_bitmap_set_enabled(bm, a->op == OPT_ENABLE);
         }
         return bm;
     case OPT_MERGE:
-        bm = lookup(bs, name, false, errp);
-        src = bm ? lookup(src_bs, a->src, false, errp) : NULL;
+        bm = bdrv_dirty_bitmap_lookup(bs, name, false, errp);
+        src = bm ? bdrv_dirty_bitmap_lookup(src_bs, a->src, false, errp) : NULL;
         return src && bdrv_dirty_bitmap_merge(bm, src, errp);
     }
     g_assert_not_reached();

@@ -49,6 +49,7 @@ struct Monitor {
     Chardev *chr;
     bool pretty;
     bool negotiated;
+    bool oob;                   /* the client enabled the oob capability */
     uint64_t conn_gen;          /* which connection a reply is for */
     JsonStream *js;
     GQueue queue;               /* QmpRequest */
@@ -75,6 +76,22 @@ void qmp_error_set_class(QmpErrorClass cls)
 }
 
 static void mon_update_handlers(Monitor *mon);
+
+/* {"qemu": {"major": 7, ...}, "package": ...} as query-version's */
+static QObject *qmp_version(void)
+{
+    g_auto(GStrv) parts = g_strsplit(QEMU_VERSION, ".", 3);
+    QDict *v = qdict_new();
+    QDict *q = qdict_new();
+
+    qdict_put_int(q, "micro", parts[1] && parts[2] ? atoi(parts[2]) : 0);
+    qdict_put_int(q, "minor", parts[1] ? atoi(parts[1]) : 0);
+    qdict_put_int(q, "major", atoi(parts[0]));
+    qdict_put_obj(v, "qemu", q);
+    qdict_put_str(v, "package", "qemu-block-tools");
+    return v;
+}
+
 
 /* ---- output ---- */
 
@@ -171,27 +188,13 @@ static void mon_greet(Monitor *mon)
     mon_send(mon, g);
 }
 
-/* {"qemu": {"major": 7, ...}, "package": ...} as query-version's */
-static QObject *qmp_version(void)
-{
-    g_auto(GStrv) parts = g_strsplit(QEMU_VERSION, ".", 3);
-    QDict *v = qdict_new();
-    QDict *q = qdict_new();
-
-    qdict_put_int(q, "micro", parts[1] && parts[2] ? atoi(parts[2]) : 0);
-    qdict_put_int(q, "minor", parts[1] ? atoi(parts[1]) : 0);
-    qdict_put_int(q, "major", atoi(parts[0]));
-    qdict_put_obj(v, "qemu", q);
-    qdict_put_str(v, "package", "qemu-block-tools");
-    return v;
-}
-
 /* ---- dispatch ---- */
 
 static const QmpCommand *find_command(const char *name);
 
 /* 7.2's checks of the request object; the command name, or NULL. */
-static const char *check_request(QDict *req, bool *oob, Error **errp)
+static const char *check_request(Monitor *mon, QDict *req, bool *oob,
+                                 Error **errp)
 {
     const char *name = NULL;
     size_t i;
@@ -200,7 +203,8 @@ static const char *check_request(QDict *req, bool *oob, Error **errp)
         const char *key = qdict_key_at(req, i);
         QObject *v = qdict_value_at(req, i);
 
-        if (!strcmp(key, "execute") || !strcmp(key, "exec-oob")) {
+        if (!strcmp(key, "execute") ||
+            (!strcmp(key, "exec-oob") && mon->oob)) {
             if (qobject_type(v) != QTYPE_STRING) {
                 error_setg(errp, "QMP input member '%s' must be a string",
                            key);
@@ -255,6 +259,7 @@ static void coroutine_fn qmp_capabilities(Monitor *mon, QDict *args,
         }
     }
     mon->negotiated = true;
+    mon->oob = enable && qlist_size(enable) > 0;
 }
 
 static void coroutine_fn mon_handle(Monitor *mon, QmpRequest *r,
@@ -278,7 +283,7 @@ static void coroutine_fn mon_handle(Monitor *mon, QmpRequest *r,
         return;
     }
     id = qdict_get(r->obj, "id");
-    name = check_request(r->obj, &oob, &err);
+    name = check_request(mon, r->obj, &oob, &err);
     if (!name) {
         mon_send_error(mon, cls, error_get_pretty(err), id);
         return;
@@ -390,6 +395,7 @@ static void mon_disconnect(Monitor *mon)
     chr->in_fd = chr->out_fd = -1;
     mon->conn_gen++;
     mon->negotiated = false;
+    mon->oob = false;
     json_stream_flush(mon->js);
     /* what was not started is dropped with the connection */
     while ((r = g_queue_pop_head(&mon->queue))) {
@@ -709,7 +715,7 @@ static bool type_ok(QObject *v, char t)
     case 'o': return qobject_type(v) == QTYPE_DICT;
     case 'a': return qobject_type(v) == QTYPE_LIST;
     case 'n': return qobject_type(v) == QTYPE_INT ||
-                     qobject_type(v) == QTYPE_NUMBER;
+                     qobject_type(v) == QTYPE_NUM;
     default: return true;
     }
 }

@@ -86,6 +86,11 @@ extern const QmpCommand qmp_block_commands[];
 extern const QmpCommand qmp_job_commands[];
 extern const QmpCommand qmp_nbd_commands[];
 
+/*
+ * The node named @name (the daemon has no devices: a node name), or NULL
+ * + 7.2's "Cannot find device=... nor node-name=...".
+ */
+BlockDriverState *qsd_lookup_node(const char *name, Error **errp);
 /* blockdev-add's work, for --blockdev too: @opts is taken. */
 bool coroutine_fn qsd_blockdev_add(QDict *opts, Error **errp);
 /* --nbd-server and --export */

@@ -126,6 +126,36 @@ static void nbd_export_free(NBDExport *exp)
     g_free(exp);
 }
 
+int nbd_server_export_clients(NBDServer *srv, const char *name,
+                              bool disconnect)
+{
+    NBDExport *exp = nbd_find_export(srv, name);
+    NBDClient *c;
+    int n = 0;
+
+    QTAILQ_FOREACH(c, &srv->clients, next) {
+        if (exp && c->exp == exp) {
+            n++;
+            if (disconnect) {
+                co_socket_shutdown(c->sock);
+            }
+        }
+    }
+    return n;
+}
+
+bool nbd_server_remove_export(NBDServer *srv, const char *name)
+{
+    NBDExport *exp = nbd_find_export(srv, name);
+
+    if (!exp || nbd_server_export_clients(srv, name, false) > 0) {
+        return false;
+    }
+    QTAILQ_REMOVE(&srv->exports, exp, next);
+    nbd_export_free(exp);
+    return true;
+}
+
 int nbd_server_client_count(NBDServer *srv)
 {
     return srv->nclients;

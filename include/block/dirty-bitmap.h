@@ -37,6 +37,24 @@ BdrvDirtyBitmap *bdrv_dirty_bitmap_create(BlockDriverState *bs,
 void bdrv_dirty_bitmap_release(BlockDriverState *bs, BdrvDirtyBitmap *bm);
 void bdrv_dirty_bitmap_release_all(BlockDriverState *bs);
 
+/*
+ * block-dirty-bitmap-add as 7.2 checks it (a name, a granularity that is
+ * a power of two >= 512, 0: the default, the cluster size but at least
+ * 4 KiB, else 64 KiB); persistent ones go into the image when @bs is
+ * written back (block/qapi.c).
+ */
+BdrvDirtyBitmap *bdrv_dirty_bitmap_add_checked(BlockDriverState *bs,
+                                               const char *name,
+                                               int64_t granularity,
+                                               bool persistent, bool disabled,
+                                               Error **errp);
+/*
+ * The bitmap @name of @bs, and usable (not busy, not inconsistent, on a
+ * writable node) unless @any; else NULL + 7.2's text.
+ */
+BdrvDirtyBitmap *bdrv_dirty_bitmap_lookup(BlockDriverState *bs,
+                                          const char *name, bool any,
+                                          Error **errp);
 BdrvDirtyBitmap *bdrv_dirty_bitmap_find(BlockDriverState *bs,
                                         const char *name);
 /* In creation order: @bm NULL gives the first; NULL after the last. */

@@ -54,5 +54,13 @@ void nbd_server_add_client(NBDServer *srv, int fd,
                            void (*closed)(void *opaque, bool negotiated),
                            void *opaque);
 int nbd_server_client_count(NBDServer *srv);
+/*
+ * The clients that chose the export @name (each disconnected, if
+ * @disconnect: they end once their requests in flight have).
+ */
+int nbd_server_export_clients(NBDServer *srv, const char *name,
+                              bool disconnect);
+/* Remove the export @name; false if there is none or a client uses it. */
+bool nbd_server_remove_export(NBDServer *srv, const char *name);
 
 #endif /* BLOCK_NBD_SERVER_H */

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The storage daemon's block commands: nodes (blockdev-add/-del,
+ * query-named-block-nodes, block_resize) and dirty bitmaps, with 7.2's
+ * argument checks and texts.  The monitor owns one reference on each node
+ * it added; blockdev-del drops it.
+ */
+#include "util/osdep.h"
+#include "qmp.h"
+#include "block/block.h"
+#include "block/driver.h"
+#include "block/dirty-bitmap.h"
+
+static GPtrArray *monitor_nodes;        /* BlockDriverState, referenced */
+
+BlockDriverState *qsd_lookup_node(const char *name, Error **errp)
+{
+    BlockDriverState *bs = name ? bdrv_find_node(name) : NULL;
+
+    if (!bs) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   name ? name : "", name ? name : "");
+    }
+    return bs;
+}
+
+/* ---- blockdev-add / blockdev-del ---- */
+
+bool coroutine_fn qsd_blockdev_add(QDict *opts, Error **errp)
+{
+    g_autoptr(QObject) o = opts;
+    const char *drv = qdict_get_try_str(opts, "driver");
+    const BlockDriver *bdrv = drv ? bdrv_find_format(drv) : NULL;
+    BlockDriverState *bs;
+
+    /* 7.2's schema first: a format (and a filter) needs its file */
+    if (bdrv && !bdrv->protocol_name && strcmp(drv, "blkdebug") &&
+        !qdict_haskey(opts, "file") && !qdict_haskey(opts, "file.driver") &&
+        !qdict_haskey(opts, "file.filename")) {
+        error_setg(errp, "Parameter 'file' is missing");
+        return false;
+    }
+    if (!qdict_get_try_str(opts, "node-name")) {
+        error_setg(errp, "'node-name' must be specified for the root node");
+        return false;
+    }
+    if (drv && !bdrv) {
+        error_setg(errp, "Parameter 'driver' does not accept value '%s'", drv);
+        return false;
+    }
+    bs = bdrv_co_open(NULL, g_steal_pointer(&o), BDRV_O_RDWR, errp);
+    if (!bs) {
+        return false;
+    }
+    if (!monitor_nodes) {
+        monitor_nodes = g_ptr_array_new();
+    }
+    g_ptr_array_add(monitor_nodes, bs);
+    return true;
+}
+
+static void coroutine_fn qmp_blockdev_add(QDict *args, QObject **ret,
+                                          Error **errp)
+{
+    QObject *v = qdict_get(args, "driver");
+    QObject *nn = qdict_get(args, "node-name");
+
+    if (!v) {
+        error_setg(errp, "Parameter 'driver' is missing");
+        return;
+    }
+    if (qobject_type(v) != QTYPE_STRING) {
+        error_setg(errp, "Invalid parameter type for 'driver', expected: "
+                   "string");
+        return;
+    }
+    if (nn && qobject_type(nn) != QTYPE_STRING) {
+        error_setg(errp, "Invalid parameter type for 'node-name', expected: "
+                   "string");
+        return;
+    }
+    qsd_blockdev_add(qdict_flatten_to_options(args), errp);
+}
+
+static bool has_blk_user(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    QTAILQ_FOREACH(c, &bs->parents, next_parent) {
+        if (!c->parent) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void coroutine_fn qmp_blockdev_del(QDict *args, QObject **ret,
+                                          Error **errp)
+{
+    const char *name;
+    BlockDriverState *bs;
+
+    if (!qmp_check_args(args, "node-name:s", errp)) {
+        return;
+    }
+    name = qmp_str(args, "node-name");
+    bs = bdrv_find_node(name);
+    if (!bs) {
+        error_setg(errp, "Failed to find node with node-name='%s'", name);
+        return;
+    }
+    if (has_blk_user(bs)) {
+        error_setg(errp, "Node %s is in use", name);
+        return;
+    }
+    if (!monitor_nodes || !g_ptr_array_find(monitor_nodes, bs, NULL)) {
+        error_setg(errp, "Node %s is not owned by the monitor", name);
+        return;
+    }
+    if (bs->refcnt > 1) {
+        error_setg(errp, "Block device %s is in use", name);
+        return;
+    }
+    g_ptr_array_remove(monitor_nodes, bs);
+    bdrv_unref(bs);
+}
+
+void coroutine_fn qsd_close_all_nodes(void)
+{
+    while (monitor_nodes && monitor_nodes->len) {
+        BlockDriverState *bs = g_ptr_array_steal_index(monitor_nodes,
+                                                       monitor_nodes->len - 1);
+        bdrv_unref(bs);
+    }
+    g_clear_pointer(&monitor_nodes, g_ptr_array_unref);
+}
+
+/* ---- query-named-block-nodes ---- */
+
+static QList *bitmap_list(BlockDriverState *bs)
+{
+    QList *l = qlist_new();
+    BdrvDirtyBitmap *bm = NULL;
+
+    while ((bm = bdrv_dirty_bitmap_next(bs, bm))) {
+        QDict *d;
+
+        if (!bdrv_dirty_bitmap_name(bm)) {
+            continue;           /* a job's own */
+        }
+        d = qdict_new();
+        qdict_put_str(d, "name", bdrv_dirty_bitmap_name(bm));
+        qdict_put_bool(d, "recording", bdrv_dirty_bitmap_enabled(bm));
+        qdict_put_bool(d, "persistent", bdrv_dirty_bitmap_persistent(bm));
+        qdict_put_bool(d, "busy", bdrv_dirty_bitmap_busy(bm));
+        qdict_put_int(d, "granularity", bdrv_dirty_bitmap_granularity(bm));
+        qdict_put_int(d, "count", bdrv_dirty_bitmap_count(bm));
+        if (bdrv_dirty_bitmap_inconsistent(bm)) {
+            qdict_put_bool(d, "inconsistent", true);
+        }
+        qlist_append(l, d);
+    }
+    return l;
+}
+
+/* ImageInfo, with the backing chain's as "backing-image" unless @flat */
+static QDict *coroutine_fn image_info(BlockDriverState *bs, bool flat,
+                                      Error **errp)
+{
+    QDict *info = bdrv_co_query_image_info(bs, bs->filename, errp);
+    BlockDriverState *backing = bdrv_backing_bs(bs);
+
+    if (info && !flat && backing) {
+        QDict *b = image_info(backing, false, errp);
+
+        if (!b) {
+            qobject_unref(info);
+            return NULL;
+        }
+        qdict_put_obj(info, "backing-image", b);
+    }
+    return info;
+}
+
+static QDict *coroutine_fn block_device_info(BlockDriverState *bs, bool flat,
+                                             Error **errp)
+{
+    static const char *const dz_names[] = { "off", "on", "unmap" };
+    QDict *d = qdict_new();
+    QDict *cache = qdict_new();
+    QDict *image = image_info(bs, flat, errp);
+    BlockDriverState *b;
+    int depth = 0;
+    QList *bitmaps;
+
+    if (!image) {
+        qobject_unref(d);
+        return NULL;
+    }
+    for (b = bdrv_backing_bs(bs); b; b = bdrv_backing_bs(b)) {
+        depth++;
+    }
+    qdict_put_str(d, "file", bs->filename);
+    qdict_put_str(d, "node-name", bs->node_name);
+    qdict_put_bool(d, "ro", bs->read_only);
+    qdict_put_str(d, "drv", bs->drv->format_name);
+    if (bs->backing_file && *bs->backing_file) {
+        qdict_put_str(d, "backing_file", bs->backing_file);
+    }
+    qdict_put_int(d, "backing_file_depth", depth);
+    qdict_put_bool(d, "encrypted", false);
+    qdict_put_str(d, "detect_zeroes", dz_names[bs->detect_zeroes]);
+    qdict_put_int(d, "bps", 0);
+    qdict_put_int(d, "bps_rd", 0);
+    qdict_put_int(d, "bps_wr", 0);
+    qdict_put_int(d, "iops", 0);
+    qdict_put_int(d, "iops_rd", 0);
+    qdict_put_int(d, "iops_wr", 0);
+    qdict_put_obj(d, "image", image);
+    qdict_put_bool(cache, "writeback", true);
+    qdict_put_bool(cache, "direct", bs->open_flags & BDRV_O_NOCACHE);
+    qdict_put_bool(cache, "no-flush", bs->open_flags & BDRV_O_NO_FLUSH);
+    qdict_put_obj(d, "cache", cache);
+    qdict_put_int(d, "write_threshold", 0);
+    bitmaps = bitmap_list(bs);
+    if (qlist_size(bitmaps)) {
+        qdict_put_obj(d, "dirty-bitmaps", bitmaps);
+    } else {
+        qobject_unref(bitmaps);
+    }
+    return d;
+}
+
+static void coroutine_fn qmp_query_named_block_nodes(QDict *args,
+                                                     QObject **ret,
+                                                     Error **errp)
+{
+    BlockDriverState *bs = NULL;
+    QList *l;
+
+    if (!qmp_check_args(args, "?flat:b", errp)) {
+        return;
+    }
+    l = qlist_new();
+    while ((bs = bdrv_next_node(bs))) {
+        QDict *d = block_device_info(bs, qmp_bool(args, "flat", false), errp);
+
+        if (!d) {
+            qobject_unref(l);
+            return;
+        }
+        qlist_append(l, d);
+    }
+    *ret = l;
+}
+
+/* ---- block_resize ---- */
+
+static void coroutine_fn qmp_block_resize(QDict *args, QObject **ret,
+                                          Error **errp)
+{
+    BlockDriverState *bs;
+    BdrvChild c = { 0 };
+    int64_t size;
+    int r;
+
+    if (!qmp_check_args(args, "?device:s ?node-name:s size:i", errp)) {
+        return;
+    }
+    if (qmp_str(args, "device")) {
+        qmp_error_set_class(QMP_ERROR_DEVICE_NOT_FOUND);
+        error_setg(errp, "Device '%s' not found", qmp_str(args, "device"));
+        return;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "node-name"), errp);
+    if (!bs) {
+        return;
+    }
+    size = qmp_int(args, "size", 0);
+    if (size < 0) {
+        error_setg(errp, "Parameter 'size' expects a >0 size");
+        return;
+    }
+    if (bs->read_only) {
+        error_setg(errp, "Node '%s' is read only", bs->node_name);
+        return;
+    }
+    /* the monitor's own, passing user: as 7.2's temporary BlockBackend */
+    if (!bdrv_root_attach(bs, &c, BLK_PERM_RESIZE, BLK_PERM_ALL, errp)) {
+        return;
+    }
+    r = bdrv_co_truncate(&c, size, false, PREALLOC_MODE_OFF, 0, errp);
+    bdrv_root_detach(&c);
+    if (r < 0 && errp && !*errp) {
+        error_setg_errno(errp, -r, "Could not resize");
+    }
+}
+
+/* ---- dirty bitmaps ---- */
+
+static BdrvDirtyBitmap *bitmap_of(QDict *args, BlockDriverState **pbs,
+                                  bool any, Error **errp)
+{
+    BlockDriverState *bs;
+
+    if (!qmp_check_args(args, "node:s name:s", errp)) {
+        return NULL;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "node"), errp);
+    if (!bs) {
+        return NULL;
+    }
+    *pbs = bs;
+    return bdrv_dirty_bitmap_lookup(bs, qmp_str(args, "name"), any, errp);
+}
+
+static void coroutine_fn qmp_bitmap_add(QDict *args, QObject **ret,
+                                        Error **errp)
+{
+    BlockDriverState *bs;
+
+    if (!qmp_check_args(args, "node:s name:s ?granularity:i ?persistent:b "
+                        "?disabled:b", errp)) {
+        return;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "node"), errp);
+    if (!bs) {
+        return;
+    }
+    if (qdict_get(args, "granularity") && !qmp_int(args, "granularity", 0)) {
+        error_setg(errp, "Granularity must be power of 2 and at least 512");
+        return;
+    }
+    bdrv_dirty_bitmap_add_checked(bs, qmp_str(args, "name"),
+                                  qmp_int(args, "granularity", 0),
+                                  qmp_bool(args, "persistent", false),
+                                  qmp_bool(args, "disabled", false), errp);
+}
+
+static void coroutine_fn qmp_bitmap_remove(QDict *args, QObject **ret,
+                                           Error **errp)
+{
+    BlockDriverState *bs;
+    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, true, errp);
+
+    if (!bm) {
+        return;
+    }
+    if (bdrv_dirty_bitmap_busy(bm)) {
+        error_setg(errp, "Bitmap '%s' is currently in use by another "
+                   "operation and cannot be used", bdrv_dirty_bitmap_name(bm));
+        return;
+    }
+    bdrv_dirty_bitmap_release(bs, bm);
+}
+
+static void coroutine_fn qmp_bitmap_clear(QDict *args, QObject **ret,
+                                          Error **errp)
+{
+    BlockDriverState *bs;
+    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, false, errp);
+
+    if (bm) {
+        bdrv_dirty_bitmap_clear(bm);
+    }
+}
+
+static void coroutine_fn qmp_bitmap_enable(QDict *args, QObject **ret,
+                                           Error **errp)
+{
+    BlockDriverState *bs;
+    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, false, errp);
+
+    if (bm) {
+        bdrv_dirty_bitmap_set_enabled(bm, true);
+    }
+}
+
+static void coroutine_fn qmp_bitmap_disable(QDict *args, QObject **ret,
+                                            Error **errp)
+{
+    BlockDriverState *bs;
+    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, false, errp);
+
+    if (bm) {
+        bdrv_dirty_bitmap_set_enabled(bm, false);
+    }
+}
+
+/*
+ * merge: every source (a name on the target's node, or {node, name})
+ * into a copy first, so that a failing source leaves the target as it
+ * was, as 7.2's.
+ */
+static void coroutine_fn qmp_bitmap_merge(QDict *args, QObject **ret,
+                                          Error **errp)
+{
+    BlockDriverState *bs;
+    BdrvDirtyBitmap *dst, *tmp;
+    QList *srcs;
+    size_t i;
+
+    if (!qmp_check_args(args, "node:s target:s bitmaps:a", errp)) {
+        return;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "node"), errp);
+    if (!bs) {
+        return;
+    }
+    dst = bdrv_dirty_bitmap_lookup(bs, qmp_str(args, "target"), false, errp);
+    if (!dst) {
+        return;
+    }
+    tmp = bdrv_dirty_bitmap_create(bs, NULL, bdrv_dirty_bitmap_granularity(dst),
+                                   bdrv_dirty_bitmap_size(dst), errp);
+    if (!tmp) {
+        return;
+    }
+    bdrv_dirty_bitmap_set_enabled(tmp, false);
+    if (!bdrv_dirty_bitmap_merge(tmp, dst, errp)) {
+        goto out;
+    }
+    srcs = (QList *)qdict_get(args, "bitmaps");
+    for (i = 0; i < qlist_size(srcs); i++) {
+        QObject *s = qlist_at(srcs, i);
+        BlockDriverState *sbs = bs;
+        const char *name;
+        BdrvDirtyBitmap *src;
+
+        if (qobject_type(s) == QTYPE_DICT) {
+            if (!qmp_check_args((QDict *)s, "node:s name:s", errp)) {
+                goto out;
+            }
+            sbs = qsd_lookup_node(qmp_str((QDict *)s, "node"), errp);
+            if (!sbs) {
+                goto out;
+            }
+            name = qmp_str((QDict *)s, "name");
+        } else if (qobject_type(s) == QTYPE_STRING) {
+            name = qstring_get(s);
+        } else {
+            error_setg(errp, "Invalid parameter type for 'bitmaps[%zu]', "
+                       "expected: BlockDirtyBitmapOrStr", i);
+            goto out;
+        }
+        src = bdrv_dirty_bitmap_lookup(sbs, name, true, errp);
+        if (!src || !bdrv_dirty_bitmap_merge(tmp, src, errp)) {
+            goto out;
+        }
+    }
+    bdrv_dirty_bitmap_clear(dst);
+    bdrv_dirty_bitmap_merge(dst, tmp, errp);
+out:
+    bdrv_dirty_bitmap_release(bs, tmp);
+}
+
+const QmpCommand qmp_block_commands[] = {
+    { "blockdev-add", qmp_blockdev_add },
+    { "blockdev-del", qmp_blockdev_del },
+    { "query-named-block-nodes", qmp_query_named_block_nodes },
+    { "block_resize", qmp_block_resize },
+    { "block-dirty-bitmap-add", qmp_bitmap_add },
+    { "block-dirty-bitmap-remove", qmp_bitmap_remove },
+    { "block-dirty-bitmap-clear", qmp_bitmap_clear },
+    { "block-dirty-bitmap-enable", qmp_bitmap_enable },
+    { "block-dirty-bitmap-disable", qmp_bitmap_disable },
+    { "block-dirty-bitmap-merge", qmp_bitmap_merge },
+    { NULL },
+};

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The storage daemon's job commands: blockdev-mirror, block-stream,
+ * block-commit, blockdev-backup start block jobs (block/job.c runs them);
+ * job-* and the legacy block-job-* verbs act on them; query-jobs and
+ * query-block-jobs report them.  Arguments, defaults and texts as 7.2's.
+ */
+#include "util/osdep.h"
+#include "qmp.h"
+#include "block/block.h"
+#include "block/driver.h"
+#include "block/job.h"
+#include "block/blockjob.h"
+
+static const char *const on_error_names[] = {
+    "report", "ignore", "enospc", "stop", "auto", NULL,
+};
+static const char *const sync_names[] = {
+    "top", "full", "none", "incremental", "bitmap", NULL,
+};
+
+/*
+ * The options every block job takes: its id (the device's name by
+ * default), speed, auto-finalize/-dismiss.
+ */
+static bool common_args(QDict *args, BlockJobCommon *c, Error **errp)
+{
+    int64_t speed = qmp_int(args, "speed", 0);
+
+    c->job_id = qmp_str(args, "job-id") ? qmp_str(args, "job-id")
+                                        : qmp_str(args, "device");
+    if (speed < 0) {
+        error_setg(errp, "Parameter 'speed' expects a non-negative value");
+        return false;
+    }
+    c->speed = speed;
+    c->flags = JOB_DEFAULT;
+    if (!qmp_bool(args, "auto-finalize", true)) {
+        c->flags |= JOB_MANUAL_FINALIZE;
+    }
+    if (!qmp_bool(args, "auto-dismiss", true)) {
+        c->flags |= JOB_MANUAL_DISMISS;
+    }
+    return true;
+}
+
+static bool on_error_arg(QDict *args, const char *name, BlockdevOnError *out,
+                         Error **errp)
+{
+    int v = qmp_enum(args, name, on_error_names, 0, errp);
+
+    if (v < 0) {
+        return false;
+    }
+    return blockdev_on_error_parse(on_error_names[v], out, errp);
+}
+
+#define COMMON_SPEC "?job-id:s device:s ?speed:i ?auto-finalize:b " \
+                    "?auto-dismiss:b ?filter-node-name:s "
+
+static void coroutine_fn qmp_blockdev_mirror(QDict *args, QObject **ret,
+                                             Error **errp)
+{
+    static const char *const copy_modes[] = {
+        "background", "write-blocking", NULL,
+    };
+    BlockJobCommon c = { 0 };
+    MirrorParams p = { .unmap = true };
+    BlockDriverState *bs, *target;
+    int sync, mode;
+
+    if (!qmp_check_args(args, COMMON_SPEC "target:s ?replaces:s sync:s "
+                        "?granularity:i ?buf-size:i ?on-source-error:s "
+                        "?on-target-error:s ?copy-mode:s", errp) ||
+        !common_args(args, &c, errp)) {
+        return;
+    }
+    sync = qmp_enum(args, "sync", sync_names, 0, errp);
+    mode = sync < 0 ? -1 : qmp_enum(args, "copy-mode", copy_modes, 0, errp);
+    if (mode < 0 ||
+        !on_error_arg(args, "on-source-error", &p.on_source_error, errp) ||
+        !on_error_arg(args, "on-target-error", &p.on_target_error, errp)) {
+        return;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
+    target = bs ? qsd_lookup_node(qmp_str(args, "target"), errp) : NULL;
+    if (!target) {
+        return;
+    }
+    if (bs == target) {
+        error_setg(errp, "Can't mirror node into itself");
+        return;
+    }
+    if (qmp_str(args, "replaces")) {
+        error_setg(errp, "Parameter 'replaces' is not supported");
+        return;
+    }
+    p.sync = sync;
+    p.copy_mode = mode;
+    p.granularity = qmp_int(args, "granularity", 0);
+    p.buf_size = qmp_int(args, "buf-size", 0);
+    mirror_start(&c, bs, target, &p, errp);
+}
+
+static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
+                                          Error **errp)
+{
+    BlockJobCommon c = { 0 };
+    BlockdevOnError on_error;
+    BlockDriverState *bs, *base = NULL;
+    const char *base_name = qmp_str(args, "base");
+
+    if (!qmp_check_args(args, COMMON_SPEC "?base:s ?base-node:s "
+                        "?backing-file:s ?bottom:s ?on-error:s", errp) ||
+        !common_args(args, &c, errp) ||
+        !on_error_arg(args, "on-error", &on_error, errp)) {
+        return;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
+    if (!bs) {
+        return;
+    }
+    if (base_name && qmp_str(args, "base-node")) {
+        error_setg(errp, "'base' and 'base-node' cannot be specified at the "
+                   "same time");
+        return;
+    }
+    if (base_name) {
+        base = bdrv_find_backing_image(bs, base_name);
+        if (!base) {
+            error_setg(errp, "Can't find '%s' in the backing chain",
+                       base_name);
+            return;
+        }
+    } else if (qmp_str(args, "base-node")) {
+        base = qsd_lookup_node(qmp_str(args, "base-node"), errp);
+        if (!base) {
+            return;
+        }
+        if (!bdrv_find_overlay(bs, base)) {
+            error_setg(errp, "Node '%s' is not a backing image of '%s'",
+                       base->node_name, bs->node_name);
+            return;
+        }
+    }
+    if (qmp_str(args, "bottom")) {
+        error_setg(errp, "Parameter 'bottom' is not supported");
+        return;
+    }
+    stream_start(&c, bs, base, qmp_str(args, "backing-file"), on_error, errp);
+}
+
+static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
+                                          Error **errp)
+{
+    BlockJobCommon c = { 0 };
+    BlockdevOnError on_error;
+    BlockDriverState *bs, *top, *base;
+
+    if (!qmp_check_args(args, COMMON_SPEC "?base-node:s ?base:s "
+                        "?top-node:s ?top:s ?backing-file:s ?on-error:s",
+                        errp) ||
+        !common_args(args, &c, errp) ||
+        !on_error_arg(args, "on-error", &on_error, errp)) {
+        return;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
+    if (!bs) {
+        return;
+    }
+    top = bs;
+    if (qmp_str(args, "top-node")) {
+        top = qsd_lookup_node(qmp_str(args, "top-node"), errp);
+        if (!top) {
+            return;
+        }
+    } else if (qmp_str(args, "top")) {
+        top = bdrv_find_backing_image(bs, qmp_str(args, "top"));
+        if (!top) {
+            error_setg(errp, "Top image file %s not found",
+                       qmp_str(args, "top"));
+            return;
+        }
+    }
+    if (qmp_str(args, "base-node")) {
+        base = qsd_lookup_node(qmp_str(args, "base-node"), errp);
+        if (!base) {
+            return;
+        }
+    } else if (qmp_str(args, "base")) {
+        base = bdrv_find_backing_image(top, qmp_str(args, "base"));
+        if (!base) {
+            error_setg(errp, "Can't find '%s' in the backing chain",
+                       qmp_str(args, "base"));
+            return;
+        }
+    } else {
+        for (base = top; bdrv_backing_bs(base); base = bdrv_backing_bs(base)) {
+        }
+    }
+    if (top == base) {
+        error_setg(errp, "cannot commit an image into itself");
+        return;
+    }
+    if (!bdrv_find_overlay(top, base)) {
+        error_setg(errp, "'%s' is not in the backing chain of '%s'",
+                   base->node_name, top->node_name);
+        return;
+    }
+    if (top == bs) {
+        if (qmp_str(args, "backing-file")) {
+            error_setg(errp, "'backing-file' specified, but 'top' is the "
+                       "active layer");
+            return;
+        }
+        commit_active_start(&c, bs, base, on_error, errp);
+    } else {
+        commit_start(&c, bs, top, base, qmp_str(args, "backing-file"),
+                     on_error, errp);
+    }
+}
+
+static void coroutine_fn qmp_blockdev_backup(QDict *args, QObject **ret,
+                                             Error **errp)
+{
+    static const char *const modes[] = {
+        "on-success", "never", "always", NULL,
+    };
+    BlockJobCommon c = { 0 };
+    BackupParams p = { 0 };
+    BlockDriverState *bs, *target;
+    int sync, mode = 0;
+
+    if (!qmp_check_args(args, COMMON_SPEC "target:s sync:s ?bitmap:s "
+                        "?bitmap-mode:s ?compress:b ?on-source-error:s "
+                        "?on-target-error:s ?x-perf:o", errp) ||
+        !common_args(args, &c, errp)) {
+        return;
+    }
+    sync = qmp_enum(args, "sync", sync_names, 0, errp);
+    if (sync >= 0) {
+        mode = qmp_enum(args, "bitmap-mode", modes, 0, errp);
+    }
+    if (sync < 0 || mode < 0 ||
+        !on_error_arg(args, "on-source-error", &p.on_source_error, errp) ||
+        !on_error_arg(args, "on-target-error", &p.on_target_error, errp)) {
+        return;
+    }
+    if (qmp_bool(args, "compress", false)) {
+        error_setg(errp, "Parameter 'compress' is not supported");
+        return;
+    }
+    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
+    target = bs ? qsd_lookup_node(qmp_str(args, "target"), errp) : NULL;
+    if (!target) {
+        return;
+    }
+    p.sync = sync;
+    p.bitmap = qmp_str(args, "bitmap");
+    p.has_bitmap_mode = qdict_haskey(args, "bitmap-mode");
+    p.bitmap_mode = mode;
+    backup_start(&c, bs, target, &p, errp);
+}
+
+/* ---- verbs ---- */
+
+static Job *find_job(QDict *args, const char *key, bool block, Error **errp)
+{
+    const char *id = qmp_str(args, key);
+    Job *job = id ? job_get(id) : NULL;
+
+    if (block && (!job || !job->driver->block_job)) {
+        qmp_error_set_class(QMP_ERROR_DEVICE_NOT_ACTIVE);
+        error_setg(errp, "Block job '%s' not found", id ? id : "");
+        return NULL;
+    }
+    if (!job) {
+        error_setg(errp, "Job not found");
+    }
+    return job;
+}
+
+#define JOB_VERB(fn, key, spec, block, action)                               \
+static void coroutine_fn fn(QDict *args, QObject **ret, Error **errp)       \
+{                                                                            \
+    Job *job;                                                                \
+                                                                             \
+    if (!qmp_check_args(args, spec, errp)) {                                 \
+        return;                                                              \
+    }                                                                        \
+    job = find_job(args, key, block, errp);                                  \
+    if (job) {                                                               \
+        action;                                                              \
+    }                                                                        \
+}
+
+JOB_VERB(qmp_job_pause, "id", "id:s", false, job_user_pause(job, errp))
+JOB_VERB(qmp_job_resume, "id", "id:s", false, job_user_resume(job, errp))
+JOB_VERB(qmp_job_cancel, "id", "id:s", false,
+         job_user_cancel(job, true, errp))
+JOB_VERB(qmp_job_complete, "id", "id:s", false, job_complete(job, errp))
+JOB_VERB(qmp_job_finalize, "id", "id:s", false, job_finalize(job, errp))
+JOB_VERB(qmp_job_dismiss, "id", "id:s", false, job_dismiss(&job, errp))
+JOB_VERB(qmp_block_job_pause, "device", "device:s", true,
+         job_user_pause(job, errp))
+JOB_VERB(qmp_block_job_resume, "device", "device:s", true,
+         job_user_resume(job, errp))
+JOB_VERB(qmp_block_job_complete, "device", "device:s", true,
+         job_complete(job, errp))
+JOB_VERB(qmp_block_job_finalize, "id", "id:s", true,
+         job_finalize(job, errp))
+JOB_VERB(qmp_block_job_dismiss, "id", "id:s", true, job_dismiss(&job, errp))
+JOB_VERB(qmp_block_job_set_speed, "device", "device:s speed:i", true,
+         job_set_speed(job, qmp_int(args, "speed", 0), errp))
+
+/*
+ * block-job-cancel: 7.2's soft cancel unless force (a READY mirror then
+ * completes without pivoting); a user-paused job is resumed first.
+ */
+static void coroutine_fn qmp_block_job_cancel(QDict *args, QObject **ret,
+                                              Error **errp)
+{
+    Job *job;
+
+    if (!qmp_check_args(args, "device:s ?force:b", errp)) {
+        return;
+    }
+    job = find_job(args, "device", true, errp);
+    if (!job) {
+        return;
+    }
+    if (job_user_paused(job) && !qmp_bool(args, "force", false)) {
+        job_user_resume(job, NULL);
+    }
+    job_user_cancel(job, qmp_bool(args, "force", false), errp);
+}
+
+static void coroutine_fn qmp_query_jobs(QDict *args, QObject **ret,
+                                        Error **errp)
+{
+    QList *l;
+    Job *job = NULL;
+
+    if (!qmp_check_args(args, "", errp)) {
+        return;
+    }
+    l = qlist_new();
+    while ((job = job_next(job))) {
+        QDict *d;
+
+        if (!job->id) {
+            continue;
+        }
+        d = job_query(job, errp);
+        if (!d) {
+            qobject_unref(l);
+            return;
+        }
+        qlist_append(l, d);
+    }
+    *ret = l;
+}
+
+static void coroutine_fn qmp_query_block_jobs(QDict *args, QObject **ret,
+                                              Error **errp)
+{
+    QList *l;
+    Job *job = NULL;
+
+    if (!qmp_check_args(args, "", errp)) {
+        return;
+    }
+    l = qlist_new();
+    while ((job = job_next(job))) {
+        QDict *d;
+
+        if (!job->id || !job->driver->block_job) {
+            continue;
+        }
+        d = block_job_query(job, errp);
+        if (!d) {
+            qobject_unref(l);
+            return;
+        }
+        qlist_append(l, d);
+    }
+    *ret = l;
+}
+
+const QmpCommand qmp_job_commands[] = {
+    { "blockdev-mirror", qmp_blockdev_mirror },
+    { "block-stream", qmp_block_stream },
+    { "block-commit", qmp_block_commit },
+    { "blockdev-backup", qmp_blockdev_backup },
+    { "job-pause", qmp_job_pause },
+    { "job-resume", qmp_job_resume },
+    { "job-cancel", qmp_job_cancel },
+    { "job-complete", qmp_job_complete },
+    { "job-finalize", qmp_job_finalize },
+    { "job-dismiss", qmp_job_dismiss },
+    { "query-jobs", qmp_query_jobs },
+    { "block-job-pause", qmp_block_job_pause },
+    { "block-job-resume", qmp_block_job_resume },
+    { "block-job-cancel", qmp_block_job_cancel },
+    { "block-job-complete", qmp_block_job_complete },
+    { "block-job-finalize", qmp_block_job_finalize },
+    { "block-job-dismiss", qmp_block_job_dismiss },
+    { "block-job-set-speed", qmp_block_job_set_speed },
+    { "query-block-jobs", qmp_query_block_jobs },
+    { NULL },
+};

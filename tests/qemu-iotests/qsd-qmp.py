@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Run a QMP transcript against a qemu-storage-daemon and print what it
+answers, normalised, so that the same transcript gives the same output
+with our daemon and with 7.2's (the differential iotests).
+
+usage: qsd-qmp.py DAEMON [DAEMON-ARGS...] < TRANSCRIPT
+
+The daemon gets a QMP monitor on a unix socket of its own (its other
+options are DAEMON-ARGS).  Transcript lines:
+  {...}            a command: its reply is printed
+  raw TEXT         bytes sent as they are (bad JSON); one reply is printed
+  wait EVENT       wait (30 s at most) until EVENT came; print nothing
+  events           print the events that came since the last 'events',
+                   in order, without timestamps
+  sh CMD           run CMD in a shell, print its output
+  # ...            printed as it is (a heading)
+The daemon is sent 'quit' at the end; its exit status is printed.
+Normalised: timestamps dropped, generated node names ('#block123') as
+'#blockN', the version as "VERSION", object keys sorted.
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def norm(obj):
+    if isinstance(obj, dict):
+        if 'qemu' in obj and 'package' in obj:
+            return 'VERSION'
+        return {k: norm(v) for k, v in obj.items() if k != 'timestamp'}
+    if isinstance(obj, list):
+        return [norm(v) for v in obj]
+    if isinstance(obj, str):
+        return re.sub(r'#block[0-9]+', '#blockN', obj)
+    return obj
+
+
+def show(prefix, obj):
+    print(prefix + json.dumps(norm(obj), sort_keys=True))
+
+
+class Qmp:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        for _ in range(300):
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit('cannot connect to ' + path)
+        self.buf = b''
+        self.events = []
+
+    def read(self, timeout=30):
+        self.sock.settimeout(timeout)
+        while b'\n' not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.buf += data
+        line, self.buf = self.buf.split(b'\n', 1)
+        return json.loads(line)
+
+    def reply(self):
+        while True:
+            msg = self.read()
+            if msg is None:
+                return None
+            if 'event' in msg:
+                self.events.append(msg)
+                continue
+            return msg
+
+    def wait_event(self, name):
+        deadline = time.time() + 30
+        while not any(e['event'] == name for e in self.events):
+            left = deadline - time.time()
+            if left <= 0:
+                print('timeout waiting for ' + name)
+                return
+            msg = self.read(left)
+            if msg is None:
+                return
+            if 'event' in msg:
+                self.events.append(msg)
+            else:
+                show('unexpected: ', msg)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='qsd-qmp.')
+    path = os.path.join(tmp, 'qmp.sock')
+    cmd = sys.argv[1:] + ['--chardev',
+                          'socket,id=qmp0,path=%s,server=on,wait=off' % path,
+                          '--monitor', 'chardev=qmp0']
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    qmp = Qmp(path)
+    show('greeting: ', qmp.read())
+    for line in sys.stdin:
+        line = line.rstrip('\n')
+        if not line.strip():
+            continue
+        if line.startswith('#'):
+            print(line)
+        elif line.startswith('{'):
+            print('-> ' + line)
+            qmp.sock.sendall(line.encode() + b'\n')
+            show('<- ', qmp.reply())
+        elif line.startswith('raw '):
+            print('-> ' + line[4:])
+            qmp.sock.sendall(line[4:].encode() + b'\n')
+            show('<- ', qmp.reply())
+        elif line.startswith('wait '):
+            qmp.wait_event(line[5:])
+        elif line == 'events':
+            for e in qmp.events:
+                show('event: ', {'event': e['event'],
+                                 'data': e.get('data', {})})
+            qmp.events = []
+        elif line.startswith('sh '):
+            out = subprocess.run(line[3:], shell=True, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+            sys.stdout.write(out.stdout)
+        else:
+            raise SystemExit('bad transcript line: ' + line)
+        sys.stdout.flush()
+    qmp.sock.sendall(b'{"execute": "quit"}\n')
+    qmp.reply()
+    try:
+        rc = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = 'timeout'
+    print('daemon exit: %s' % rc)
+    os.rmdir(tmp) if not os.listdir(tmp) else None
+
+
+if __name__ == '__main__':
+    main()
