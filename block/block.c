@@ -841,7 +841,7 @@ static BlockDriverState *coroutine_fn bdrv_co_open_node(const char *filename,
     g_autofree char *file_ref = NULL;
     g_autoptr(QObject) file_opts = NULL;
     const BlockDriver *drv = NULL;
-    BlockDriverState *file, *bs;
+    BlockDriverState *file = NULL, *bs;
     g_autoptr(QObject) backing_opts = NULL;
     g_autofree char *backing_ref = NULL;
     g_autofree char *json_name = NULL;
