@@ -335,8 +335,8 @@ static void coroutine_fn qmp_block_job_cancel(QDict *args, QObject **ret,
     job_user_cancel(job, qmp_bool(args, "force", false), errp);
 }
 
-static void coroutine_fn qmp_query_jobs(QDict *args, QObject **ret,
-                                        Error **errp)
+/* query-jobs (every job with an id), or query-block-jobs (block jobs) */
+static void query(QDict *args, QObject **ret, bool block, Error **errp)
 {
     QList *l;
     Job *job = NULL;
@@ -348,10 +348,10 @@ static void coroutine_fn qmp_query_jobs(QDict *args, QObject **ret,
     while ((job = job_next(job))) {
         QDict *d;
 
-        if (!job->id) {
+        if (!job->id || (block && !job->driver->block_job)) {
             continue;
         }
-        d = job_query(job, errp);
+        d = block ? block_job_query(job, errp) : job_query(job, errp);
         if (!d) {
             qobject_unref(l);
             return;
@@ -361,30 +361,16 @@ static void coroutine_fn qmp_query_jobs(QDict *args, QObject **ret,
     *ret = l;
 }
 
+static void coroutine_fn qmp_query_jobs(QDict *args, QObject **ret,
+                                        Error **errp)
+{
+    query(args, ret, false, errp);
+}
+
 static void coroutine_fn qmp_query_block_jobs(QDict *args, QObject **ret,
                                               Error **errp)
 {
-    QList *l;
-    Job *job = NULL;
-
-    if (!qmp_check_args(args, "", errp)) {
-        return;
-    }
-    l = qlist_new();
-    while ((job = job_next(job))) {
-        QDict *d;
-
-        if (!job->id || !job->driver->block_job) {
-            continue;
-        }
-        d = block_job_query(job, errp);
-        if (!d) {
-            qobject_unref(l);
-            return;
-        }
-        qlist_append(l, d);
-    }
-    *ret = l;
+    query(args, ret, true, errp);
 }
 
 const QmpCommand qmp_job_commands[] = {

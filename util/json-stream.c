@@ -7,6 +7,7 @@
  */
 #include "util/osdep.h"
 #include "util/json-stream.h"
+#include "util/json.h"
 
 #define MAX_TOKEN_SIZE  (64ULL << 20)
 #define MAX_TOKEN_COUNT (2ULL << 20)
@@ -104,20 +105,6 @@ static Token *pop(Parser *p)
     return p->pos < p->n ? &p->t[p->pos++] : NULL;
 }
 
-static int hex4(const char *s)
-{
-    int v = 0, i;
-
-    for (i = 0; i < 4; i++) {
-        int d = g_ascii_xdigit_value(s[i]);
-        if (d < 0) {
-            return -1;
-        }
-        v = v * 16 + d;
-    }
-    return v;
-}
-
 /* Modified UTF-8 as 7.2 keeps strings: U+0000 is C0 80; no surrogates. */
 static bool append_cp(GString *s, int cp)
 {
@@ -184,7 +171,7 @@ static QObject *parse_string(Parser *p, const Token *tk)
         case 'r': g_string_append_c(out, '\r'); break;
         case 't': g_string_append_c(out, '\t'); break;
         case 'u':
-            cp = hex4(s);
+            cp = json_hex4(s);
             if (cp >= 0) {
                 s += 4;
             } else {
@@ -192,7 +179,7 @@ static QObject *parse_string(Parser *p, const Token *tk)
                 s += strnlen(s, 4);
             }
             if (cp >= 0xD800 && cp <= 0xDBFF && s[0] == '\\' && s[1] == 'u') {
-                lo = hex4(s + 2);
+                lo = json_hex4(s + 2);
                 if (lo >= 0xDC00 && lo <= 0xDFFF) {
                     cp = 0x10000 + ((cp & 0x3FF) << 10) + (lo & 0x3FF);
                     s += 6;

@@ -49,7 +49,7 @@ static void append_utf8(GString *s, gunichar c)
     g_string_append_unichar(s, c);
 }
 
-static int hex4(const char *p)
+int json_hex4(const char *p)
 {
     int v = 0, i;
 
@@ -91,7 +91,7 @@ static char *parse_string(JsonParser *jp)
         case 'r': g_string_append_c(s, '\r'); break;
         case 't': g_string_append_c(s, '\t'); break;
         case 'u': {
-            int cp = hex4(jp->p + 1);
+            int cp = json_hex4(jp->p + 1);
             if (cp < 0) {
                 parse_error(jp, "invalid escape sequence in string");
                 g_string_free(s, TRUE);
@@ -100,7 +100,7 @@ static char *parse_string(JsonParser *jp)
             jp->p += 4;
             if (cp >= 0xd800 && cp < 0xdc00 && jp->p[1] == '\\' &&
                 jp->p[2] == 'u') {
-                int lo = hex4(jp->p + 3);
+                int lo = json_hex4(jp->p + 3);
                 if (lo >= 0xdc00 && lo < 0xe000) {
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                     jp->p += 6;

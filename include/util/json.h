@@ -41,5 +41,7 @@ void qobject_print_human(const QObject *obj, int indent);
 
 /* Append @s as a JSON string literal (with quotes and escapes). */
 void json_write_string(GString *out, const char *s);
+/* The value of four hex digits at @p, or -1 (a \\u escape's). */
+int json_hex4(const char *p);
 
 #endif /* UTIL_JSON_H */
