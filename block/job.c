@@ -250,19 +250,6 @@ static void job_txn_del(Job *job)
     }
 }
 
-static bool id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (id++; *id; id++) {
-        if (!g_ascii_isalnum(*id) && !strchr("-._", *id)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 Job *job_get(const char *id)
 {
     Job *job;

@@ -5,26 +5,11 @@
  */
 #include "util/osdep.h"
 #include "block/driver.h"
+#include "util/cutils.h"
 
 static QTAILQ_HEAD(, BlockDriverState) all_nodes =
     QTAILQ_HEAD_INITIALIZER(all_nodes);
 static uint64_t node_name_counter;
-
-/* As 7.2's id_wellformed(): a letter, then letters, digits, '-', '.', '_'. */
-static bool node_name_wellformed(const char *name)
-{
-    const char *p;
-
-    if (!g_ascii_isalpha(name[0])) {
-        return false;
-    }
-    for (p = name + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 BlockDriverState *bdrv_find_node(const char *name)
 {
@@ -56,7 +41,7 @@ bool bdrv_node_name_is_user(BlockDriverState *bs)
 /* 7.2's checks of a node-name the user gives, before anything is opened. */
 static bool bdrv_check_node_name(const char *name, Error **errp)
 {
-    if (!node_name_wellformed(name)) {
+    if (!id_wellformed(name)) {
         error_setg(errp, "Invalid node-name: '%s'", name);
         return false;
     }

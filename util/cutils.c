@@ -288,3 +288,18 @@ void qemu_tune_malloc(void)
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 #endif
 }
+
+bool id_wellformed(const char *id)
+{
+    const char *p;
+
+    if (!g_ascii_isalpha(*id)) {
+        return false;
+    }
+    for (p = id + 1; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+            return false;
+        }
+    }
+    return true;
+}

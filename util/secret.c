@@ -5,6 +5,7 @@
  */
 #include "util/osdep.h"
 #include "util/secret.h"
+#include "util/cutils.h"
 #include "util/keyval.h"
 #include "util/qobject.h"
 
@@ -13,22 +14,6 @@ static GHashTable *objects;     /* id -> secret value (NUL-terminated) */
 static const char *const secret_props[] = {
     "data", "file", "format", "iv", "keyid",
 };
-
-/* QEMU's identifiers: a letter, then letters, digits, '-', '.', '_'. */
-static bool id_wellformed(const char *id)
-{
-    const char *p;
-
-    if (!g_ascii_isalpha(*id)) {
-        return false;
-    }
-    for (p = id + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static char *secret_value(const char *id, QDict *props, Error **errp)
 {

@@ -68,4 +68,10 @@ void qemu_tune_malloc(void);
 /* Returns true when @len bytes at @buf are all zero.  Vectorised. */
 bool buffer_is_zero(const void *buf, size_t len);
 
+/*
+ * QEMU's identifiers (object ids, job ids, node names): a letter, then
+ * letters, digits, '-', '.', '_'.
+ */
+bool id_wellformed(const char *id);
+
 #endif /* UTIL_CUTILS_H */
