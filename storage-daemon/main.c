@@ -252,13 +252,13 @@ static bool coroutine_fn process_options(Startup *s)
             ok = opt_keyval(c, optarg, &err);
         }
         if (!ok) {
-            error_report("--%s %s: %s", lopt[0].name == NULL ? "" :
-                         (c == OPT_BLOCKDEV ? "blockdev" :
-                          c == OPT_CHARDEV ? "chardev" :
-                          c == OPT_EXPORT ? "export" :
-                          c == OPT_MONITOR ? "monitor" :
-                          c == OPT_NBD_SERVER ? "nbd-server" : "object"),
-                         optarg, error_get_pretty(err));
+            const struct option *o = lopt;
+
+            while (o->val != c) {
+                o++;
+            }
+            error_report("--%s %s: %s", o->name, optarg,
+                         error_get_pretty(err));
             return false;
         }
     }

@@ -102,6 +102,30 @@ static void coroutine_fn qmp_blockdev_mirror(QDict *args, QObject **ret,
     mirror_start(&c, bs, target, &p, errp);
 }
 
+/*
+ * The node @args name by node name (@node_key) or else by file name in
+ * the backing chain of @chain (@file_key; not found: @not_found with the
+ * name); *@out is left as it is when neither is given.  False + @errp.
+ */
+static bool chain_arg(QDict *args, const char *node_key, const char *file_key,
+                      BlockDriverState *chain, const char *not_found,
+                      BlockDriverState **out, Error **errp)
+{
+    const char *file = qmp_str(args, file_key);
+
+    if (qmp_str(args, node_key)) {
+        *out = qsd_lookup_node(qmp_str(args, node_key), errp);
+    } else if (file) {
+        *out = bdrv_find_backing_image(chain, file);
+        if (!*out) {
+            error_setg(errp, not_found, file);
+        }
+    } else {
+        return true;
+    }
+    return *out != NULL;
+}
+
 static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
                                           Error **errp)
 {
@@ -125,23 +149,14 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
                    "same time");
         return;
     }
-    if (base_name) {
-        base = bdrv_find_backing_image(bs, base_name);
-        if (!base) {
-            error_setg(errp, "Can't find '%s' in the backing chain",
-                       base_name);
-            return;
-        }
-    } else if (qmp_str(args, "base-node")) {
-        base = qsd_lookup_node(qmp_str(args, "base-node"), errp);
-        if (!base) {
-            return;
-        }
-        if (!bdrv_find_overlay(bs, base)) {
-            error_setg(errp, "Node '%s' is not a backing image of '%s'",
-                       base->node_name, bs->node_name);
-            return;
-        }
+    if (!chain_arg(args, "base-node", "base", bs,
+                   "Can't find '%s' in the backing chain", &base, errp)) {
+        return;
+    }
+    if (base && !base_name && !bdrv_find_overlay(bs, base)) {
+        error_setg(errp, "Node '%s' is not a backing image of '%s'",
+                   base->node_name, bs->node_name);
+        return;
     }
     if (qmp_str(args, "bottom")) {
         error_setg(errp, "Parameter 'bottom' is not supported");
@@ -169,32 +184,14 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
         return;
     }
     top = bs;
-    if (qmp_str(args, "top-node")) {
-        top = qsd_lookup_node(qmp_str(args, "top-node"), errp);
-        if (!top) {
-            return;
-        }
-    } else if (qmp_str(args, "top")) {
-        top = bdrv_find_backing_image(bs, qmp_str(args, "top"));
-        if (!top) {
-            error_setg(errp, "Top image file %s not found",
-                       qmp_str(args, "top"));
-            return;
-        }
+    base = NULL;
+    if (!chain_arg(args, "top-node", "top", bs, "Top image file %s not found",
+                   &top, errp) ||
+        !chain_arg(args, "base-node", "base", top,
+                   "Can't find '%s' in the backing chain", &base, errp)) {
+        return;
     }
-    if (qmp_str(args, "base-node")) {
-        base = qsd_lookup_node(qmp_str(args, "base-node"), errp);
-        if (!base) {
-            return;
-        }
-    } else if (qmp_str(args, "base")) {
-        base = bdrv_find_backing_image(top, qmp_str(args, "base"));
-        if (!base) {
-            error_setg(errp, "Can't find '%s' in the backing chain",
-                       qmp_str(args, "base"));
-            return;
-        }
-    } else {
+    if (!base) {
         for (base = top; bdrv_backing_bs(base); base = bdrv_backing_bs(base)) {
         }
     }

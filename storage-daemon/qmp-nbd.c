@@ -21,8 +21,7 @@
 typedef struct QsdExport {
     char *id;
     char *name;                 /* the NBD export name */
-    BlockBackend *blk;
-    BlockDriverState *bs;
+    BlockBackend *blk;          /* its root follows the node (a pivot) */
     bool shutting_down;
 } QsdExport;
 
@@ -165,18 +164,6 @@ static QsdExport *find_export(const char *id)
     return NULL;
 }
 
-bool qsd_node_exported(BlockDriverState *bs)
-{
-    guint i;
-
-    for (i = 0; exports && i < exports->len; i++) {
-        if (((QsdExport *)exports->pdata[i])->bs == bs) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool export_add(const char *type, const char *id, const char *node,
                        const char *name, const char *description,
                        bool writable, const char *const *bitmaps,
@@ -205,21 +192,6 @@ static bool export_add(const char *type, const char *id, const char *node,
                    node ? node : "");
         return false;
     }
-    if (strlen(name) > 4096) {
-        error_setg(errp, "export name '%s' too long", name);
-        return false;
-    }
-    {
-        guint i;
-
-        for (i = 0; exports && i < exports->len; i++) {
-            if (!strcmp(((QsdExport *)exports->pdata[i])->name, name)) {
-                error_setg(errp, "NBD server already has export named '%s'",
-                           name);
-                return false;
-            }
-        }
-    }
     if (writable && bdrv_is_read_only(bs)) {
         error_setg(errp, "Cannot export read-only node as writable");
         return false;
@@ -246,7 +218,6 @@ static bool export_add(const char *type, const char *id, const char *node,
     e->id = g_strdup(id);
     e->name = g_strdup(name);
     e->blk = blk;
-    e->bs = bs;
     if (!exports) {
         exports = g_ptr_array_new();
     }
@@ -403,7 +374,7 @@ static void coroutine_fn qmp_query_block_exports(QDict *args, QObject **ret,
 
         qdict_put_str(d, "type", "nbd");
         qdict_put_str(d, "id", e->id);
-        qdict_put_str(d, "node-name", e->bs->node_name);
+        qdict_put_str(d, "node-name", blk_bs(e->blk)->node_name);
         qdict_put_bool(d, "shutting-down", e->shutting_down);
         qlist_append(l, d);
     }

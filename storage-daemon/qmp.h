@@ -99,7 +99,5 @@ bool coroutine_fn qsd_export_add(QDict *opts, Error **errp);
 /* quit: exports deleted, jobs cancelled, nodes closed */
 void coroutine_fn qsd_shutdown_exports(void);
 void coroutine_fn qsd_close_all_nodes(void);
-/* whether a node is used by an export (blockdev-del refuses it) */
-bool qsd_node_exported(BlockDriverState *bs);
 
 #endif /* STORAGE_DAEMON_QMP_H */
