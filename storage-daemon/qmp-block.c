@@ -13,13 +13,15 @@
 
 static GPtrArray *monitor_nodes;        /* BlockDriverState, referenced */
 
-BlockDriverState *qsd_lookup_node(const char *name, Error **errp)
+BlockDriverState *qsd_lookup_node(const char *device, const char *node_name,
+                                  Error **errp)
 {
+    const char *name = device ? device : node_name;
     BlockDriverState *bs = name ? bdrv_find_node(name) : NULL;
 
     if (!bs) {
         error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                   name ? name : "", name ? name : "");
+                   device ? device : "", node_name ? node_name : "");
     }
     return bs;
 }
@@ -272,7 +274,7 @@ static void coroutine_fn qmp_block_resize(QDict *args, QObject **ret,
         error_setg(errp, "Device '%s' not found", qmp_str(args, "device"));
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "node-name"), errp);
+    bs = qsd_lookup_node(NULL, qmp_str(args, "node-name"), errp);
     if (!bs) {
         return;
     }
@@ -306,7 +308,7 @@ static BdrvDirtyBitmap *bitmap_of(QDict *args, BlockDriverState **pbs,
     if (!qmp_check_args(args, "node:s name:s", errp)) {
         return NULL;
     }
-    bs = qsd_lookup_node(qmp_str(args, "node"), errp);
+    bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"), errp);
     if (!bs) {
         return NULL;
     }
@@ -323,7 +325,7 @@ static void coroutine_fn qmp_bitmap_add(QDict *args, QObject **ret,
                         "?disabled:b", errp)) {
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "node"), errp);
+    bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"), errp);
     if (!bs) {
         return;
     }
@@ -403,7 +405,7 @@ static void coroutine_fn qmp_bitmap_merge(QDict *args, QObject **ret,
     if (!qmp_check_args(args, "node:s target:s bitmaps:a", errp)) {
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "node"), errp);
+    bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"), errp);
     if (!bs) {
         return;
     }
@@ -431,7 +433,8 @@ static void coroutine_fn qmp_bitmap_merge(QDict *args, QObject **ret,
             if (!qmp_check_args((QDict *)s, "node:s name:s", errp)) {
                 goto out;
             }
-            sbs = qsd_lookup_node(qmp_str((QDict *)s, "node"), errp);
+            sbs = qsd_lookup_node(qmp_str((QDict *)s, "node"),
+                                  qmp_str((QDict *)s, "node"), errp);
             if (!sbs) {
                 goto out;
             }

@@ -82,8 +82,10 @@ static void coroutine_fn qmp_blockdev_mirror(QDict *args, QObject **ret,
         !on_error_arg(args, "on-target-error", &p.on_target_error, errp)) {
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
-    target = bs ? qsd_lookup_node(qmp_str(args, "target"), errp) : NULL;
+    bs = qsd_lookup_node(qmp_str(args, "device"), qmp_str(args, "device"),
+                         errp);
+    target = bs ? qsd_lookup_node(qmp_str(args, "target"),
+                                  qmp_str(args, "target"), errp) : NULL;
     if (!target) {
         return;
     }
@@ -114,7 +116,7 @@ static bool chain_arg(QDict *args, const char *node_key, const char *file_key,
     const char *file = qmp_str(args, file_key);
 
     if (qmp_str(args, node_key)) {
-        *out = qsd_lookup_node(qmp_str(args, node_key), errp);
+        *out = qsd_lookup_node(NULL, qmp_str(args, node_key), errp);
     } else if (file) {
         *out = bdrv_find_backing_image(chain, file);
         if (!*out) {
@@ -140,7 +142,8 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
         !on_error_arg(args, "on-error", &on_error, errp)) {
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
+    bs = qsd_lookup_node(qmp_str(args, "device"), qmp_str(args, "device"),
+                         errp);
     if (!bs) {
         return;
     }
@@ -179,8 +182,11 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
         !on_error_arg(args, "on-error", &on_error, errp)) {
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
+    /* 7.2 looks for a device here, and says so when there is none */
+    bs = bdrv_find_node(qmp_str(args, "device"));
     if (!bs) {
+        qmp_error_set_class(QMP_ERROR_DEVICE_NOT_FOUND);
+        error_setg(errp, "Device '%s' not found", qmp_str(args, "device"));
         return;
     }
     top = bs;
@@ -200,8 +206,8 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
         return;
     }
     if (!bdrv_find_overlay(top, base)) {
-        error_setg(errp, "'%s' is not in the backing chain of '%s'",
-                   base->node_name, top->node_name);
+        error_setg(errp, "'%s' is not in this backing file chain",
+                   base->node_name);
         return;
     }
     if (top == bs) {
@@ -247,8 +253,10 @@ static void coroutine_fn qmp_blockdev_backup(QDict *args, QObject **ret,
         error_setg(errp, "Parameter 'compress' is not supported");
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "device"), errp);
-    target = bs ? qsd_lookup_node(qmp_str(args, "target"), errp) : NULL;
+    bs = qsd_lookup_node(qmp_str(args, "device"), qmp_str(args, "device"),
+                         errp);
+    target = bs ? qsd_lookup_node(qmp_str(args, "target"),
+                                  qmp_str(args, "target"), errp) : NULL;
     if (!target) {
         return;
     }

@@ -186,10 +186,8 @@ static bool export_add(const char *type, const char *id, const char *node,
         error_setg(errp, "Block export id '%s' is already in use", id);
         return false;
     }
-    bs = node ? bdrv_find_node(node) : NULL;
+    bs = qsd_lookup_node(NULL, node, errp);
     if (!bs) {
-        error_setg(errp, "Cannot find device='' nor node-name='%s'",
-                   node ? node : "");
         return false;
     }
     if (writable && bdrv_is_read_only(bs)) {

@@ -87,10 +87,12 @@ extern const QmpCommand qmp_job_commands[];
 extern const QmpCommand qmp_nbd_commands[];
 
 /*
- * The node named @name (the daemon has no devices: a node name), or NULL
- * + 7.2's "Cannot find device=... nor node-name=...".
+ * 7.2's bdrv_lookup_bs(): the node named @device (an argument that may
+ * name a device or a node; the daemon has no devices) or else
+ * @node_name, or NULL + "Cannot find device='D' nor node-name='N'".
  */
-BlockDriverState *qsd_lookup_node(const char *name, Error **errp);
+BlockDriverState *qsd_lookup_node(const char *device, const char *node_name,
+                                  Error **errp);
 /* blockdev-add's work, for --blockdev too: @opts is taken. */
 bool coroutine_fn qsd_blockdev_add(QDict *opts, Error **errp);
 /* --nbd-server and --export */
