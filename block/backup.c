@@ -188,20 +188,12 @@ static int coroutine_fn cbw_co_pdiscard(BlockDriverState *bs, int64_t offset,
     return ret < 0 ? ret : bdrv_co_pdiscard(bs->file, offset, bytes);
 }
 
-static bool coroutine_fn cbw_co_open(BlockDriverState *bs, QDict *options,
-                                     int flags, Error **errp)
-{
-    bs->supported_write_flags = bs->file->bs->supported_write_flags;
-    bs->supported_zero_flags = bs->file->bs->supported_zero_flags;
-    return true;
-}
-
 static const BlockDriver bdrv_copy_before_write = {
     .format_name = "copy-before-write",
     .instance_size = sizeof(CbwState),
     .file_role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY,
     .is_filter = true,
-    .co_open = cbw_co_open,
+    .co_open = bdrv_filter_co_open,
     .co_preadv = bdrv_filter_co_preadv,
     .co_pwritev = cbw_co_pwritev,
     .co_pwrite_zeroes = cbw_co_pwrite_zeroes,

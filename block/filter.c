@@ -59,3 +59,11 @@ int64_t coroutine_fn bdrv_filter_co_getlength(BlockDriverState *bs)
 {
     return bdrv_co_getlength(bs->file->bs);
 }
+
+bool coroutine_fn bdrv_filter_co_open(BlockDriverState *bs, QDict *options,
+                                      int flags, Error **errp)
+{
+    bs->supported_write_flags = bs->file->bs->supported_write_flags;
+    bs->supported_zero_flags = bs->file->bs->supported_zero_flags;
+    return true;
+}

@@ -176,21 +176,12 @@ static int coroutine_fn mirror_top_co_pwrite_zeroes(BlockDriverState *bs,
     return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
 }
 
-static bool coroutine_fn mirror_top_co_open(BlockDriverState *bs,
-                                            QDict *options, int flags,
-                                            Error **errp)
-{
-    bs->supported_write_flags = bs->file->bs->supported_write_flags;
-    bs->supported_zero_flags = bs->file->bs->supported_zero_flags;
-    return true;
-}
-
 static const BlockDriver bdrv_mirror_top = {
     .format_name = "mirror_top",
     .instance_size = sizeof(MirrorTopState),
     .file_role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY,
     .is_filter = true,
-    .co_open = mirror_top_co_open,
+    .co_open = bdrv_filter_co_open,
     .co_preadv = bdrv_filter_co_preadv,
     .co_pwritev = mirror_top_co_pwritev,
     .co_pwrite_zeroes = mirror_top_co_pwrite_zeroes,

@@ -634,6 +634,9 @@ int coroutine_fn bdrv_filter_co_truncate(BlockDriverState *bs,
                                          BdrvRequestFlags flags,
                                          Error **errp);
 int64_t coroutine_fn bdrv_filter_co_getlength(BlockDriverState *bs);
+/* A filter's open with no options: the child's write and zero flags. */
+bool coroutine_fn bdrv_filter_co_open(BlockDriverState *bs, QDict *options,
+                                      int flags, Error **errp);
 
 /* The registry: every driver, in block/drivers.c. */
 extern const BlockDriver *const bdrv_drivers[];
