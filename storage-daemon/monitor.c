@@ -61,7 +61,6 @@ struct Monitor {
 
 static GPtrArray *chardevs;
 static GPtrArray *monitors;
-static QmpErrorClass cur_error_class;
 
 static const char *const error_class_names[] = {
     [QMP_ERROR_GENERIC] = "GenericError",
@@ -69,11 +68,6 @@ static const char *const error_class_names[] = {
     [QMP_ERROR_DEVICE_NOT_ACTIVE] = "DeviceNotActive",
     [QMP_ERROR_DEVICE_NOT_FOUND] = "DeviceNotFound",
 };
-
-void qmp_error_set_class(QmpErrorClass cls)
-{
-    cur_error_class = cls;
-}
 
 static void mon_update_handlers(Monitor *mon);
 
@@ -272,20 +266,19 @@ static void coroutine_fn mon_handle(Monitor *mon, QmpRequest *r,
     const QmpCommand *cmd;
     const char *name;
     bool oob = false;
-    QmpErrorClass cls = QMP_ERROR_GENERIC;
 
     if (r->err) {
-        mon_send_error(mon, cls, error_get_pretty(r->err), NULL);
+        mon_send_error(mon, QMP_ERROR_GENERIC, error_get_pretty(r->err), NULL);
         return;
     }
     if (qobject_type(r->obj) != QTYPE_DICT) {
-        mon_send_error(mon, cls, "QMP input must be a JSON object", NULL);
+        mon_send_error(mon, QMP_ERROR_GENERIC, "QMP input must be a JSON object", NULL);
         return;
     }
     id = qdict_get(r->obj, "id");
     name = check_request(mon, r->obj, &oob, &err);
     if (!name) {
-        mon_send_error(mon, cls, error_get_pretty(err), id);
+        mon_send_error(mon, QMP_ERROR_GENERIC, error_get_pretty(err), id);
         return;
     }
     cmd = find_command(name);
@@ -298,7 +291,7 @@ static void coroutine_fn mon_handle(Monitor *mon, QmpRequest *r,
     if (oob) {
         g_autofree char *msg = g_strdup_printf("The command %s does not "
                                                "support OOB", name);
-        mon_send_error(mon, cls, msg, id);
+        mon_send_error(mon, QMP_ERROR_GENERIC, msg, id);
         return;
     }
     if (!mon->negotiated && strcmp(name, "qmp_capabilities")) {
@@ -315,18 +308,16 @@ static void coroutine_fn mon_handle(Monitor *mon, QmpRequest *r,
     }
     args = qdict_get(r->obj, "arguments") ?
            qobject_ref(qdict_get(r->obj, "arguments")) : qdict_new();
-    cur_error_class = QMP_ERROR_GENERIC;
     if (!cmd) {
         qmp_capabilities(mon, args, &err);
     } else {
         cmd->fn(args, &ret, &err);
     }
-    cls = cur_error_class;
     if (gen != mon->conn_gen) {
         return;                 /* the client left meanwhile */
     }
     if (err) {
-        mon_send_error(mon, cls, error_get_pretty(err), id);
+        mon_send_error(mon, error_get_class(err), error_get_pretty(err), id);
     } else {
         g_autoptr(QObject) reply = qdict_new();
 

@@ -270,8 +270,8 @@ static void coroutine_fn qmp_block_resize(QDict *args, QObject **ret,
         return;
     }
     if (qmp_str(args, "device")) {
-        qmp_error_set_class(QMP_ERROR_DEVICE_NOT_FOUND);
         error_setg(errp, "Device '%s' not found", qmp_str(args, "device"));
+        error_set_class(errp, QMP_ERROR_DEVICE_NOT_FOUND);
         return;
     }
     bs = qsd_lookup_node(NULL, qmp_str(args, "node-name"), errp);

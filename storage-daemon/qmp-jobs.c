@@ -185,8 +185,8 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
     /* 7.2 looks for a device here, and says so when there is none */
     bs = bdrv_find_node(qmp_str(args, "device"));
     if (!bs) {
-        qmp_error_set_class(QMP_ERROR_DEVICE_NOT_FOUND);
         error_setg(errp, "Device '%s' not found", qmp_str(args, "device"));
+        error_set_class(errp, QMP_ERROR_DEVICE_NOT_FOUND);
         return;
     }
     top = bs;
@@ -275,8 +275,8 @@ static Job *find_job(QDict *args, const char *key, bool block, Error **errp)
     Job *job = id ? job_get(id) : NULL;
 
     if (block && (!job || !job->driver->block_job)) {
-        qmp_error_set_class(QMP_ERROR_DEVICE_NOT_ACTIVE);
         error_setg(errp, "Block job '%s' not found", id ? id : "");
+        error_set_class(errp, QMP_ERROR_DEVICE_NOT_ACTIVE);
         return NULL;
     }
     if (!job) {

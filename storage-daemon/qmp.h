@@ -16,14 +16,16 @@
 
 /* 7.2's error classes */
 typedef enum QmpErrorClass {
-    QMP_ERROR_GENERIC,
+    QMP_ERROR_GENERIC = 0,          /* an Error's class unless set */
     QMP_ERROR_COMMAND_NOT_FOUND,
     QMP_ERROR_DEVICE_NOT_ACTIVE,
     QMP_ERROR_DEVICE_NOT_FOUND,
 } QmpErrorClass;
 
-/* Set the class of an error a command returns (GenericError otherwise). */
-void qmp_error_set_class(QmpErrorClass cls);
+/*
+ * A command's error is GenericError unless its class is set with
+ * error_set_class(errp, QMP_ERROR_...) after error_setg().
+ */
 
 /*
  * A command: @args is the "arguments" object (an empty one when none

@@ -13,6 +13,7 @@ struct Error {
     const char *src;    /* where it was created, for debugging */
     int line;
     int os_errno;       /* error_setg_errno()'s, else 0 */
+    int err_class;      /* error_set_class()'s, else 0 */
 };
 
 /* Sentinels: their addresses are compared, their value is never used. */
@@ -151,6 +152,18 @@ void error_propagate(Error **dst_errp, Error *local_err)
 int error_get_errno(const Error *err)
 {
     return err->os_errno;
+}
+
+void error_set_class(Error **errp, int err_class)
+{
+    if (errp && errp != &error_abort && errp != &error_fatal && *errp) {
+        (*errp)->err_class = err_class;
+    }
+}
+
+int error_get_class(const Error *err)
+{
+    return err->err_class;
 }
 
 const char *error_get_pretty(const Error *err)

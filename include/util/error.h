@@ -49,6 +49,12 @@ void error_propagate(Error **dst_errp, Error *local_err);
 
 /* The errno given to error_setg_errno(), or 0. */
 int error_get_errno(const Error *err);
+/*
+ * A class for the error just set in *@errp (QMP's error classes; 0, the
+ * default, is the generic one); a no-op when nothing was set.
+ */
+void error_set_class(Error **errp, int err_class);
+int error_get_class(const Error *err);
 
 /* Returns the message; owned by @err. */
 const char *error_get_pretty(const Error *err);
