@@ -86,7 +86,6 @@ static QObject *qmp_version(void)
     return v;
 }
 
-
 /* ---- output ---- */
 
 static void mon_flush(Monitor *mon)
@@ -330,6 +329,13 @@ static void coroutine_fn mon_handle(Monitor *mon, QmpRequest *r,
     }
 }
 
+static void qmp_request_free(QmpRequest *r)
+{
+    qobject_unref(r->obj);
+    error_free(r->err);
+    g_free(r);
+}
+
 static void coroutine_fn mon_dispatch(void *opaque)
 {
     Monitor *mon = opaque;
@@ -340,9 +346,7 @@ static void coroutine_fn mon_dispatch(void *opaque)
 
         mon_update_handlers(mon);
         mon_handle(mon, r, gen);
-        qobject_unref(r->obj);
-        error_free(r->err);
-        g_free(r);
+        qmp_request_free(r);
         if (qsd_quit_requested) {
             qsd_wake_main();
         }
@@ -390,9 +394,7 @@ static void mon_disconnect(Monitor *mon)
     json_stream_flush(mon->js);
     /* what was not started is dropped with the connection */
     while ((r = g_queue_pop_head(&mon->queue))) {
-        qobject_unref(r->obj);
-        error_free(r->err);
-        g_free(r);
+        qmp_request_free(r);
     }
     g_string_truncate(mon->out, 0);
     mon->reading = mon->want_write = false;

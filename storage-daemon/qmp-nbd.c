@@ -33,11 +33,14 @@ static GPtrArray *exports;      /* QsdExport */
 
 /* ---- the server ---- */
 
+static void nbd_accept(void *opaque);
+
+/* a place is free: listen again (max-connections may have stopped it) */
 static void nbd_client_closed(void *opaque, bool negotiated)
 {
     if (nbd_listen_fd >= 0) {
-        aio_set_fd_handler(qemu_get_aio_context(), nbd_listen_fd,
-                           (IOHandler *)opaque, NULL, opaque);
+        aio_set_fd_handler(qemu_get_aio_context(), nbd_listen_fd, nbd_accept,
+                           NULL, NULL);
     }
 }
 
@@ -48,7 +51,7 @@ static void nbd_accept(void *opaque)
     if (fd < 0) {
         return;
     }
-    nbd_server_add_client(nbd_srv, fd, nbd_client_closed, (void *)nbd_accept);
+    nbd_server_add_client(nbd_srv, fd, nbd_client_closed, NULL);
     if (nbd_max_conn && nbd_server_client_count(nbd_srv) >= nbd_max_conn) {
         /* the next ones wait in the listen queue */
         aio_set_fd_handler(qemu_get_aio_context(), nbd_listen_fd, NULL, NULL,
@@ -107,7 +110,7 @@ static bool server_start(QDict *addr, int64_t max_conn, Error **errp)
     nbd_max_conn = max_conn;
     nbd_srv = nbd_server_new(qemu_get_aio_context());
     aio_set_fd_handler(qemu_get_aio_context(), nbd_listen_fd, nbd_accept,
-                       NULL, (void *)nbd_accept);
+                       NULL, NULL);
     return true;
 }
 
