@@ -391,7 +391,7 @@ static void mon_disconnect(Monitor *mon)
     mon->conn_gen++;
     mon->negotiated = false;
     mon->oob = false;
-    json_stream_flush(mon->js);
+    json_stream_reset(mon->js);
     /* what was not started is dropped with the connection */
     while ((r = g_queue_pop_head(&mon->queue))) {
         qmp_request_free(r);

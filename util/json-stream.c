@@ -4,6 +4,7 @@
  * open brackets that decides where a message ends, and a parser over the
  * message's tokens.  The grammar, the messages and the limits are QEMU
  * 7.2's (its qobject/json-*.c), so a client sees the same errors.
+ * json_parse() (json: file names, --blockdev JSON) is one more user.
  */
 #include "util/osdep.h"
 #include "util/json-stream.h"
@@ -38,6 +39,7 @@ struct JsonStream {
     GArray *tokens;             /* Token: the message so far */
     uint64_t token_size;
     int braces, brackets;
+    int max_nesting;
 };
 
 JsonStream *json_stream_new(JsonStreamEmit *emit, void *opaque)
@@ -48,6 +50,7 @@ JsonStream *json_stream_new(JsonStreamEmit *emit, void *opaque)
     js->opaque = opaque;
     js->tok = g_string_new(NULL);
     js->tokens = g_array_new(false, false, sizeof(Token));
+    js->max_nesting = MAX_NESTING;
     return js;
 }
 
@@ -103,6 +106,22 @@ static Token *peek(Parser *p)
 static Token *pop(Parser *p)
 {
     return p->pos < p->n ? &p->t[p->pos++] : NULL;
+}
+
+/* The value of four hex digits at @s (a \\u escape's), or -1. */
+static int hex4(const char *s)
+{
+    int v = 0, i;
+
+    for (i = 0; i < 4; i++) {
+        int d = g_ascii_xdigit_value(s[i]);
+
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 16 + d;
+    }
+    return v;
 }
 
 /* Modified UTF-8 as 7.2 keeps strings: U+0000 is C0 80; no surrogates. */
@@ -171,7 +190,7 @@ static QObject *parse_string(Parser *p, const Token *tk)
         case 'r': g_string_append_c(out, '\r'); break;
         case 't': g_string_append_c(out, '\t'); break;
         case 'u':
-            cp = json_hex4(s);
+            cp = hex4(s);
             if (cp >= 0) {
                 s += 4;
             } else {
@@ -179,7 +198,7 @@ static QObject *parse_string(Parser *p, const Token *tk)
                 s += strnlen(s, 4);
             }
             if (cp >= 0xD800 && cp <= 0xDBFF && s[0] == '\\' && s[1] == 'u') {
-                lo = json_hex4(s + 2);
+                lo = hex4(s + 2);
                 if (lo >= 0xDC00 && lo <= 0xDFFF) {
                     cp = 0x10000 + ((cp & 0x3FF) << 10) + (lo & 0x3FF);
                     s += 6;
@@ -419,7 +438,7 @@ static void add_token(JsonStream *js, TokType type)
         emit_error(js, "JSON token count limit exceeded");
         goto out;
     }
-    if (js->braces + js->brackets > MAX_NESTING) {
+    if (js->braces + js->brackets > js->max_nesting) {
         emit_error(js, "JSON nesting depth limit exceeded");
         goto out;
     }
@@ -603,7 +622,76 @@ void json_stream_feed(JsonStream *js, const char *buf, size_t len)
 
 void json_stream_flush(JsonStream *js)
 {
+    switch (js->state) {
+    case LX_START:
+    case LX_RECOVERY:
+        break;
+    case LX_KEYWORD:
+        add_token(js, TOK_KEYWORD);
+        break;
+    case LX_ZERO:
+    case LX_DIGITS:
+        add_token(js, TOK_INTEGER);
+        break;
+    case LX_MANTISSA_DIGITS:
+    case LX_EXP_DIGITS:
+        add_token(js, TOK_FLOAT);
+        break;
+    default:
+        /* a string or number cut short */
+        lex_error(js);
+    }
+    js->state = LX_START;
+    if (js->tokens->len) {
+        emit_message(js);
+    }
+}
+
+void json_stream_reset(JsonStream *js)
+{
     g_string_truncate(js->tok, 0);
     js->state = LX_START;
     drop_tokens(js);
+}
+
+/* ---- one value from a string ---- */
+
+typedef struct OneValue {
+    QObject *result;
+    Error *err;
+} OneValue;
+
+/* As 7.2's qobject_from_json(): the first error, or exactly one value. */
+static void one_value(void *opaque, QObject *obj, Error *err)
+{
+    OneValue *v = opaque;
+
+    if (v->result) {
+        g_clear_pointer(&v->result, qobject_unref);
+        error_setg(&v->err, "Expecting at most one JSON value");
+    }
+    if (v->err) {
+        qobject_unref(obj);
+        error_free(err);
+        return;
+    }
+    v->result = obj;
+    v->err = err;
+}
+
+QObject *json_parse(const char *text, Error **errp)
+{
+    OneValue v = { 0 };
+    JsonStream *js = json_stream_new(one_value, &v);
+
+    /* json: names are parsed in coroutines: a smaller bound than QMP's */
+    js->max_nesting = JSON_PARSE_MAX_NESTING;
+    json_stream_feed(js, text, strlen(text));
+    json_stream_flush(js);
+    json_stream_free(js);
+    if (!v.result && !v.err) {
+        error_setg(&v.err, "Expecting a JSON value");
+    }
+    error_propagate(errp, v.err);
+    return v.result;
 }

@@ -26,8 +26,13 @@ typedef void JsonStreamEmit(void *opaque, QObject *obj, Error *err);
 
 JsonStream *json_stream_new(JsonStreamEmit *emit, void *opaque);
 void json_stream_feed(JsonStream *js, const char *buf, size_t len);
-/* End of input: a message still open is parsed (and so fails). */
+/*
+ * End of input: a number or keyword being read ends there, a string cut
+ * short is stray, and a message still open is parsed (and so fails).
+ */
 void json_stream_flush(JsonStream *js);
+/* Forget what was read so far (a QMP client went away). */
+void json_stream_reset(JsonStream *js);
 void json_stream_free(JsonStream *js);
 
 #endif /* UTIL_JSON_STREAM_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * JSON text <-> QObject.  The parser accepts what QEMU's does for
- * json:{...} filenames, including single-quoted strings; the writer
+ * JSON text <-> QObject.  The parser (util/json-stream.c) accepts what
+ * QEMU's does, including single-quoted strings; the writer
  * produces QEMU's pretty layout (4-space indent) used by the tools'
  * --output=json.
  */
@@ -12,7 +12,13 @@
 #include "util/error.h"
 #include "util/qobject.h"
 
-/* Parse one JSON value from @text.  Returns a new reference or NULL. */
+/*
+ * Parse one JSON value from @text, as 7.2's qobject_from_json() (the QMP
+ * grammar and error texts of util/json-stream.c, one value exactly), but
+ * with nesting bounded at JSON_PARSE_MAX_NESTING.  Returns a new
+ * reference or NULL.
+ */
+#define JSON_PARSE_MAX_NESTING 64
 QObject *json_parse(const char *text, Error **errp);
 
 /* json_write() flags */
@@ -41,7 +47,5 @@ void qobject_print_human(const QObject *obj, int indent);
 
 /* Append @s as a JSON string literal (with quotes and escapes). */
 void json_write_string(GString *out, const char *s);
-/* The value of four hex digits at @p, or -1 (a \\u escape's). */
-int json_hex4(const char *p);
 
 #endif /* UTIL_JSON_H */
