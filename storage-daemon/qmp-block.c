@@ -28,6 +28,21 @@ BlockDriverState *qsd_lookup_node(const char *device, const char *node_name,
 
 /* ---- blockdev-add / blockdev-del ---- */
 
+/* Whether flat @opts give @name: a string, or any of its members */
+static bool has_member(QDict *opts, const char *name)
+{
+    size_t len = strlen(name), i;
+
+    for (i = 0; i < qdict_size(opts); i++) {
+        const char *key = qdict_key_at(opts, i);
+
+        if (!strncmp(key, name, len) && (!key[len] || key[len] == '.')) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool coroutine_fn qsd_blockdev_add(QDict *opts, Error **errp)
 {
     g_autoptr(QObject) o = opts;
@@ -36,9 +51,7 @@ bool coroutine_fn qsd_blockdev_add(QDict *opts, Error **errp)
     BlockDriverState *bs;
 
     /* 7.2's schema first: a format (and a filter) needs its file */
-    if (bdrv && !bdrv->protocol_name && strcmp(drv, "blkdebug") &&
-        !qdict_haskey(opts, "file") && !qdict_haskey(opts, "file.driver") &&
-        !qdict_haskey(opts, "file.filename")) {
+    if (bdrv && !bdrv->protocol_name && !has_member(opts, "file")) {
         error_setg(errp, "Parameter 'file' is missing");
         return false;
     }
