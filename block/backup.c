@@ -521,6 +521,10 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         error_setg(errp, "Source and target cannot be the same");
         return NULL;
     }
+    if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_BACKUP_SOURCE, errp) ||
+        bdrv_op_is_blocked(target, BLOCK_OP_TYPE_BACKUP_TARGET, errp)) {
+        return NULL;
+    }
     len = bdrv_co_getlength(bs);
     target_len = bdrv_co_getlength(target);
     if (len < 0 || target_len < 0) {
@@ -533,12 +537,14 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         error_setg(errp, "Source and target image have different sizes");
         return NULL;
     }
-    s = job_create(common->job_id, &backup_job_driver, NULL, common->flags,
+    s = job_create(common->job_id, &backup_job_driver, common->txn,
+                   common->flags,
                    common->cb, common->opaque, errp);
     if (!s) {
         return NULL;
     }
     s->source = bdrv_ref(bs);
+    job_block_node(&s->job, target);
     s->sync = args.sync;
     s->bitmap_mode = args.bitmap_mode;
     s->on_source_error = args.on_source_error;
@@ -574,6 +580,7 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         goto fail;
     }
     ((CbwState *)s->cbw->opaque)->job = s;
+    job_block_node(&s->job, s->cbw);
     bdrv_co_drained_begin(bs);
     if (!bdrv_replace_node(bs, s->cbw, errp)) {
         bdrv_drained_end(bs);
@@ -581,7 +588,9 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         goto fail;
     }
     bdrv_drained_end(bs);
-    job_start(&s->job);
+    if (!common->defer_start) {
+        job_start(&s->job);
+    }
     return &s->job;
 
 fail:

@@ -47,6 +47,18 @@ static const BdrvChildOps blk_child_ops = {
     .drained_poll = blk_drained_poll,
 };
 
+bool bdrv_has_blk(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    QTAILQ_FOREACH(c, &bs->parents, next_parent) {
+        if (c->ops == &blk_child_ops) {
+            return true;
+        }
+    }
+    return false;
+}
+
 BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
                               uint64_t shared, Error **errp)
 {

@@ -171,6 +171,7 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
 {
     BlockDriverState *overlay = bdrv_find_overlay(bs, top);
     BlockDriverState *above_base = bdrv_find_overlay(top, base);
+    BlockDriverState *it;
     CommitJob *s;
 
     if (top == base) {
@@ -197,6 +198,12 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
         job_early_fail(&s->job);
         return NULL;
     }
+    /* the active layer, what goes away and the base */
+    job_block_node(&s->job, bs);
+    for (it = top; it && it != base; it = bdrv_backing_bs(it)) {
+        job_block_node(&s->job, it);
+    }
+    job_block_node(&s->job, base);
     s->overlay = bdrv_ref(overlay);
     s->top = bdrv_ref(top);
     s->base = bdrv_ref(base);

@@ -244,7 +244,7 @@ bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
     QTAILQ_FOREACH_SAFE(c, &from->parents, next_parent, next) {
         uint64_t perm = c->perm, shared = c->shared_perm;
 
-        if (c->parent == to) {
+        if (c->parent == to || (c->ops && c->ops->stay_at_node)) {
             continue;   /* a filter put above @from keeps its link */
         }
         bdrv_unlink_parent(c);
@@ -356,4 +356,66 @@ BlockDriverState *coroutine_fn bdrv_co_reopen_backing_rw(
         bdrv_unref(below);
     }
     return bs;
+}
+
+/* ---- op blockers ---- */
+
+typedef struct BdrvOpBlocker {
+    const void *owner;
+    char *reason;
+} BdrvOpBlocker;
+
+void bdrv_op_block_all(BlockDriverState *bs, const void *owner,
+                       const char *reason)
+{
+    BdrvOpBlocker *b = g_new(BdrvOpBlocker, 1);
+
+    b->owner = owner;
+    b->reason = g_strdup(reason);
+    bs->op_blockers = g_slist_prepend(bs->op_blockers, b);
+}
+
+void bdrv_op_unblock_all(BlockDriverState *bs, const void *owner)
+{
+    GSList *l = bs->op_blockers;
+
+    while (l) {
+        BdrvOpBlocker *b = l->data;
+
+        l = l->next;
+        if (b->owner == owner) {
+            bs->op_blockers = g_slist_remove(bs->op_blockers, b);
+            g_free(b->reason);
+            g_free(b);
+        }
+    }
+}
+
+bool bdrv_op_is_blocked(BlockDriverState *bs, BlockOpType op, Error **errp)
+{
+    BdrvChild *c;
+
+    if (bs->op_blockers) {
+        BdrvOpBlocker *b = bs->op_blockers->data;
+
+        error_setg(errp, "Node '%s' is busy: %s", bs->node_name, b->reason);
+        return true;
+    }
+    switch (op) {
+    case BLOCK_OP_TYPE_COMMIT_TARGET:
+    case BLOCK_OP_TYPE_STREAM:
+    case BLOCK_OP_TYPE_BACKUP_SOURCE:
+    case BLOCK_OP_TYPE_BACKUP_TARGET:
+        return false;
+    default:
+        break;
+    }
+    QTAILQ_FOREACH(c, &bs->parents, next_parent) {
+        if (c->parent && (c->role & BDRV_CHILD_COW)) {
+            error_setg(errp, "Node '%s' is busy: node is used as backing hd "
+                       "of '%s'", bs->node_name, c->parent->node_name);
+            return true;
+        }
+    }
+    return false;
 }

@@ -9,6 +9,7 @@
 #include "util/osdep.h"
 #include "block/job.h"
 #include "util/cutils.h"
+#include "block/driver.h"
 
 /* 7.2's slice for the speed limit: 100 ms */
 #define JOB_SLICE_NS (100 * 1000 * 1000LL)
@@ -326,12 +327,66 @@ void job_ref(Job *job)
     job->refcnt++;
 }
 
+/*
+ * The job's link to a node it uses: it blocks other operations there, and
+ * a drain of the node pauses the job (7.2's child_job).
+ */
+static void job_child_drained_begin(BdrvChild *c)
+{
+    job_pause(c->opaque);
+}
+
+static void job_child_drained_end(BdrvChild *c)
+{
+    job_resume(c->opaque);
+}
+
+static const BdrvChildOps job_child_ops = {
+    .drained_begin = job_child_drained_begin,
+    .drained_end = job_child_drained_end,
+    .stay_at_node = true,
+};
+
+void job_block_node(Job *job, BlockDriverState *bs)
+{
+    g_autofree char *reason =
+        g_strdup_printf("block device is in use by block job: %s",
+                        job_type_str(job->driver->job_type));
+    BdrvChild *c = g_new0(BdrvChild, 1);
+
+    c->name = g_strdup("job");
+    c->ops = &job_child_ops;
+    c->opaque = job;
+    /* takes nothing, shares all: cannot conflict */
+    bdrv_root_attach(bdrv_ref(bs), c, 0, BLK_PERM_ALL, &error_abort);
+    bdrv_op_block_all(bs, job, reason);
+    job->blocked_nodes = g_slist_prepend(job->blocked_nodes, c);
+}
+
+static void job_unblock_nodes(Job *job)
+{
+    GSList *l;
+
+    for (l = job->blocked_nodes; l; l = l->next) {
+        BdrvChild *c = l->data;
+        BlockDriverState *bs = c->bs;
+
+        bdrv_op_unblock_all(bs, job);
+        bdrv_root_detach(c);
+        g_free(c->name);
+        g_free(c);
+        bdrv_unref(bs);
+    }
+    g_clear_pointer(&job->blocked_nodes, g_slist_free);
+}
+
 void job_unref(Job *job)
 {
     if (--job->refcnt > 0) {
         return;
     }
     assert(job->status == JOB_STATUS_NULL && !job->txn);
+    job_unblock_nodes(job);
     if (job->driver->free) {
         job->driver->free(job);
     }
@@ -625,6 +680,7 @@ static int coroutine_fn job_finalize_single(Job *job)
     if (job->driver->clean) {
         job->driver->clean(job);
     }
+    job_unblock_nodes(job);
     if (job->cb) {
         job->cb(job->cb_opaque, ret);
     }

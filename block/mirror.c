@@ -621,6 +621,17 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
     }
     s->source = bdrv_ref(bs);
     s->target_bs = bdrv_ref(target);
+    /* the source, the target and, for commit, the nodes between them */
+    job_block_node(&s->job, bs);
+    job_block_node(&s->job, target);
+    if (base) {
+        BlockDriverState *it;
+
+        for (it = bdrv_backing_bs(bs); it && it != base;
+             it = bdrv_backing_bs(it)) {
+            job_block_node(&s->job, it);
+        }
+    }
     s->base = base ? bdrv_ref(base) : NULL;
     s->is_commit = drv == &commit_active_job_driver;
     s->sync = p->sync;
@@ -659,6 +670,7 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
         goto fail;
     }
     ((MirrorTopState *)s->mirror_top->opaque)->job = s;
+    job_block_node(&s->job, s->mirror_top);
     bdrv_co_drained_begin(bs);
     if (!bdrv_replace_node(bs, s->mirror_top, errp)) {
         bdrv_drained_end(bs);

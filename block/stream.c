@@ -168,6 +168,7 @@ Job *coroutine_fn stream_start(const BlockJobCommon *common,
                                const char *backing_file,
                                BlockdevOnError on_error, Error **errp)
 {
+    BlockDriverState *it;
     StreamJob *s;
 
     if (base && !in_backing_chain(bs, base)) {
@@ -187,6 +188,11 @@ Job *coroutine_fn stream_start(const BlockJobCommon *common,
     }
     s->top = bs;
     s->base = base ? bdrv_ref(base) : NULL;
+    /* the node written and those that leave its chain */
+    job_block_node(&s->job, bs);
+    for (it = bdrv_backing_bs(bs); it && it != base; it = bdrv_backing_bs(it)) {
+        job_block_node(&s->job, it);
+    }
     s->backing_file = g_strdup(backing_file);
     s->on_error = on_error;
     /* copy-on-read changes no data a reader sees: write unchanged */

@@ -715,7 +715,14 @@ static bool type_ok(QObject *v, char t)
 
 bool qmp_check_args(QDict *args, const char *spec, Error **errp)
 {
+    return qmp_check_args_at(args, spec, NULL, errp);
+}
+
+bool qmp_check_args_at(QDict *args, const char *spec, const char *at,
+                       Error **errp)
+{
     g_auto(GStrv) members = g_strsplit(spec, " ", -1);
+    const char *dot = at ? "." : "";
     size_t i, j;
 
     for (i = 0; members[i]; i++) {
@@ -726,24 +733,25 @@ bool qmp_check_args(QDict *args, const char *spec, Error **errp)
         char t = strchr(m, ':') ? strchr(m, ':')[1] : '*';
         QObject *v;
 
-        if (!*name) {
-            continue;
+        if (!*name || !strcmp(name, "*")) {
+            continue;           /* "?*": other members are checked later */
         }
         v = qdict_get(args, name);
         if (!v) {
             if (!optional) {
-                error_setg(errp, "Parameter '%s' is missing", name);
+                error_setg(errp, "Parameter '%s%s%s' is missing",
+                           at ? at : "", dot, name);
                 return false;
             }
             continue;
         }
         if (!type_ok(v, t)) {
-            error_setg(errp, "Invalid parameter type for '%s', expected: %s",
-                       name, type_name(t));
+            error_setg(errp, "Invalid parameter type for '%s%s%s', "
+                       "expected: %s", at ? at : "", dot, name, type_name(t));
             return false;
         }
     }
-    for (j = 0; j < qdict_size(args); j++) {
+    for (j = 0; j < qdict_size(args) && !strstr(spec, "?*"); j++) {
         const char *key = qdict_key_at(args, j);
         bool known = false;
 
@@ -754,7 +762,8 @@ bool qmp_check_args(QDict *args, const char *spec, Error **errp)
             known = strlen(key) == n && !strncmp(m, key, n);
         }
         if (!known) {
-            error_setg(errp, "Parameter '%s' is unexpected", key);
+            error_setg(errp, "Parameter '%s%s%s' is unexpected",
+                       at ? at : "", dot, key);
             return false;
         }
     }
@@ -876,6 +885,7 @@ static const QmpCommand core_commands[] = {
 
 static const QmpCommand *const tables[] = {
     core_commands, qmp_block_commands, qmp_job_commands, qmp_nbd_commands,
+    qmp_transaction_commands,
 };
 
 static const QmpCommand *find_command(const char *name)

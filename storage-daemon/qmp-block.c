@@ -10,6 +10,7 @@
 #include "block/block.h"
 #include "block/driver.h"
 #include "block/dirty-bitmap.h"
+#include "block/block-backend.h"
 
 static GPtrArray *monitor_nodes;        /* BlockDriverState, referenced */
 
@@ -97,18 +98,6 @@ static void coroutine_fn qmp_blockdev_add(QDict *args, QObject **ret,
     qsd_blockdev_add(qdict_flatten_to_options(args), errp);
 }
 
-static bool has_blk_user(BlockDriverState *bs)
-{
-    BdrvChild *c;
-
-    QTAILQ_FOREACH(c, &bs->parents, next_parent) {
-        if (!c->parent) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void coroutine_fn qmp_blockdev_del(QDict *args, QObject **ret,
                                           Error **errp)
 {
@@ -124,8 +113,11 @@ static void coroutine_fn qmp_blockdev_del(QDict *args, QObject **ret,
         error_setg(errp, "Failed to find node with node-name='%s'", name);
         return;
     }
-    if (has_blk_user(bs)) {
+    if (bdrv_has_blk(bs)) {
         error_setg(errp, "Node %s is in use", name);
+        return;
+    }
+    if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_DRIVE_DEL, errp)) {
         return;
     }
     if (!monitor_nodes || !g_ptr_array_find(monitor_nodes, bs, NULL)) {
@@ -152,17 +144,22 @@ void coroutine_fn qsd_close_all_nodes(void)
 
 /* ---- query-named-block-nodes ---- */
 
+/* The node's named bitmaps, the newest first (as 7.2 lists them) */
 static QList *bitmap_list(BlockDriverState *bs)
 {
     QList *l = qlist_new();
     BdrvDirtyBitmap *bm = NULL;
+    GSList *newest_first = NULL, *it;
 
     while ((bm = bdrv_dirty_bitmap_next(bs, bm))) {
+        if (bdrv_dirty_bitmap_name(bm)) {       /* not a job's own */
+            newest_first = g_slist_prepend(newest_first, bm);
+        }
+    }
+    for (it = newest_first; it; it = it->next) {
         QDict *d;
 
-        if (!bdrv_dirty_bitmap_name(bm)) {
-            continue;           /* a job's own */
-        }
+        bm = it->data;
         d = qdict_new();
         qdict_put_str(d, "name", bdrv_dirty_bitmap_name(bm));
         qdict_put_bool(d, "recording", bdrv_dirty_bitmap_enabled(bm));
@@ -175,6 +172,7 @@ static QList *bitmap_list(BlockDriverState *bs)
         }
         qlist_append(l, d);
     }
+    g_slist_free(newest_first);
     return l;
 }
 
@@ -296,6 +294,11 @@ static void coroutine_fn qmp_block_resize(QDict *args, QObject **ret,
         error_setg(errp, "Parameter 'size' expects a >0 size");
         return;
     }
+    if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_RESIZE, NULL)) {
+        /* 7.2 names the device argument, which is absent here */
+        error_setg(errp, "Device '(null)' is in use");
+        return;
+    }
     if (bs->read_only) {
         error_setg(errp, "Node '%s' is read only", bs->node_name);
         return;
@@ -311,16 +314,103 @@ static void coroutine_fn qmp_block_resize(QDict *args, QObject **ret,
     }
 }
 
-/* ---- dirty bitmaps ---- */
+/* ---- blockdev-snapshot (an action) ---- */
+
+/*
+ * @overlay, a node the monitor added with no backing file, goes above
+ * @node: it takes @node as its backing file and every user of @node
+ * (exports, jobs' nodes above) moves to it.
+ */
+static bool coroutine_fn snapshot_prepare(QsdAction *a, QDict *args,
+                                          Error **errp)
+{
+    const char *node = qmp_str(args, "node");
+    const char *overlay = qmp_str(args, "overlay");
+    BlockDriverState *old, *ovl;
+    uint64_t perm = 0;
+    BdrvChild *c;
+
+    old = qsd_lookup_node(node, node, errp);
+    if (!old || bdrv_op_is_blocked(old, BLOCK_OP_TYPE_EXTERNAL_SNAPSHOT,
+                                   errp)) {
+        return false;
+    }
+    if (!old->read_only && bdrv_co_flush(old) < 0) {
+        error_setg(errp, "An IO error has occurred");
+        return false;
+    }
+    ovl = qsd_lookup_node(overlay, overlay, errp);
+    if (!ovl) {
+        return false;
+    }
+    QTAILQ_FOREACH(c, &ovl->parents, next_parent) {
+        perm |= c->perm;
+    }
+    if (perm & BLK_PERM_CONSISTENT_READ) {
+        error_setg(errp, "The overlay is already in use");
+        return false;
+    }
+    if (ovl->drv->is_filter) {
+        error_setg(errp, "Filters cannot be used as overlays");
+        return false;
+    }
+    if (bdrv_backing_bs(ovl)) {
+        error_setg(errp, "The overlay already has a backing image");
+        return false;
+    }
+    if (!ovl->drv->supports_backing) {
+        error_setg(errp, "The overlay does not support backing images");
+        return false;
+    }
+    bdrv_co_drained_begin(old);
+    if (!bdrv_attach_child(ovl, bdrv_ref(old), "backing", BDRV_CHILD_COW,
+                           errp)) {
+        bdrv_drained_end(old);
+        return false;
+    }
+    if (!bdrv_replace_node(old, ovl, errp)) {
+        bdrv_unref_child(ovl, ovl->backing);
+        bdrv_drained_end(old);
+        return false;
+    }
+    bdrv_drained_end(old);
+    a->bs = old;
+    a->overlay = ovl;
+    return true;
+}
+
+static void coroutine_fn snapshot_abort(QsdAction *a)
+{
+    if (!a->overlay) {
+        return;
+    }
+    bdrv_co_drained_begin(a->bs);
+    bdrv_ref(a->bs);
+    bdrv_unref_child(a->overlay, a->overlay->backing);
+    bdrv_replace_node(a->overlay, a->bs, NULL);
+    bdrv_drained_end(a->bs);
+    bdrv_unref(a->bs);
+}
+
+const QsdActionOps qsd_snapshot_action = {
+    .name = "blockdev-snapshot",
+    .spec = "node:s overlay:s",
+    .grouped = false,
+    .prepare = snapshot_prepare,
+    .abort = snapshot_abort,
+};
+
+QSD_ACTION_COMMAND(qmp_blockdev_snapshot, qsd_snapshot_action)
+
+/* ---- dirty bitmaps (actions: a transaction may group them) ---- */
+
+#define BITMAP_SPEC "node:s name:s"
 
 static BdrvDirtyBitmap *bitmap_of(QDict *args, BlockDriverState **pbs,
                                   bool any, Error **errp)
 {
     BlockDriverState *bs;
 
-    if (!qmp_check_args(args, "node:s name:s", errp)) {
-        return NULL;
-    }
     bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"), errp);
     if (!bs) {
         return NULL;
@@ -329,116 +419,214 @@ static BdrvDirtyBitmap *bitmap_of(QDict *args, BlockDriverState **pbs,
     return bdrv_dirty_bitmap_lookup(bs, qmp_str(args, "name"), any, errp);
 }
 
-static void coroutine_fn qmp_bitmap_add(QDict *args, QObject **ret,
-                                        Error **errp)
+/* A disabled anonymous copy of @bm, to restore it from on abort */
+static BdrvDirtyBitmap *bitmap_copy(BlockDriverState *bs, BdrvDirtyBitmap *bm,
+                                    Error **errp)
 {
-    BlockDriverState *bs;
+    BdrvDirtyBitmap *copy;
 
-    if (!qmp_check_args(args, "node:s name:s ?granularity:i ?persistent:b "
-                        "?disabled:b", errp)) {
-        return;
+    copy = bdrv_dirty_bitmap_create(bs, NULL, bdrv_dirty_bitmap_granularity(bm),
+                                    bdrv_dirty_bitmap_size(bm), errp);
+    if (!copy) {
+        return NULL;
     }
-    bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"), errp);
-    if (!bs) {
-        return;
+    bdrv_dirty_bitmap_set_enabled(copy, false);
+    if (!bdrv_dirty_bitmap_merge(copy, bm, errp)) {
+        bdrv_dirty_bitmap_release(bs, copy);
+        return NULL;
+    }
+    return copy;
+}
+
+/* abort of clear and merge: the bitmap as it was */
+static void coroutine_fn bitmap_restore(QsdAction *a)
+{
+    if (a->saved) {
+        bdrv_dirty_bitmap_clear(a->bitmap);
+        bdrv_dirty_bitmap_merge(a->bitmap, a->saved, NULL);
+    }
+}
+
+static void coroutine_fn bitmap_drop_saved(QsdAction *a)
+{
+    if (a->saved) {
+        bdrv_dirty_bitmap_release(a->bs, a->saved);
+        a->saved = NULL;
+    }
+}
+
+static bool coroutine_fn bitmap_add_prepare(QsdAction *a, QDict *args,
+                                            Error **errp)
+{
+    a->bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"),
+                            errp);
+    if (!a->bs) {
+        return false;
     }
     if (qdict_get(args, "granularity") && !qmp_int(args, "granularity", 0)) {
         error_setg(errp, "Granularity must be power of 2 and at least 512");
-        return;
+        return false;
     }
-    bdrv_dirty_bitmap_add_checked(bs, qmp_str(args, "name"),
-                                  qmp_int(args, "granularity", 0),
-                                  qmp_bool(args, "persistent", false),
-                                  qmp_bool(args, "disabled", false), errp);
+    a->bitmap = bdrv_dirty_bitmap_add_checked(a->bs, qmp_str(args, "name"),
+                                              qmp_int(args, "granularity", 0),
+                                              qmp_bool(args, "persistent",
+                                                       false),
+                                              qmp_bool(args, "disabled",
+                                                       false), errp);
+    return a->bitmap != NULL;
 }
 
-static void coroutine_fn qmp_bitmap_remove(QDict *args, QObject **ret,
-                                           Error **errp)
+static void coroutine_fn bitmap_add_abort(QsdAction *a)
 {
-    BlockDriverState *bs;
-    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, true, errp);
+    if (a->bitmap) {
+        bdrv_dirty_bitmap_release(a->bs, a->bitmap);
+    }
+}
+
+const QsdActionOps qsd_bitmap_add_action = {
+    .name = "block-dirty-bitmap-add",
+    .spec = BITMAP_SPEC " ?granularity:i ?persistent:b ?disabled:b",
+    .prepare = bitmap_add_prepare,
+    .abort = bitmap_add_abort,
+};
+
+/* remove: the bitmap is busy until commit releases it */
+static bool coroutine_fn bitmap_remove_prepare(QsdAction *a, QDict *args,
+                                               Error **errp)
+{
+    BdrvDirtyBitmap *bm = bitmap_of(args, &a->bs, true, errp);
 
     if (!bm) {
-        return;
+        return false;
     }
     if (bdrv_dirty_bitmap_busy(bm)) {
         error_setg(errp, "Bitmap '%s' is currently in use by another "
                    "operation and cannot be used", bdrv_dirty_bitmap_name(bm));
-        return;
+        return false;
     }
-    bdrv_dirty_bitmap_release(bs, bm);
+    bdrv_dirty_bitmap_set_busy(bm, true);
+    a->bitmap = bm;
+    return true;
 }
 
-static void coroutine_fn qmp_bitmap_clear(QDict *args, QObject **ret,
-                                          Error **errp)
+static void coroutine_fn bitmap_remove_commit(QsdAction *a)
 {
-    BlockDriverState *bs;
-    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, false, errp);
-
-    if (bm) {
-        bdrv_dirty_bitmap_clear(bm);
-    }
+    bdrv_dirty_bitmap_set_busy(a->bitmap, false);
+    bdrv_dirty_bitmap_release(a->bs, a->bitmap);
 }
 
-static void coroutine_fn qmp_bitmap_enable(QDict *args, QObject **ret,
-                                           Error **errp)
+static void coroutine_fn bitmap_remove_abort(QsdAction *a)
 {
-    BlockDriverState *bs;
-    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, false, errp);
-
-    if (bm) {
-        bdrv_dirty_bitmap_set_enabled(bm, true);
+    if (a->bitmap) {
+        bdrv_dirty_bitmap_set_busy(a->bitmap, false);
     }
 }
 
-static void coroutine_fn qmp_bitmap_disable(QDict *args, QObject **ret,
-                                            Error **errp)
+const QsdActionOps qsd_bitmap_remove_action = {
+    .name = "block-dirty-bitmap-remove",
+    .spec = BITMAP_SPEC,
+    .prepare = bitmap_remove_prepare,
+    .commit = bitmap_remove_commit,
+    .abort = bitmap_remove_abort,
+};
+
+static bool coroutine_fn bitmap_clear_prepare(QsdAction *a, QDict *args,
+                                              Error **errp)
 {
-    BlockDriverState *bs;
-    BdrvDirtyBitmap *bm = bitmap_of(args, &bs, false, errp);
+    a->bitmap = bitmap_of(args, &a->bs, false, errp);
+    if (!a->bitmap) {
+        return false;
+    }
+    a->saved = bitmap_copy(a->bs, a->bitmap, errp);
+    if (!a->saved) {
+        return false;
+    }
+    bdrv_dirty_bitmap_clear(a->bitmap);
+    return true;
+}
 
-    if (bm) {
-        bdrv_dirty_bitmap_set_enabled(bm, false);
+const QsdActionOps qsd_bitmap_clear_action = {
+    .name = "block-dirty-bitmap-clear",
+    .spec = BITMAP_SPEC,
+    .prepare = bitmap_clear_prepare,
+    .abort = bitmap_restore,
+    .clean = bitmap_drop_saved,
+};
+
+static bool coroutine_fn bitmap_set_enabled(QsdAction *a, QDict *args,
+                                            bool enabled, Error **errp)
+{
+    a->bitmap = bitmap_of(args, &a->bs, false, errp);
+    if (!a->bitmap) {
+        return false;
+    }
+    a->was_enabled = bdrv_dirty_bitmap_enabled(a->bitmap);
+    bdrv_dirty_bitmap_set_enabled(a->bitmap, enabled);
+    return true;
+}
+
+static bool coroutine_fn bitmap_enable_prepare(QsdAction *a, QDict *args,
+                                               Error **errp)
+{
+    return bitmap_set_enabled(a, args, true, errp);
+}
+
+static bool coroutine_fn bitmap_disable_prepare(QsdAction *a, QDict *args,
+                                                Error **errp)
+{
+    return bitmap_set_enabled(a, args, false, errp);
+}
+
+static void coroutine_fn bitmap_enabled_abort(QsdAction *a)
+{
+    if (a->bitmap) {
+        bdrv_dirty_bitmap_set_enabled(a->bitmap, a->was_enabled);
     }
 }
+
+const QsdActionOps qsd_bitmap_enable_action = {
+    .name = "block-dirty-bitmap-enable",
+    .spec = BITMAP_SPEC,
+    .prepare = bitmap_enable_prepare,
+    .abort = bitmap_enabled_abort,
+};
+
+const QsdActionOps qsd_bitmap_disable_action = {
+    .name = "block-dirty-bitmap-disable",
+    .spec = BITMAP_SPEC,
+    .prepare = bitmap_disable_prepare,
+    .abort = bitmap_enabled_abort,
+};
 
 /*
  * merge: every source (a name on the target's node, or {node, name})
  * into a copy first, so that a failing source leaves the target as it
  * was, as 7.2's.
  */
-static void coroutine_fn qmp_bitmap_merge(QDict *args, QObject **ret,
-                                          Error **errp)
+static bool coroutine_fn bitmap_merge_prepare(QsdAction *a, QDict *args,
+                                              Error **errp)
 {
-    BlockDriverState *bs;
-    BdrvDirtyBitmap *dst, *tmp;
+    BdrvDirtyBitmap *tmp;
     QList *srcs;
     size_t i;
+    bool ok = false;
 
-    if (!qmp_check_args(args, "node:s target:s bitmaps:a", errp)) {
-        return;
+    a->bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"),
+                            errp);
+    if (!a->bs) {
+        return false;
     }
-    bs = qsd_lookup_node(qmp_str(args, "node"), qmp_str(args, "node"), errp);
-    if (!bs) {
-        return;
-    }
-    dst = bdrv_dirty_bitmap_lookup(bs, qmp_str(args, "target"), false, errp);
-    if (!dst) {
-        return;
-    }
-    tmp = bdrv_dirty_bitmap_create(bs, NULL, bdrv_dirty_bitmap_granularity(dst),
-                                   bdrv_dirty_bitmap_size(dst), errp);
+    a->bitmap = bdrv_dirty_bitmap_lookup(a->bs, qmp_str(args, "target"),
+                                         false, errp);
+    tmp = a->bitmap ? bitmap_copy(a->bs, a->bitmap, errp) : NULL;
     if (!tmp) {
-        return;
-    }
-    bdrv_dirty_bitmap_set_enabled(tmp, false);
-    if (!bdrv_dirty_bitmap_merge(tmp, dst, errp)) {
-        goto out;
+        a->bitmap = NULL;
+        return false;
     }
     srcs = (QList *)qdict_get(args, "bitmaps");
     for (i = 0; i < qlist_size(srcs); i++) {
         QObject *s = qlist_at(srcs, i);
-        BlockDriverState *sbs = bs;
+        BlockDriverState *sbs = a->bs;
         const char *name;
         BdrvDirtyBitmap *src;
 
@@ -464,17 +652,38 @@ static void coroutine_fn qmp_bitmap_merge(QDict *args, QObject **ret,
             goto out;
         }
     }
-    bdrv_dirty_bitmap_clear(dst);
-    bdrv_dirty_bitmap_merge(dst, tmp, errp);
+    /* the target becomes the merge; the old contents stay for abort */
+    a->saved = bitmap_copy(a->bs, a->bitmap, errp);
+    if (a->saved) {
+        bdrv_dirty_bitmap_clear(a->bitmap);
+        ok = bdrv_dirty_bitmap_merge(a->bitmap, tmp, errp);
+    }
 out:
-    bdrv_dirty_bitmap_release(bs, tmp);
+    bdrv_dirty_bitmap_release(a->bs, tmp);
+    return ok;
 }
+
+const QsdActionOps qsd_bitmap_merge_action = {
+    .name = "block-dirty-bitmap-merge",
+    .spec = "node:s target:s bitmaps:a",
+    .prepare = bitmap_merge_prepare,
+    .abort = bitmap_restore,
+    .clean = bitmap_drop_saved,
+};
+
+QSD_ACTION_COMMAND(qmp_bitmap_add, qsd_bitmap_add_action)
+QSD_ACTION_COMMAND(qmp_bitmap_remove, qsd_bitmap_remove_action)
+QSD_ACTION_COMMAND(qmp_bitmap_clear, qsd_bitmap_clear_action)
+QSD_ACTION_COMMAND(qmp_bitmap_enable, qsd_bitmap_enable_action)
+QSD_ACTION_COMMAND(qmp_bitmap_disable, qsd_bitmap_disable_action)
+QSD_ACTION_COMMAND(qmp_bitmap_merge, qsd_bitmap_merge_action)
 
 const QmpCommand qmp_block_commands[] = {
     { "blockdev-add", qmp_blockdev_add },
     { "blockdev-del", qmp_blockdev_del },
     { "query-named-block-nodes", qmp_query_named_block_nodes },
     { "block_resize", qmp_block_resize },
+    { "blockdev-snapshot", qmp_blockdev_snapshot },
     { "block-dirty-bitmap-add", qmp_bitmap_add },
     { "block-dirty-bitmap-remove", qmp_bitmap_remove },
     { "block-dirty-bitmap-clear", qmp_bitmap_clear },

@@ -97,6 +97,10 @@ static void coroutine_fn qmp_blockdev_mirror(QDict *args, QObject **ret,
         error_setg(errp, "Parameter 'replaces' is not supported");
         return;
     }
+    if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_MIRROR_SOURCE, errp) ||
+        bdrv_op_is_blocked(target, BLOCK_OP_TYPE_MIRROR_TARGET, errp)) {
+        return;
+    }
     p.sync = sync;
     p.copy_mode = mode;
     p.granularity = qmp_int(args, "granularity", 0);
@@ -133,7 +137,7 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
 {
     BlockJobCommon c = { 0 };
     BlockdevOnError on_error;
-    BlockDriverState *bs, *base = NULL;
+    BlockDriverState *bs, *base = NULL, *it;
     const char *base_name = qmp_str(args, "base");
 
     if (!qmp_check_args(args, COMMON_SPEC "?base:s ?base-node:s "
@@ -165,6 +169,11 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
         error_setg(errp, "Parameter 'bottom' is not supported");
         return;
     }
+    for (it = bs; it && it != base; it = bdrv_backing_bs(it)) {
+        if (bdrv_op_is_blocked(it, BLOCK_OP_TYPE_STREAM, errp)) {
+            return;
+        }
+    }
     stream_start(&c, bs, base, qmp_str(args, "backing-file"), on_error, errp);
 }
 
@@ -173,7 +182,7 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
 {
     BlockJobCommon c = { 0 };
     BlockdevOnError on_error;
-    BlockDriverState *bs, *top, *base;
+    BlockDriverState *bs, *top, *base, *it;
 
     if (!qmp_check_args(args, COMMON_SPEC "?base-node:s ?base:s "
                         "?top-node:s ?top:s ?backing-file:s ?on-error:s",
@@ -189,6 +198,9 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
         error_set_class(errp, QMP_ERROR_DEVICE_NOT_FOUND);
         return;
     }
+    if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_COMMIT_SOURCE, errp)) {
+        return;
+    }
     top = bs;
     base = NULL;
     if (!chain_arg(args, "top-node", "top", bs, "Top image file %s not found",
@@ -199,6 +211,12 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
     }
     if (!base) {
         for (base = top; bdrv_backing_bs(base); base = bdrv_backing_bs(base)) {
+        }
+    }
+    /* the nodes merged, the base included */
+    for (it = top; it; it = it == base ? NULL : bdrv_backing_bs(it)) {
+        if (bdrv_op_is_blocked(it, BLOCK_OP_TYPE_COMMIT_TARGET, errp)) {
+            return;
         }
     }
     if (top == base) {
@@ -218,54 +236,103 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
         }
         commit_active_start(&c, bs, base, on_error, errp);
     } else {
+        if (bdrv_op_is_blocked(bdrv_find_overlay(bs, top),
+                               BLOCK_OP_TYPE_COMMIT_TARGET, errp)) {
+            return;
+        }
         commit_start(&c, bs, top, base, qmp_str(args, "backing-file"),
                      on_error, errp);
     }
 }
 
-static void coroutine_fn qmp_blockdev_backup(QDict *args, QObject **ret,
-                                             Error **errp)
+static const char *const bitmap_modes[] = {
+    "on-success", "never", "always", NULL,
+};
+
+/* blockdev-backup's enums, as 7.2's visitor checks them */
+static bool backup_check(QDict *args, Error **errp)
 {
-    static const char *const modes[] = {
-        "on-success", "never", "always", NULL,
-    };
+    return qmp_enum(args, "sync", sync_names, 0, errp) >= 0 &&
+           qmp_enum(args, "bitmap-mode", bitmap_modes, 0, errp) >= 0 &&
+           qmp_enum(args, "on-source-error", on_error_names, 0, errp) >= 0 &&
+           qmp_enum(args, "on-target-error", on_error_names, 0, errp) >= 0;
+}
+
+/* the job is created here, started at commit */
+static bool coroutine_fn backup_prepare(QsdAction *a, QDict *args,
+                                        Error **errp)
+{
     BlockJobCommon c = { 0 };
     BackupParams p = { 0 };
     BlockDriverState *bs, *target;
-    int sync, mode = 0;
 
-    if (!qmp_check_args(args, COMMON_SPEC "target:s sync:s ?bitmap:s "
-                        "?bitmap-mode:s ?compress:b ?on-source-error:s "
-                        "?on-target-error:s ?x-perf:o", errp) ||
-        !common_args(args, &c, errp)) {
-        return;
-    }
-    sync = qmp_enum(args, "sync", sync_names, 0, errp);
-    if (sync >= 0) {
-        mode = qmp_enum(args, "bitmap-mode", modes, 0, errp);
-    }
-    if (sync < 0 || mode < 0 ||
+    if (!common_args(args, &c, errp) ||
         !on_error_arg(args, "on-source-error", &p.on_source_error, errp) ||
         !on_error_arg(args, "on-target-error", &p.on_target_error, errp)) {
-        return;
+        return false;
     }
     if (qmp_bool(args, "compress", false)) {
         error_setg(errp, "Parameter 'compress' is not supported");
-        return;
+        return false;
     }
     bs = qsd_lookup_node(qmp_str(args, "device"), qmp_str(args, "device"),
                          errp);
     target = bs ? qsd_lookup_node(qmp_str(args, "target"),
                                   qmp_str(args, "target"), errp) : NULL;
     if (!target) {
-        return;
+        return false;
     }
-    p.sync = sync;
+    p.sync = qmp_enum(args, "sync", sync_names, 0, NULL);
     p.bitmap = qmp_str(args, "bitmap");
     p.has_bitmap_mode = qdict_haskey(args, "bitmap-mode");
-    p.bitmap_mode = mode;
-    backup_start(&c, bs, target, &p, errp);
+    p.bitmap_mode = qmp_enum(args, "bitmap-mode", bitmap_modes, 0, NULL);
+    c.txn = a->txn;
+    c.defer_start = true;
+    /* drained until clean, as 7.2's: the job, once started, pauses there */
+    a->bs = bs;
+    bdrv_co_drained_begin(bs);
+    a->job = backup_start(&c, bs, target, &p, errp);
+    return a->job != NULL;
 }
+
+static void coroutine_fn backup_commit(QsdAction *a)
+{
+    job_start(a->job);
+    /*
+     * 7.2 enters the job at once: it runs to its first pause point (and
+     * pauses there while the source is drained) before the command ends.
+     */
+    aio_co_schedule(qemu_get_aio_context(), qemu_coroutine_self());
+    qemu_coroutine_yield();
+}
+
+static void coroutine_fn backup_abort(QsdAction *a)
+{
+    if (a->job) {
+        job_cancel_sync(a->job, true);
+    }
+}
+
+static void coroutine_fn backup_clean(QsdAction *a)
+{
+    if (a->bs) {
+        bdrv_drained_end(a->bs);
+    }
+}
+
+const QsdActionOps qsd_backup_action = {
+    .name = "blockdev-backup",
+    .spec = COMMON_SPEC "target:s sync:s ?bitmap:s ?bitmap-mode:s "
+            "?compress:b ?on-source-error:s ?on-target-error:s ?x-perf:o",
+    .check = backup_check,
+    .grouped = true,
+    .prepare = backup_prepare,
+    .commit = backup_commit,
+    .abort = backup_abort,
+    .clean = backup_clean,
+};
+
+QSD_ACTION_COMMAND(qmp_blockdev_backup, qsd_backup_action)
 
 /* ---- verbs ---- */
 

@@ -45,9 +45,13 @@ typedef struct QmpCommand {
  * Check @args against @spec, a space-separated list of "name:T" (T: s
  * string, i integer, b boolean, o object, a array, n number, * any), a
  * leading '?' for an optional member: missing members first, in order,
- * then wrong types, then members @spec does not name.
+ * then wrong types, then members @spec does not name (unless it holds
+ * "?*": any other member).
  */
 bool qmp_check_args(QDict *args, const char *spec, Error **errp);
+/* The same for a member @at (a path: "actions[0].data") of the arguments */
+bool qmp_check_args_at(QDict *args, const char *spec, const char *at,
+                       Error **errp);
 const char *qmp_str(QDict *args, const char *name);       /* or NULL */
 int64_t qmp_int(QDict *args, const char *name, int64_t def);
 bool qmp_bool(QDict *args, const char *name, bool def);
@@ -57,6 +61,55 @@ bool qmp_bool(QDict *args, const char *name, bool def);
  */
 int qmp_enum(QDict *args, const char *name, const char *const *values,
              int def, Error **errp);
+
+/* ---- actions: the commands a transaction groups ---- */
+
+typedef struct QsdAction QsdAction;
+
+/*
+ * A command that may be one action of a transaction.  Alone, it is
+ * prepare, then commit (abort on failure), then clean; in a transaction
+ * every action is prepared first, and all abort if one fails (7.2's
+ * BlkActionOps).  Arguments are checked before any action prepares.
+ */
+typedef struct QsdActionOps {
+    const char *name;           /* the command's and the action's */
+    const char *spec;           /* its arguments, for qmp_check_args() */
+    /* enum values, as 7.2's visitor checks them (optional) */
+    bool (*check)(QDict *args, Error **errp);
+    bool grouped;               /* may run with completion-mode=grouped */
+    bool coroutine_fn (*prepare)(QsdAction *a, QDict *args, Error **errp);
+    void coroutine_fn (*commit)(QsdAction *a);        /* optional */
+    void coroutine_fn (*abort)(QsdAction *a);         /* optional */
+    void coroutine_fn (*clean)(QsdAction *a);         /* optional */
+} QsdActionOps;
+
+/* What an action keeps between prepare and commit/abort/clean */
+struct QsdAction {
+    const QsdActionOps *ops;
+    struct JobTxn *txn;         /* grouped: the jobs' transaction */
+    BlockDriverState *bs, *overlay;
+    struct BdrvDirtyBitmap *bitmap, *saved;
+    struct Job *job;
+    bool was_enabled;
+    bool appended;
+};
+
+/* Run @ops alone, as its command: arguments checked, then the action. */
+void coroutine_fn qsd_run_action(const QsdActionOps *ops, QDict *args,
+                                 Error **errp);
+
+/* A command table entry for an action's command */
+#define QSD_ACTION_COMMAND(fn, ops)                                     \
+    static void coroutine_fn fn(QDict *args, QObject **ret, Error **errp) \
+    {                                                                   \
+        qsd_run_action(&(ops), args, errp);                             \
+    }
+
+extern const QsdActionOps qsd_bitmap_add_action, qsd_bitmap_remove_action,
+    qsd_bitmap_clear_action, qsd_bitmap_enable_action,
+    qsd_bitmap_disable_action, qsd_bitmap_merge_action,
+    qsd_snapshot_action, qsd_backup_action;
 
 /* ---- events ---- */
 
@@ -87,6 +140,7 @@ void qsd_wake_main(void);
 extern const QmpCommand qmp_block_commands[];
 extern const QmpCommand qmp_job_commands[];
 extern const QmpCommand qmp_nbd_commands[];
+extern const QmpCommand qmp_transaction_commands[];
 
 /*
  * 7.2's bdrv_lookup_bs(): the node named @device (an argument that may

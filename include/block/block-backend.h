@@ -25,6 +25,8 @@ BlockBackend *coroutine_fn blk_co_new_open(const char *filename,
  * The reference on @bs is taken over, also on failure (NULL, @errp set:
  * someone holds what we would take, or does not share it).
  */
+/* Whether a BlockBackend (an export, a job's, a tool's) uses @bs */
+bool bdrv_has_blk(BlockDriverState *bs);
 BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
                               uint64_t shared, Error **errp);
 /*

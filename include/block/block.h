@@ -192,6 +192,36 @@ const char *bdrv_get_open_warning(BlockDriverState *bs);
 /* False when @bs or a node below it has removable media and none in. */
 bool bdrv_is_inserted(BlockDriverState *bs);
 /*
+ * Operations a user asks for on a node, which a block job using the node,
+ * or its being another node's backing file, forbids (7.2's BlockOpType,
+ * the ones we have).
+ */
+typedef enum BlockOpType {
+    BLOCK_OP_TYPE_BACKUP_SOURCE,
+    BLOCK_OP_TYPE_BACKUP_TARGET,
+    BLOCK_OP_TYPE_COMMIT_SOURCE,
+    BLOCK_OP_TYPE_COMMIT_TARGET,
+    BLOCK_OP_TYPE_DRIVE_DEL,
+    BLOCK_OP_TYPE_EXTERNAL_SNAPSHOT,
+    BLOCK_OP_TYPE_MIRROR_SOURCE,
+    BLOCK_OP_TYPE_MIRROR_TARGET,
+    BLOCK_OP_TYPE_RESIZE,
+    BLOCK_OP_TYPE_STREAM,
+    BLOCK_OP_TYPE_MAX,
+} BlockOpType;
+
+/*
+ * Whether @op on @bs is forbidden; true + "Node 'N' is busy: REASON" (the
+ * latest blocker first, as 7.2's).  A backing file forbids all but
+ * commit-target, stream and backup ("node is used as backing hd of 'P'").
+ */
+bool bdrv_op_is_blocked(BlockDriverState *bs, BlockOpType op, Error **errp);
+/* Forbid every @op on @bs for @owner, saying @reason; until unblocked. */
+void bdrv_op_block_all(BlockDriverState *bs, const void *owner,
+                       const char *reason);
+void bdrv_op_unblock_all(BlockDriverState *bs, const void *owner);
+
+/*
  * A reopen of @bs with @changes: drop from @old, the options in use,
  * those @changes replaces as a group (the driver's join_options).
  */

@@ -18,6 +18,13 @@ typedef struct BlockJobCommon {
     int64_t speed;              /* bytes per second, 0: no limit */
     void (*cb)(void *opaque, int ret);  /* when finalized; may be NULL */
     void *opaque;
+    JobTxn *txn;                /* join it (NULL: a transaction alone) */
+    /*
+     * backup_start() only: the job is created but not started; the
+     * caller starts it with job_start() or drops it with job_cancel_sync()
+     * (a transaction's commit or abort).
+     */
+    bool defer_start;
 } BlockJobCommon;
 
 /*

@@ -50,6 +50,8 @@ typedef struct BdrvChildOps {
     void (*drained_end)(BdrvChild *c);
     /* true while requests it already sent are still in flight */
     bool (*drained_poll)(BdrvChild *c);
+    /* bdrv_replace_node() leaves it where it is (a job's own link) */
+    bool stay_at_node;
 } BdrvChildOps;
 
 struct BdrvChild {
@@ -144,6 +146,9 @@ struct BlockDriverState {
     uint64_t flushed_gen;
 
     BdrvBlockStatusCache bsc;
+
+    /* BdrvOpBlocker: jobs using the node, latest first (block/graph.c) */
+    GSList *op_blockers;
 
     /* dirty bitmaps (block/dirty-bitmap.c), in creation order */
     QTAILQ_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;

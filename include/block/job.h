@@ -34,6 +34,8 @@
 #include "util/qobject.h"
 #include "util/queue.h"
 
+struct BlockDriverState;
+
 /* The enums below are in 7.2's QAPI order; *_str() give their names. */
 typedef enum JobType {
     JOB_TYPE_COMMIT, JOB_TYPE_STREAM, JOB_TYPE_MIRROR, JOB_TYPE_BACKUP,
@@ -167,6 +169,7 @@ struct Job {
     void (*cb)(void *opaque, int ret);
     void *cb_opaque;
     CoQueue status_waiters;         /* woken at every status change */
+    GSList *blocked_nodes;          /* see job_block_node(), referenced */
     QTAILQ_ENTRY(Job) job_list;
     QTAILQ_ENTRY(Job) txn_list;
 };
@@ -183,6 +186,11 @@ void *job_create(const char *id, const JobDriver *driver, JobTxn *txn,
                  Error **errp);
 /* RUNNING: create the coroutine and enter it (from a coroutine: soon). */
 void job_start(Job *job);
+/*
+ * A node the job uses: other operations on it are refused ("block device
+ * is in use by block job: TYPE") until the job is finalized.
+ */
+void job_block_node(Job *job, struct BlockDriverState *bs);
 /* Dismiss a job that never started, after its creator's setup failed. */
 void job_early_fail(Job *job);
 void job_ref(Job *job);

@@ -10,9 +10,12 @@ The daemon gets a QMP monitor on a unix socket of its own (its other
 options are DAEMON-ARGS).  Transcript lines:
   {...}            a command: its reply is printed
   raw TEXT         bytes sent as they are (bad JSON); one reply is printed
-  wait EVENT       wait (30 s at most) until EVENT came; print nothing
+  wait EVENT       wait (30 s at most) until EVENT came, and for the
+                   events sent with it; print nothing
   events           print the events that came since the last 'events',
                    in order, without timestamps
+  node NAME KEY..  the members KEY.. of node NAME in query-named-block-nodes
+                   (7.2 lists the nodes in an order of its own)
   sh CMD           run CMD in a shell, print its output
   # ...            printed as it is (a heading)
 The daemon is sent 'quit' at the end; its exit status is printed.
@@ -93,6 +96,10 @@ class Qmp:
                 self.events.append(msg)
             else:
                 show('unexpected: ', msg)
+        # what the daemon sent with it (events written one by one) comes
+        # before the reply to a command sent now: read up to that
+        self.sock.sendall(b'{"execute": "query-version"}\n')
+        self.reply()
 
 
 def main():
@@ -125,6 +132,18 @@ def main():
                 show('event: ', {'event': e['event'],
                                  'data': e.get('data', {})})
             qmp.events = []
+        elif line.startswith('node '):
+            # one node of query-named-block-nodes (whose order 7.2 does
+            # not fix): the members named after the node name
+            words = line.split()
+            print('-> query-named-block-nodes: ' + ' '.join(words[1:]))
+            qmp.sock.sendall(b'{"execute": "query-named-block-nodes"}\n')
+            nodes = qmp.reply().get('return', [])
+            found = [n for n in nodes if n.get('node-name') == words[1]]
+            if not found:
+                print('<- no node %s' % words[1])
+            for n in found:
+                show('<- ', {k: n.get(k) for k in words[2:]})
         elif line.startswith('sh '):
             out = subprocess.run(line[3:], shell=True, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
