@@ -59,6 +59,18 @@ bool bdrv_has_blk(BlockDriverState *bs)
     return false;
 }
 
+bool bdrv_is_root_node(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    QTAILQ_FOREACH(c, &bs->parents, next_parent) {
+        if (c->ops != &blk_child_ops) {
+            return false;
+        }
+    }
+    return true;
+}
+
 BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
                               uint64_t shared, Error **errp)
 {

@@ -11,6 +11,7 @@
 #include "block/driver.h"
 #include "block/job.h"
 #include "block/blockjob.h"
+#include "block/block-backend.h"
 
 static const char *const on_error_names[] = {
     "report", "ignore", "enospc", "stop", "auto", NULL,
@@ -55,6 +56,18 @@ static bool on_error_arg(QDict *args, const char *name, BlockdevOnError *out,
     return blockdev_on_error_parse(on_error_names[v], out, errp);
 }
 
+/* 7.2's qmp_get_root_bs(): a node only BlockBackends use, by name */
+static BlockDriverState *root_node(const char *name, Error **errp)
+{
+    BlockDriverState *bs = qsd_lookup_node(name, name, errp);
+
+    if (bs && !bdrv_is_root_node(bs)) {
+        error_setg(errp, "Need a root block node");
+        return NULL;
+    }
+    return bs;
+}
+
 #define COMMON_SPEC "?job-id:s device:s ?speed:i ?auto-finalize:b " \
                     "?auto-dismiss:b ?filter-node-name:s "
 
@@ -82,8 +95,7 @@ static void coroutine_fn qmp_blockdev_mirror(QDict *args, QObject **ret,
         !on_error_arg(args, "on-target-error", &p.on_target_error, errp)) {
         return;
     }
-    bs = qsd_lookup_node(qmp_str(args, "device"), qmp_str(args, "device"),
-                         errp);
+    bs = root_node(qmp_str(args, "device"), errp);
     target = bs ? qsd_lookup_node(qmp_str(args, "target"),
                                   qmp_str(args, "target"), errp) : NULL;
     if (!target) {
@@ -196,6 +208,9 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
     if (!bs) {
         error_setg(errp, "Device '%s' not found", qmp_str(args, "device"));
         error_set_class(errp, QMP_ERROR_DEVICE_NOT_FOUND);
+        return;
+    }
+    if (!root_node(qmp_str(args, "device"), errp)) {
         return;
     }
     if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_COMMIT_SOURCE, errp)) {

@@ -27,6 +27,8 @@ BlockBackend *coroutine_fn blk_co_new_open(const char *filename,
  */
 /* Whether a BlockBackend (an export, a job's, a tool's) uses @bs */
 bool bdrv_has_blk(BlockDriverState *bs);
+/* Whether only BlockBackends use @bs: no node above, no job (7.2's) */
+bool bdrv_is_root_node(BlockDriverState *bs);
 BlockBackend *blk_new_with_bs(BlockDriverState *bs, uint64_t perm,
                               uint64_t shared, Error **errp);
 /*
