@@ -5,7 +5,8 @@
 #                        against the system qemu-img as an oracle); the last
 #                        line is "N passed, M failed"
 #   make check SANITIZE=1   the same, built with ASan+UBSan in build-san/
-#   make demo            build and run a real job on a generated image
+#   make demo            build and run a real job on a generated image,
+#                        then a live mirror under a writing NBD guest
 #   make fuzz            build the libFuzzer targets with clang (build-fuzz/)
 #                        and run each for FUZZ_TIME seconds (default 60) or
 #                        FUZZ_RUNS executions

@@ -109,6 +109,15 @@ def main():
                           'socket,id=qmp0,path=%s,server=on,wait=off' % path,
                           '--monitor', 'chardev=qmp0']
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    try:
+        run(proc, path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            print('daemon killed')
+
+
+def run(proc, path):
     qmp = Qmp(path)
     show('greeting: ', qmp.read())
     for line in sys.stdin:
@@ -159,6 +168,7 @@ def main():
         proc.kill()
         rc = 'timeout'
     print('daemon exit: %s' % rc)
+    tmp = os.path.dirname(path)
     os.rmdir(tmp) if not os.listdir(tmp) else None
 
 
