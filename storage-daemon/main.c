@@ -195,14 +195,8 @@ static bool coroutine_fn opt_keyval(int opt, const char *arg, Error **errp)
         }
         return qmp_add_monitor(chr, pretty, errp);
     }
-    case OPT_OBJECT: {
-        const char *type = qdict_get_try_str(opts, "qom-type");
-
-        if (type && !strcmp(type, "iothread")) {
-            return true;        /* accepted; everything runs in one thread */
-        }
+    case OPT_OBJECT:
         return qemu_object_add(arg, errp);
-    }
     }
     g_assert_not_reached();
 }

@@ -14,6 +14,7 @@
  */
 #include "util/osdep.h"
 #include "qmp.h"
+#include "util/secret.h"
 #include "block/block.h"
 #include "block/driver.h"
 #include "util/aio.h"
@@ -876,7 +877,23 @@ static void coroutine_fn qmp_query_commands(QDict *args, QObject **ret,
     *ret = l;
 }
 
+static void coroutine_fn qmp_object_add(QDict *args, QObject **ret,
+                                        Error **errp)
+{
+    qemu_object_add_dict(args, errp);
+}
+
+static void coroutine_fn qmp_object_del(QDict *args, QObject **ret,
+                                        Error **errp)
+{
+    if (qmp_check_args(args, "id:s", errp)) {
+        qemu_object_del(qmp_str(args, "id"), errp);
+    }
+}
+
 static const QmpCommand core_commands[] = {
+    { "object-add", qmp_object_add },
+    { "object-del", qmp_object_del },
     { "query-version", qmp_query_version },
     { "query-commands", qmp_query_commands },
     { "quit", qmp_quit },

@@ -11,6 +11,7 @@
 
 #include "util/osdep.h"
 #include "util/error.h"
+#include "util/qobject.h"
 
 /*
  * Create the object described by @str ("secret,id=sec0,data=..."), as
@@ -18,6 +19,16 @@
  * names an id already taken.  "help" is not handled here.
  */
 bool qemu_object_add(const char *str, Error **errp);
+
+/*
+ * The same from its properties as JSON values (@props: qom-type, id and
+ * the type's own; QMP's object-add): secret, and iothread and throttle-group, which are
+ * only kept by id (everything runs in the main thread; there is no
+ * throttle filter).  Checks and texts as 7.2's.
+ */
+bool qemu_object_add_dict(QDict *props, Error **errp);
+/* object-del: false + "object 'ID' not found" */
+bool qemu_object_del(const char *id, Error **errp);
 
 /*
  * --object OPTARG for the tools: "help" (and "secret,help") prints and
