@@ -544,7 +544,7 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         return NULL;
     }
     s->source = bdrv_ref(bs);
-    job_block_node(&s->job, target);
+    job_block_node(&s->job, "target", target, 0, BLK_PERM_ALL, &error_abort);
     s->sync = args.sync;
     s->bitmap_mode = args.bitmap_mode;
     s->on_source_error = args.on_source_error;
@@ -556,9 +556,13 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
     }
     QTAILQ_INIT(&s->ops);
     s->free_bufs = g_ptr_array_new_with_free_func(backup_free_buf);
-    s->target = blk_new_with_bs(bdrv_ref(target), BLK_PERM_WRITE |
-                                BLK_PERM_RESIZE, BLK_PERM_CONSISTENT_READ |
-                                BLK_PERM_WRITE_UNCHANGED, errp);
+    /*
+     * As 7.2's: writes shared, for the guest writes to the source that
+     * may lie in the target's backing chain (fleecing); no resize, the
+     * sizes were compared once.
+     */
+    s->target = blk_new_with_bs(bdrv_ref(target), BLK_PERM_WRITE,
+                                BLK_PERM_ALL & ~BLK_PERM_RESIZE, errp);
     if (!s->target || !job_set_speed(&s->job, common->speed, errp)) {
         goto fail;
     }
@@ -580,7 +584,8 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         goto fail;
     }
     ((CbwState *)s->cbw->opaque)->job = s;
-    job_block_node(&s->job, s->cbw);
+    job_block_node(&s->job, "main node", s->cbw, 0, BLK_PERM_ALL,
+                   &error_abort);
     bdrv_co_drained_begin(bs);
     if (!bdrv_replace_node(bs, s->cbw, errp)) {
         bdrv_drained_end(bs);

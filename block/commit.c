@@ -199,11 +199,12 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
         return NULL;
     }
     /* the active layer, what goes away and the base */
-    job_block_node(&s->job, bs);
+    job_block_node(&s->job, "main node", bs, 0, BLK_PERM_ALL, &error_abort);
     for (it = top; it && it != base; it = bdrv_backing_bs(it)) {
-        job_block_node(&s->job, it);
+        job_block_node(&s->job, "intermediate node", it, 0, BLK_PERM_ALL,
+                       &error_abort);
     }
-    job_block_node(&s->job, base);
+    job_block_node(&s->job, "base", base, 0, BLK_PERM_ALL, &error_abort);
     s->overlay = bdrv_ref(overlay);
     s->top = bdrv_ref(top);
     s->base = bdrv_ref(base);

@@ -90,6 +90,47 @@ static void bdrv_child_perm(BlockDriverState *bs, BdrvChild *c,
     }
 }
 
+/* Who @c's parent is, in 7.2's words */
+static char *bdrv_child_user_desc(BdrvChild *c)
+{
+    if (c->parent) {
+        return g_strdup_printf("node '%s'", c->parent->node_name);
+    }
+    if (c->ops && c->ops->get_parent_desc) {
+        return c->ops->get_parent_desc(c);
+    }
+    return g_strdup("an unnamed block device");
+}
+
+/*
+ * 7.2's check that each user of @bs shares what every other one takes;
+ * the users newest first, the first pair that clashes named.
+ */
+static bool bdrv_parent_perms_conflict(BlockDriverState *bs, Error **errp)
+{
+    BdrvChild *a, *b;
+
+    QTAILQ_FOREACH(a, &bs->parents, next_parent) {
+        QTAILQ_FOREACH(b, &bs->parents, next_parent) {
+            g_autofree char *a_user = NULL, *b_user = NULL, *perms = NULL;
+
+            if (a == b || (b->perm & a->shared_perm) == b->perm) {
+                continue;
+            }
+            a_user = bdrv_child_user_desc(a);
+            b_user = bdrv_child_user_desc(b);
+            perms = bdrv_perm_names(b->perm & ~a->shared_perm);
+            error_setg(errp, "Permission conflict on node '%s': permissions "
+                       "'%s' are both required by %s (uses node '%s' as '%s' "
+                       "child) and unshared by %s (uses node '%s' as '%s' "
+                       "child).", bs->node_name, perms, b_user, bs->node_name,
+                       b->name, a_user, bs->node_name, a->name);
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool bdrv_child_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
                                 Error **errp);
 
@@ -103,6 +144,9 @@ static bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
     uint64_t perm, shared, cperm, cshared;
     BdrvChild *c;
 
+    if (bdrv_parent_perms_conflict(bs, errp)) {
+        return false;
+    }
     bdrv_cumulative_perm(bs, &perm, &shared);
     /* a user that writes on a node opened read-only (read-only=on) */
     if ((perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) &&
@@ -160,7 +204,8 @@ static bool bdrv_link_parent(BlockDriverState *bs, BdrvChild *c,
     c->bs = bs;
     c->perm = 0;
     c->shared_perm = BLK_PERM_ALL;
-    QTAILQ_INSERT_TAIL(&bs->parents, c, next_parent);
+    /* newest first, as 7.2 keeps them (its conflict texts follow) */
+    QTAILQ_INSERT_HEAD(&bs->parents, c, next_parent);
     if (bdrv_child_set_perm(c, perm, shared, errp)) {
         /* a new user of a drained node starts quiesced */
         bdrv_parent_drained_begin_single(c, bs->quiesce_counter);

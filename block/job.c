@@ -341,26 +341,41 @@ static void job_child_drained_end(BdrvChild *c)
     job_resume(c->opaque);
 }
 
+static char *job_child_desc(BdrvChild *c)
+{
+    Job *job = c->opaque;
+
+    return g_strdup_printf("%s job '%s'", job_type_str(job->driver->job_type),
+                           job->id ? job->id : "");
+}
+
 static const BdrvChildOps job_child_ops = {
     .drained_begin = job_child_drained_begin,
     .drained_end = job_child_drained_end,
     .stay_at_node = true,
+    .get_parent_desc = job_child_desc,
 };
 
-void job_block_node(Job *job, BlockDriverState *bs)
+bool job_block_node(Job *job, const char *name, BlockDriverState *bs,
+                    uint64_t perm, uint64_t shared, Error **errp)
 {
     g_autofree char *reason =
         g_strdup_printf("block device is in use by block job: %s",
                         job_type_str(job->driver->job_type));
     BdrvChild *c = g_new0(BdrvChild, 1);
 
-    c->name = g_strdup("job");
+    c->name = g_strdup(name);
     c->ops = &job_child_ops;
     c->opaque = job;
-    /* takes nothing, shares all: cannot conflict */
-    bdrv_root_attach(bdrv_ref(bs), c, 0, BLK_PERM_ALL, &error_abort);
+    if (!bdrv_root_attach(bdrv_ref(bs), c, perm, shared, errp)) {
+        bdrv_unref(bs);
+        g_free(c->name);
+        g_free(c);
+        return false;
+    }
     bdrv_op_block_all(bs, job, reason);
     job->blocked_nodes = g_slist_prepend(job->blocked_nodes, c);
+    return true;
 }
 
 static void job_unblock_nodes(Job *job)

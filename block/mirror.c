@@ -621,15 +621,22 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
     }
     s->source = bdrv_ref(bs);
     s->target_bs = bdrv_ref(target);
-    /* the source, the target and, for commit, the nodes between them */
-    job_block_node(&s->job, bs);
-    job_block_node(&s->job, target);
+    /*
+     * The source (not resized under the job, as 7.2's), the target and,
+     * for commit, the nodes between them.
+     */
+    if (!job_block_node(&s->job, "source", bs, 0,
+                        BLK_PERM_ALL & ~BLK_PERM_RESIZE, errp)) {
+        goto fail;
+    }
+    job_block_node(&s->job, "target", target, 0, BLK_PERM_ALL, &error_abort);
     if (base) {
         BlockDriverState *it;
 
         for (it = bdrv_backing_bs(bs); it && it != base;
              it = bdrv_backing_bs(it)) {
-            job_block_node(&s->job, it);
+            job_block_node(&s->job, "intermediate node", it, 0, BLK_PERM_ALL,
+                           &error_abort);
         }
     }
     s->base = base ? bdrv_ref(base) : NULL;
@@ -670,7 +677,8 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
         goto fail;
     }
     ((MirrorTopState *)s->mirror_top->opaque)->job = s;
-    job_block_node(&s->job, s->mirror_top);
+    job_block_node(&s->job, "main node", s->mirror_top, 0, BLK_PERM_ALL,
+                   &error_abort);
     bdrv_co_drained_begin(bs);
     if (!bdrv_replace_node(bs, s->mirror_top, errp)) {
         bdrv_drained_end(bs);

@@ -188,10 +188,23 @@ Job *coroutine_fn stream_start(const BlockJobCommon *common,
     }
     s->top = bs;
     s->base = base ? bdrv_ref(base) : NULL;
-    /* the node written and those that leave its chain */
-    job_block_node(&s->job, bs);
+    /*
+     * The node written (nobody resizes it) and those that leave its chain
+     * (nobody writes them), as 7.2's.
+     */
+    if (!job_block_node(&s->job, "active node", bs, 0,
+                        BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED |
+                        BLK_PERM_WRITE, errp)) {
+        job_early_fail(&s->job);
+        return NULL;
+    }
     for (it = bdrv_backing_bs(bs); it && it != base; it = bdrv_backing_bs(it)) {
-        job_block_node(&s->job, it);
+        if (!job_block_node(&s->job, "intermediate node", it, 0,
+                            BLK_PERM_CONSISTENT_READ |
+                            BLK_PERM_WRITE_UNCHANGED, errp)) {
+            job_early_fail(&s->job);
+            return NULL;
+        }
     }
     s->backing_file = g_strdup(backing_file);
     s->on_error = on_error;

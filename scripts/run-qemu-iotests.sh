@@ -16,8 +16,8 @@
 #     -k DIR        keep the extracted tree and the .out.bad files in DIR
 #
 # Tests that need a VM get a QEMU_PROG that answers only the runner's
-# questions and fails to start; tests that need the storage daemon get
-# the same until ours exists.  Prints "PASS|FAIL|NOTRUN format
+# questions and fails to start; those that need the storage daemon get
+# ours (7.2's with --system).  Prints "PASS|FAIL|NOTRUN format
 # test [reason]" per test and "N passed, M failed, K not run".
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,7 +82,11 @@ export QSD_PROG=$stubs/qemu-storage-daemon
 if [ "$system" = 1 ]; then
     export QEMU_IMG_PROG=/usr/bin/qemu-img QEMU_IO_PROG=/usr/bin/qemu-io
     export QEMU_NBD_PROG=/usr/bin/qemu-nbd
+    [ -x /usr/bin/qemu-storage-daemon ] &&
+        QSD_PROG=/usr/bin/qemu-storage-daemon
 else
+    [ -x "$build/storage-daemon/qemu-storage-daemon" ] &&
+        QSD_PROG=$build/storage-daemon/qemu-storage-daemon
     export QEMU_IMG_PROG=$build/qemu-img/qemu-img
     export QEMU_IO_PROG=$build/qemu-io/qemu-io
     export QEMU_NBD_PROG=$stubs/qemu-nbd

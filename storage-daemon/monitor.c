@@ -902,7 +902,7 @@ static const QmpCommand core_commands[] = {
 
 static const QmpCommand *const tables[] = {
     core_commands, qmp_block_commands, qmp_job_commands, qmp_nbd_commands,
-    qmp_transaction_commands,
+    qmp_transaction_commands, qmp_create_commands,
 };
 
 static const QmpCommand *find_command(const char *name)

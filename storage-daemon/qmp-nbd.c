@@ -369,7 +369,8 @@ static void coroutine_fn qmp_query_block_exports(QDict *args, QObject **ret,
         return;
     }
     l = qlist_new();
-    for (i = 0; exports && i < exports->len; i++) {
+    /* the newest first, as 7.2 lists them */
+    for (i = exports ? exports->len : 0; i-- > 0;) {
         QsdExport *e = exports->pdata[i];
         QDict *d = qdict_new();
 

@@ -141,6 +141,7 @@ extern const QmpCommand qmp_block_commands[];
 extern const QmpCommand qmp_job_commands[];
 extern const QmpCommand qmp_nbd_commands[];
 extern const QmpCommand qmp_transaction_commands[];
+extern const QmpCommand qmp_create_commands[];
 
 /*
  * 7.2's bdrv_lookup_bs(): the node named @device (an argument that may

@@ -12,6 +12,7 @@
 #include "qcow2.h"
 #include "util/bswap.h"
 #include "util/cutils.h"
+#include "block/block-backend.h"
 
 #include <sys/stat.h>
 
@@ -390,6 +391,83 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
         return false;
     }
     return !grow || grow_new_image(filename, final_size, o.prealloc, errp);
+}
+
+bool coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts,
+                                       Error **errp)
+{
+    Qcow2CreateOpts o;
+    g_autofree uint8_t *meta = NULL;
+    int64_t cluster_size;
+    uint64_t final_size;
+    BlockBackend *blk;
+    BlockDriverState *bs;
+    QDict *qopts;
+    BdrvChild child = { 0 };
+    int ret;
+
+    if (!parse_create_opts(opts, &o, errp)) {
+        return false;
+    }
+    if (o.data_file) {
+        error_setg(errp, "A data file is not supported by blockdev-create "
+                   "here: create the image with qemu-img");
+        return false;
+    }
+    cluster_size = 1LL << o.cluster_bits;
+    if (DIV_ROUND_UP(o.size, cluster_size * (cluster_size /
+        (o.extended_l2 ? L2E_SIZE_EXTENDED : L2E_SIZE_NORMAL))) >
+        QCOW_MAX_L1_SIZE / L1E_SIZE) {
+        error_setg(errp, "The image size is too large for file format "
+                   "'qcow2' (try using a larger cluster size)");
+        return false;
+    }
+    /* an empty image first, then grown to its size (as 7.2 does) */
+    final_size = o.size;
+    o.size = 0;
+    meta = g_malloc0(3 * cluster_size);
+    if (!build_header(meta, &o, 0, 0, errp)) {
+        return false;
+    }
+    stq_be_p(meta + cluster_size, 2 * cluster_size);
+    refcount_set_one(meta + 2 * cluster_size, o.refcount_order, 0);
+    refcount_set_one(meta + 2 * cluster_size, o.refcount_order, 1);
+    refcount_set_one(meta + 2 * cluster_size, o.refcount_order, 2);
+
+    blk = blk_new_with_bs(bdrv_ref(file), BLK_PERM_WRITE | BLK_PERM_RESIZE,
+                          BLK_PERM_ALL, errp);
+    if (!blk) {
+        return false;
+    }
+    blk_set_allow_write_beyond_eof(blk, true);
+    ret = blk_co_truncate(blk, 0, false, PREALLOC_MODE_OFF, 0, errp);
+    if (ret == 0) {
+        ret = blk_co_pwrite(blk, 0, 3 * cluster_size, meta, 0);
+        if (ret == 0) {
+            ret = blk_co_flush(blk);
+        }
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not write qcow2 header");
+        }
+    }
+    blk_unref(blk);
+    if (ret < 0) {
+        return false;
+    }
+    qopts = qdict_new();
+    qdict_put_str(qopts, "driver", "qcow2");
+    qdict_put_str(qopts, "file", file->node_name);
+    bs = bdrv_co_open(NULL, qopts, BDRV_O_RDWR | BDRV_O_NO_BACKING, errp);
+    if (!bs) {
+        return false;
+    }
+    child.bs = bs;
+    ret = bdrv_co_truncate(&child, final_size, false, o.prealloc, 0, errp);
+    bdrv_unref(bs);
+    if (ret < 0) {
+        error_prepend(errp, "Could not resize image: ");
+    }
+    return ret == 0;
 }
 
 /*

@@ -986,6 +986,7 @@ const BlockDriver bdrv_qcow2 = {
     .co_snapshot_goto = qcow2_co_snapshot_goto,
     .co_snapshot_delete = qcow2_co_snapshot_delete,
     .co_create = qcow2_co_create,
+    .co_create_node = qcow2_co_create_node,
     .create_opts = qcow2_create_opts,
     .co_measure = qcow2_co_measure,
 };

@@ -52,6 +52,8 @@ typedef struct BdrvChildOps {
     bool (*drained_poll)(BdrvChild *c);
     /* bdrv_replace_node() leaves it where it is (a job's own link) */
     bool stay_at_node;
+    /* who uses the node, for permission conflicts ("stream job 's'") */
+    char *(*get_parent_desc)(BdrvChild *c);
 } BdrvChildOps;
 
 struct BdrvChild {
@@ -395,6 +397,12 @@ struct BlockDriver {
     /* Create an image at @filename; @opts are validated option strings. */
     bool coroutine_fn (*co_create)(const char *filename, QDict *opts,
                                    Error **errp);
+    /*
+     * Create the format on the opened protocol node @file, which is
+     * emptied first (blockdev-create); @opts as for co_create.  Optional.
+     */
+    bool coroutine_fn (*co_create_node)(BlockDriverState *file, QDict *opts,
+                                        Error **errp);
     /* NULL-terminated by a zero entry. */
     const CreateOptDesc *create_opts;
     /* qemu-img measure (block.h, bdrv_co_measure); info is zeroed */

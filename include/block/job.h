@@ -187,10 +187,14 @@ void *job_create(const char *id, const JobDriver *driver, JobTxn *txn,
 /* RUNNING: create the coroutine and enter it (from a coroutine: soon). */
 void job_start(Job *job);
 /*
- * A node the job uses: other operations on it are refused ("block device
- * is in use by block job: TYPE") until the job is finalized.
+ * A node the job uses, linked as @name ("source", "intermediate node")
+ * taking @perm and sharing @shared (BLK_PERM_*): other operations on it
+ * are refused ("block device is in use by block job: TYPE") until the job
+ * is finalized, and a drain of it pauses the job.  False + @errp (7.2's
+ * permission conflict) if another user takes what it does not share.
  */
-void job_block_node(Job *job, struct BlockDriverState *bs);
+bool job_block_node(Job *job, const char *name, struct BlockDriverState *bs,
+                    uint64_t perm, uint64_t shared, Error **errp);
 /* Dismiss a job that never started, after its creator's setup failed. */
 void job_early_fail(Job *job);
 void job_ref(Job *job);

@@ -10,8 +10,9 @@ The daemon gets a QMP monitor on a unix socket of its own (its other
 options are DAEMON-ARGS).  Transcript lines:
   {...}            a command: its reply is printed
   raw TEXT         bytes sent as they are (bad JSON); one reply is printed
-  wait EVENT       wait (30 s at most) until EVENT came, and for the
-                   events sent with it; print nothing
+  wait EVENT [K=V..]  wait (30 s at most) until EVENT came (with data
+                   members K of value V), and for the events sent with it;
+                   print nothing
   events           print the events that came since the last 'events',
                    in order, without timestamps
   node NAME KEY..  the members KEY.. of node NAME in query-named-block-nodes
@@ -82,12 +83,20 @@ class Qmp:
                 continue
             return msg
 
-    def wait_event(self, name):
+    def wait_event(self, spec):
+        name, *conds = spec.split()
+        want = dict(c.split('=', 1) for c in conds)
+
+        def match(e):
+            data = e.get('data', {})
+            return e['event'] == name and \
+                all(str(data.get(k)) == v for k, v in want.items())
+
         deadline = time.time() + 30
-        while not any(e['event'] == name for e in self.events):
+        while not any(match(e) for e in self.events):
             left = deadline - time.time()
             if left <= 0:
-                print('timeout waiting for ' + name)
+                print('timeout waiting for ' + spec)
                 return
             msg = self.read(left)
             if msg is None:
