@@ -244,6 +244,11 @@ bool coroutine_fn qsd_export_add(QDict *opts, Error **errp)
         return false;
     }
     g_free(bdrv_opt_take_str(opts, "iothread"));
+    /* the union's tag first, as 7.2's visitor: we export NBD only */
+    if (type && strcmp(type, "nbd")) {
+        error_setg(errp, "Parameter 'type' does not accept value '%s'", type);
+        return false;
+    }
     if (qdict_size(opts)) {
         error_setg(errp, "Invalid parameter '%s'", qdict_key_at(opts, 0));
         return false;
