@@ -63,7 +63,7 @@ demo: build
 # from its seed corpus (copied: finds stay in build-fuzz/corpus-NAME).
 FUZZ_TARGETS := fuzz-qcow2-header fuzz-qcow2-map fuzz-qcow2-check \
                 fuzz-qcow2-snapshot fuzz-qcow2-bitmap fuzz-options fuzz-qcow2 \
-                fuzz-nbd-server
+                fuzz-nbd-server fuzz-qmp
 fuzz: deps
 	@scripts/install-deps.sh fuzz
 	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz \

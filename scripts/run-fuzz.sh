@@ -20,6 +20,7 @@ seeds=()
 case $target in
 fuzz-options) seeds=("$here/tests/fuzz/corpus-options") ;;
 fuzz-qcow2) seeds=("$here/tests/fuzz/corpus-qcow2") ;;
+fuzz-nbd-server|fuzz-qmp) seeds=("$here/tests/fuzz/corpus-${target#fuzz-}") ;;
 *) seeds=("$here/tests/fuzz/corpus-qcow2"
           "$here/tests/fuzz/corpus-${target#fuzz-}") ;;
 esac

@@ -62,6 +62,7 @@ struct Monitor {
 
 static GPtrArray *chardevs;
 static GPtrArray *monitors;
+static QmpCommandFilter *command_filter;
 
 static const char *const error_class_names[] = {
     [QMP_ERROR_GENERIC] = "GenericError",
@@ -310,6 +311,8 @@ static void coroutine_fn mon_handle(Monitor *mon, QmpRequest *r,
            qobject_ref(qdict_get(r->obj, "arguments")) : qdict_new();
     if (!cmd) {
         qmp_capabilities(mon, args, &err);
+    } else if (command_filter && !command_filter(name, (QDict *)args)) {
+        error_setg(&err, "The command %s is not allowed here", name);
     } else {
         cmd->fn(args, &ret, &err);
     }
@@ -609,6 +612,42 @@ bool qmp_add_chardev(QDict *opts, Error **errp)
     }
     g_ptr_array_add(chardevs, chr);
     return true;
+}
+
+void qmp_set_command_filter(QmpCommandFilter *filter)
+{
+    command_filter = filter;
+}
+
+void qmp_add_monitor_fd(int fd)
+{
+    Chardev *chr = g_new0(Chardev, 1);
+    Error *err = NULL;
+
+    chr->id = g_strdup_printf("fd%d", fd);
+    chr->listen_fd = chr->in_fd = chr->out_fd = -1;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    chr->in_fd = chr->out_fd = fd;
+    if (!chardevs) {
+        chardevs = g_ptr_array_new();
+    }
+    g_ptr_array_add(chardevs, chr);
+    qmp_add_monitor(chr->id, false, &err);
+    assert(!err);
+}
+
+bool qmp_monitors_busy(void)
+{
+    guint i;
+
+    for (i = 0; monitors && i < monitors->len; i++) {
+        Monitor *mon = monitors->pdata[i];
+
+        if (mon->dispatching || mon->chr->in_fd >= 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool qmp_add_monitor(const char *chardev, bool pretty, Error **errp)

@@ -116,7 +116,7 @@ static bool server_start(QDict *addr, int64_t max_conn, Error **errp)
 
 bool coroutine_fn qsd_nbd_server_start(QDict *opts, Error **errp)
 {
-    g_autoptr(QObject) o = opts;
+    g_autoptr(QObject) o G_GNUC_UNUSED = opts;     /* taken */
     g_autoptr(QObject) addr = qdict_extract_subdict(opts, "addr");
     uint64_t max_conn = 0;
     bool present;
@@ -228,7 +228,7 @@ static bool export_add(const char *type, const char *id, const char *node,
 
 bool coroutine_fn qsd_export_add(QDict *opts, Error **errp)
 {
-    g_autoptr(QObject) o = opts;
+    g_autoptr(QObject) o G_GNUC_UNUSED = opts;     /* taken */
     g_autofree char *type = bdrv_opt_take_str(opts, "type");
     g_autofree char *id = bdrv_opt_take_str(opts, "id");
     g_autofree char *node = bdrv_opt_take_str(opts, "node-name");

@@ -129,6 +129,17 @@ bool qmp_add_monitor(const char *chardev, bool pretty, Error **errp);
  */
 bool qmp_add_chardev(QDict *opts, Error **errp);
 void qmp_cleanup(void);
+/* A monitor on the connected socket @fd (taken; tests and fuzzing) */
+void qmp_add_monitor_fd(int fd);
+/* Whether a monitor is connected or still runs a command */
+bool qmp_monitors_busy(void);
+/*
+ * Commands that @filter refuses (false) fail with "The command X is not
+ * allowed here" instead of running (the fuzz target keeps commands away
+ * from the host's files).  NULL: all run.
+ */
+typedef bool QmpCommandFilter(const char *name, QDict *args);
+void qmp_set_command_filter(QmpCommandFilter *filter);
 
 /* ---- the daemon's state, for the commands ---- */
 
