@@ -12,16 +12,22 @@
 #
 #   tests/bench/jobs.sh [SIZE=1G] [RUNS=3] [DIR=a new directory in /var/tmp]
 #
+# Then both daemons (ours and 7.2's) through the same QMP: the source
+# exported over NBD (unix socket) and read whole by nbdcopy; and a full
+# mirror while a guest (7.2's qemu-io, 1 MiB writes at random offsets)
+# writes through that export, timed to READY and to the pivot; the
+# target is compared with the source once both daemons are gone.
+#
 # Medians of RUNS; the ratio is 7.2's time over ours (above 1: we are
-# faster).  Not a test: nothing here passes or fails on time.  Still to
-# come: the same under a steady guest writer, once our storage daemon
-# (the NBD export the writer goes through) exists.
+# faster).  Not a test: nothing here passes or fails on time.
 set -euo pipefail
 size=${1:-1G}
 runs=${2:-3}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bench=${JOB_BENCH:-$here/build/tests/bench/job-bench}
 qsd=${QSD:-/usr/bin/qemu-storage-daemon}
+our_qsd=${OUR_QSD:-$here/build/storage-daemon/qemu-storage-daemon}
+io=${REAL_QEMU_IO:-/usr/bin/qemu-io}
 img=${REAL_QEMU_IMG:-/usr/bin/qemu-img}
 dir=${3:-$(mktemp -d /var/tmp/jobs-bench.XXXXXX)}
 pid=
@@ -122,3 +128,97 @@ for job in mirror backup; do
         unset t
     done
 done
+
+# ---- both daemons through QMP: an NBD export, and a mirror under a guest
+
+# DAEMON CASE -> "read S" (nbdcopy of the export) or "ready S complete S"
+# (mirror to dst.qcow2 while a guest writes through the export)
+daemon_run() {
+    local daemon=$1 case=$2 sock=$dir/qmp.sock nbd=$dir/nbd.sock
+    rm -f "$sock" "$nbd"
+    "$daemon" --chardev socket,id=m,path="$sock",server=on,wait=off \
+        --monitor chardev=m \
+        --blockdev "{\"driver\": \"qcow2\", \"node-name\": \"src\", \"file\": {\"driver\": \"file\", \"filename\": \"$dir/src.qcow2\"}}" \
+        --blockdev "{\"driver\": \"qcow2\", \"node-name\": \"dst\", \"file\": {\"driver\": \"file\", \"filename\": \"$dir/dst.qcow2\"}}" \
+        --nbd-server addr.type=unix,addr.path="$nbd" \
+        --export type=nbd,id=e,node-name=src,name=src,writable=on & pid=$!
+    for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$nbd" ] && break; sleep 0.05; done
+    python3 - "$sock" "$case" "nbd+unix:///src?socket=$nbd" "$io" "$vsize" <<'PY'
+import json, random, socket, subprocess, sys, time
+sock, case, url, io, vsize = sys.argv[1:]
+s = socket.socket(socket.AF_UNIX); s.connect(sock)
+f = s.makefile('rw')
+def recv():
+    return json.loads(f.readline())
+def cmd(name, **args):
+    f.write(json.dumps({'execute': name, 'arguments': args}) + '\n'); f.flush()
+    while True:
+        m = recv()
+        if 'return' in m: return m
+        if 'error' in m: sys.exit('qmp: ' + m['error']['desc'])
+def wait(event):
+    while True:
+        m = recv()
+        if m.get('event') == event: return
+        if m.get('event') == 'BLOCK_JOB_COMPLETED' and m['data'].get('error'):
+            sys.exit('job: ' + m['data']['error'])
+recv(); cmd('qmp_capabilities')
+t0 = time.monotonic()
+if case == 'read':
+    subprocess.run(['nbdcopy', url, 'null:'], check=True)
+    print('read %.3f' % (time.monotonic() - t0))
+else:
+    # the guest: 1 MiB writes at random offsets until the pivot
+    rnd = random.Random(1)
+    cmds = []
+    for i in range(400):
+        cmds += ['-c', 'write -P %d %d 1M' % (i % 255 + 1,
+                 rnd.randrange(int(vsize) >> 20) << 20)]
+    guest = subprocess.Popen([io, '-f', 'raw'] + cmds + [url],
+                             stdout=subprocess.DEVNULL)
+    cmd('blockdev-mirror', **{'job-id': 'j', 'device': 'src',
+        'target': 'dst', 'sync': 'full'})
+    wait('BLOCK_JOB_READY'); ready = time.monotonic() - t0
+    guest.wait()
+    cmd('job-complete', id='j')
+    wait('BLOCK_JOB_COMPLETED'); done = time.monotonic() - t0
+    print('ready %.3f complete %.3f' % (ready, done))
+cmd('quit')
+PY
+    wait "$pid" 2>/dev/null || true
+    pid=
+}
+
+if [ -x "$our_qsd" ] && command -v nbdcopy > /dev/null; then
+    "$img" convert -O qcow2 "$dir/src.qcow2" "$dir/pristine.qcow2"
+    for case in read mirror; do
+        declare -A t=()
+        for r in $(seq "$runs"); do
+            for who in theirs ours; do
+                daemon=$qsd
+                [ "$who" = ours ] && daemon=$our_qsd
+                cp "$dir/pristine.qcow2" "$dir/src.qcow2"
+                rm -f "$dir/dst.qcow2"
+                "$img" create -q -f qcow2 "$dir/dst.qcow2" "$vsize"
+                sync
+                out=$(daemon_run "$daemon" "$case")
+                if [ "$case" = mirror ]; then
+                    "$img" compare -q "$dir/src.qcow2" "$dir/dst.qcow2" ||
+                        { echo "$who mirror under a guest: differs" >&2; exit 1; }
+                    t[$who.ready]+="$(echo "$out" | awk '{print $2}') "
+                    t[$who.done]+="$(echo "$out" | awk '{print $4}') "
+                else
+                    t[$who.read]+="$(echo "$out" | awk '{print $2}') "
+                fi
+            done
+        done
+        for what in read ready done; do
+            [ -n "${t[theirs.$what]:-}" ] || continue
+            a=$(echo "${t[theirs.$what]}" | tr ' ' '\n' | grep . | median)
+            b=$(echo "${t[ours.$what]}" | tr ' ' '\n' | grep . | median)
+            printf '%-14s %-9s %9.3fs %9.3fs %6.2fx\n' "qsd-$case" "$what" \
+                "$a" "$b" "$(echo "$a / $b" | bc -l)"
+        done
+        unset t
+    done
+fi
