@@ -17,6 +17,8 @@ options are DAEMON-ARGS).  Transcript lines:
                    in order, without timestamps
   node NAME KEY..  the members KEY.. of node NAME in query-named-block-nodes
                    (7.2 lists the nodes in an order of its own)
+  mask KEY..       from here on, print the values of members KEY as "N"
+                   (a job's offset and len, when a guest writes meanwhile)
   sh CMD           run CMD in a shell, print its output
   # ...            printed as it is (a heading)
 The daemon is sent 'quit' at the end; its exit status is printed.
@@ -33,11 +35,15 @@ import tempfile
 import time
 
 
+MASKED = set()
+
+
 def norm(obj):
     if isinstance(obj, dict):
         if 'qemu' in obj and 'package' in obj:
             return 'VERSION'
-        return {k: norm(v) for k, v in obj.items() if k != 'timestamp'}
+        return {k: 'N' if k in MASKED else norm(v)
+                for k, v in obj.items() if k != 'timestamp'}
     if isinstance(obj, list):
         return [norm(v) for v in obj]
     if isinstance(obj, str):
@@ -162,6 +168,8 @@ def run(proc, path):
                 print('<- no node %s' % words[1])
             for n in found:
                 show('<- ', {k: n.get(k) for k in words[2:]})
+        elif line.startswith('mask '):
+            MASKED.update(line.split()[1:])
         elif line.startswith('sh '):
             out = subprocess.run(line[3:], shell=True, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
