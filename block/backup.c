@@ -537,6 +537,10 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         error_setg(errp, "Source and target image have different sizes");
         return NULL;
     }
+    if (common->filter_node_name &&
+        !bdrv_check_node_name(common->filter_node_name, errp)) {
+        return NULL;
+    }
     s = job_create(common->job_id, &backup_job_driver, common->txn,
                    common->flags,
                    common->cb, common->opaque, errp);
@@ -577,6 +581,9 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         goto fail;
     }
     opts = qdict_new();
+    if (common->filter_node_name) {
+        qdict_put_str(opts, "node-name", common->filter_node_name);
+    }
     s->cbw = bdrv_co_open_driver(&bdrv_copy_before_write, bs->filename,
                                  bdrv_ref(bs), opts, bs->open_flags, errp);
     qobject_unref(opts);

@@ -312,16 +312,22 @@ static int64_t coroutine_fn mirror_iteration(MirrorJob *s,
     return bytes;
 }
 
-/* What the first pass copies: sync mode and the target's zero init. */
+/* What the first pass copies: the sync mode, and how the target zeroes. */
 static int coroutine_fn mirror_dirty_init(MirrorJob *s)
 {
     int64_t offset, pnum;
+    /*
+     * sync=full goes through every byte, as 7.2's blockdev-mirror: zero
+     * ranges are written as zeroes (and counted), unless the target
+     * unmaps (discard=unmap) and starts zeroed, where only the allocated
+     * ranges need copying.
+     */
     bool all = s->sync == MIRROR_SYNC_MODE_FULL && !s->is_commit &&
-               !bdrv_has_zero_init(s->target_bs);
+               (!(s->target_bs->open_flags & BDRV_O_UNMAP) ||
+                !bdrv_has_zero_init(s->target_bs));
     int ret;
 
     if (all) {
-        /* a target with old data: zero ranges need writing too */
         bdrv_dirty_bitmap_set_range(s->bitmap, 0, s->len);
         return 0;
     }
@@ -614,6 +620,11 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
         error_setg(errp, "Can't mirror node into itself");
         return NULL;
     }
+    /* the filter's name before the job exists, as 7.2 opens it first */
+    if (common->filter_node_name &&
+        !bdrv_check_node_name(common->filter_node_name, errp)) {
+        return NULL;
+    }
     s = job_create(common->job_id, drv, NULL, common->flags, common->cb,
                    common->opaque, errp);
     if (!s) {
@@ -669,6 +680,9 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
     bdrv_dirty_bitmap_set_busy(s->bitmap, true);
     /* the filter: its users are the source's users */
     opts = qdict_new();
+    if (common->filter_node_name) {
+        qdict_put_str(opts, "node-name", common->filter_node_name);
+    }
     s->mirror_top = bdrv_co_open_driver(&bdrv_mirror_top, bs->filename,
                                         bdrv_ref(bs), opts, bs->open_flags,
                                         errp);

@@ -39,7 +39,7 @@ bool bdrv_node_name_is_user(BlockDriverState *bs)
 }
 
 /* 7.2's checks of a node-name the user gives, before anything is opened. */
-static bool bdrv_check_node_name(const char *name, Error **errp)
+bool bdrv_check_node_name(const char *name, Error **errp)
 {
     if (!id_wellformed(name)) {
         error_setg(errp, "Invalid node-name: '%s'", name);

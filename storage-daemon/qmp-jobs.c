@@ -35,6 +35,7 @@ static bool common_args(QDict *args, BlockJobCommon *c, Error **errp)
         return false;
     }
     c->speed = speed;
+    c->filter_node_name = qmp_str(args, "filter-node-name");
     c->flags = JOB_DEFAULT;
     if (!qmp_bool(args, "auto-finalize", true)) {
         c->flags |= JOB_MANUAL_FINALIZE;
@@ -186,6 +187,12 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
             return;
         }
     }
+    if (c.filter_node_name) {
+        /* our stream copies through the node itself: no filter to name */
+        error_setg(errp, "Parameter 'filter-node-name' is not supported by "
+                   "block-stream here");
+        return;
+    }
     stream_start(&c, bs, base, qmp_str(args, "backing-file"), on_error, errp);
 }
 
@@ -253,6 +260,12 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
     } else {
         if (bdrv_op_is_blocked(bdrv_find_overlay(bs, top),
                                BLOCK_OP_TYPE_COMMIT_TARGET, errp)) {
+            return;
+        }
+        if (c.filter_node_name) {
+            /* an intermediate commit has no filter node here */
+            error_setg(errp, "Parameter 'filter-node-name' is not supported "
+                       "by an intermediate block-commit here");
             return;
         }
         commit_start(&c, bs, top, base, qmp_str(args, "backing-file"),

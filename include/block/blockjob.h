@@ -19,6 +19,8 @@ typedef struct BlockJobCommon {
     void (*cb)(void *opaque, int ret);  /* when finalized; may be NULL */
     void *opaque;
     JobTxn *txn;                /* join it (NULL: a transaction alone) */
+    /* the node name of the job's filter (mirror, backup), or NULL */
+    const char *filter_node_name;
     /*
      * backup_start() only: the job is created but not started; the
      * caller starts it with job_start() or drops it with job_cancel_sync()

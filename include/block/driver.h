@@ -519,6 +519,8 @@ bool bdrv_same_file(BlockDriverState *a, BlockDriverState *b);
  * generated one when NULL) and list it; false + @errp on a bad name.
  * Release takes it off the list (when the node is freed).
  */
+/* Whether @name may name a new node: well formed and unused (7.2's texts) */
+bool bdrv_check_node_name(const char *name, Error **errp);
 bool bdrv_assign_node_name(BlockDriverState *bs, const char *name,
                            Error **errp);
 void bdrv_release_node_name(BlockDriverState *bs);
