@@ -570,6 +570,8 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
     if (!s->target || !job_set_speed(&s->job, common->speed, errp)) {
         goto fail;
     }
+    /* a drain waits for the job, so its own requests are never held */
+    blk_set_disable_request_queuing(s->target, true);
     s->copy_bitmap = bdrv_dirty_bitmap_create(bs, NULL, s->cluster, len, errp);
     if (!s->copy_bitmap) {
         goto fail;

@@ -219,6 +219,9 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
         job_early_fail(&s->job);
         return NULL;
     }
+    /* a drain waits for the job, so its own requests are never held */
+    blk_set_disable_request_queuing(s->src, true);
+    blk_set_disable_request_queuing(s->dst, true);
     job_start(&s->job);
     return &s->job;
 }

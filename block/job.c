@@ -349,9 +349,23 @@ static char *job_child_desc(BdrvChild *c)
                            job->id ? job->id : "");
 }
 
+/*
+ * A drain waits until the job stops at a pause point (or yields, or
+ * ends), as 7.2's: a running job may still send requests.  Not for a
+ * drain the job itself began (in its own coroutine).
+ */
+static bool job_child_drained_poll(BdrvChild *c)
+{
+    Job *job = c->opaque;
+
+    return job->co && !job->deferred && job->busy &&
+           qemu_coroutine_self() != job->co;
+}
+
 static const BdrvChildOps job_child_ops = {
     .drained_begin = job_child_drained_begin,
     .drained_end = job_child_drained_end,
+    .drained_poll = job_child_drained_poll,
     .stay_at_node = true,
     .get_parent_desc = job_child_desc,
 };
@@ -475,6 +489,7 @@ static void coroutine_fn job_do_yield(Job *job, int64_t deadline_ns)
         timer_mod(job->sleep_timer, deadline_ns);
     }
     job->busy = false;
+    bdrv_drain_wake();          /* a drain may wait for the job to stop */
     qemu_coroutine_yield();
     assert(job->busy);
 }
@@ -891,6 +906,7 @@ static void coroutine_fn job_co_entry(void *opaque)
     job->deferred = true;
     /* finishing: no longer enterable (deferred), never busy again */
     job->busy = false;
+    bdrv_drain_wake();
     job_run_finishing(job, job_completed);
 }
 

@@ -672,6 +672,8 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
     if (!s->target || !job_set_speed(&s->job, common->speed, errp)) {
         goto fail;
     }
+    /* a drain waits for the job, so its own requests are never held */
+    blk_set_disable_request_queuing(s->target, true);
     s->bitmap = bdrv_dirty_bitmap_create(bs, NULL, gran, bs->total_bytes,
                                          errp);
     if (!s->bitmap) {

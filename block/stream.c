@@ -215,6 +215,8 @@ Job *coroutine_fn stream_start(const BlockJobCommon *common,
         job_early_fail(&s->job);
         return NULL;
     }
+    /* a drain waits for the job, so its own requests are never held */
+    blk_set_disable_request_queuing(s->blk, true);
     job_start(&s->job);
     return &s->job;
 }

@@ -331,8 +331,13 @@ static bool coroutine_fn snapshot_prepare(QsdAction *a, QDict *args,
     BdrvChild *c;
 
     old = qsd_lookup_node(node, node, errp);
-    if (!old || bdrv_op_is_blocked(old, BLOCK_OP_TYPE_EXTERNAL_SNAPSHOT,
-                                   errp)) {
+    if (!old) {
+        return false;
+    }
+    /* drained until clean, as 7.2's */
+    a->bs = old;
+    bdrv_co_drained_begin(old);
+    if (bdrv_op_is_blocked(old, BLOCK_OP_TYPE_EXTERNAL_SNAPSHOT, errp)) {
         return false;
     }
     if (!old->read_only && bdrv_co_flush(old) < 0) {
@@ -362,19 +367,14 @@ static bool coroutine_fn snapshot_prepare(QsdAction *a, QDict *args,
         error_setg(errp, "The overlay does not support backing images");
         return false;
     }
-    bdrv_co_drained_begin(old);
     if (!bdrv_attach_child(ovl, bdrv_ref(old), "backing", BDRV_CHILD_COW,
                            errp)) {
-        bdrv_drained_end(old);
         return false;
     }
     if (!bdrv_replace_node(old, ovl, errp)) {
         bdrv_unref_child(ovl, ovl->backing);
-        bdrv_drained_end(old);
         return false;
     }
-    bdrv_drained_end(old);
-    a->bs = old;
     a->overlay = ovl;
     return true;
 }
@@ -384,20 +384,27 @@ static void coroutine_fn snapshot_abort(QsdAction *a)
     if (!a->overlay) {
         return;
     }
-    bdrv_co_drained_begin(a->bs);
     bdrv_ref(a->bs);
     bdrv_unref_child(a->overlay, a->overlay->backing);
     bdrv_replace_node(a->overlay, a->bs, NULL);
-    bdrv_drained_end(a->bs);
     bdrv_unref(a->bs);
+}
+
+static void coroutine_fn snapshot_clean(QsdAction *a)
+{
+    if (a->bs) {
+        bdrv_drained_end(a->bs);
+    }
 }
 
 const QsdActionOps qsd_snapshot_action = {
     .name = "blockdev-snapshot",
     .spec = "node:s overlay:s",
     .grouped = false,
+    .drain_all = true,
     .prepare = snapshot_prepare,
     .abort = snapshot_abort,
+    .clean = snapshot_clean,
 };
 
 QSD_ACTION_COMMAND(qmp_blockdev_snapshot, qsd_snapshot_action)

@@ -354,6 +354,7 @@ const QsdActionOps qsd_backup_action = {
             "?compress:b ?on-source-error:s ?on-target-error:s ?x-perf:o",
     .check = backup_check,
     .grouped = true,
+    .drain_all = true,
     .prepare = backup_prepare,
     .commit = backup_commit,
     .abort = backup_abort,

@@ -51,6 +51,35 @@ static const QsdActionOps abort_action = {
     .prepare = abort_prepare,
 };
 
+/* Yield to the main loop once: what was woken meanwhile runs first. */
+static void coroutine_fn yield_once(void)
+{
+    aio_co_schedule(qemu_get_aio_context(), qemu_coroutine_self());
+    qemu_coroutine_yield();
+}
+
+/*
+ * 7.2 drains every node before the actions: requests in flight finish,
+ * and each running job stops once at a pause point (the drain waits for
+ * it); then the jobs run again before the actions do.
+ */
+static void coroutine_fn drain_all_once(void)
+{
+    BlockDriverState *bs = NULL;
+    GSList *nodes = NULL, *l;
+
+    while ((bs = bdrv_next_node(bs))) {
+        nodes = g_slist_prepend(nodes, bdrv_ref(bs));
+        bdrv_co_drained_begin(bs);
+    }
+    for (l = nodes; l; l = l->next) {
+        bdrv_drained_end(l->data);
+        bdrv_unref(l->data);
+    }
+    g_slist_free(nodes);
+    yield_once();       /* the jobs run again */
+}
+
 void coroutine_fn qsd_run_action(const QsdActionOps *ops, QDict *args,
                                  Error **errp)
 {
@@ -60,6 +89,9 @@ void coroutine_fn qsd_run_action(const QsdActionOps *ops, QDict *args,
     if (!qmp_check_args(args, ops->spec, errp) ||
         (ops->check && !ops->check(args, errp))) {
         return;
+    }
+    if (ops->drain_all) {
+        drain_all_once();
     }
     ok = ops->prepare(&a, args, errp);
     if (ok && ops->commit) {
@@ -122,36 +154,6 @@ static const QsdActionOps *check_action(QList *list, size_t i, Error **errp)
         return NULL;
     }
     return ops;
-}
-
-/* Yield to the main loop once: what was woken meanwhile runs first. */
-static void coroutine_fn yield_once(void)
-{
-    aio_co_schedule(qemu_get_aio_context(), qemu_coroutine_self());
-    qemu_coroutine_yield();
-}
-
-/*
- * 7.2 drains every node before the actions: requests in flight finish,
- * and each running job pauses once (it is entered to reach its pause
- * point, as 7.2's drain waits for it to).
- */
-static void coroutine_fn drain_all_once(void)
-{
-    BlockDriverState *bs = NULL;
-    GSList *nodes = NULL, *l;
-
-    while ((bs = bdrv_next_node(bs))) {
-        nodes = g_slist_prepend(nodes, bdrv_ref(bs));
-        bdrv_co_drained_begin(bs);
-    }
-    yield_once();
-    for (l = nodes; l; l = l->next) {
-        bdrv_drained_end(l->data);
-        bdrv_unref(l->data);
-    }
-    g_slist_free(nodes);
-    yield_once();       /* the jobs run again */
 }
 
 static void coroutine_fn qmp_transaction(QDict *args, QObject **ret,

@@ -78,6 +78,8 @@ typedef struct QsdActionOps {
     /* enum values, as 7.2's visitor checks them (optional) */
     bool (*check)(QDict *args, Error **errp);
     bool grouped;               /* may run with completion-mode=grouped */
+    /* alone too, 7.2 runs it as a transaction: every node drained first */
+    bool drain_all;
     bool coroutine_fn (*prepare)(QsdAction *a, QDict *args, Error **errp);
     void coroutine_fn (*commit)(QsdAction *a);        /* optional */
     void coroutine_fn (*abort)(QsdAction *a);         /* optional */
