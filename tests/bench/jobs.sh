@@ -45,17 +45,13 @@ trap cleanup EXIT
 "$img" convert -O qcow2 "$dir/os.raw" "$dir/src.qcow2"
 rm -f "$dir/os.raw"
 
-# QMP for 7.2's daemon: JOB TARGET_FMT -> "ready S complete S"
-theirs() {
-    local job=$1 fmt=$2 sock=$dir/qmp.sock
-    rm -f "$sock"
-    "$qsd" --chardev socket,id=m,path="$sock",server=on,wait=off \
-        --monitor chardev=m & pid=$!
-    for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-    python3 - "$sock" "$job" "$dir/src.qcow2" "$dir/dst.$fmt" "$fmt" <<'PY'
-import json, socket, sys, time
-sock, job, src, dst, fmt = sys.argv[1:]
-s = socket.socket(socket.AF_UNIX); s.connect(sock)
+# A python QMP client on socket $1 (negotiated: cmd(), wait() for an
+# event, a failed job ends it), then the script on stdin with "$@" as
+# sys.argv[1:]
+qmp_py() {
+    { cat <<'PY'
+import json, random, socket, subprocess, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 f = s.makefile('rw')
 def recv():
     return json.loads(f.readline())
@@ -72,6 +68,19 @@ def wait(event):
         if m.get('event') == 'BLOCK_JOB_COMPLETED' and m['data'].get('error'):
             sys.exit('job: ' + m['data']['error'])
 recv(); cmd('qmp_capabilities')
+PY
+      cat; } | python3 - "$@"
+}
+
+# QMP for 7.2's daemon: JOB TARGET_FMT -> "ready S complete S"
+theirs() {
+    local job=$1 fmt=$2 sock=$dir/qmp.sock
+    rm -f "$sock"
+    "$qsd" --chardev socket,id=m,path="$sock",server=on,wait=off \
+        --monitor chardev=m & pid=$!
+    for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+    qmp_py "$sock" "$job" "$dir/src.qcow2" "$dir/dst.$fmt" "$fmt" <<'PY'
+sock, job, src, dst, fmt = sys.argv[1:]
 cmd('blockdev-add', **{'node-name': 'src', 'driver': 'qcow2',
     'file': {'driver': 'file', 'filename': src}})
 cmd('blockdev-add', **{'node-name': 'dst', 'driver': fmt,
@@ -143,26 +152,8 @@ daemon_run() {
         --nbd-server addr.type=unix,addr.path="$nbd" \
         --export type=nbd,id=e,node-name=src,name=src,writable=on & pid=$!
     for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$nbd" ] && break; sleep 0.05; done
-    python3 - "$sock" "$case" "nbd+unix:///src?socket=$nbd" "$io" "$vsize" <<'PY'
-import json, random, socket, subprocess, sys, time
+    qmp_py "$sock" "$case" "nbd+unix:///src?socket=$nbd" "$io" "$vsize" <<'PY'
 sock, case, url, io, vsize = sys.argv[1:]
-s = socket.socket(socket.AF_UNIX); s.connect(sock)
-f = s.makefile('rw')
-def recv():
-    return json.loads(f.readline())
-def cmd(name, **args):
-    f.write(json.dumps({'execute': name, 'arguments': args}) + '\n'); f.flush()
-    while True:
-        m = recv()
-        if 'return' in m: return m
-        if 'error' in m: sys.exit('qmp: ' + m['error']['desc'])
-def wait(event):
-    while True:
-        m = recv()
-        if m.get('event') == event: return
-        if m.get('event') == 'BLOCK_JOB_COMPLETED' and m['data'].get('error'):
-            sys.exit('job: ' + m['data']['error'])
-recv(); cmd('qmp_capabilities')
 t0 = time.monotonic()
 if case == 'read':
     subprocess.run(['nbdcopy', url, 'null:'], check=True)
