@@ -150,8 +150,10 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
 {
     BlockJobCommon c = { 0 };
     BlockdevOnError on_error;
-    BlockDriverState *bs, *base = NULL, *it;
+    BlockDriverState *bs, *base = NULL, *bottom = NULL, *it;
     const char *base_name = qmp_str(args, "base");
+    const char *base_node = qmp_str(args, "base-node");
+    const char *bottom_name = qmp_str(args, "bottom");
 
     if (!qmp_check_args(args, COMMON_SPEC "?base:s ?base-node:s "
                         "?backing-file:s ?bottom:s ?on-error:s", errp) ||
@@ -159,14 +161,24 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
         !on_error_arg(args, "on-error", &on_error, errp)) {
         return;
     }
+    if (base_name && base_node) {
+        error_setg(errp, "'base' and 'base-node' cannot be specified at the "
+                   "same time");
+        return;
+    }
+    if (base_name && bottom_name) {
+        error_setg(errp, "'base' and 'bottom' cannot be specified at the "
+                   "same time");
+        return;
+    }
+    if (bottom_name && base_node) {
+        error_setg(errp, "'bottom' and 'base-node' cannot be specified at "
+                   "the same time");
+        return;
+    }
     bs = qsd_lookup_node(qmp_str(args, "device"), qmp_str(args, "device"),
                          errp);
     if (!bs) {
-        return;
-    }
-    if (base_name && qmp_str(args, "base-node")) {
-        error_setg(errp, "'base' and 'base-node' cannot be specified at the "
-                   "same time");
         return;
     }
     if (!chain_arg(args, "base-node", "base", bs,
@@ -178,20 +190,45 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
                    base->node_name, bs->node_name);
         return;
     }
-    if (qmp_str(args, "bottom")) {
-        error_setg(errp, "Parameter 'bottom' is not supported");
-        return;
+    if (bottom_name) {
+        /* the last node streamed from: the base is what lies below it */
+        bottom = qsd_lookup_node(NULL, bottom_name, errp);
+        if (!bottom) {
+            return;
+        }
+        if (bottom->drv->is_filter) {
+            error_setg(errp, "Node '%s' is a filter, use a non-filter node "
+                       "as 'bottom'", bottom_name);
+            return;
+        }
+        for (it = bs; it && it != bottom; it = bdrv_backing_bs(it)) {
+        }
+        if (!it) {
+            error_setg(errp, "Node '%s' is not in a chain starting from '%s'",
+                       bottom_name, qmp_str(args, "device"));
+            return;
+        }
     }
-    for (it = bs; it && it != base; it = bdrv_backing_bs(it)) {
+    for (it = bs; it && it != (bottom ? bdrv_backing_bs(bottom) : base);
+         it = bdrv_backing_bs(it)) {
         if (bdrv_op_is_blocked(it, BLOCK_OP_TYPE_STREAM, errp)) {
             return;
         }
+    }
+    if (bottom && qmp_str(args, "backing-file")) {
+        /* 7.2 knows no base here */
+        error_setg(errp, "backing file specified, but streaming the entire "
+                   "chain");
+        return;
     }
     if (c.filter_node_name) {
         /* our stream copies through the node itself: no filter to name */
         error_setg(errp, "Parameter 'filter-node-name' is not supported by "
                    "block-stream here");
         return;
+    }
+    if (bottom) {
+        base = bdrv_backing_bs(bottom);
     }
     stream_start(&c, bs, base, qmp_str(args, "backing-file"), on_error, errp);
 }
