@@ -51,6 +51,8 @@ struct BackupJob {
     BitmapSyncMode bitmap_mode;
     BlockdevOnError on_source_error, on_target_error;
     int64_t cluster, len;
+    int64_t max_chunk;              /* bytes per read and write */
+    bool compress;                  /* whole clusters, written compressed */
     QTAILQ_HEAD(, BackupOp) ops;
     int ret;                        /* first error the policy reported */
     GPtrArray *free_bufs;           /* reused: see mirror.c */
@@ -63,7 +65,7 @@ static uint8_t *backup_get_buf(BackupJob *s)
                                             s->free_bufs->len - 1);
     }
     return qemu_memalign(MAX(s->source->bl.opt_mem_alignment, 512),
-                         BACKUP_MAX_CHUNK);
+                         s->max_chunk);
 }
 
 static void backup_free_buf(gpointer p)
@@ -116,20 +118,33 @@ again:
         if (ret < 0) {
             break;
         }
+        if (s->compress) {
+            /*
+             * Compressed writes take whole clusters: a run shorter than
+             * one is copied as data with what follows it.
+             */
+            if (pnum < s->cluster) {
+                ret &= ~BDRV_BLOCK_ZERO;
+                pnum = MIN(s->cluster, start + n - pos);
+            } else {
+                pnum = QEMU_ALIGN_DOWN(pnum, s->cluster);
+            }
+        }
         if (ret & BDRV_BLOCK_ZERO) {
             *is_read = false;
             ret = blk_co_pwrite_zeroes(s->target, pos, pnum,
                                        BDRV_REQ_MAY_UNMAP);
             continue;
         }
-        pnum = MIN(pnum, BACKUP_MAX_CHUNK);
+        pnum = MIN(pnum, s->max_chunk);
         if (!buf) {
             buf = backup_get_buf(s);
         }
         ret = bdrv_co_pread(s->cbw->file, pos, pnum, buf, 0);
         if (ret == 0) {
             *is_read = false;
-            ret = blk_co_pwrite(s->target, pos, pnum, buf, 0);
+            ret = blk_co_pwrite(s->target, pos, pnum, buf,
+                                s->compress ? BDRV_REQ_WRITE_COMPRESSED : 0);
         }
     }
     if (buf) {
@@ -270,7 +285,7 @@ static int coroutine_fn backup_loop(BackupJob *s)
             break;
         }
         if (!bdrv_dirty_bitmap_next_dirty_area(s->copy_bitmap, offset, s->len,
-                                               BACKUP_MAX_CHUNK, &offset,
+                                               s->max_chunk, &offset,
                                                &bytes)) {
             /* after a stop, what failed is dirty again, behind us */
             aio_task_pool_wait_all(pool);
@@ -521,6 +536,12 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
         error_setg(errp, "Source and target cannot be the same");
         return NULL;
     }
+    if (p->compress && !(target->supported_write_flags &
+                         BDRV_REQ_WRITE_COMPRESSED)) {
+        /* 7.2 names the target's device, which a node has not */
+        error_setg(errp, "Compression is not supported for this drive ");
+        return NULL;
+    }
     if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_BACKUP_SOURCE, errp) ||
         bdrv_op_is_blocked(target, BLOCK_OP_TYPE_BACKUP_TARGET, errp)) {
         return NULL;
@@ -558,6 +579,8 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
     if (bdrv_get_info(target, &bdi) == 0 && bdi.cluster_size > s->cluster) {
         s->cluster = bdi.cluster_size;
     }
+    s->compress = p->compress;
+    s->max_chunk = MAX(BACKUP_MAX_CHUNK, s->cluster);
     QTAILQ_INIT(&s->ops);
     s->free_bufs = g_ptr_array_new_with_free_func(backup_free_buf);
     /*

@@ -336,10 +336,6 @@ static bool coroutine_fn backup_prepare(QsdAction *a, QDict *args,
         !on_error_arg(args, "on-target-error", &p.on_target_error, errp)) {
         return false;
     }
-    if (qmp_bool(args, "compress", false)) {
-        error_setg(errp, "Parameter 'compress' is not supported");
-        return false;
-    }
     bs = qsd_lookup_node(qmp_str(args, "device"), qmp_str(args, "device"),
                          errp);
     target = bs ? qsd_lookup_node(qmp_str(args, "target"),
@@ -348,6 +344,7 @@ static bool coroutine_fn backup_prepare(QsdAction *a, QDict *args,
         return false;
     }
     p.sync = qmp_enum(args, "sync", sync_names, 0, NULL);
+    p.compress = qmp_bool(args, "compress", false);
     p.bitmap = qmp_str(args, "bitmap");
     p.has_bitmap_mode = qdict_haskey(args, "bitmap-mode");
     p.bitmap_mode = qmp_enum(args, "bitmap-mode", bitmap_modes, 0, NULL);

@@ -108,6 +108,7 @@ typedef struct BackupParams {
     bool has_bitmap_mode;
     BitmapSyncMode bitmap_mode;
     BlockdevOnError on_source_error, on_target_error;
+    bool compress;              /* written compressed (qcow2 targets) */
 } BackupParams;
 
 /*
