@@ -367,6 +367,37 @@ static BlockDriverState *coroutine_fn open_backing(BlockDriverState *above,
     return bs;
 }
 
+bool coroutine_fn bdrv_co_make_read_only(BlockDriverState *bs, Error **errp)
+{
+    uint64_t perm, shared;
+    int ret;
+
+    if (bs->read_only) {
+        return true;
+    }
+    bdrv_cumulative_perm(bs, &perm, &shared);
+    if (perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) {
+        error_setg(errp, "Node '%s' has writers: it cannot become read-only",
+                   bs->node_name);
+        return false;
+    }
+    ret = bdrv_co_flush(bs);
+    if (ret == 0 && bs->drv->co_inactivate && bs->opened) {
+        /* what a close would write: bitmaps stored, the image clean */
+        ret = bs->drv->co_inactivate(bs);
+    }
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not make node '%s' read-only",
+                         bs->node_name);
+        return false;
+    }
+    bs->read_only = true;
+    bs->open_flags &= ~BDRV_O_RDWR;
+    /* the children give up write (and the file its write lock bytes) */
+    bdrv_refresh_perms(bs, NULL);
+    return true;
+}
+
 BlockDriverState *coroutine_fn bdrv_co_reopen_backing_rw(
     BlockDriverState *above, Error **errp)
 {

@@ -379,6 +379,12 @@ static bool coroutine_fn snapshot_prepare(QsdAction *a, QDict *args,
     return true;
 }
 
+/* the node below is only read from now on, as 7.2 reopens it */
+static void coroutine_fn snapshot_commit(QsdAction *a)
+{
+    bdrv_co_make_read_only(a->bs, NULL);
+}
+
 static void coroutine_fn snapshot_abort(QsdAction *a)
 {
     if (!a->overlay) {
@@ -403,6 +409,7 @@ const QsdActionOps qsd_snapshot_action = {
     .grouped = false,
     .drain_all = true,
     .prepare = snapshot_prepare,
+    .commit = snapshot_commit,
     .abort = snapshot_abort,
     .clean = snapshot_clean,
 };

@@ -471,6 +471,13 @@ bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
 BlockDriverState *bdrv_find_overlay(BlockDriverState *bs,
                                     BlockDriverState *node);
 /*
+ * Make @bs read-only in place (blockdev-snapshot's old node, as 7.2
+ * reopens it): flushed, what a close writes written (qcow2: bitmaps,
+ * clean), write permissions on its children given up.  False + @errp if
+ * a user of @bs writes, or a flush fails.
+ */
+bool coroutine_fn bdrv_co_make_read_only(BlockDriverState *bs, Error **errp);
+/*
  * Make @above's backing node writable (a commit's base): a read-only one
  * is closed and its image opened again read-write in its place, with the
  * nodes below it kept.  Returns the node (a borrowed reference), or NULL
