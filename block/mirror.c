@@ -40,6 +40,7 @@ typedef struct MirrorOp {
 struct MirrorJob {
     Job job;
     BlockDriverState *mirror_top, *source, *target_bs;
+    BlockDriverState *to_replace;   /* what the pivot replaces: source */
     BlockDriverState *base;     /* active commit: what lies below */
     BlockBackend *target;
     BdrvDirtyBitmap *bitmap;
@@ -495,7 +496,8 @@ static int coroutine_fn mirror_exit_common(Job *job)
     s->target = NULL;
     if (s->should_complete && job->ret == 0) {
         bdrv_co_drained_begin(target);
-        if (!bdrv_replace_node(src, target, &err)) {
+        if (!bdrv_replace_node(s->to_replace ? s->to_replace : src, target,
+                               &err)) {
             ret = -EPERM;
         }
         bdrv_drained_end(target);
@@ -542,6 +544,10 @@ static void mirror_free(Job *job)
     s->source = NULL;
     bdrv_unref(s->target_bs);
     s->target_bs = NULL;
+    if (s->to_replace) {
+        bdrv_unref(s->to_replace);
+        s->to_replace = NULL;
+    }
     if (s->base) {
         bdrv_unref(s->base);
         s->base = NULL;
@@ -641,6 +647,10 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
         goto fail;
     }
     job_block_node(&s->job, "target", target, 0, BLK_PERM_ALL, &error_abort);
+    if (p->replaces && p->replaces != bs) {
+        /* held, not blocked: 7.2 blocks it only once complete is asked */
+        s->to_replace = bdrv_ref(p->replaces);
+    }
     if (base) {
         BlockDriverState *it;
 

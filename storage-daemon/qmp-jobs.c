@@ -72,6 +72,43 @@ static BlockDriverState *root_node(const char *name, Error **errp)
 #define COMMON_SPEC "?job-id:s device:s ?speed:i ?auto-finalize:b " \
                     "?auto-dismiss:b ?filter-node-name:s "
 
+/*
+ * 7.2's check_to_replace_node(): @name must be @bs or a node below it
+ * through filters (replacing any other could change what the guest
+ * reads at once), not blocked, and of @bs's size.
+ */
+static BlockDriverState *coroutine_fn replaced_node(BlockDriverState *bs,
+                                                    const char *name,
+                                                    Error **errp)
+{
+    BlockDriverState *to = bdrv_find_node(name), *it = bs;
+    BdrvChild *c;
+
+    if (!to) {
+        error_setg(errp, "Failed to find node with node-name='%s'", name);
+        return NULL;
+    }
+    if (bdrv_op_is_blocked(to, BLOCK_OP_TYPE_REPLACE, errp)) {
+        return NULL;
+    }
+    while (it != to && it->drv->is_filter && (c = bdrv_primary_child(it))) {
+        it = c->bs;
+    }
+    if (it != to) {
+        error_setg(errp, "Cannot replace '%s' by a node mirrored from '%s', "
+                   "because it cannot be guaranteed that doing so would not "
+                   "lead to an abrupt change of visible data", name,
+                   bs->node_name);
+        return NULL;
+    }
+    if (bdrv_co_getlength(bs) != bdrv_co_getlength(to)) {
+        error_setg(errp, "cannot replace image with a mirror image of "
+                   "different size");
+        return NULL;
+    }
+    return to;
+}
+
 static void coroutine_fn qmp_blockdev_mirror(QDict *args, QObject **ret,
                                              Error **errp)
 {
@@ -106,12 +143,12 @@ static void coroutine_fn qmp_blockdev_mirror(QDict *args, QObject **ret,
         error_setg(errp, "Can't mirror node into itself");
         return;
     }
-    if (qmp_str(args, "replaces")) {
-        error_setg(errp, "Parameter 'replaces' is not supported");
-        return;
-    }
     if (bdrv_op_is_blocked(bs, BLOCK_OP_TYPE_MIRROR_SOURCE, errp) ||
         bdrv_op_is_blocked(target, BLOCK_OP_TYPE_MIRROR_TARGET, errp)) {
+        return;
+    }
+    if (qmp_str(args, "replaces") &&
+        !(p.replaces = replaced_node(bs, qmp_str(args, "replaces"), errp))) {
         return;
     }
     p.sync = sync;

@@ -74,6 +74,11 @@ typedef struct MirrorParams {
     int64_t buf_size;           /* 0: 16 MiB in flight at most */
     BlockdevOnError on_source_error, on_target_error;
     bool unmap;                 /* zero ranges may be unmapped */
+    /*
+     * The node the pivot replaces by the target (NULL: the source): the
+     * source or a node below it through filters, of the same size.
+     */
+    BlockDriverState *replaces;
 } MirrorParams;
 
 /*
