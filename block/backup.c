@@ -20,18 +20,13 @@
 #include "block/block-backend.h"
 #include "block/driver.h"
 #include "block/aio-task.h"
+#include "range-lock.h"
 
 #define BACKUP_CLUSTER_MIN (64 * 1024)
 #define BACKUP_MAX_CHUNK (1024 * 1024)
 #define BACKUP_WORKERS 16
 
 typedef struct BackupJob BackupJob;
-
-typedef struct BackupOp {
-    int64_t offset, bytes;
-    CoQueue waiters;
-    QTAILQ_ENTRY(BackupOp) next;
-} BackupOp;
 
 typedef struct BackupTask {
     AioTask task;
@@ -53,7 +48,7 @@ struct BackupJob {
     int64_t cluster, len;
     int64_t max_chunk;              /* bytes per read and write */
     bool compress;                  /* whole clusters, written compressed */
-    QTAILQ_HEAD(, BackupOp) ops;
+    BlockRangeList ops;             /* the areas being copied */
     int ret;                        /* first error the policy reported */
     GPtrArray *free_bufs;           /* reused: see mirror.c */
 };
@@ -88,28 +83,19 @@ static int coroutine_fn backup_copy(BackupJob *s, int64_t offset,
 {
     int64_t end = MIN(QEMU_ALIGN_UP(offset + bytes, s->cluster), s->len);
     int64_t start, n, pnum, pos;
-    BackupOp op, *o;
+    BlockRange op;
     uint8_t *buf = NULL;
     int ret = 0;
 
     offset = QEMU_ALIGN_DOWN(offset, s->cluster);
-again:
-    QTAILQ_FOREACH(o, &s->ops, next) {
-        if (o->offset < end && offset < o->offset + o->bytes) {
-            qemu_co_queue_wait(&o->waiters, NULL);
-            goto again;
-        }
-    }
+    block_range_wait(&s->ops, offset, end - offset);
     if (!bdrv_dirty_bitmap_next_dirty_area(s->copy_bitmap, offset, end,
                                            end - offset, &start, &n)) {
         return 0;
     }
     /* the first run to copy; the rest on the next call */
     bdrv_dirty_bitmap_reset_range(s->copy_bitmap, start, n);
-    op.offset = start;
-    op.bytes = n;
-    qemu_co_queue_init(&op.waiters);
-    QTAILQ_INSERT_TAIL(&s->ops, &op, next);
+    block_range_add(&s->ops, &op, start, n);
     for (pos = start; pos < start + n && ret == 0; pos += pnum) {
         *is_read = true;
         ret = bdrv_co_block_status_above(s->source, NULL, false, true, pos,
@@ -156,8 +142,7 @@ again:
     } else {
         job_progress_update(&s->job, n);
     }
-    QTAILQ_REMOVE(&s->ops, &op, next);
-    qemu_co_queue_restart_all(&op.waiters);
+    block_range_remove(&s->ops, &op);
     if (ret == 0 && start + n < end) {
         return backup_copy(s, start + n, end - start - n, is_read);
     }

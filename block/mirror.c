@@ -21,6 +21,7 @@
 #include "block/block-backend.h"
 #include "block/driver.h"
 #include "block/aio-task.h"
+#include "range-lock.h"
 
 #define MIRROR_MAX_IN_FLIGHT 16
 #define MIRROR_MAX_IO_BYTES (1 << 20)
@@ -32,9 +33,7 @@ typedef struct MirrorJob MirrorJob;
 typedef struct MirrorOp {
     AioTask task;
     MirrorJob *s;
-    int64_t offset, bytes;
-    CoQueue waiters;            /* operations on the same area */
-    QTAILQ_ENTRY(MirrorOp) next;
+    BlockRange range;           /* its area, in s->ops */
 } MirrorOp;
 
 struct MirrorJob {
@@ -53,7 +52,7 @@ struct MirrorJob {
     int ret;                    /* the first error the policy reported */
     int in_flight;
     int64_t bytes_in_flight, cursor;
-    QTAILQ_HEAD(, MirrorOp) ops;
+    BlockRangeList ops;
     /*
      * Buffers of max_io bytes, made once and reused: a new one per copy
      * costs a page fault per page (3x the time of a 1 GiB mirror).
@@ -87,10 +86,6 @@ typedef struct MirrorTopState {
     MirrorJob *job;             /* set while the job runs */
 } MirrorTopState;
 
-static void coroutine_fn mirror_wait_for_conflicts(MirrorJob *s,
-                                                   int64_t offset,
-                                                   int64_t bytes);
-
 /*
  * copy-mode=write-blocking: the guest's write also goes to the target
  * before it completes.  A granule that was in sync stays in sync (the
@@ -106,12 +101,11 @@ static int coroutine_fn mirror_top_active_write(BlockDriverState *bs,
 {
     int64_t gran = s->granularity, g, first, end;
     GArray *clean = g_array_new(false, false, sizeof(bool));
-    MirrorOp op = { .offset = offset, .bytes = bytes };
+    BlockRange op;
     int ret;
 
-    mirror_wait_for_conflicts(s, offset, bytes);
-    qemu_co_queue_init(&op.waiters);
-    QTAILQ_INSERT_TAIL(&s->ops, &op, next);
+    block_range_wait(&s->ops, offset, bytes);
+    block_range_add(&s->ops, &op, offset, bytes);
     first = QEMU_ALIGN_DOWN(offset, gran);
     end = offset + bytes;
     for (g = first; g < end; g += gran) {
@@ -145,8 +139,7 @@ static int coroutine_fn mirror_top_active_write(BlockDriverState *bs,
             job_error_action(&s->job, s->on_target_error, false, -r);
         }
     }
-    QTAILQ_REMOVE(&s->ops, &op, next);
-    qemu_co_queue_restart_all(&op.waiters);
+    block_range_remove(&s->ops, &op);
     g_array_free(clean, true);
     return ret;
 }
@@ -245,11 +238,12 @@ static int coroutine_fn mirror_op_run(AioTask *task)
     MirrorOp *op = container_of(task, MirrorOp, task);
     MirrorJob *s = op->s;
     bool is_read = false;
-    int ret = mirror_copy(s, op->offset, op->bytes, &is_read);
+    int ret = mirror_copy(s, op->range.offset, op->range.bytes, &is_read);
 
     if (ret < 0) {
         /* copied again after a stop, or never (report) */
-        bdrv_dirty_bitmap_set_range(s->bitmap, op->offset, op->bytes);
+        bdrv_dirty_bitmap_set_range(s->bitmap, op->range.offset,
+                                    op->range.bytes);
         if (job_error_action(&s->job, is_read ? s->on_source_error :
                                                 s->on_target_error,
                              is_read, -ret) == BLOCK_ERROR_ACTION_REPORT &&
@@ -257,29 +251,12 @@ static int coroutine_fn mirror_op_run(AioTask *task)
             s->ret = ret;
         }
     } else {
-        job_progress_update(&s->job, op->bytes);
+        job_progress_update(&s->job, op->range.bytes);
     }
     s->in_flight--;
-    s->bytes_in_flight -= op->bytes;
-    QTAILQ_REMOVE(&s->ops, op, next);
-    qemu_co_queue_restart_all(&op->waiters);
+    s->bytes_in_flight -= op->range.bytes;
+    block_range_remove(&s->ops, &op->range);
     return 0;
-}
-
-/* Wait until no operation in flight overlaps [@offset, @offset + @bytes). */
-static void coroutine_fn mirror_wait_for_conflicts(MirrorJob *s,
-                                                   int64_t offset,
-                                                   int64_t bytes)
-{
-    MirrorOp *op;
-
-again:
-    QTAILQ_FOREACH(op, &s->ops, next) {
-        if (op->offset < offset + bytes && offset < op->offset + op->bytes) {
-            qemu_co_queue_wait(&op->waiters, NULL);
-            goto again;
-        }
-    }
 }
 
 /* Start one operation on the next dirty area; its bytes, or 0. */
@@ -297,16 +274,13 @@ static int64_t coroutine_fn mirror_iteration(MirrorJob *s,
             return 0;
         }
     }
-    mirror_wait_for_conflicts(s, offset, bytes);
+    block_range_wait(&s->ops, offset, bytes);
     bdrv_dirty_bitmap_reset_range(s->bitmap, offset, bytes);
     s->cursor = offset + bytes;
     op = g_new0(MirrorOp, 1);
     op->task.func = mirror_op_run;
     op->s = s;
-    op->offset = offset;
-    op->bytes = bytes;
-    qemu_co_queue_init(&op->waiters);
-    QTAILQ_INSERT_TAIL(&s->ops, op, next);
+    block_range_add(&s->ops, &op->range, offset, bytes);
     s->in_flight++;
     s->bytes_in_flight += bytes;
     aio_task_pool_start_task(pool, &op->task);
