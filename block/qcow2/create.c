@@ -268,8 +268,57 @@ static bool backs_itself(const char *filename, const char *backing)
             sb.st_dev == si.st_dev && sb.st_ino == si.st_ino);
 }
 
-/* Open the new, empty image and give it its size and preallocation. */
-static bool coroutine_fn grow_new_image(const char *filename, uint64_t size,
+/*
+ * The L1 entries an image of @o's size needs; false + 7.2's text when
+ * there would be more than an L1 table may hold.
+ */
+static bool l1_entries(const Qcow2CreateOpts *o, uint64_t *l1_size,
+                       Error **errp)
+{
+    int64_t cluster_size = 1LL << o->cluster_bits;
+    int64_t l2_size = cluster_size / (o->extended_l2 ? L2E_SIZE_EXTENDED :
+                                                       L2E_SIZE_NORMAL);
+
+    *l1_size = DIV_ROUND_UP(o->size, cluster_size * l2_size);
+    if (*l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
+        error_setg(errp, "The image size is too large for file format "
+                   "'qcow2' (try using a larger cluster size)");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The first three clusters of a new image: header, refcount table, one
+ * refcount block counting them and the @l1_clusters of an L1 table of
+ * @l1_size entries right after them (none when @l1_size is 0).  NULL +
+ * @errp when the header cannot hold @o.
+ */
+static uint8_t *build_metadata(const Qcow2CreateOpts *o, uint64_t l1_size,
+                               uint64_t l1_clusters, Error **errp)
+{
+    int64_t cluster_size = 1LL << o->cluster_bits;
+    uint8_t *meta = g_malloc0(3 * cluster_size);
+    uint64_t i;
+
+    if (!build_header(meta, o, l1_size, l1_size ? 3 * cluster_size : 0,
+                      errp)) {
+        g_free(meta);
+        return NULL;
+    }
+    stq_be_p(meta + cluster_size, 2 * cluster_size);
+    for (i = 0; i < 3 + (l1_size ? l1_clusters : 0); i++) {
+        refcount_set_one(meta + 2 * cluster_size, o->refcount_order, i);
+    }
+    return meta;
+}
+
+/*
+ * Open the new, empty image (the file @filename, or else on the node
+ * @file_node) and give it its size and preallocation.
+ */
+static bool coroutine_fn grow_new_image(const char *filename,
+                                        const char *file_node, uint64_t size,
                                         PreallocMode prealloc, Error **errp)
 {
     QDict *opts = qdict_new();
@@ -278,6 +327,9 @@ static bool coroutine_fn grow_new_image(const char *filename, uint64_t size,
     int ret;
 
     qdict_put_str(opts, "driver", "qcow2");
+    if (file_node) {
+        qdict_put_str(opts, "file", file_node);
+    }
     bs = bdrv_co_open(filename, opts, BDRV_O_RDWR | BDRV_O_NO_BACKING, errp);
     if (!bs) {
         return false;
@@ -297,25 +349,17 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
     Qcow2CreateOpts o;
     g_autoptr(QObject) proto_opts = qdict_new();
     g_autofree uint8_t *meta = NULL;
-    int64_t cluster_size, l2_size, l1_bytes, l1_clusters, refblock_entries;
-    uint64_t l1_size, l1_offset, i, final_size;
+    int64_t cluster_size, l1_bytes, l1_clusters, refblock_entries;
+    uint64_t l1_size, l1_offset, final_size;
     BlockDriverState *file;
     bool grow;
     BdrvChild child;
     int ret;
 
-    if (!parse_create_opts(opts, &o, errp)) {
+    if (!parse_create_opts(opts, &o, errp) || !l1_entries(&o, &l1_size, errp)) {
         return false;
     }
     cluster_size = 1LL << o.cluster_bits;
-    l2_size = cluster_size / (o.extended_l2 ? L2E_SIZE_EXTENDED :
-                                              L2E_SIZE_NORMAL);
-    l1_size = DIV_ROUND_UP(o.size, cluster_size * l2_size);
-    if (l1_size > QCOW_MAX_L1_SIZE / L1E_SIZE) {
-        error_setg(errp, "The image size is too large for file format "
-                   "'qcow2' (try using a larger cluster size)");
-        return false;
-    }
     l1_bytes = l1_size * L1E_SIZE;
     l1_clusters = DIV_ROUND_UP(l1_bytes, cluster_size);
     refblock_entries = cluster_size * 8 >> o.refcount_order;
@@ -333,14 +377,9 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
         l1_size = 0;
     }
     l1_offset = l1_size ? 3 * cluster_size : 0;
-    /* header, refcount table, one refcount block */
-    meta = g_malloc0(3 * cluster_size);
-    if (!build_header(meta, &o, l1_size, l1_offset, errp)) {
+    meta = build_metadata(&o, l1_size, l1_clusters, errp);
+    if (!meta) {
         return false;
-    }
-    stq_be_p(meta + cluster_size, 2 * cluster_size);
-    for (i = 0; i < (uint64_t)(3 + (l1_size ? l1_clusters : 0)); i++) {
-        refcount_set_one(meta + 2 * cluster_size, o.refcount_order, i);
     }
 
     if (o.backing_file && backs_itself(filename, o.backing_file)) {
@@ -390,7 +429,8 @@ bool coroutine_fn qcow2_co_create(const char *filename, QDict *opts,
         error_setg_errno(errp, -ret, "Could not write qcow2 header");
         return false;
     }
-    return !grow || grow_new_image(filename, final_size, o.prealloc, errp);
+    return !grow || grow_new_image(filename, NULL, final_size, o.prealloc,
+                                   errp);
 }
 
 bool coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts,
@@ -399,14 +439,11 @@ bool coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts,
     Qcow2CreateOpts o;
     g_autofree uint8_t *meta = NULL;
     int64_t cluster_size;
-    uint64_t final_size;
+    uint64_t final_size, l1_size;
     BlockBackend *blk;
-    BlockDriverState *bs;
-    QDict *qopts;
-    BdrvChild child = { 0 };
     int ret;
 
-    if (!parse_create_opts(opts, &o, errp)) {
+    if (!parse_create_opts(opts, &o, errp) || !l1_entries(&o, &l1_size, errp)) {
         return false;
     }
     if (o.data_file) {
@@ -415,24 +452,13 @@ bool coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts,
         return false;
     }
     cluster_size = 1LL << o.cluster_bits;
-    if (DIV_ROUND_UP(o.size, cluster_size * (cluster_size /
-        (o.extended_l2 ? L2E_SIZE_EXTENDED : L2E_SIZE_NORMAL))) >
-        QCOW_MAX_L1_SIZE / L1E_SIZE) {
-        error_setg(errp, "The image size is too large for file format "
-                   "'qcow2' (try using a larger cluster size)");
-        return false;
-    }
     /* an empty image first, then grown to its size (as 7.2 does) */
     final_size = o.size;
     o.size = 0;
-    meta = g_malloc0(3 * cluster_size);
-    if (!build_header(meta, &o, 0, 0, errp)) {
+    meta = build_metadata(&o, 0, 0, errp);
+    if (!meta) {
         return false;
     }
-    stq_be_p(meta + cluster_size, 2 * cluster_size);
-    refcount_set_one(meta + 2 * cluster_size, o.refcount_order, 0);
-    refcount_set_one(meta + 2 * cluster_size, o.refcount_order, 1);
-    refcount_set_one(meta + 2 * cluster_size, o.refcount_order, 2);
 
     blk = blk_new_with_bs(bdrv_ref(file), BLK_PERM_WRITE | BLK_PERM_RESIZE,
                           BLK_PERM_ALL, errp);
@@ -454,20 +480,8 @@ bool coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts,
     if (ret < 0) {
         return false;
     }
-    qopts = qdict_new();
-    qdict_put_str(qopts, "driver", "qcow2");
-    qdict_put_str(qopts, "file", file->node_name);
-    bs = bdrv_co_open(NULL, qopts, BDRV_O_RDWR | BDRV_O_NO_BACKING, errp);
-    if (!bs) {
-        return false;
-    }
-    child.bs = bs;
-    ret = bdrv_co_truncate(&child, final_size, false, o.prealloc, 0, errp);
-    bdrv_unref(bs);
-    if (ret < 0) {
-        error_prepend(errp, "Could not resize image: ");
-    }
-    return ret == 0;
+    return grow_new_image(NULL, file->node_name, final_size, o.prealloc,
+                          errp);
 }
 
 /*
