@@ -109,6 +109,15 @@ ours() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# CASE WHAT: a table row from the times in t[theirs.WHAT], t[ours.WHAT]
+row() {
+    local a b
+    a=$(echo "${t[theirs.$2]}" | tr ' ' '\n' | grep . | median)
+    b=$(echo "${t[ours.$2]}" | tr ' ' '\n' | grep . | median)
+    printf '%-14s %-9s %9.3fs %9.3fs %6.2fx\n' "$1" "$2" "$a" "$b" \
+        "$(echo "$a / $b" | bc -l)"
+}
+
 vsize=$("$img" info --output=json "$dir/src.qcow2" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
 printf '%-14s %-9s %10s %10s %7s\n' case what 7.2 ours ratio
@@ -129,10 +138,7 @@ for job in mirror backup; do
         done
         for what in ready done; do
             [ "$job" = backup ] && [ "$what" = ready ] && continue
-            a=$(echo "${t[theirs.$what]}" | tr ' ' '\n' | grep . | median)
-            b=$(echo "${t[ours.$what]}" | tr ' ' '\n' | grep . | median)
-            printf '%-14s %-9s %9.3fs %9.3fs %6.2fx\n' "$job->$fmt" "$what" \
-                "$a" "$b" "$(echo "$a / $b" | bc -l)"
+            row "$job->$fmt" "$what"
         done
         unset t
     done
@@ -205,10 +211,7 @@ if [ -x "$our_qsd" ] && command -v nbdcopy > /dev/null; then
         done
         for what in read ready done; do
             [ -n "${t[theirs.$what]:-}" ] || continue
-            a=$(echo "${t[theirs.$what]}" | tr ' ' '\n' | grep . | median)
-            b=$(echo "${t[ours.$what]}" | tr ' ' '\n' | grep . | median)
-            printf '%-14s %-9s %9.3fs %9.3fs %6.2fx\n' "qsd-$case" "$what" \
-                "$a" "$b" "$(echo "$a / $b" | bc -l)"
+            row "qsd-$case" "$what"
         done
         unset t
     done
