@@ -763,6 +763,7 @@ bool qmp_check_args_at(QDict *args, const char *spec, const char *at,
 {
     g_auto(GStrv) members = g_strsplit(spec, " ", -1);
     const char *dot = at ? "." : "";
+    bool any_other = strstr(spec, "?*") != NULL;
     size_t i, j;
 
     for (i = 0; members[i]; i++) {
@@ -791,7 +792,7 @@ bool qmp_check_args_at(QDict *args, const char *spec, const char *at,
             return false;
         }
     }
-    for (j = 0; j < qdict_size(args) && !strstr(spec, "?*"); j++) {
+    for (j = 0; j < qdict_size(args) && !any_other; j++) {
         const char *key = qdict_key_at(args, j);
         bool known = false;
 
