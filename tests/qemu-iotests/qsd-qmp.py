@@ -20,6 +20,8 @@ options are DAEMON-ARGS).  Transcript lines:
   mask KEY..       from here on, print the values of members KEY as "N"
                    (a job's offset and len, when a guest writes meanwhile)
   sh CMD           run CMD in a shell, print its output
+  kill             SIGKILL the daemon (a crash in the middle of a job) and
+                   end the transcript there
   # ...            printed as it is (a heading)
 The daemon is sent 'quit' at the end; its exit status is printed.
 Normalised: timestamps dropped, generated node names ('#block123') as
@@ -170,6 +172,13 @@ def run(proc, path):
                 show('<- ', {k: n.get(k) for k in words[2:]})
         elif line.startswith('mask '):
             MASKED.update(line.split()[1:])
+        elif line == 'kill':
+            proc.kill()
+            print('daemon killed: %s' % proc.wait(30))
+            if os.path.exists(path):
+                os.unlink(path)
+            os.rmdir(os.path.dirname(path))
+            return
         elif line.startswith('sh '):
             out = subprocess.run(line[3:], shell=True, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
