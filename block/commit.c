@@ -22,10 +22,117 @@
 typedef struct CommitJob {
     Job job;
     BlockDriverState *overlay, *top, *base;
+    BlockDriverState *commit_top;   /* the filter between overlay and top */
     BlockBackend *src, *dst;
     char *backing_file;
     BlockdevOnError on_error;
 } CommitJob;
+
+/* ---- the commit_top filter ---- */
+
+/*
+ * Above @top while the job runs, as 7.2's: its users (the overlay's
+ * backing link, whoever used @top) read through it, and it takes nothing
+ * on @top, so the job may unshare consistent read on the nodes that stop
+ * being consistent (what the base holds changes under them) without
+ * shutting out the overlay.  Its child is its "backing" link, so the
+ * chain walks on through it.
+ */
+static bool coroutine_fn commit_top_co_open(BlockDriverState *bs,
+                                            QDict *options, int flags,
+                                            Error **errp)
+{
+    return true;
+}
+
+static int coroutine_fn commit_top_co_preadv(BlockDriverState *bs,
+                                             int64_t offset, int64_t bytes,
+                                             QEMUIOVector *qiov,
+                                             BdrvRequestFlags flags)
+{
+    return bdrv_co_preadv(bs->backing, offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn commit_top_co_block_status(BlockDriverState *bs,
+                                                   bool want_zero,
+                                                   int64_t offset,
+                                                   int64_t bytes,
+                                                   int64_t *pnum,
+                                                   int64_t *map,
+                                                   BlockDriverState **file)
+{
+    *pnum = bytes;
+    *map = offset;
+    *file = bs->backing->bs;
+    return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
+}
+
+static int64_t coroutine_fn commit_top_co_getlength(BlockDriverState *bs)
+{
+    return bs->backing ? bdrv_co_getlength(bs->backing->bs) : 0;
+}
+
+static void commit_top_child_perm(BlockDriverState *bs, BdrvChild *c,
+                                  uint64_t perm, uint64_t shared,
+                                  uint64_t *nperm, uint64_t *nshared)
+{
+    *nperm = 0;
+    *nshared = BLK_PERM_ALL;
+}
+
+static const BlockDriver bdrv_commit_top = {
+    .format_name = "commit_top",
+    .is_filter = true,
+    .co_open = commit_top_co_open,
+    .co_preadv = commit_top_co_preadv,
+    .co_block_status = commit_top_co_block_status,
+    .co_getlength = commit_top_co_getlength,
+    .child_perm = commit_top_child_perm,
+};
+
+/* The filter, named @name (NULL: a generated name), put above @top. */
+static BlockDriverState *coroutine_fn commit_top_insert(BlockDriverState *top,
+                                                        const char *name,
+                                                        Error **errp)
+{
+    QDict *opts = qdict_new();
+    BlockDriverState *ct;
+    bool ok;
+
+    if (name) {
+        qdict_put_str(opts, "node-name", name);
+    }
+    ct = bdrv_co_open_driver(&bdrv_commit_top, top->filename, NULL, opts, 0,
+                             errp);
+    qobject_unref(opts);
+    if (!ct) {
+        return NULL;
+    }
+    if (!bdrv_attach_child(ct, bdrv_ref(top), "backing",
+                           BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, errp)) {
+        bdrv_unref(ct);
+        return NULL;
+    }
+    bdrv_co_refresh_total_bytes(ct);
+    bdrv_co_drained_begin(top);
+    ok = bdrv_replace_node(top, ct, errp);
+    bdrv_drained_end(top);
+    if (!ok) {
+        bdrv_unref(ct);
+        return NULL;
+    }
+    return ct;
+}
+
+/* Its users back on the node below it (the job's links to it gone). */
+static void coroutine_fn commit_top_remove(BlockDriverState *ct)
+{
+    BlockDriverState *top = bdrv_backing_bs(ct);
+
+    bdrv_co_drained_begin(ct);
+    bdrv_replace_node(ct, top, &error_abort);
+    bdrv_drained_end(ct);
+}
 
 static int coroutine_fn commit_status(void *opaque, int64_t offset,
                                       int64_t bytes, int64_t *pnum)
@@ -95,6 +202,11 @@ static int coroutine_fn commit_run(Job *job, Error **errp)
     return ret ? ret : blk_co_flush(s->dst);
 }
 
+/*
+ * Done: drained, every user of the filter (the overlay's backing link,
+ * whoever used @top) goes to the base, as 7.2's bdrv_drop_intermediate(),
+ * and the overlay's image names the base as its backing file.
+ */
 static int coroutine_fn commit_prepare(Job *job)
 {
     CommitJob *s = container_of(job, CommitJob, job);
@@ -105,9 +217,7 @@ static int coroutine_fn commit_prepare(Job *job)
     blk_unref(s->src);
     s->src = NULL;
     bdrv_co_drained_begin(overlay);
-    bdrv_ref(base);
-    bdrv_unref_child(overlay, overlay->backing);
-    if (!bdrv_attach_child(overlay, base, "backing", BDRV_CHILD_COW, &err)) {
+    if (!bdrv_replace_node(s->commit_top, base, &err)) {
         ret = -EPERM;
     } else {
         ret = bdrv_co_change_backing_file(
@@ -125,6 +235,23 @@ static int coroutine_fn commit_prepare(Job *job)
     return ret;
 }
 
+/*
+ * Cancelled or failed: the filter goes, its users back on @top.  The
+ * job's links go first: they unshare consistent read on @top, which the
+ * overlay's backing link takes (as 7.2's commit_abort).
+ */
+static void coroutine_fn commit_abort(Job *job)
+{
+    CommitJob *s = container_of(job, CommitJob, job);
+
+    if (s->commit_top && !QTAILQ_EMPTY(&s->commit_top->parents)) {
+        blk_unref(s->dst);
+        s->dst = NULL;
+        job_unblock_nodes(job);
+        commit_top_remove(s->commit_top);
+    }
+}
+
 /* The nodes go before the job's callback hears it ended (see mirror.c). */
 static void commit_release(CommitJob *s)
 {
@@ -132,6 +259,8 @@ static void commit_release(CommitJob *s)
     s->src = NULL;
     blk_unref(s->dst);
     s->dst = NULL;
+    bdrv_unref(s->commit_top);
+    s->commit_top = NULL;
     bdrv_unref(s->overlay);
     s->overlay = NULL;
     bdrv_unref(s->top);
@@ -159,6 +288,7 @@ static const JobDriver commit_job_driver = {
     .block_job = true,
     .run = commit_run,
     .prepare = commit_prepare,
+    .abort = commit_abort,
     .clean = commit_clean,
     .free = commit_free,
 };
@@ -172,6 +302,7 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
     BlockDriverState *overlay = bdrv_find_overlay(bs, top);
     BlockDriverState *above_base = bdrv_find_overlay(top, base);
     BlockDriverState *it;
+    int64_t base_len, top_len;
     CommitJob *s;
 
     if (top == base) {
@@ -198,30 +329,61 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
         job_early_fail(&s->job);
         return NULL;
     }
-    /* the active layer, what goes away and the base */
-    job_block_node(&s->job, "main node", bs, 0, BLK_PERM_ALL, &error_abort);
-    for (it = top; it && it != base; it = bdrv_backing_bs(it)) {
-        job_block_node(&s->job, "intermediate node", it, 0, BLK_PERM_ALL,
-                       &error_abort);
-    }
-    job_block_node(&s->job, "base", base, 0, BLK_PERM_ALL, &error_abort);
     s->overlay = bdrv_ref(overlay);
     s->top = bdrv_ref(top);
     s->base = bdrv_ref(base);
     s->backing_file = g_strdup(backing_file);
     s->on_error = on_error;
-    s->src = blk_new_with_bs(bdrv_ref(top), BLK_PERM_CONSISTENT_READ,
-                             BLK_PERM_ALL, errp);
-    s->dst = s->src ? blk_new_with_bs(bdrv_ref(base), BLK_PERM_CONSISTENT_READ |
-                                      BLK_PERM_WRITE | BLK_PERM_RESIZE,
-                                      BLK_PERM_ALL, errp) : NULL;
-    if (!s->dst || !job_set_speed(&s->job, common->speed, errp)) {
+    s->commit_top = commit_top_insert(top, common->filter_node_name, errp);
+    if (!s->commit_top) {
         job_early_fail(&s->job);
         return NULL;
+    }
+    /*
+     * As 7.2's: the active layer; the nodes that leave the chain, whose
+     * data stops being consistent once the base changes under them; the
+     * base, written only by us.  The job's own reads of @top take nothing
+     * more (its link does).
+     */
+    if (!job_block_node(&s->job, "main node", bs, 0, BLK_PERM_ALL, errp)) {
+        goto fail;
+    }
+    for (it = top; it && it != base; it = bdrv_filter_or_cow_bs(it)) {
+        if (!job_block_node(&s->job, "intermediate node", it, 0,
+                            BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE,
+                            errp)) {
+            goto fail;
+        }
+    }
+    if (!job_block_node(&s->job, "base", base, 0, BLK_PERM_ALL, errp)) {
+        goto fail;
+    }
+    s->src = blk_new_with_bs(bdrv_ref(top), 0, BLK_PERM_ALL, errp);
+    if (!s->src) {
+        goto fail;
+    }
+    base_len = bdrv_co_getlength(base);
+    top_len = bdrv_co_getlength(top);
+    s->dst = blk_new_with_bs(bdrv_ref(base), BLK_PERM_CONSISTENT_READ |
+                             BLK_PERM_WRITE |
+                             (base_len < top_len ? BLK_PERM_RESIZE : 0),
+                             BLK_PERM_CONSISTENT_READ |
+                             BLK_PERM_WRITE_UNCHANGED, errp);
+    if (!s->dst || !job_set_speed(&s->job, common->speed, errp)) {
+        goto fail;
     }
     /* a drain waits for the job, so its own requests are never held */
     blk_set_disable_request_queuing(s->src, true);
     blk_set_disable_request_queuing(s->dst, true);
     job_start(&s->job);
     return &s->job;
+
+fail:
+    /* the filter goes after the job's links, which would refuse it */
+    blk_unref(s->dst);
+    s->dst = NULL;
+    job_unblock_nodes(&s->job);
+    commit_top_remove(s->commit_top);
+    job_early_fail(&s->job);
+    return NULL;
 }

@@ -392,7 +392,7 @@ bool job_block_node(Job *job, const char *name, BlockDriverState *bs,
     return true;
 }
 
-static void job_unblock_nodes(Job *job)
+void job_unblock_nodes(Job *job)
 {
     GSList *l;
 

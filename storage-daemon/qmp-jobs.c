@@ -336,12 +336,6 @@ static void coroutine_fn qmp_block_commit(QDict *args, QObject **ret,
                                BLOCK_OP_TYPE_COMMIT_TARGET, errp)) {
             return;
         }
-        if (c.filter_node_name) {
-            /* an intermediate commit has no filter node here */
-            error_setg(errp, "Parameter 'filter-node-name' is not supported "
-                       "by an intermediate block-commit here");
-            return;
-        }
         commit_start(&c, bs, top, base, qmp_str(args, "backing-file"),
                      on_error, errp);
     }

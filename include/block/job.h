@@ -195,6 +195,12 @@ void job_start(Job *job);
  */
 bool job_block_node(Job *job, const char *name, struct BlockDriverState *bs,
                     uint64_t perm, uint64_t shared, Error **errp);
+/*
+ * Drop the job's links to its nodes and their op blockers now (they go
+ * by themselves when the job is finalized): for a graph change at the
+ * job's end that those links would refuse.
+ */
+void job_unblock_nodes(Job *job);
 /* Dismiss a job that never started, after its creator's setup failed. */
 void job_early_fail(Job *job);
 void job_ref(Job *job);
