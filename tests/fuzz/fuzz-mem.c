@@ -5,24 +5,49 @@
 #include "fuzz-mem.h"
 #include "block/qcow2/qcow2.h"
 #include "util/aio.h"
+#include "util/bswap.h"
+
+/*
+ * Sparse: pages of FUZZ_MEM_PAGE bytes, allocated when first written, so
+ * that an input which makes the image grow by tens of MiB (a refcount
+ * table moved to the end) costs what it writes, not a memset of the gap.
+ */
+#define FUZZ_MEM_PAGE (64 * KiB)
+#define FUZZ_MEM_PAGES (FUZZ_MEM_MAX / FUZZ_MEM_PAGE)
 
 struct FuzzImage {
-    uint8_t *buf;
-    size_t len;         /* the file's length */
-    size_t cap;         /* allocated */
+    uint8_t *page[FUZZ_MEM_PAGES];      /* NULL: zeroes */
+    uint64_t len;                       /* the file's length */
 };
 
 typedef struct FuzzMemState {
     FuzzImage *img;
 } FuzzMemState;
 
+/* Write @n bytes at @offset (within FUZZ_MEM_MAX) into @img. */
+static void mem_fill(FuzzImage *img, uint64_t offset, const uint8_t *buf,
+                     uint64_t n)
+{
+    while (n > 0) {
+        uint64_t i = offset / FUZZ_MEM_PAGE, in = offset % FUZZ_MEM_PAGE;
+        uint64_t part = MIN(n, FUZZ_MEM_PAGE - in);
+
+        if (!img->page[i]) {
+            img->page[i] = g_malloc0(FUZZ_MEM_PAGE);
+        }
+        memcpy(img->page[i] + in, buf, part);
+        offset += part;
+        buf += part;
+        n -= part;
+    }
+}
+
 FuzzImage *fuzz_image_new(const uint8_t *data, size_t size)
 {
     FuzzImage *img = g_new0(FuzzImage, 1);
 
-    img->cap = MAX(size, 4096);
-    img->buf = g_malloc0(img->cap);
-    memcpy(img->buf, data, size);
+    size = MIN(size, (size_t)FUZZ_MEM_MAX);
+    mem_fill(img, 0, data, size);
     img->len = size;
     return img;
 }
@@ -30,7 +55,9 @@ FuzzImage *fuzz_image_new(const uint8_t *data, size_t size)
 void fuzz_image_free(FuzzImage *img)
 {
     if (img) {
-        g_free(img->buf);
+        for (size_t i = 0; i < FUZZ_MEM_PAGES; i++) {
+            g_free(img->page[i]);
+        }
         g_free(img);
     }
 }
@@ -41,14 +68,17 @@ static int mem_set_length(FuzzImage *img, uint64_t len)
     if (len > FUZZ_MEM_MAX) {
         return -ENOSPC;
     }
-    if (len > img->cap) {
-        size_t cap = MAX(len, MIN(2 * img->cap, (size_t)FUZZ_MEM_MAX));
-        img->buf = g_realloc(img->buf, cap);
-        memset(img->buf + img->cap, 0, cap - img->cap);
-        img->cap = cap;
-    }
     if (len < img->len) {
-        memset(img->buf + len, 0, img->len - len);
+        /* what lies past the new end reads as zeroes if it grows again */
+        uint64_t first = DIV_ROUND_UP(len, FUZZ_MEM_PAGE);
+
+        if (len % FUZZ_MEM_PAGE && img->page[len / FUZZ_MEM_PAGE]) {
+            memset(img->page[len / FUZZ_MEM_PAGE] + len % FUZZ_MEM_PAGE, 0,
+                   FUZZ_MEM_PAGE - len % FUZZ_MEM_PAGE);
+        }
+        for (uint64_t i = first; i < FUZZ_MEM_PAGES; i++) {
+            g_clear_pointer(&img->page[i], g_free);
+        }
     }
     img->len = len;
     return 0;
@@ -59,10 +89,22 @@ static int coroutine_fn mem_co_preadv(BlockDriverState *bs, int64_t offset,
                                       BdrvRequestFlags flags)
 {
     FuzzImage *img = ((FuzzMemState *)bs->opaque)->img;
-    size_t n = offset < (int64_t)img->len ?
-               MIN((size_t)bytes, img->len - offset) : 0;
+    uint64_t n = (uint64_t)offset < img->len ?
+                 MIN((uint64_t)bytes, img->len - offset) : 0;
+    uint64_t done = 0;
 
-    qemu_iovec_from_buf(qiov, 0, img->buf + offset, n);
+    while (done < n) {
+        uint64_t i = (offset + done) / FUZZ_MEM_PAGE;
+        uint64_t in = (offset + done) % FUZZ_MEM_PAGE;
+        uint64_t part = MIN(n - done, FUZZ_MEM_PAGE - in);
+
+        if (img->page[i]) {
+            qemu_iovec_from_buf(qiov, done, img->page[i] + in, part);
+        } else {
+            qemu_iovec_memset(qiov, done, 0, part);
+        }
+        done += part;
+    }
     qemu_iovec_memset(qiov, n, 0, bytes - n);
     return 0;
 }
@@ -72,12 +114,23 @@ static int coroutine_fn mem_co_pwritev(BlockDriverState *bs, int64_t offset,
                                        BdrvRequestFlags flags)
 {
     FuzzImage *img = ((FuzzMemState *)bs->opaque)->img;
+    uint64_t done = 0;
 
     if ((uint64_t)offset + bytes > img->len &&
         mem_set_length(img, offset + bytes) < 0) {
         return -ENOSPC;
     }
-    qemu_iovec_to_buf(qiov, 0, img->buf + offset, bytes);
+    while (done < (uint64_t)bytes) {
+        uint64_t i = (offset + done) / FUZZ_MEM_PAGE;
+        uint64_t in = (offset + done) % FUZZ_MEM_PAGE;
+        uint64_t part = MIN((uint64_t)bytes - done, FUZZ_MEM_PAGE - in);
+
+        if (!img->page[i]) {
+            img->page[i] = g_malloc0(FUZZ_MEM_PAGE);
+        }
+        qemu_iovec_to_buf(qiov, done, img->page[i] + in, part);
+        done += part;
+    }
     return 0;
 }
 
@@ -133,7 +186,7 @@ BlockDriverState *coroutine_fn fuzz_qcow2_open(FuzzImage *img, int flags)
     BlockDriverState *file;
 
     /* incompatible_features at 72, bit 2: an external data file */
-    if (img->len >= 80 && (img->buf[79] & 0x04)) {
+    if (img->len >= 80 && img->page[0] && (img->page[0][79] & 0x04)) {
         return NULL;
     }
     opening = img;
@@ -159,6 +212,11 @@ void fuzz_run(CoroutineEntry *fn, void *opaque)
 bool fuzz_qcow2_costly(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
+    FuzzImage *img = ((FuzzMemState *)bs->file->bs->opaque)->img;
+    /* check reads the table the header declares, whatever open loaded */
+    uint32_t declared = img->len >= 64 && img->page[0] ?
+                        ldl_be_p(img->page[0] + 60) : 0;
 
-    return s->nb_snapshots > 256 || (uint64_t)s->l1_size * L1E_SIZE > MiB;
+    return s->nb_snapshots > 64 || declared > 64 ||
+           (uint64_t)s->l1_size * L1E_SIZE > 64 * KiB;
 }

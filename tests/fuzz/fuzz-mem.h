@@ -32,7 +32,8 @@ BlockDriverState *coroutine_fn fuzz_qcow2_open(FuzzImage *img, int flags);
 
 /*
  * Whether writing to the qcow2 node @bs costs seconds an execution: a
- * snapshot table of hundreds of entries or an L1 table over 1 MiB (each
+ * snapshot table (loaded, or declared in the header, which check reads)
+ * of over 64 entries or an L1 table over 64 KiB (each
  * rewritten or copied whole, with every metadata write checked against
  * every table, as in 7.2).  The targets read such images but skip their
  * writing steps, which are the same code for small tables.

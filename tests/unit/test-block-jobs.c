@@ -228,7 +228,7 @@ static void test_stream(gconstpointer data)
 
 static void coroutine_fn stream_errors_co(void *opaque)
 {
-    g_autofree uint8_t *model = make_chain();
+    g_free(make_chain());   /* the images; the model is not needed */
     g_autofree char *top = path_of("top.qcow2");
     BlockJobCommon common = { .job_id = "s1" };
     BlockBackend *blk = blk_co_new_open(top, NULL, 0, &error_abort);
@@ -587,7 +587,7 @@ static void test_backup(gconstpointer data)
 
 static void coroutine_fn backup_errors_co(void *opaque)
 {
-    g_autofree uint8_t *model = make_chain();
+    g_free(make_chain());   /* the images; the model is not needed */
     g_autofree char *top = path_of("top.qcow2");
     BlockJobCommon common = { .job_id = "b1" };
     BlockBackend *blk = blk_co_new_open(top, NULL, BDRV_O_RDWR,
