@@ -26,6 +26,7 @@ typedef struct CommitJob {
     BlockBackend *src, *dst;
     char *backing_file;
     BlockdevOnError on_error;
+    bool base_ro;               /* the base was read-only: so again at the end */
 } CommitJob;
 
 /* ---- the commit_top filter ---- */
@@ -271,7 +272,15 @@ static void commit_release(CommitJob *s)
 
 static void coroutine_fn commit_clean(Job *job)
 {
-    commit_release(container_of(job, CommitJob, job));
+    CommitJob *s = container_of(job, CommitJob, job);
+
+    /* its writer gone first, as 7.2 reopens it read-only in clean */
+    blk_unref(s->dst);
+    s->dst = NULL;
+    if (s->base_ro && s->base && !s->base->read_only) {
+        bdrv_co_make_read_only(s->base, NULL);
+    }
+    commit_release(s);
 }
 
 static void commit_free(Job *job)
@@ -324,7 +333,7 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
     if (!s) {
         return NULL;
     }
-    base = bdrv_co_reopen_backing_rw(above_base, errp);
+    base = bdrv_co_reopen_backing_rw(above_base, &s->base_ro, errp);
     if (!base) {
         job_early_fail(&s->job);
         return NULL;
@@ -336,6 +345,9 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
     s->on_error = on_error;
     s->commit_top = commit_top_insert(top, common->filter_node_name, errp);
     if (!s->commit_top) {
+        if (s->base_ro) {
+            bdrv_co_make_read_only(base, NULL);
+        }
         job_early_fail(&s->job);
         return NULL;
     }
@@ -384,6 +396,9 @@ fail:
     s->dst = NULL;
     job_unblock_nodes(&s->job);
     commit_top_remove(s->commit_top);
+    if (s->base_ro) {
+        bdrv_co_make_read_only(base, NULL);
+    }
     job_early_fail(&s->job);
     return NULL;
 }

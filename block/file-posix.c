@@ -767,6 +767,49 @@ static bool raw_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared,
     return true;
 }
 
+/*
+ * Read-only to read-write (bdrv_co_make_writable()): a read-write
+ * descriptor for the same inode (a file renamed over the name meanwhile
+ * is refused), holding the lock bytes the old one held before the old
+ * one goes (shared locks of one process do not conflict).  The caller
+ * has drained the node.
+ */
+static bool coroutine_fn raw_co_reopen_rw(BlockDriverState *bs, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    int flags = O_RDWR | O_CLOEXEC, fd;
+    uint64_t held = 0, held_unshared = 0;
+    struct stat st;
+
+    if (s->needs_alignment) {
+        flags |= O_DIRECT;
+    }
+    if (bs->drv == &bdrv_host_cdrom) {
+        flags |= O_NONBLOCK;
+    }
+    fd = open(bs->filename, flags);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not reopen file");
+        return false;
+    }
+    if (fstat(fd, &st) < 0 || st.st_dev != bs->file_dev ||
+        st.st_ino != bs->file_ino) {
+        error_setg(errp, "Could not reopen '%s': it is another file now",
+                   bs->filename);
+        close(fd);
+        return false;
+    }
+    if (s->use_lock &&
+        raw_apply_lock_bytes(fd, &held, &held_unshared, s->perm,
+                             ~s->shared_perm, false, errp) < 0) {
+        close(fd);
+        return false;
+    }
+    close(s->fd);
+    s->fd = fd;
+    return true;
+}
+
 /* Probe the smallest request and buffer alignment O_DIRECT accepts. */
 static void raw_probe_alignment(BlockDriverState *bs)
 {
@@ -1097,6 +1140,7 @@ static const CreateOptDesc raw_create_opts[] = {
     .co_getlength = raw_co_getlength, \
     .co_get_allocated_file_size = raw_co_get_allocated_file_size, \
     .set_perm = raw_set_perm, \
+    .co_reopen_rw = raw_co_reopen_rw, \
     .has_zero_init = raw_has_zero_init, \
     .get_info = raw_get_info
 

@@ -341,32 +341,6 @@ BlockDriverState *bdrv_find_overlay(BlockDriverState *bs,
     return NULL;
 }
 
-/* Open @name as @above's backing node, with @flags, keeping @below under it. */
-static BlockDriverState *coroutine_fn open_backing(BlockDriverState *above,
-                                                   const char *name,
-                                                   const char *fmt, int flags,
-                                                   BlockDriverState *below,
-                                                   Error **errp)
-{
-    QDict *opts = qdict_new();
-    BlockDriverState *bs;
-
-    qdict_put_str(opts, "driver", fmt);
-    bs = bdrv_co_open(name, opts, flags | BDRV_O_NO_BACKING, errp);
-    if (!bs) {
-        return NULL;
-    }
-    if (below && !bdrv_attach_child(bs, bdrv_ref(below), "backing",
-                                    BDRV_CHILD_COW, errp)) {
-        bdrv_unref(bs);
-        return NULL;
-    }
-    if (!bdrv_attach_child(above, bs, "backing", BDRV_CHILD_COW, errp)) {
-        return NULL;
-    }
-    return bs;
-}
-
 bool coroutine_fn bdrv_co_make_read_only(BlockDriverState *bs, Error **errp)
 {
     uint64_t perm, shared;
@@ -398,40 +372,76 @@ bool coroutine_fn bdrv_co_make_read_only(BlockDriverState *bs, Error **errp)
     return true;
 }
 
-BlockDriverState *coroutine_fn bdrv_co_reopen_backing_rw(
-    BlockDriverState *above, Error **errp)
+/* The children @bs writes through: all but its backing chain. */
+static bool bdrv_writes_through(BdrvChild *c)
 {
-    BlockDriverState *old = bdrv_backing_bs(above), *below, *bs;
-    g_autofree char *name = bdrv_get_full_backing_filename(above);
-    g_autofree char *fmt = NULL;
-    int flags;
+    return !(c->role & BDRV_CHILD_COW);
+}
 
-    if (!old || !old->read_only) {
-        return old;
+/* Back to read-only after a failed bdrv_co_make_writable() step. */
+static void bdrv_undo_writable(BlockDriverState *bs)
+{
+    bs->read_only = true;
+    bs->open_flags &= ~BDRV_O_RDWR;
+    bdrv_refresh_perms(bs, NULL);
+}
+
+bool coroutine_fn bdrv_co_make_writable(BlockDriverState *bs, Error **errp)
+{
+    BdrvChild *c;
+    bool protocol = true;
+
+    if (!bs->read_only) {
+        return true;
     }
-    if (!name) {
-        error_setg(errp, "Cannot reopen '%s' read-write", old->filename);
-        return NULL;
+    QTAILQ_FOREACH(c, &bs->children, next) {
+        if (bdrv_writes_through(c)) {
+            protocol = false;
+            if (!bdrv_co_make_writable(c->bs, errp)) {
+                return false;
+            }
+        }
     }
-    fmt = g_strdup(bdrv_get_format_name(old));
-    flags = old->open_flags & ~BDRV_O_NO_BACKING;
-    below = bdrv_backing_bs(old);
-    if (below) {
-        bdrv_ref(below);
+    if (protocol && bs->drv->protocol_name && !bs->drv->co_reopen_rw) {
+        error_setg(errp, "Node '%s' cannot be reopened read-write",
+                   bs->node_name);
+        return false;
     }
-    /* the node's locks keep out a writer: it goes before the new one */
-    bdrv_co_drained_begin(above);
-    bdrv_unref_child(above, above->backing);
-    bs = open_backing(above, name, fmt, flags | BDRV_O_RDWR, below, errp);
-    if (!bs) {
-        /* as it was, read-only, if it still opens */
-        open_backing(above, name, fmt, flags, below, NULL);
+    if (protocol && bs->drv->co_reopen_rw &&
+        !bs->drv->co_reopen_rw(bs, errp)) {
+        return false;
     }
-    bdrv_drained_end(above);
-    if (below) {
-        bdrv_unref(below);
+    bs->read_only = false;
+    bs->open_flags |= BDRV_O_RDWR;
+    /* what the node now takes on its file: write, with its lock bytes */
+    if (!bdrv_refresh_perms(bs, errp)) {
+        bdrv_undo_writable(bs);
+        return false;
     }
-    return bs;
+    if (!protocol && bs->drv->co_reopen_rw &&
+        !bs->drv->co_reopen_rw(bs, errp)) {
+        bdrv_undo_writable(bs);
+        return false;
+    }
+    return true;
+}
+
+BlockDriverState *coroutine_fn bdrv_co_reopen_backing_rw(
+    BlockDriverState *above, bool *was_ro, Error **errp)
+{
+    BlockDriverState *bs = bdrv_backing_bs(above);
+    bool ok;
+
+    if (was_ro) {
+        *was_ro = bs && bs->read_only;
+    }
+    if (!bs || !bs->read_only) {
+        return bs;
+    }
+    bdrv_co_drained_begin(bs);
+    ok = bdrv_co_make_writable(bs, errp);
+    bdrv_drained_end(bs);
+    return ok ? bs : NULL;
 }
 
 /* ---- op blockers ---- */

@@ -478,6 +478,7 @@ static int coroutine_fn mirror_exit_common(Job *job)
     }
     /* the filter's users go to what is below it now */
     bdrv_replace_node(top, top->file->bs, err ? NULL : &err);
+
     assert(s->in_drain);
     bdrv_drained_end(src);
     s->in_drain = false;
@@ -717,17 +718,24 @@ Job *coroutine_fn commit_active_start(const BlockJobCommon *common,
         .unmap = true,
     };
     BlockDriverState *above = bdrv_find_overlay(bs, base);
+    bool base_ro;
+    Job *job;
 
     if (!above) {
         error_setg(errp, "'%s' is not in the backing chain of '%s'",
                    base->filename, bs->filename);
         return NULL;
     }
-    /* the base is written: a read-only one is opened again read-write */
-    base = bdrv_co_reopen_backing_rw(above, errp);
+    /* the base is written: a read-only one is made writable in place */
+    base = bdrv_co_reopen_backing_rw(above, &base_ro, errp);
     if (!base) {
         return NULL;
     }
-    return mirror_do_start(&commit_active_job_driver, common, bs, base, base,
-                           &p, errp);
+    job = mirror_do_start(&commit_active_job_driver, common, bs, base, base,
+                          &p, errp);
+    /* once started, the base stays writable, as 7.2's (even cancelled) */
+    if (!job && base_ro) {
+        bdrv_co_make_read_only(base, NULL);
+    }
+    return job;
 }

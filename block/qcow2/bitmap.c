@@ -204,7 +204,7 @@ static int coroutine_fn write_autoclear(BlockDriverState *bs, uint64_t v)
  * rewritten in place between autoclear bit off and on.  Lock held (or
  * still opening).
  */
-static int coroutine_fn mark_in_use(BlockDriverState *bs)
+int coroutine_fn qcow2_mark_bitmaps_in_use(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
     g_autoblkbuf uint8_t *dir = NULL;
@@ -284,7 +284,7 @@ bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp)
         consistent = true;
     }
     if (s->writable && consistent) {
-        ret = mark_in_use(bs);
+        ret = qcow2_mark_bitmaps_in_use(bs);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Can't update bitmap directory");
             return false;
@@ -667,7 +667,7 @@ int coroutine_fn qcow2_co_bitmaps_in_use(BlockDriverState *bs)
 
     qemu_co_mutex_lock(&s->lock);
     if (bs->bitmaps_stored) {
-        ret = mark_in_use(bs);
+        ret = qcow2_mark_bitmaps_in_use(bs);
         if (ret == 0) {
             bs->bitmaps_stored = false;
         }

@@ -10,6 +10,12 @@
 bool qcow2_bitmap_table_entry_ok(BDRVQcow2State *s, uint64_t entry);
 /* At open, after the directory was read: the node's bitmaps. */
 bool coroutine_fn qcow2_load_bitmaps(BlockDriverState *bs, Error **errp);
+/*
+ * The image is written from now on: every bitmap of the directory marked
+ * in use on disk (its data is stored again at close), as at a
+ * read-write open.  0 or -errno.
+ */
+int coroutine_fn qcow2_mark_bitmaps_in_use(BlockDriverState *bs);
 bool qcow2_supports_bitmaps(BlockDriverState *bs);
 /*
  * Bytes the persistent bitmaps of @in_bs would take in a qcow2 image of

@@ -744,6 +744,43 @@ static bool coroutine_fn qcow2_co_open(BlockDriverState *bs, QDict *options,
     return repair_if_dirty(bs, flags, errp);
 }
 
+/*
+ * Opened read-only, written from now on (a commit's base): what a
+ * read-write open does past reading the tables, as 7.2's reopen.
+ */
+static bool coroutine_fn qcow2_co_reopen_rw(BlockDriverState *bs,
+                                            Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QCowHeader h = { 0 };
+    int ret;
+
+    if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {
+        error_setg(errp, "qcow2: Image is corrupt; cannot be opened "
+                   "read/write");
+        return false;
+    }
+    /* made read-only in place earlier: the refcounts are still loaded */
+    if (!s->writable) {
+        if (!qcow2_read_header(bs, &h, errp)) {
+            return false;
+        }
+        s->writable = true;
+        if (!open_for_writing(bs, &h, 0, errp)) {
+            s->writable = false;
+            return false;
+        }
+    }
+    if (s->has_bitmaps) {
+        ret = qcow2_mark_bitmaps_in_use(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Can't update bitmap directory");
+            return false;
+        }
+    }
+    return repair_if_dirty(bs, bs->open_flags, errp);
+}
+
 static void qcow2_close(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -958,6 +995,7 @@ const BlockDriver bdrv_qcow2 = {
     .close = qcow2_close,
     .refresh_limits = qcow2_refresh_limits,
     .co_inactivate = qcow2_co_inactivate,
+    .co_reopen_rw = qcow2_co_reopen_rw,
     .co_check = qcow2_co_check,
     .co_preadv = qcow2_co_preadv,
     .co_pwritev = qcow2_co_pwritev,

@@ -285,6 +285,15 @@ struct BlockDriver {
      * (metadata, header bits).  Errors are reported, not returned.
      */
     int coroutine_fn (*co_inactivate)(BlockDriverState *bs);
+    /*
+     * The node, opened read-only, is to be written from now on (see
+     * bdrv_co_make_writable()).  Protocols: make the connection or file
+     * writable, before their users take write.  Formats: get ready to
+     * write, once their children are writable (qcow2: refcounts loaded,
+     * bitmaps marked in use, a dirty image repaired).  NULL: a format or
+     * filter with nothing to do; a protocol that cannot write.
+     */
+    bool coroutine_fn (*co_reopen_rw)(BlockDriverState *bs, Error **errp);
     void (*close)(BlockDriverState *bs);
     void (*refresh_limits)(BlockDriverState *bs);
     /* Removable media (host_cdrom): false while there is none. */
@@ -478,13 +487,25 @@ BlockDriverState *bdrv_find_overlay(BlockDriverState *bs,
  */
 bool coroutine_fn bdrv_co_make_read_only(BlockDriverState *bs, Error **errp);
 /*
- * Make @above's backing node writable (a commit's base): a read-only one
- * is closed and its image opened again read-write in its place, with the
- * nodes below it kept.  Returns the node (a borrowed reference), or NULL
- * + @errp with the old one back, read-only.  Context: coroutine.
+ * Make @bs writable in place, as 7.2's reopen with read-only=off: the
+ * nodes it writes through (its file, data file, a filter's child; not
+ * its backing chain) first, each protocol asked to become writable (a
+ * file: a read-write descriptor for the same inode, its lock bytes
+ * carried over), then each node's write permissions on its children
+ * taken (another process's lock refuses), then each format made ready
+ * (co_reopen_rw).  Node names, users and links stay.  False + @errp:
+ * @bs is read-only again (nodes below it may stay writable, unwritten).
+ * Drain @bs first.  Context: coroutine.
+ */
+bool coroutine_fn bdrv_co_make_writable(BlockDriverState *bs, Error **errp);
+/*
+ * Make @above's backing node writable in place (a commit's base), see
+ * bdrv_co_make_writable().  *@was_ro (may be NULL): it was read-only, to
+ * be made so again at the end.  Returns the node (a borrowed
+ * reference), or NULL + @errp.  Context: coroutine.
  */
 BlockDriverState *coroutine_fn bdrv_co_reopen_backing_rw(
-    BlockDriverState *above, Error **errp);
+    BlockDriverState *above, bool *was_ro, Error **errp);
 /*
  * The child with the PRIMARY role (a format's or a filter's "file", and
  * blkdebug's "image"), or NULL.
