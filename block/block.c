@@ -732,6 +732,31 @@ static bool coroutine_fn bdrv_co_open_backing(BlockDriverState *bs,
     return bdrv_attach_child(bs, backing, "backing", BDRV_CHILD_COW, errp);
 }
 
+/* What 7.2 lists as @bs's options in a json: name: driver, file. */
+static QObject *bdrv_name_options(BlockDriverState *bs)
+{
+    QObject *o = qdict_new();
+
+    qdict_put_str(o, "driver", bs->drv->format_name);
+    if (bs->file) {
+        qdict_put_obj(o, "file", bdrv_name_options(bs->file->bs));
+    } else {
+        qdict_put_str(o, "filename", bs->filename);
+    }
+    return o;
+}
+
+char *bdrv_filter_json_name(const BlockDriver *drv, BlockDriverState *child)
+{
+    g_autoptr(QObject) top = qdict_new();
+    GString *out = g_string_new("json:");
+
+    qdict_put_str(top, "driver", drv->format_name);
+    qdict_put_obj(top, "file", bdrv_name_options(child));
+    json_write(out, top, JSON_QEMU_ORDER, 0);
+    return g_string_free(out, false);
+}
+
 /*
  * The name of a format node over a node named json:{...}: QEMU's
  * json:{"driver": FORMAT, "file": {...}}, members in QEMU's order.

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The stream job (block-stream, see include/block/blockjob.h), as 7.2's:
- * walk the disk; a range the top node does not allocate but a node of
- * its chain above the base does is read with copy-on-read through the
- * top node, which writes it into the top node under a serialising
- * request (block/io.c), so a guest write to the same range either comes
- * first and is kept, or waits.  At the end, drained, the top node's
- * backing link and the name in its image go to the base.
+ * a copy-on-read filter goes above the top node (its users, the guest,
+ * read through it: what they read from the chain above the base is
+ * copied too), with the node above the base as its bottom.  The job
+ * walks the disk; a range the top node does not allocate but a node of
+ * its chain above the base does is read through the filter, which writes
+ * it into the top node under a serialising request (block/io.c), so a
+ * guest write to the same range either comes first and is kept, or
+ * waits.  At the end, drained, the top node's backing link and the name
+ * in its image go to the base, and the filter's users go back to the top
+ * node.  A read-only top node is made writable for the job, and
+ * read-only again after it.
  */
 #include "util/osdep.h"
 #include "block/blockjob.h"
@@ -20,10 +25,12 @@
 
 typedef struct StreamJob {
     Job job;
-    BlockBackend *blk;          /* on the top node */
+    BlockBackend *blk;          /* on the filter */
+    BlockDriverState *cor;      /* the copy-on-read filter above top */
     BlockDriverState *top, *base;
     char *backing_file;
     BlockdevOnError on_error;
+    bool top_ro;                /* top was read-only: so again at the end */
 } StreamJob;
 
 static int coroutine_fn stream_status(void *opaque, int64_t offset,
@@ -56,7 +63,7 @@ static int coroutine_fn stream_copy(void *opaque, int64_t offset,
 
     /* as 7.2: a failed copy-on-read is a read error */
     *is_read = true;
-    return blk_co_pread(s->blk, offset, bytes, buf, BDRV_REQ_COPY_ON_READ);
+    return blk_co_pread(s->blk, offset, bytes, buf, 0);
 }
 
 static int coroutine_fn stream_run(Job *job, Error **errp)
@@ -123,15 +130,37 @@ static void stream_release(StreamJob *s)
 {
     blk_unref(s->blk);
     s->blk = NULL;
+    if (s->cor) {
+        g_clear_pointer(&s->cor, bdrv_unref);
+    }
     if (s->base) {
         bdrv_unref(s->base);
         s->base = NULL;
     }
 }
 
+/* The filter's users back on the top node; the job's reader first. */
+static void coroutine_fn stream_drop_filter(StreamJob *s)
+{
+    blk_unref(s->blk);
+    s->blk = NULL;
+    if (s->cor) {
+        bdrv_co_drained_begin(s->cor);
+        bdrv_replace_node(s->cor, s->top, &error_abort);
+        bdrv_drained_end(s->cor);
+        g_clear_pointer(&s->cor, bdrv_unref);
+    }
+}
+
 static void coroutine_fn stream_clean(Job *job)
 {
-    stream_release(container_of(job, StreamJob, job));
+    StreamJob *s = container_of(job, StreamJob, job);
+
+    stream_drop_filter(s);
+    if (s->top_ro && !s->top->read_only) {
+        bdrv_co_make_read_only(s->top, NULL);
+    }
+    stream_release(s);
 }
 
 static void stream_free(Job *job)
@@ -163,6 +192,43 @@ static bool in_backing_chain(BlockDriverState *bs, BlockDriverState *base)
     return false;
 }
 
+/*
+ * The copy-on-read filter above @bs, named @name (NULL: generated), its
+ * bottom the node above @base (the whole chain without one): every user
+ * of @bs moves to it.
+ */
+static BlockDriverState *coroutine_fn stream_insert_filter(
+    BlockDriverState *bs, BlockDriverState *base, const char *name,
+    Error **errp)
+{
+    BlockDriverState *bottom = bs, *cor;
+    g_autofree char *filename = bdrv_filter_json_name(&bdrv_copy_on_read, bs);
+    QDict *opts = qdict_new();
+    bool ok;
+
+    while (bdrv_backing_bs(bottom) && bdrv_backing_bs(bottom) != base) {
+        bottom = bdrv_backing_bs(bottom);
+    }
+    qdict_put_str(opts, "bottom", bottom->node_name);
+    if (name) {
+        qdict_put_str(opts, "node-name", name);
+    }
+    cor = bdrv_co_open_driver(&bdrv_copy_on_read, filename, bdrv_ref(bs),
+                              opts, BDRV_O_RDWR, errp);
+    qobject_unref(opts);
+    if (!cor) {
+        return NULL;
+    }
+    bdrv_co_drained_begin(bs);
+    ok = bdrv_replace_node(bs, cor, errp);
+    bdrv_drained_end(bs);
+    if (!ok) {
+        bdrv_unref(cor);
+        return NULL;
+    }
+    return cor;
+}
+
 Job *coroutine_fn stream_start(const BlockJobCommon *common,
                                BlockDriverState *bs, BlockDriverState *base,
                                const char *backing_file,
@@ -188,35 +254,58 @@ Job *coroutine_fn stream_start(const BlockJobCommon *common,
     }
     s->top = bs;
     s->base = base ? bdrv_ref(base) : NULL;
+    s->backing_file = g_strdup(backing_file);
+    s->on_error = on_error;
+    /* a read-only top is written: writable in place, as 7.2 reopens it */
+    if (bs->read_only) {
+        bdrv_co_drained_begin(bs);
+        s->top_ro = bdrv_co_make_writable(bs, errp);
+        bdrv_drained_end(bs);
+        if (!s->top_ro) {
+            job_early_fail(&s->job);
+            return NULL;
+        }
+    }
+    s->cor = stream_insert_filter(bs, base, common->filter_node_name, errp);
+    if (!s->cor) {
+        goto fail;
+    }
     /*
-     * The node written (nobody resizes it) and those that leave its chain
-     * (nobody writes them), as 7.2's.
+     * As 7.2's: the filter; the node written (nobody resizes it); those
+     * that leave its chain (nobody writes them).
      */
-    if (!job_block_node(&s->job, "active node", bs, 0,
+    if (!job_block_node(&s->job, "main node", s->cor, 0, BLK_PERM_ALL,
+                        errp) ||
+        !job_block_node(&s->job, "active node", bs, 0,
                         BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED |
                         BLK_PERM_WRITE, errp)) {
-        job_early_fail(&s->job);
-        return NULL;
+        goto fail;
     }
     for (it = bdrv_backing_bs(bs); it && it != base; it = bdrv_backing_bs(it)) {
         if (!job_block_node(&s->job, "intermediate node", it, 0,
                             BLK_PERM_CONSISTENT_READ |
                             BLK_PERM_WRITE_UNCHANGED, errp)) {
-            job_early_fail(&s->job);
-            return NULL;
+            goto fail;
         }
     }
-    s->backing_file = g_strdup(backing_file);
-    s->on_error = on_error;
-    /* copy-on-read changes no data a reader sees: write unchanged */
-    s->blk = blk_new_with_bs(bdrv_ref(bs), BLK_PERM_CONSISTENT_READ |
-                             BLK_PERM_WRITE_UNCHANGED, BLK_PERM_ALL, errp);
+    s->blk = blk_new_with_bs(bdrv_ref(s->cor), BLK_PERM_CONSISTENT_READ,
+                             BLK_PERM_CONSISTENT_READ |
+                             BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE,
+                             errp);
     if (!s->blk || !job_set_speed(&s->job, common->speed, errp)) {
-        job_early_fail(&s->job);
-        return NULL;
+        goto fail;
     }
     /* a drain waits for the job, so its own requests are never held */
     blk_set_disable_request_queuing(s->blk, true);
     job_start(&s->job);
     return &s->job;
+
+fail:
+    job_unblock_nodes(&s->job);
+    stream_drop_filter(s);
+    if (s->top_ro) {
+        bdrv_co_make_read_only(bs, NULL);
+    }
+    job_early_fail(&s->job);
+    return NULL;
 }

@@ -176,12 +176,15 @@ static QList *bitmap_list(BlockDriverState *bs)
     return l;
 }
 
-/* ImageInfo, with the backing chain's as "backing-image" unless @flat */
+/*
+ * ImageInfo, with the backing chain's as "backing-image" unless @flat; a
+ * filter's child counts as its backing image, as 7.2 puts it there.
+ */
 static QDict *coroutine_fn image_info(BlockDriverState *bs, bool flat,
                                       Error **errp)
 {
     QDict *info = bdrv_co_query_image_info(bs, bs->filename, errp);
-    BlockDriverState *backing = bdrv_backing_bs(bs);
+    BlockDriverState *backing = bdrv_filter_or_cow_bs(bs);
 
     if (info && !flat && backing) {
         QDict *b = image_info(backing, false, errp);
@@ -210,7 +213,7 @@ static QDict *coroutine_fn block_device_info(BlockDriverState *bs, bool flat,
         qobject_unref(d);
         return NULL;
     }
-    for (b = bdrv_backing_bs(bs); b; b = bdrv_backing_bs(b)) {
+    for (b = bdrv_filter_or_cow_bs(bs); b; b = bdrv_filter_or_cow_bs(b)) {
         depth++;
     }
     qdict_put_str(d, "file", bs->filename);

@@ -258,12 +258,6 @@ static void coroutine_fn qmp_block_stream(QDict *args, QObject **ret,
                    "chain");
         return;
     }
-    if (c.filter_node_name) {
-        /* our stream copies through the node itself: no filter to name */
-        error_setg(errp, "Parameter 'filter-node-name' is not supported by "
-                   "block-stream here");
-        return;
-    }
     if (bottom) {
         base = bdrv_backing_bs(bottom);
     }

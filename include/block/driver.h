@@ -460,6 +460,12 @@ bdrv_co_open_driver(const BlockDriver *drv, const char *filename,
                     BlockDriverState *file, QDict *options, int flags,
                     Error **errp);
 /*
+ * 7.2's name for a filter of @drv put above @child (a copy-on-read node a
+ * stream inserts): json:{"driver": ..., "file": {@child's driver and
+ * file, down to the protocol's filename}}.
+ */
+char *bdrv_filter_json_name(const BlockDriver *drv, BlockDriverState *child);
+/*
  * Attach an already open node as child @name of @parent with @role
  * (BDRV_CHILD_*), taking the permissions the role implies.  The reference
  * on @bs is taken over, also on failure (NULL, @errp set: a permission

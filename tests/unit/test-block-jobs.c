@@ -236,11 +236,8 @@ static void coroutine_fn stream_errors_co(void *opaque)
     BlockDriverState *base = bdrv_backing_bs(bdrv_backing_bs(bs));
     Error *err = NULL;
 
-    /* a read-only top cannot take the copy */
-    g_assert_null(stream_start(&common, bs, NULL, NULL,
-                               BLOCKDEV_ON_ERROR_REPORT, &err));
-    g_assert_cmpstr(error_get_pretty(err), ==, "Block node is read-only");
-    g_clear_pointer(&err, error_free);
+    Job *job;
+
     g_assert_null(stream_start(&common, base, bs, NULL,
                                BLOCKDEV_ON_ERROR_REPORT, &err));
     g_assert_true(g_str_has_prefix(error_get_pretty(err), "Node '"));
@@ -254,6 +251,17 @@ static void coroutine_fn stream_errors_co(void *opaque)
     g_assert_null(stream_start(&common, bs, base, NULL,
                                BLOCKDEV_ON_ERROR_REPORT, &err));
     g_clear_pointer(&err, error_free);
+    g_assert_true(bs->read_only);
+
+    /* a read-only top is made writable for the job, read-only after it */
+    common.speed = 0;
+    job = stream_start(&common, bs, NULL, NULL, BLOCKDEV_ON_ERROR_REPORT,
+                       &error_abort);
+    job_ref(job);
+    g_assert_cmpint(job_finish_sync(job, NULL, &error_abort), ==, 0);
+    job_unref(job);
+    g_assert_true(bs->read_only);
+    g_assert_null(bdrv_backing_bs(bs));
     blk_unref(blk);
 }
 
