@@ -172,8 +172,8 @@ int coroutine_fn img_commit(int argc, char **argv)
     if (base && commit_data(bs, base, &o, &err) && !o.drop) {
         ret = bdrv_co_make_empty(bs);
         if (ret < 0 && ret != -ENOTSUP) {
-            error_setg_errno(&err, -ret, "Failed to make '%s' empty",
-                             o.filename);
+            error_setg_errno(&err, -ret, "Failed to empty %s",
+                             bs->filename);
         }
     }
     qemu_progress_end();

@@ -632,14 +632,18 @@ static int coroutine_fn make_completely_empty(BlockDriverState *bs)
     qcow2_cache_empty(s->l2_cache);
     qcow2_cache_empty(s->refcount_block_cache);
     /* from here the refcounts on disk do not describe the image */
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_UPDATE);
     ret = bdrv_co_pwrite_zeroes(bs->file, s->l1_table_offset,
                                 l1_clusters * cs, 0);
     memset(s->l1_table, 0, (size_t)s->l1_size * L1E_SIZE);
     if (ret == 0) {
         /* table, block and L1 table right after the header */
+        BLKDBG_EVENT(bs->file, BLKDBG_EMPTY_IMAGE_PREPARE);
         ret = bdrv_co_pwrite_zeroes(bs->file, cs, (2 + l1_clusters) * cs, 0);
     }
     if (ret == 0) {
+        BLKDBG_EVENT(bs->file, BLKDBG_L1_UPDATE);
+        BLKDBG_EVENT(bs->file, BLKDBG_REFTABLE_UPDATE);
         stq_be_p(hdr, 3 * cs);          /* l1_table_offset */
         stq_be_p(hdr + 8, cs);          /* refcount_table_offset */
         stl_be_p(hdr + 16, 1);          /* refcount_table_clusters */
@@ -656,6 +660,7 @@ static int coroutine_fn make_completely_empty(BlockDriverState *bs)
     s->refcount_table_offset = cs;
     s->refcount_table_size = cs / REFTABLE_ENTRY_SIZE;
     s->refcount_table_clusters = 1;
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC);
     stq_be_p(rt_entry, 2 * cs);
     ret = qcow2_update_header_field(bs, cs, rt_entry, sizeof(rt_entry));
     if (ret < 0) {
