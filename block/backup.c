@@ -603,13 +603,10 @@ Job *coroutine_fn backup_start(const BlockJobCommon *common,
     ((CbwState *)s->cbw->opaque)->job = s;
     job_block_node(&s->job, "main node", s->cbw, 0, BLK_PERM_ALL,
                    &error_abort);
-    bdrv_co_drained_begin(bs);
-    if (!bdrv_replace_node(bs, s->cbw, errp)) {
-        bdrv_drained_end(bs);
+    if (!bdrv_co_replace_node_drained(bs, s->cbw, errp)) {
         ((CbwState *)s->cbw->opaque)->job = NULL;
         goto fail;
     }
-    bdrv_drained_end(bs);
     if (!common->defer_start) {
         job_start(&s->job);
     }

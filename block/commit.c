@@ -98,7 +98,6 @@ static BlockDriverState *coroutine_fn commit_top_insert(BlockDriverState *top,
 {
     QDict *opts = qdict_new();
     BlockDriverState *ct;
-    bool ok;
 
     if (name) {
         qdict_put_str(opts, "node-name", name);
@@ -115,10 +114,7 @@ static BlockDriverState *coroutine_fn commit_top_insert(BlockDriverState *top,
         return NULL;
     }
     bdrv_co_refresh_total_bytes(ct);
-    bdrv_co_drained_begin(top);
-    ok = bdrv_replace_node(top, ct, errp);
-    bdrv_drained_end(top);
-    if (!ok) {
+    if (!bdrv_co_replace_node_drained(top, ct, errp)) {
         bdrv_unref(ct);
         return NULL;
     }
@@ -128,11 +124,7 @@ static BlockDriverState *coroutine_fn commit_top_insert(BlockDriverState *top,
 /* Its users back on the node below it (the job's links to it gone). */
 static void coroutine_fn commit_top_remove(BlockDriverState *ct)
 {
-    BlockDriverState *top = bdrv_backing_bs(ct);
-
-    bdrv_co_drained_begin(ct);
-    bdrv_replace_node(ct, top, &error_abort);
-    bdrv_drained_end(ct);
+    bdrv_co_replace_node_drained(ct, bdrv_backing_bs(ct), &error_abort);
 }
 
 static int coroutine_fn commit_status(void *opaque, int64_t offset,

@@ -318,6 +318,20 @@ bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
     return ok;
 }
 
+bool coroutine_fn bdrv_co_replace_node_drained(BlockDriverState *from,
+                                               BlockDriverState *to,
+                                               Error **errp)
+{
+    bool ok;
+
+    bdrv_ref(from);
+    bdrv_co_drained_begin(from);
+    ok = bdrv_replace_node(from, to, errp);
+    bdrv_drained_end(from);
+    bdrv_unref(from);
+    return ok;
+}
+
 BdrvChild *bdrv_primary_child(BlockDriverState *bs)
 {
     BdrvChild *c;

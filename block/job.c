@@ -341,6 +341,11 @@ static void job_child_drained_end(BdrvChild *c)
     job_resume(c->opaque);
 }
 
+static bool job_started(Job *job)
+{
+    return job->co != NULL;
+}
+
 static char *job_child_desc(BdrvChild *c)
 {
     Job *job = c->opaque;
@@ -358,7 +363,7 @@ static bool job_child_drained_poll(BdrvChild *c)
 {
     Job *job = c->opaque;
 
-    return job->co && !job->deferred && job->busy &&
+    return job_started(job) && !job->deferred && job->busy &&
            qemu_coroutine_self() != job->co;
 }
 
@@ -427,11 +432,6 @@ void job_unref(Job *job)
 }
 
 /* ---- the job's coroutine ---- */
-
-static bool job_started(Job *job)
-{
-    return job->co != NULL;
-}
 
 bool job_is_cancelled(Job *job)
 {

@@ -680,12 +680,9 @@ static Job *coroutine_fn mirror_do_start(const JobDriver *drv,
     ((MirrorTopState *)s->mirror_top->opaque)->job = s;
     job_block_node(&s->job, "main node", s->mirror_top, 0, BLK_PERM_ALL,
                    &error_abort);
-    bdrv_co_drained_begin(bs);
-    if (!bdrv_replace_node(bs, s->mirror_top, errp)) {
-        bdrv_drained_end(bs);
+    if (!bdrv_co_replace_node_drained(bs, s->mirror_top, errp)) {
         goto fail;
     }
-    bdrv_drained_end(bs);
     job_start(&s->job);
     return &s->job;
 

@@ -145,9 +145,7 @@ static void coroutine_fn stream_drop_filter(StreamJob *s)
     blk_unref(s->blk);
     s->blk = NULL;
     if (s->cor) {
-        bdrv_co_drained_begin(s->cor);
-        bdrv_replace_node(s->cor, s->top, &error_abort);
-        bdrv_drained_end(s->cor);
+        bdrv_co_replace_node_drained(s->cor, s->top, &error_abort);
         g_clear_pointer(&s->cor, bdrv_unref);
     }
 }
@@ -204,7 +202,6 @@ static BlockDriverState *coroutine_fn stream_insert_filter(
     BlockDriverState *bottom = bs, *cor;
     g_autofree char *filename = bdrv_filter_json_name(&bdrv_copy_on_read, bs);
     QDict *opts = qdict_new();
-    bool ok;
 
     while (bdrv_backing_bs(bottom) && bdrv_backing_bs(bottom) != base) {
         bottom = bdrv_backing_bs(bottom);
@@ -219,10 +216,7 @@ static BlockDriverState *coroutine_fn stream_insert_filter(
     if (!cor) {
         return NULL;
     }
-    bdrv_co_drained_begin(bs);
-    ok = bdrv_replace_node(bs, cor, errp);
-    bdrv_drained_end(bs);
-    if (!ok) {
+    if (!bdrv_co_replace_node_drained(bs, cor, errp)) {
         bdrv_unref(cor);
         return NULL;
     }

@@ -533,10 +533,7 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
         }
         list[n] = s->bitmaps[i];
         list[n].name = g_strdup(s->bitmaps[i].name);
-        /*
-         * the name as it is stored again: a NUL byte inside the image's
-         * name ended it at load (7.2 takes strlen() too)
-         */
+        /* a NUL in the image's name ended it at load; 7.2 stores strlen */
         list[n].name_size = strlen(list[n].name);
         of[n++] = wants_store(bm) ? bm : NULL;
     }

@@ -482,6 +482,13 @@ void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
  */
 bool bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
                        Error **errp);
+/*
+ * bdrv_replace_node() in a drained section of @from (a filter inserted
+ * above @from, or taken out from above @to).  Context: coroutine.
+ */
+bool coroutine_fn bdrv_co_replace_node_drained(BlockDriverState *from,
+                                               BlockDriverState *to,
+                                               Error **errp);
 /* The node of @bs's backing chain whose backing node is @node, or NULL. */
 BlockDriverState *bdrv_find_overlay(BlockDriverState *bs,
                                     BlockDriverState *node);
