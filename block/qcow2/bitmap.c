@@ -533,8 +533,7 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
         }
         list[n] = s->bitmaps[i];
         list[n].name = g_strdup(s->bitmaps[i].name);
-        /* a NUL in the image's name ended it at load; 7.2 stores strlen */
-        list[n].name_size = strlen(list[n].name);
+        list[n].name_size = strlen(list[n].name);   /* a NUL ended it */
         of[n++] = wants_store(bm) ? bm : NULL;
     }
     for (bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
@@ -624,8 +623,7 @@ static bool coroutine_fn store_locked(BlockDriverState *bs, Error **errp)
         }
     }
     if (had && old_size) {
-        qcow2_free_clusters(bs, old_offset, ROUND_UP(old_size,
-                                                     s->cluster_size),
+        qcow2_free_clusters(bs, old_offset, ROUND_UP(old_size, s->cluster_size),
                             QCOW2_DISCARD_OTHER);
     }
     free_list(old_list, old_n);
