@@ -630,7 +630,12 @@ void coroutine_fn qcow2_process_discards(BlockDriverState *bs, int ret)
 
     QTAILQ_FOREACH_SAFE(d, &s->discards, next, next) {
         QTAILQ_REMOVE(&s->discards, d, next);
-        if (ret >= 0) {
+        /*
+         * Not once the image is marked corrupt: the cluster freed on the
+         * way out may be metadata a wrong refcount handed out (7.2 punches
+         * the hole, and a snapshot table with it).
+         */
+        if (ret >= 0 && !s->unusable) {
             /* advisory: errors are ignored */
             (void)bdrv_co_pdiscard(bs->file, d->offset, d->bytes);
         }
@@ -955,9 +960,15 @@ static int overlap_kind(BlockDriverState *bs, int chk, int64_t offset,
     BDRVQcow2State *s = bs->opaque;
     uint32_t i;
 
+    if (size <= 0) {
+        return 0;
+    }
     if ((chk & QCOW2_OL_MAIN_HEADER) && offset < s->cluster_size) {
         return QCOW2_OL_MAIN_HEADER;
     }
+    /* whole clusters, as 7.2: a table's last cluster is the table's */
+    size = ROUND_UP(offset_into_cluster(s, offset) + size, s->cluster_size);
+    offset = start_of_cluster(s, offset);
     if ((chk & QCOW2_OL_ACTIVE_L1) && s->l1_size &&
         overlaps(offset, size, s->l1_table_offset,
                  (int64_t)s->l1_size * L1E_SIZE)) {
@@ -968,9 +979,8 @@ static int overlap_kind(BlockDriverState *bs, int chk, int64_t offset,
                  (int64_t)s->refcount_table_size * REFTABLE_ENTRY_SIZE)) {
         return QCOW2_OL_REFCOUNT_TABLE;
     }
-    if ((chk & QCOW2_OL_SNAPSHOT_TABLE) && s->nb_snapshots &&
-        overlaps(offset, size, s->snapshots_offset, s->cluster_size)) {
-        /* the table's exact size is not kept; its first cluster suffices */
+    if ((chk & QCOW2_OL_SNAPSHOT_TABLE) && s->snapshots_size &&
+        overlaps(offset, size, s->snapshots_offset, s->snapshots_size)) {
         return QCOW2_OL_SNAPSHOT_TABLE;
     }
     if (chk & QCOW2_OL_INACTIVE_L1) {

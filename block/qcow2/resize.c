@@ -72,12 +72,18 @@ static int coroutine_fn shrink_l1_table(BlockDriverState *bs,
 static int coroutine_fn shrink_reftable(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
-    g_autofree uint64_t *table = g_new0(uint64_t, s->refcount_table_size);
+    /*
+     * The table as it is now: freeing below may grow it (a corrupt image
+     * whose refcounts need a block we just dropped), and nothing past
+     * this size is ours to look at.
+     */
+    uint32_t n = s->refcount_table_size;
+    g_autofree uint64_t *table = g_new0(uint64_t, n);
     uint64_t refcount;
     uint32_t i;
     int ret;
 
-    for (i = 0; i < s->refcount_table_size; i++) {
+    for (i = 0; i < n; i++) {
         uint64_t offs = s->refcount_table[i] & REFT_OFFSET_MASK;
         bool unused = true;
         uint64_t self = UINT64_MAX, j;
@@ -102,11 +108,11 @@ static int coroutine_fn shrink_reftable(BlockDriverState *bs)
         table[i] = unused ? 0 : htobe64(s->refcount_table[i]);
     }
     ret = bdrv_co_pwrite(bs->file, s->refcount_table_offset,
-                         (int64_t)s->refcount_table_size * 8, table, 0);
+                         (int64_t)n * 8, table, 0);
     if (ret == 0) {
         ret = bdrv_co_flush(bs->file->bs);
     }
-    for (i = 0; i < s->refcount_table_size; i++) {
+    for (i = 0; i < n; i++) {
         if (s->refcount_table[i] && !table[i]) {
             uint64_t offs = s->refcount_table[i] & REFT_OFFSET_MASK;
             s->refcount_table[i] = 0;
