@@ -765,7 +765,7 @@ static bool coroutine_fn qcow2_co_reopen_rw(BlockDriverState *bs,
         if (!qcow2_read_header(bs, &h, errp)) {
             return false;
         }
-        /* what a read-only node loaded on demand (block status) is read again */
+        /* what a read-only node loaded on demand (block status) goes */
         qcow2_refcount_close(bs);
         s->writable = true;
         if (!open_for_writing(bs, &h, 0, errp)) {
