@@ -26,7 +26,7 @@ typedef struct CommitJob {
     BlockBackend *src, *dst;
     char *backing_file;
     BlockdevOnError on_error;
-    bool base_ro;               /* the base was read-only: so again at the end */
+    bool base_ro;               /* was read-only: so again at the end */
 } CommitJob;
 
 /* ---- the commit_top filter ---- */
