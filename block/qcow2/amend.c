@@ -6,9 +6,6 @@
  * allowed), downgrade (compat=0.10) last; refcount_bits after the
  * upgrade (refcount-width.c).  The header is rewritten whole, in QEMU's
  * layout, keeping extensions we do not know.
- *
- * Not yet: downgrading an image that has both zero clusters and internal
- * snapshots; refused with a message saying so.
  */
 #include "util/osdep.h"
 #include "qcow2.h"
@@ -157,13 +154,8 @@ static int coroutine_fn downgrade(BlockDriverState *bs, Error **errp)
     }
     ret = has_clusters_of_type(bs, QCOW2_SUBCLUSTER_ZERO_PLAIN,
                                QCOW2_SUBCLUSTER_ZERO_ALLOC);
-    if (ret > 0 && s->nb_snapshots) {
-        /* 7.2 expands the snapshots' tables too (shared ones with care) */
-        error_setg(errp, "Downgrading an image with zero clusters and "
-                   "snapshots is not supported yet");
-        return -ENOTSUP;
-    }
-    if (ret > 0) {
+    /* the snapshots' tables are walked (and checked) in any case, as 7.2 */
+    if (ret > 0 || (ret == 0 && s->nb_snapshots)) {
         qemu_co_mutex_lock(&s->lock);
         ret = qcow2_expand_zero_clusters(bs);
         qemu_co_mutex_unlock(&s->lock);

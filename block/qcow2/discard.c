@@ -271,82 +271,202 @@ out:
  * preallocated zero cluster is zeroed in place.  Tables shared with
  * snapshots are the caller's to refuse.
  */
-int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs)
+/*
+ * One zero cluster of an L2 table referenced @l2_refcount times (by the
+ * active L1 and snapshots) made data: *@entry rewritten.  A cluster
+ * shared beyond this table (a snapshot's L2 maps it as data) is not
+ * zeroed in place: a new one takes its place (7.2 zeroes it, and the
+ * snapshot's data with it).
+ */
+static int coroutine_fn expand_one(BlockDriverState *bs, uint64_t l2_offset,
+                                   uint64_t l2_refcount, uint64_t *entry)
 {
     BDRVQcow2State *s = bs->opaque;
+    QCow2ClusterType type = qcow2_cluster_type(s, *entry);
+    int64_t host = *entry & L2E_OFFSET_MASK, old = -1;
+    uint64_t rc = 0;
+    int ret;
+
+    if (type == QCOW2_CLUSTER_ZERO_PLAIN && !bs->backing) {
+        *entry = 0;             /* unallocated reads as zeroes too */
+        return 0;
+    }
+    if (type == QCOW2_CLUSTER_ZERO_ALLOC) {
+        ret = qcow2_get_refcount(bs, host >> s->cluster_bits, &rc);
+        if (ret < 0) {
+            return ret;
+        }
+        if (rc > l2_refcount) {
+            old = host;
+        }
+    }
+    if (type == QCOW2_CLUSTER_ZERO_PLAIN || old >= 0) {
+        host = qcow2_alloc_clusters(bs, s->cluster_size);
+        if (host < 0) {
+            return host;
+        }
+        /* one reference per L1 table using this L2 table, as 7.2 */
+        if (l2_refcount > 1) {
+            ret = qcow2_update_cluster_refcount(bs, host >> s->cluster_bits,
+                                                l2_refcount - 1, false,
+                                                QCOW2_DISCARD_OTHER);
+            if (ret < 0) {
+                goto fail;
+            }
+        }
+    }
+    if (offset_into_cluster(s, host)) {
+        return qcow2_signal_corruption(bs, true, "Cluster allocation offset "
+                                       "%#" PRIx64 " unaligned (L2 offset: "
+                                       "%#" PRIx64 ")", host, l2_offset);
+    }
+    ret = qcow2_pre_write_overlap_check(bs, 0, host, s->cluster_size);
+    if (ret == 0) {
+        ret = bdrv_co_pwrite_zeroes(s->data_file, host, s->cluster_size, 0);
+    }
+    if (ret < 0) {
+        goto fail;
+    }
+    if (old >= 0) {
+        ret = qcow2_update_cluster_refcount(bs, old >> s->cluster_bits,
+                                            l2_refcount, true,
+                                            QCOW2_DISCARD_OTHER);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    *entry = host | (l2_refcount == 1 ? QCOW_OFLAG_COPIED : 0);
+    return 0;
+
+fail:
+    if (type == QCOW2_CLUSTER_ZERO_PLAIN || old >= 0) {
+        qcow2_free_clusters(bs, host, s->cluster_size, QCOW2_DISCARD_ALWAYS);
+    }
+    return ret;
+}
+
+/*
+ * The zero clusters of the L2 tables @l1 points to: the active ones
+ * through the cache, a snapshot's (@active false) read and written
+ * directly, as 7.2.
+ */
+static int coroutine_fn expand_in_l1(BlockDriverState *bs, const uint64_t *l1,
+                                     uint32_t l1_size, bool active)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autoblkbuf uint64_t *buf = active ? NULL :
+                                 blk_buf_alloc(bs->file->bs, s->cluster_size);
     uint32_t i;
     int ret;
 
-    for (i = 0; i < s->l1_size; i++) {
-        uint64_t l2_offset = s->l1_table[i] & L1E_OFFSET_MASK;
-        uint64_t *l2;
+    for (i = 0; i < l1_size; i++) {
+        uint64_t l2_offset = l1[i] & L1E_OFFSET_MASK, l2_refcount;
+        uint64_t *l2 = buf;
         bool dirty = false;
         int64_t j;
 
         if (!l2_offset) {
             continue;
         }
-        ret = qcow2_cache_get(bs, s->l2_cache, l2_offset, &l2);
+        if (offset_into_cluster(s, l2_offset)) {
+            return qcow2_signal_corruption(bs, true, "L2 table offset %#"
+                                           PRIx64 " unaligned (L1 index: %#"
+                                           PRIx32 ")", l2_offset, i);
+        }
+        ret = qcow2_get_refcount(bs, l2_offset >> s->cluster_bits,
+                                 &l2_refcount);
         if (ret < 0) {
             return ret;
         }
-        for (j = 0; j < s->l2_size; j++) {
+        ret = active ? qcow2_cache_get(bs, s->l2_cache, l2_offset, &l2) :
+              bdrv_co_pread(bs->file, l2_offset, s->cluster_size, buf, 0);
+        if (ret < 0) {
+            return ret;
+        }
+        for (j = 0; j < s->l2_size && ret == 0; j++) {
             uint64_t entry = get_l2_entry(s, l2, j);
             QCow2ClusterType type = qcow2_cluster_type(s, entry);
-            int64_t host = entry & L2E_OFFSET_MASK;
 
-            if (type != QCOW2_CLUSTER_ZERO_PLAIN &&
-                type != QCOW2_CLUSTER_ZERO_ALLOC) {
-                continue;
-            }
-            if (type == QCOW2_CLUSTER_ZERO_PLAIN && !bs->backing) {
-                set_l2_entry(s, l2, j, 0);
-                dirty = true;
-                continue;
-            }
-            if (type == QCOW2_CLUSTER_ZERO_PLAIN) {
-                host = qcow2_alloc_clusters(bs, s->cluster_size);
-                if (host < 0) {
-                    ret = host;
-                    goto fail;
+            if (type == QCOW2_CLUSTER_ZERO_PLAIN ||
+                type == QCOW2_CLUSTER_ZERO_ALLOC) {
+                ret = expand_one(bs, l2_offset, l2_refcount, &entry);
+                if (ret == 0) {
+                    set_l2_entry(s, l2, j, entry);
+                    dirty = true;
                 }
             }
-            if (offset_into_cluster(s, host)) {
-                ret = qcow2_signal_corruption(bs, true, "Cluster allocation "
-                                              "offset %#" PRIx64 " unaligned "
-                                              "(L2 offset: %#" PRIx64 ", L2 "
-                                              "index: %#" PRIx64 ")", host,
-                                              l2_offset, (uint64_t)j);
-                goto fail;
-            }
-            ret = qcow2_pre_write_overlap_check(bs, 0, host,
-                                                s->cluster_size);
-            if (ret == 0) {
-                ret = bdrv_co_pwrite_zeroes(s->data_file, host,
-                                            s->cluster_size, 0);
-            }
-            if (ret < 0) {
-                if (type == QCOW2_CLUSTER_ZERO_PLAIN) {
-                    qcow2_free_clusters(bs, host, s->cluster_size,
-                                        QCOW2_DISCARD_ALWAYS);
-                }
-                goto fail;
-            }
-            set_l2_entry(s, l2, j, host | QCOW_OFLAG_COPIED);
-            dirty = true;
         }
-        if (dirty) {
-            qcow2_cache_mark_dirty(s->l2_cache, l2);
-            qcow2_cache_depends_on_flush(s->l2_cache);
+        if (active) {
+            if (dirty) {
+                qcow2_cache_mark_dirty(s->l2_cache, l2);
+                qcow2_cache_depends_on_flush(s->l2_cache);
+            }
+            qcow2_cache_put(s->l2_cache, &l2);
+        } else if (dirty) {
+            int r = qcow2_pre_write_overlap_check(bs, 0, l2_offset,
+                                                  s->cluster_size);
+
+            if (r == 0) {
+                r = bdrv_co_pwrite(bs->file, l2_offset, s->cluster_size, l2,
+                                   0);
+            }
+            ret = ret < 0 ? ret : r;
         }
-        qcow2_cache_put(s->l2_cache, &l2);
-        continue;
-fail:
-        if (dirty) {
-            qcow2_cache_mark_dirty(s->l2_cache, l2);
+        if (ret < 0) {
+            return ret;
         }
-        qcow2_cache_put(s->l2_cache, &l2);
+    }
+    return 0;
+}
+
+int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret = expand_in_l1(bs, s->l1_table, s->l1_size, true);
+    int i;
+
+    /*
+     * A snapshot's L1 may point at active L2 tables (expanded now): the
+     * cache written and emptied first, so that they are read as they
+     * are on disk, and not written twice.
+     */
+    if (ret == 0) {
+        ret = qcow2_cache_write(bs, s->l2_cache);
+    }
+    if (ret < 0) {
         return ret;
     }
-    return qcow2_cache_write(bs, s->l2_cache);
+    qcow2_cache_empty(s->l2_cache);
+    for (i = 0; i < s->nb_snapshots; i++) {
+        const Qcow2Snapshot *sn = &s->snapshots[i];
+        g_autofree uint64_t *l1 = NULL;
+        Error *err = NULL;
+        uint32_t k;
+
+        if (!qcow2_validate_table(s, sn->l1_table_offset, sn->l1_size,
+                                  L1E_SIZE, QCOW_MAX_L1_SIZE,
+                                  "Snapshot L1 table", &err)) {
+            bool big = strstr(error_get_pretty(err), "too large") != NULL;
+
+            bdrv_report_err(err);
+            return big ? -EFBIG : -EINVAL;
+        }
+        l1 = g_try_new(uint64_t, MAX(sn->l1_size, 1));
+        if (!l1) {
+            return -ENOMEM;
+        }
+        ret = bdrv_co_pread(bs->file, sn->l1_table_offset,
+                            (int64_t)sn->l1_size * L1E_SIZE, l1, 0);
+        if (ret < 0) {
+            return ret;
+        }
+        for (k = 0; k < sn->l1_size; k++) {
+            l1[k] = be64toh(l1[k]);
+        }
+        ret = expand_in_l1(bs, l1, sn->l1_size, false);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return qcow2_cache_write(bs, s->refcount_block_cache);
 }
