@@ -121,10 +121,19 @@ static BlockDriverState *coroutine_fn commit_top_insert(BlockDriverState *top,
     return ct;
 }
 
-/* Its users back on the node below it (the job's links to it gone). */
-static void coroutine_fn commit_top_remove(BlockDriverState *ct)
+/*
+ * The filter's users back on the node below it.  The job's writer and
+ * links go first: they unshare consistent read on @top, which the
+ * overlay's backing link takes (as 7.2's commit_abort).
+ */
+static void coroutine_fn commit_top_remove(CommitJob *s)
 {
-    bdrv_co_replace_node_drained(ct, bdrv_backing_bs(ct), &error_abort);
+    blk_unref(s->dst);
+    s->dst = NULL;
+    job_unblock_nodes(&s->job);
+    bdrv_co_replace_node_drained(s->commit_top,
+                                 bdrv_backing_bs(s->commit_top),
+                                 &error_abort);
 }
 
 static int coroutine_fn commit_status(void *opaque, int64_t offset,
@@ -228,20 +237,13 @@ static int coroutine_fn commit_prepare(Job *job)
     return ret;
 }
 
-/*
- * Cancelled or failed: the filter goes, its users back on @top.  The
- * job's links go first: they unshare consistent read on @top, which the
- * overlay's backing link takes (as 7.2's commit_abort).
- */
+/* Cancelled or failed: the filter goes, its users back on @top. */
 static void coroutine_fn commit_abort(Job *job)
 {
     CommitJob *s = container_of(job, CommitJob, job);
 
     if (s->commit_top && !QTAILQ_EMPTY(&s->commit_top->parents)) {
-        blk_unref(s->dst);
-        s->dst = NULL;
-        job_unblock_nodes(job);
-        commit_top_remove(s->commit_top);
+        commit_top_remove(s);
     }
 }
 
@@ -337,11 +339,7 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
     s->on_error = on_error;
     s->commit_top = commit_top_insert(top, common->filter_node_name, errp);
     if (!s->commit_top) {
-        if (s->base_ro) {
-            bdrv_co_make_read_only(base, NULL);
-        }
-        job_early_fail(&s->job);
-        return NULL;
+        goto fail;
     }
     /*
      * As 7.2's: the active layer; the nodes that leave the chain, whose
@@ -383,11 +381,9 @@ Job *coroutine_fn commit_start(const BlockJobCommon *common,
     return &s->job;
 
 fail:
-    /* the filter goes after the job's links, which would refuse it */
-    blk_unref(s->dst);
-    s->dst = NULL;
-    job_unblock_nodes(&s->job);
-    commit_top_remove(s->commit_top);
+    if (s->commit_top) {
+        commit_top_remove(s);
+    }
     if (s->base_ro) {
         bdrv_co_make_read_only(base, NULL);
     }
