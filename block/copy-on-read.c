@@ -22,7 +22,7 @@ static bool coroutine_fn cor_co_open(BlockDriverState *bs, QDict *options,
 {
     CorState *s = bs->opaque;
     g_autofree char *bottom = bdrv_opt_take_str(options, "bottom");
-    BlockDriverState *it;
+    BlockDriverState *bottom_bs, *it;
 
     if (!(flags & BDRV_O_RDWR)) {
         /* 7.2's words: the filter takes write permission on its child */
@@ -37,26 +37,24 @@ static bool coroutine_fn cor_co_open(BlockDriverState *bs, QDict *options,
     if (!bottom) {
         return true;
     }
-    s->bottom = bdrv_find_node(bottom);
-    if (!s->bottom) {
+    bottom_bs = bdrv_find_node(bottom);
+    if (!bottom_bs) {
         error_setg(errp, "Bottom node '%s' not found", bottom);
         return false;
     }
-    if (s->bottom->drv->is_filter) {
+    if (bottom_bs->drv->is_filter) {
         error_setg(errp, "Bottom node '%s' is a filter", bottom);
-        s->bottom = NULL;
         return false;
     }
-    for (it = bs->file->bs; it && it != s->bottom;
+    for (it = bs->file->bs; it && it != bottom_bs;
          it = bdrv_filter_or_cow_bs(it)) {
     }
     if (!it) {
         error_setg(errp, "Bottom node '%s' is not in the backing chain of "
                    "'%s'", bottom, bs->file->bs->node_name);
-        s->bottom = NULL;
         return false;
     }
-    bdrv_ref(s->bottom);
+    s->bottom = bdrv_ref(bottom_bs);
     return true;
 }
 
